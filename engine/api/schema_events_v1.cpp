@@ -1,0 +1,7 @@
+#include "engine/api/schema.h"
+
+namespace kd::api {
+
+void addEventsV1Types(std::vector<TypeDef>& out) { (void)out; }
+
+}  // namespace kd::api

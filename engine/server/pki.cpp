@@ -1,0 +1,1 @@
+#include "engine/server/pki.h"
