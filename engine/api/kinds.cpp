@@ -36,7 +36,8 @@ std::vector<KindInfo> builtinKinds() {
   std::vector<KindInfo> v = {
       k("", "v1", "Namespace", "namespaces", cluster, {"ns"}, {"status", "finalize"}),
       k("", "v1", "Pod", "pods", ns, {"po"},
-        {"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers"},
+        {"status", "binding", "eviction", "log", "exec", "attach", "portforward",
+         "ephemeralcontainers"},
         {"all"}),
       k("", "v1", "Service", "services", ns, {"svc"}, {"status", "proxy"}, {"all"}),
       k("", "v1", "Endpoints", "endpoints", ns, {"ep"}, {}),
@@ -111,8 +112,8 @@ const KindInfo* KindsRegistry::resolve(std::string_view name) const {
         continue;
       }
       if (group.empty() && pass == 0 && !info.group.empty() && info.kind == "Event") continue;
-      bool hit = iequals(info.resource, base) || iequals(info.singular, base) ||
-                 iequals(info.kind, base);
+      bool hit =
+          iequals(info.resource, base) || iequals(info.singular, base) || iequals(info.kind, base);
       for (const auto& s : info.shortNames) hit = hit || iequals(s, base);
       if (hit) return &info;
     }

@@ -21,11 +21,13 @@ struct KindInfo {
   std::vector<std::string> categories;    // {"all"}
   std::vector<std::string> subresources;  // {"status", "scale"}
   std::vector<std::string> verbs;         // discovery verbs of the main resource
-  std::string schemaType;                 // root type in the SchemaRegistry, e.g. "apps.v1.Deployment"
+  std::string schemaType;  // root type in the SchemaRegistry, e.g. "apps.v1.Deployment"
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps" / "pods": the qualified resource used in error messages.
-  std::string qualifiedResource() const { return group.empty() ? resource : resource + "." + group; }
+  std::string qualifiedResource() const {
+    return group.empty() ? resource : resource + "." + group;
+  }
   // "Deployment.apps" / "Pod": the qualified kind kubectl prints in Invalid errors.
   std::string qualifiedKind() const { return group.empty() ? kind : kind + "." + group; }
   bool hasSubresource(std::string_view name) const;

@@ -16,6 +16,14 @@ namespace kd::api {
 
 json buildOpenApiV2(const KindsRegistry& kinds, const SchemaRegistry& schemas);
 
+// The v2 document in the protobuf form kubectl asks for (Accept:
+// application/com.github.proto-openapi.spec.v2@v1.0+protobuf; gnostic's openapi.v2.Document).
+// kubectl 1.27 and 1.28 read /openapi/v2 only in this form, for validation and explain.
+// Extensions are carried as YAML text (JSON is YAML). Encodes the shapes buildOpenApiV2 emits.
+// Serve it as "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", as Kubernetes does:
+// the '@' of the requested type breaks Go's media type parser in the client.
+std::string encodeOpenApiV2Protobuf(const json& swagger);
+
 // {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=..."}, ...}}
 json buildOpenApiV3Index(const KindsRegistry& kinds, const SchemaRegistry& schemas);
 

@@ -13,8 +13,8 @@ const FieldDef* TypeDef::field(std::string_view fieldName) const {
 
 bool TypeExpr::isScalar(std::string_view name) {
   static constexpr std::array<std::string_view, 12> kScalars = {
-      "string", "integer",  "int64",     "number",    "boolean", "byte",
-      "IntOrString", "Quantity", "Time", "MicroTime", "RawJSON", "Duration"};
+      "string",      "integer",  "int64", "number",    "boolean", "byte",
+      "IntOrString", "Quantity", "Time",  "MicroTime", "RawJSON", "Duration"};
   for (auto s : kScalars) {
     if (s == name) return true;
   }
@@ -41,23 +41,6 @@ TypeExpr TypeExpr::parse(std::string_view type) {
 
 SchemaRegistry::SchemaRegistry(std::vector<TypeDef> types) : types_(std::move(types)) {
   for (size_t i = 0; i < types_.size(); ++i) index_[types_[i].name] = i;
-}
-
-const SchemaRegistry& SchemaRegistry::builtin() {
-  static const SchemaRegistry registry([] {
-    std::vector<TypeDef> types;
-    addMetaV1Types(types);
-    addCoreV1Types(types);
-    addAppsV1Types(types);
-    addBatchV1Types(types);
-    addAutoscalingV2Types(types);
-    addCoordinationV1Types(types);
-    addDiscoveryV1Types(types);
-    addEventsV1Types(types);
-    addStorageV1Types(types);
-    return types;
-  }());
-  return registry;
 }
 
 const TypeDef* SchemaRegistry::type(std::string_view name) const {

@@ -2,15 +2,33 @@
 
 namespace kd {
 
-Status Status::badRequest(std::string m) { return {400, "BadRequest", std::move(m)}; }
-Status Status::unauthorized(std::string m) { return {401, "Unauthorized", std::move(m)}; }
-Status Status::forbidden(std::string m) { return {403, "Forbidden", std::move(m)}; }
-Status Status::notFound(std::string m) { return {404, "NotFound", std::move(m)}; }
-Status Status::methodNotAllowed(std::string m) { return {405, "MethodNotAllowed", std::move(m)}; }
-Status Status::notAcceptable(std::string m) { return {406, "NotAcceptable", std::move(m)}; }
-Status Status::alreadyExists(std::string m) { return {409, "AlreadyExists", std::move(m)}; }
-Status Status::conflict(std::string m) { return {409, "Conflict", std::move(m)}; }
-Status Status::gone(std::string m) { return {410, "Expired", std::move(m)}; }
+Status Status::badRequest(std::string m) {
+  return {400, "BadRequest", std::move(m)};
+}
+Status Status::unauthorized(std::string m) {
+  return {401, "Unauthorized", std::move(m)};
+}
+Status Status::forbidden(std::string m) {
+  return {403, "Forbidden", std::move(m)};
+}
+Status Status::notFound(std::string m) {
+  return {404, "NotFound", std::move(m)};
+}
+Status Status::methodNotAllowed(std::string m) {
+  return {405, "MethodNotAllowed", std::move(m)};
+}
+Status Status::notAcceptable(std::string m) {
+  return {406, "NotAcceptable", std::move(m)};
+}
+Status Status::alreadyExists(std::string m) {
+  return {409, "AlreadyExists", std::move(m)};
+}
+Status Status::conflict(std::string m) {
+  return {409, "Conflict", std::move(m)};
+}
+Status Status::gone(std::string m) {
+  return {410, "Expired", std::move(m)};
+}
 Status Status::requestEntityTooLarge(std::string m) {
   return {413, "RequestEntityTooLarge", std::move(m)};
 }
@@ -22,12 +40,18 @@ Status Status::invalid(std::string m, std::vector<StatusCause> causes) {
   s.causes_ = std::move(causes);
   return s;
 }
-Status Status::tooManyRequests(std::string m) { return {429, "TooManyRequests", std::move(m)}; }
-Status Status::internal(std::string m) { return {500, "InternalError", std::move(m)}; }
+Status Status::tooManyRequests(std::string m) {
+  return {429, "TooManyRequests", std::move(m)};
+}
+Status Status::internal(std::string m) {
+  return {500, "InternalError", std::move(m)};
+}
 Status Status::serviceUnavailable(std::string m) {
   return {503, "ServiceUnavailable", std::move(m)};
 }
-Status Status::timeout(std::string m) { return {504, "Timeout", std::move(m)}; }
+Status Status::timeout(std::string m) {
+  return {504, "Timeout", std::move(m)};
+}
 
 Status& Status::withDetails(std::string name, std::string group, std::string kind) {
   detailName_ = std::move(name);

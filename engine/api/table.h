@@ -14,9 +14,8 @@ namespace kd::api {
 enum class TableObjects { None, Metadata, Object };  // the includeObject parameter
 
 // `objects` are full objects of `kind`; `listMeta` is copied into the Table's metadata.
-json buildTable(const KindInfo& kind, const std::vector<const json*>& objects,
-                const json& listMeta, TableObjects include,
-                std::chrono::system_clock::time_point now);
+json buildTable(const KindInfo& kind, const std::vector<const json*>& objects, const json& listMeta,
+                TableObjects include, std::chrono::system_clock::time_point now);
 
 // Kubernetes' short human duration: "5s", "3m2s", "10m", "5h", "3d", "2y" (as kubectl AGE).
 std::string humanDuration(std::chrono::seconds d);

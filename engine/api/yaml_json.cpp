@@ -9,7 +9,9 @@
 namespace kd::api {
 namespace {
 
-bool matches(const std::string& s, const std::regex& re) { return std::regex_match(s, re); }
+bool matches(const std::string& s, const std::regex& re) {
+  return std::regex_match(s, re);
+}
 
 // YAML 1.2 core schema resolution of an untagged plain scalar.
 json resolvePlainScalar(const std::string& s) {
@@ -182,8 +184,8 @@ Result<json> parseJson(std::string_view text) {
     std::string what = e.what();
     auto pos = what.find("parse error");
     if (pos != std::string::npos) what = what.substr(pos);
-    return Status::badRequest("error decoding JSON at line " + std::to_string(line) +
-                              ", column " + std::to_string(col) + ": " + what);
+    return Status::badRequest("error decoding JSON at line " + std::to_string(line) + ", column " +
+                              std::to_string(col) + ": " + what);
   }
 }
 

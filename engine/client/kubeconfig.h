@@ -17,7 +17,7 @@ struct ClusterAccess {
   std::string contextName;
   std::string clusterName;
   std::string userName;
-  std::string server;  // https://127.0.0.1:PORT
+  std::string server;         // https://127.0.0.1:PORT
   std::string namespaceName;  // the context's namespace ("" means default)
   std::string caPem;          // certificate-authority-data or the file it names
   std::string clientCertPem;
@@ -26,7 +26,8 @@ struct ClusterAccess {
   bool insecureSkipTlsVerify = false;
 };
 
-// The file kubectl would write: the first entry of $KUBECONFIG, else ~/.kube/config.
+// The file kubectl would write: the first file of $KUBECONFIG that exists (else its first
+// entry), or ~/.kube/config when $KUBECONFIG is unset or empty.
 std::filesystem::path defaultKubeconfigPath();
 
 // Adds or replaces the cluster, user and context named access.contextName (cluster and user
@@ -45,6 +46,7 @@ Result<ClusterAccess> loadClusterAccess(const std::optional<std::filesystem::pat
                                         const std::string& context);
 
 // The names of every context, current first.
-Result<std::vector<std::string>> listContexts(const std::optional<std::filesystem::path>& explicitFile);
+Result<std::vector<std::string>> listContexts(
+    const std::optional<std::filesystem::path>& explicitFile);
 
 }  // namespace kd::client

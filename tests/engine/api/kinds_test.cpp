@@ -11,14 +11,30 @@ class KindsTest : public QObject {
     QTest::addColumn<QString>("typed");
     QTest::addColumn<QString>("kind");
     QTest::addColumn<QString>("group");
-    QTest::newRow("short name") << "deploy" << "Deployment" << "apps";
-    QTest::newRow("plural") << "pods" << "Pod" << "";
-    QTest::newRow("singular") << "pod" << "Pod" << "";
-    QTest::newRow("kind, any case") << "cronJob" << "CronJob" << "batch";
-    QTest::newRow("qualified") << "deployments.apps" << "Deployment" << "apps";
-    QTest::newRow("events prefer core") << "ev" << "Event" << "";
-    QTest::newRow("qualified events") << "events.events.k8s.io" << "Event" << "events.k8s.io";
-    QTest::newRow("hpa") << "hpa" << "HorizontalPodAutoscaler" << "autoscaling";
+    QTest::newRow("short name") << "deploy"
+                                << "Deployment"
+                                << "apps";
+    QTest::newRow("plural") << "pods"
+                            << "Pod"
+                            << "";
+    QTest::newRow("singular") << "pod"
+                              << "Pod"
+                              << "";
+    QTest::newRow("kind, any case") << "cronJob"
+                                    << "CronJob"
+                                    << "batch";
+    QTest::newRow("qualified") << "deployments.apps"
+                               << "Deployment"
+                               << "apps";
+    QTest::newRow("events prefer core") << "ev"
+                                        << "Event"
+                                        << "";
+    QTest::newRow("qualified events") << "events.events.k8s.io"
+                                      << "Event"
+                                      << "events.k8s.io";
+    QTest::newRow("hpa") << "hpa"
+                         << "HorizontalPodAutoscaler"
+                         << "autoscaling";
   }
   void resolvesWhatPeopleType() {
     QFETCH(QString, typed);

@@ -12,23 +12,40 @@ class YamlJsonTest : public QObject {
   void scalarsResolvePerYaml12Core_data() {
     QTest::addColumn<QString>("yaml");
     QTest::addColumn<QString>("expectedJson");
-    QTest::newRow("quoted int stays string") << "v: \"8080\"" << R"({"v":"8080"})";
-    QTest::newRow("single-quoted stays string") << "v: 'true'" << R"({"v":"true"})";
-    QTest::newRow("plain int") << "v: 8080" << R"({"v":8080})";
-    QTest::newRow("negative int") << "v: -3" << R"({"v":-3})";
-    QTest::newRow("hex int") << "v: 0x1F" << R"({"v":31})";
-    QTest::newRow("octal int 1.2 style") << "v: 0o17" << R"({"v":15})";
-    QTest::newRow("leading zero is decimal in 1.2") << "v: 0644" << R"({"v":644})";
-    QTest::newRow("float") << "v: 1.5" << R"({"v":1.5})";
-    QTest::newRow("bool") << "v: true" << R"({"v":true})";
-    QTest::newRow("yes is a string in 1.2") << "v: yes" << R"({"v":"yes"})";
-    QTest::newRow("null tilde") << "v: ~" << R"({"v":null})";
-    QTest::newRow("empty value is null") << "v:" << R"({"v":null})";
-    QTest::newRow("string") << "v: nginx:1.25" << R"({"v":"nginx:1.25"})";
-    QTest::newRow("quantity string") << "v: 500m" << R"({"v":"500m"})";
-    QTest::newRow("literal block") << "v: |\n  a\n  b\n" << R"({"v":"a\nb\n"})";
-    QTest::newRow("explicit str tag") << "v: !!str 12" << R"({"v":"12"})";
-    QTest::newRow("flow sequence") << "v: [1, \"2\", x]" << R"({"v":[1,"2","x"]})";
+    QTest::newRow("quoted int stays string") << "v: \"8080\""
+                                             << R"({"v":"8080"})";
+    QTest::newRow("single-quoted stays string") << "v: 'true'"
+                                                << R"({"v":"true"})";
+    QTest::newRow("plain int") << "v: 8080"
+                               << R"({"v":8080})";
+    QTest::newRow("negative int") << "v: -3"
+                                  << R"({"v":-3})";
+    QTest::newRow("hex int") << "v: 0x1F"
+                             << R"({"v":31})";
+    QTest::newRow("octal int 1.2 style") << "v: 0o17"
+                                         << R"({"v":15})";
+    QTest::newRow("leading zero is decimal in 1.2") << "v: 0644"
+                                                    << R"({"v":644})";
+    QTest::newRow("float") << "v: 1.5"
+                           << R"({"v":1.5})";
+    QTest::newRow("bool") << "v: true"
+                          << R"({"v":true})";
+    QTest::newRow("yes is a string in 1.2") << "v: yes"
+                                            << R"({"v":"yes"})";
+    QTest::newRow("null tilde") << "v: ~"
+                                << R"({"v":null})";
+    QTest::newRow("empty value is null") << "v:"
+                                         << R"({"v":null})";
+    QTest::newRow("string") << "v: nginx:1.25"
+                            << R"({"v":"nginx:1.25"})";
+    QTest::newRow("quantity string") << "v: 500m"
+                                     << R"({"v":"500m"})";
+    QTest::newRow("literal block") << "v: |\n  a\n  b\n"
+                                   << R"({"v":"a\nb\n"})";
+    QTest::newRow("explicit str tag") << "v: !!str 12"
+                                      << R"({"v":"12"})";
+    QTest::newRow("flow sequence") << "v: [1, \"2\", x]"
+                                   << R"({"v":[1,"2","x"]})";
   }
   void scalarsResolvePerYaml12Core() {
     QFETCH(QString, yaml);

@@ -1,0 +1,556 @@
+#include "engine/server/api_handler.h"
+
+#include "engine/api/openapi.h"
+#include "engine/api/table.h"
+#include "engine/api/yaml_json.h"
+#include "engine/server/discovery.h"
+
+namespace kd::server {
+namespace {
+
+using api::KindInfo;
+
+constexpr int kDefaultWatchTimeoutSeconds = 1800;
+
+enum class Output { Json, Yaml, Table, PartialMetadata };
+
+Output outputFor(std::string_view accept) {
+  // Clients list preferences; every form we serve appears before plain JSON when asked for.
+  if (accept.find("as=Table") != std::string_view::npos) return Output::Table;
+  if (accept.find("as=PartialObjectMetadata") != std::string_view::npos) {
+    return Output::PartialMetadata;
+  }
+  if (accept.starts_with("application/yaml")) return Output::Yaml;
+  return Output::Json;
+}
+
+api::TableObjects tableObjects(const RequestInfo& info) {
+  const std::string v = info.param("includeObject", "Metadata");
+  if (v == "None") return api::TableObjects::None;
+  if (v == "Object") return api::TableObjects::Object;
+  return api::TableObjects::Metadata;
+}
+
+json partialMetadata(const json& object) {
+  return {{"kind", "PartialObjectMetadata"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", object.value("metadata", json::object())}};
+}
+
+Result<WriteOptions> writeOptions(const RequestInfo& info) {
+  WriteOptions o;
+  const std::string dryRun = info.param("dryRun");
+  if (dryRun == "All") {
+    o.dryRun = true;
+  } else if (!dryRun.empty()) {
+    return Status::badRequest("dryRun: Unsupported value: \"" + dryRun +
+                              "\": supported values: \"All\"");
+  }
+  auto fv = api::parseFieldValidation(info.param("fieldValidation"));
+  if (!fv.ok()) return fv.status();
+  o.fieldValidation = *fv;
+  o.subresource = info.subresource;
+  return o;
+}
+
+Result<DeleteOptions> deleteOptions(const RequestInfo& info, const std::string& body) {
+  DeleteOptions o;
+  json opts = json::object();
+  if (!body.empty()) {
+    auto parsed = api::parseDocument(body);
+    if (!parsed.ok()) return parsed.status();
+    if (!parsed->is_object()) return Status::badRequest("DeleteOptions must be a JSON object");
+    opts = std::move(parsed).value();
+  }
+  try {
+    if (opts.contains("gracePeriodSeconds") && !opts["gracePeriodSeconds"].is_null()) {
+      o.gracePeriodSeconds = opts["gracePeriodSeconds"].get<int64_t>();
+    }
+    if (auto g = info.param("gracePeriodSeconds"); !g.empty()) o.gracePeriodSeconds = std::stoll(g);
+    o.propagationPolicy = opts.value("propagationPolicy", "");
+    if (auto p = info.param("propagationPolicy"); !p.empty()) o.propagationPolicy = p;
+    if (opts.value("orphanDependents", false) || info.param("orphanDependents") == "true") {
+      o.propagationPolicy = "Orphan";
+    }
+    const json pre = opts.value("preconditions", json::object());
+    o.preconditionUid = pre.value("uid", "");
+    o.preconditionResourceVersion = pre.value("resourceVersion", "");
+    const json dry = opts.value("dryRun", json::array());
+    o.dryRun = info.param("dryRun") == "All" ||
+               (dry.is_array() && std::find(dry.begin(), dry.end(), "All") != dry.end());
+  } catch (const std::exception& e) {
+    return Status::badRequest(std::string("invalid DeleteOptions: ") + e.what());
+  }
+  const auto& p = o.propagationPolicy;
+  if (!p.empty() && p != "Orphan" && p != "Background" && p != "Foreground") {
+    return Status::badRequest("propagationPolicy: Unsupported value: \"" + p +
+                              "\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+  }
+  if (o.gracePeriodSeconds && *o.gracePeriodSeconds < 0) o.gracePeriodSeconds = 1;
+  return o;
+}
+
+Result<size_t> limitParam(const RequestInfo& info) {
+  const std::string l = info.param("limit");
+  if (l.empty()) return size_t{0};
+  try {
+    long long v = std::stoll(l);
+    return static_cast<size_t>(std::max(0LL, v));
+  } catch (const std::exception&) {
+    return Status::badRequest("limit: Invalid value: \"" + l + "\": must be an integer");
+  }
+}
+
+std::string watchLine(const char* type, const std::string& objectJson) {
+  std::string line = "{\"type\":\"";
+  line += type;
+  line += "\",\"object\":";
+  line += objectJson;
+  line += "}\n";
+  return line;
+}
+
+class ApiWatchSession : public WatchSession {
+ public:
+  ApiWatchSession(std::unique_ptr<WatchStream> stream, const KindInfo& kind, Output output,
+                  api::TableObjects include, bool bookmarks, bool initialEventsEnd,
+                  int timeoutSeconds, Clock clock)
+      : stream_(std::move(stream)),
+        kind_(kind),
+        output_(output),
+        include_(include),
+        bookmarks_(bookmarks),
+        initialEventsEnd_(initialEventsEnd),
+        timeoutSeconds_(timeoutSeconds),
+        clock_(std::move(clock)) {}
+
+  std::string pump(bool& ended) override {
+    std::vector<WatchEvent> events;
+    ended = !stream_->next(events);
+    std::string out;
+    for (const auto& e : events) out += encode(e);
+    if (initialEventsEnd_ && !initialSent_) {
+      initialSent_ = true;
+      out += bookmarkLine(true);
+    }
+    return out;
+  }
+
+  std::string bookmark() override { return bookmarks_ ? bookmarkLine(false) : ""; }
+  int timeoutSeconds() const override { return timeoutSeconds_; }
+
+ private:
+  std::string encode(const WatchEvent& e) const {
+    switch (output_) {
+      case Output::Table: {
+        json obj = e.object->parse();
+        std::vector<const json*> one{&obj};
+        json meta = {{"resourceVersion", std::to_string(e.revision)}};
+        return watchLine(e.type.c_str(),
+                         api::buildTable(kind_, one, meta, include_, clock_()).dump());
+      }
+      case Output::PartialMetadata:
+        return watchLine(e.type.c_str(), partialMetadata(e.object->parse()).dump());
+      default:
+        return watchLine(e.type.c_str(), e.object->json);
+    }
+  }
+
+  std::string bookmarkLine(bool initialEnd) const {
+    json meta = {{"resourceVersion", std::to_string(stream_->lastRevision())}};
+    if (initialEnd) meta["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+    json obj = {{"kind", kind_.kind}, {"apiVersion", kind_.apiVersion()}, {"metadata", meta}};
+    return watchLine("BOOKMARK", obj.dump());
+  }
+
+  std::unique_ptr<WatchStream> stream_;
+  const KindInfo& kind_;
+  Output output_;
+  api::TableObjects include_;
+  bool bookmarks_;
+  bool initialEventsEnd_;
+  bool initialSent_ = false;
+  int timeoutSeconds_;
+  Clock clock_;
+};
+
+// A watch that failed before it started still answers 200 with one ERROR event, as the
+// Kubernetes API server does for an expired resourceVersion.
+class ErrorWatchSession : public WatchSession {
+ public:
+  explicit ErrorWatchSession(Status s) : status_(std::move(s)) {}
+  std::string pump(bool& ended) override {
+    ended = true;
+    if (sent_) return "";
+    sent_ = true;
+    return watchLine("ERROR", status_.toJson().dump());
+  }
+  std::string bookmark() override { return ""; }
+  int timeoutSeconds() const override { return 0; }
+
+ private:
+  Status status_;
+  bool sent_ = false;
+};
+
+bool isPublicPath(std::string_view path) {
+  return path == "/healthz" || path == "/livez" || path == "/readyz" || path == "/version" ||
+         path.starts_with("/healthz/") || path.starts_with("/livez/") ||
+         path.starts_with("/readyz/");
+}
+
+}  // namespace
+
+HttpResponse statusResponse(const Status& status) {
+  HttpResponse r;
+  r.status = status.code();
+  r.body = status.toJson().dump();
+  return r;
+}
+
+ApiHandler::ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress)
+    : objects_(objects), serverAddress_(std::move(serverAddress)) {}
+
+HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void()> notify) {
+  HandlerResult result;
+  auto info = parseRequestInfo(request.method, request.target);
+  if (!info.ok()) {
+    result.response = statusResponse(info.status());
+    return result;
+  }
+  if (!request.user.authenticated() && !isPublicPath(info->path)) {
+    result.response = statusResponse(Status::unauthorized("Unauthorized"));
+    return result;
+  }
+  if (!info->isResourceRequest) {
+    result.response = handleNonResource(*info, request);
+    return result;
+  }
+  const KindInfo* kind = objects_.kinds().byResource(info->group, info->version, info->resource);
+  if (!kind || (!info->subresource.empty() && !kind->hasSubresource(info->subresource))) {
+    result.response =
+        statusResponse(Status::notFound("the server could not find the requested resource"));
+    return result;
+  }
+  if (info->verb == "watch") return handleWatch(*info, *kind, request, std::move(notify));
+  try {
+    result.response = handleResource(*info, *kind, request);
+  } catch (const std::exception& e) {
+    // A bug must cost one request, never the engine.
+    result.response = statusResponse(Status::internal(std::string("internal error: ") + e.what()));
+  }
+  return result;
+}
+
+HttpResponse ApiHandler::render(const json& object, const HttpRequest& request, int status,
+                                const KindInfo* kind) const {
+  HttpResponse r;
+  r.status = status;
+  switch (outputFor(request.accept)) {
+    case Output::Table:
+      if (kind && object.value("kind", "") == kind->kind) {
+        std::vector<const json*> one{&object};
+        auto info = parseRequestInfo(request.method, request.target);
+        r.contentType = "application/json";
+        r.body = api::buildTable(*kind, one, json::object(),
+                                 info.ok() ? tableObjects(*info) : api::TableObjects::Metadata,
+                                 objects_.now())
+                     .dump();
+        return r;
+      }
+      break;
+    case Output::PartialMetadata:
+      r.body = partialMetadata(object).dump();
+      return r;
+    case Output::Yaml:
+      r.contentType = "application/yaml";
+      r.body = api::toYaml(object);
+      return r;
+    case Output::Json:
+      break;
+  }
+  r.body = object.dump();
+  return r;
+}
+
+HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo& kind,
+                                        const HttpRequest& request) {
+  const std::string& ns = info.namespaceName;
+  const std::string& name = info.name;
+  const std::string& verb = info.verb;
+  const std::string& sub = info.subresource;
+
+  if (sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward") {
+    auto pod = objects_.get(kind, ns, name);
+    if (!pod.ok()) return statusResponse(pod.status());
+    return statusResponse(Status::badRequest("pod \"" + name + "\" does not have a host assigned"));
+  }
+  if (verb == "get") {
+    if (sub == "scale") {
+      auto scale = objects_.getScale(kind, ns, name);
+      return scale.ok() ? render(*scale, request, 200, nullptr) : statusResponse(scale.status());
+    }
+    auto obj = objects_.get(kind, ns, name);
+    if (!obj.ok()) return statusResponse(obj.status());
+    if (outputFor(request.accept) == Output::Json) {
+      HttpResponse r;
+      r.body = (*obj)->json;
+      return r;
+    }
+    return render((*obj)->parse(), request, 200, &kind);
+  }
+  if (verb == "list") return list(info, kind, request);
+
+  if (verb == "delete" || verb == "deletecollection") {
+    auto options = deleteOptions(info, request.body);
+    if (!options.ok()) return statusResponse(options.status());
+    if (verb == "deletecollection") {
+      ListOptions selection{info.param("labelSelector"), info.param("fieldSelector"), 0, ""};
+      auto r = objects_.removeCollection(kind, ns, selection, *options);
+      return r.ok() ? render(*r, request, 200, nullptr) : statusResponse(r.status());
+    }
+    auto r = objects_.remove(kind, ns, name, *options);
+    if (!r.ok()) return statusResponse(r.status());
+    if (r->deletedNow && kind.resource != "pods") {
+      json details = {
+          {"name", name}, {"kind", kind.resource}, {"uid", r->object["metadata"].value("uid", "")}};
+      if (!kind.group.empty()) details["group"] = kind.group;
+      json status = Status::ok().toJson();
+      status.erase("code");
+      status["details"] = details;
+      return render(status, request, 200, nullptr);
+    }
+    return render(r->object, request, 200, &kind);
+  }
+
+  auto options = writeOptions(info);
+  if (!options.ok()) return statusResponse(options.status());
+  if (request.body.size() > 3 * 1024 * 1024) {
+    return statusResponse(Status::requestEntityTooLarge("the request body is larger than 3 MiB"));
+  }
+  if (verb == "patch") {
+    auto type = api::patchTypeFromContentType(request.contentType);
+    if (!type.ok()) return statusResponse(type.status());
+    auto patchDoc = api::parseDocument(request.body);
+    if (!patchDoc.ok()) return statusResponse(patchDoc.status());
+    auto r = objects_.patch(kind, ns, name, *type, *patchDoc, *options);
+    if (!r.ok()) return statusResponse(r.status());
+    HttpResponse resp = render(r->object, request, 200, sub == "scale" ? nullptr : &kind);
+    resp.warnings = std::move(r->warnings);
+    return resp;
+  }
+  auto body = api::parseDocument(request.body);
+  if (!body.ok()) return statusResponse(body.status());
+  if (verb == "create") {
+    if (sub == "binding") {
+      auto r = objects_.bind(ns, name, *body);
+      return r.ok() ? render(*r, request, 201, nullptr) : statusResponse(r.status());
+    }
+    if (sub == "eviction") {
+      json opts = body->value("deleteOptions", json::object());
+      auto delOpts = deleteOptions(info, opts.empty() ? "" : opts.dump());
+      if (!delOpts.ok()) return statusResponse(delOpts.status());
+      auto r = objects_.remove(kind, ns, name, *delOpts);
+      if (!r.ok()) return statusResponse(r.status());
+      json status = Status::ok().toJson();
+      status["code"] = 201;
+      return render(status, request, 201, nullptr);
+    }
+    if (!sub.empty())
+      return statusResponse(Status::methodNotAllowed("create is not supported on " + sub));
+    auto r = objects_.create(kind, ns, std::move(body).value(), *options);
+    if (!r.ok()) return statusResponse(r.status());
+    HttpResponse resp = render(r->object, request, 201, &kind);
+    resp.warnings = std::move(r->warnings);
+    return resp;
+  }
+  if (verb == "update") {
+    auto r = objects_.update(kind, ns, name, std::move(body).value(), *options);
+    if (!r.ok()) return statusResponse(r.status());
+    HttpResponse resp = render(r->object, request, 200, sub == "scale" ? nullptr : &kind);
+    resp.warnings = std::move(r->warnings);
+    return resp;
+  }
+  return statusResponse(
+      Status::methodNotAllowed("the server does not allow this method on the "
+                               "requested resource"));
+}
+
+HttpResponse ApiHandler::list(const RequestInfo& info, const KindInfo& kind,
+                              const HttpRequest& request) {
+  auto limit = limitParam(info);
+  if (!limit.ok()) return statusResponse(limit.status());
+  ListOptions options{info.param("labelSelector"), info.param("fieldSelector"), *limit,
+                      info.param("continue")};
+  auto listed = objects_.list(kind, info.namespaceName, options);
+  if (!listed.ok()) return statusResponse(listed.status());
+  json listMeta = {{"resourceVersion", std::to_string(listed->revision)}};
+  if (!listed->continueToken.empty()) listMeta["continue"] = listed->continueToken;
+
+  HttpResponse r;
+  const Output output = outputFor(request.accept);
+  if (output == Output::Json) {
+    // Fast path: stored objects are already serialized; splice them in without parsing.
+    std::string& body = r.body;
+    size_t total = 128;
+    for (const auto& item : listed->items) total += item->json.size() + 1;
+    body.reserve(total);
+    body += "{\"kind\":\"" + kind.kind + "List\",\"apiVersion\":\"" + kind.apiVersion() +
+            "\",\"metadata\":" + listMeta.dump() + ",\"items\":[";
+    for (size_t i = 0; i < listed->items.size(); ++i) {
+      if (i) body.push_back(',');
+      body += listed->items[i]->json;
+    }
+    body += "]}";
+    return r;
+  }
+  std::vector<json> parsed;
+  parsed.reserve(listed->items.size());
+  for (const auto& item : listed->items) parsed.push_back(item->parse());
+  if (output == Output::Table) {
+    std::vector<const json*> ptrs;
+    for (const auto& p : parsed) ptrs.push_back(&p);
+    r.body = api::buildTable(kind, ptrs, listMeta, tableObjects(info), objects_.now()).dump();
+    return r;
+  }
+  json items = json::array();
+  for (auto& p : parsed) {
+    items.push_back(output == Output::PartialMetadata ? partialMetadata(p) : std::move(p));
+  }
+  json list = {
+      {"kind",
+       output == Output::PartialMetadata ? "PartialObjectMetadataList" : kind.kind + "List"},
+      {"apiVersion", output == Output::PartialMetadata ? "meta.k8s.io/v1" : kind.apiVersion()},
+      {"metadata", listMeta},
+      {"items", std::move(items)}};
+  return render(list, request, 200, nullptr);
+}
+
+HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& kind,
+                                      const HttpRequest& request, std::function<void()> notify) {
+  HandlerResult result;
+  WatchOptions options;
+  options.labelSelector = info.param("labelSelector");
+  options.fieldSelector = info.param("fieldSelector");
+  options.resourceVersion = info.param("resourceVersion");
+  options.name = info.name;
+  options.sendInitialEvents = info.flag("sendInitialEvents");
+  int timeout = kDefaultWatchTimeoutSeconds;
+  if (auto t = info.param("timeoutSeconds"); !t.empty()) {
+    try {
+      timeout = std::stoi(t);
+    } catch (const std::exception&) {
+      result.response = statusResponse(Status::badRequest("timeoutSeconds must be an integer"));
+      return result;
+    }
+  }
+  const Output output = outputFor(request.accept);
+  result.watchContentType = "application/json";
+  auto stream = objects_.watch(kind, info.namespaceName, options, std::move(notify));
+  if (!stream.ok()) {
+    if (stream.status().code() != 410) {
+      result.response = statusResponse(stream.status());
+      return result;
+    }
+    result.watch = std::make_unique<ErrorWatchSession>(stream.status());
+    return result;
+  }
+  const bool bookmarks = info.flag("allowWatchBookmarks");
+  result.watch = std::make_unique<ApiWatchSession>(
+      std::move(stream).value(), kind, output, tableObjects(info), bookmarks,
+      bookmarks && options.sendInitialEvents, timeout, [this] { return objects_.now(); });
+  return result;
+}
+
+HttpResponse ApiHandler::handleNonResource(const RequestInfo& info, const HttpRequest& request) {
+  const std::string& path = info.path;
+  const auto& kinds = objects_.kinds();
+  auto ok = [](json body) {
+    HttpResponse r;
+    r.body = body.dump();
+    return r;
+  };
+  if (path == "/healthz" || path == "/livez" || path == "/readyz" ||
+      path.starts_with("/healthz/") || path.starts_with("/livez/") ||
+      path.starts_with("/readyz/")) {
+    HttpResponse r;
+    r.contentType = "text/plain; charset=utf-8";
+    r.body = info.query.contains("verbose")
+                 ? "[+]ping ok\n[+]etcd ok\n" + path.substr(1) + " check passed\n"
+                 : "ok";
+    return r;
+  }
+  if (path == "/version") {
+    return ok({{"major", "1"},
+               {"minor", "32"},
+               {"gitVersion", "v1.32.0-kubedesk"},
+               {"gitCommit", "kubedesk"},
+               {"gitTreeState", "clean"},
+               {"buildDate", "2026-11-21T00:00:00Z"},
+               {"goVersion", "none"},
+               {"compiler", "g++"},
+               {"platform", "linux/amd64"}});
+  }
+  const bool aggregated = request.accept.find("as=APIGroupDiscoveryList") != std::string::npos;
+  if (path == "/api" || path == "/apis") {
+    if (aggregated) {
+      const std::string dv = request.accept.find("v=v2;") != std::string::npos ||
+                                     request.accept.find("v=v2,") != std::string::npos ||
+                                     request.accept.ends_with("v=v2")
+                                 ? "v2"
+                                 : "v2beta1";
+      HttpResponse r = ok(aggregatedDiscovery(kinds, path == "/api", dv));
+      r.contentType =
+          "application/json;g=apidiscovery.k8s.io;v=" + dv + ";as=APIGroupDiscoveryList";
+      return r;
+    }
+    return ok(path == "/api" ? apiVersions(serverAddress_()) : apiGroupList(kinds));
+  }
+  if (info.apiPrefix == "api" || info.apiPrefix == "apis") {
+    if (!info.version.empty()) {
+      auto list = apiResourceList(kinds, info.group, info.version);
+      return list.ok() ? ok(*list) : statusResponse(list.status());
+    }
+    if (!info.group.empty()) {
+      for (const auto& g : apiGroupList(kinds)["groups"]) {
+        if (g["name"] == info.group) {
+          json group = g;
+          group["kind"] = "APIGroup";
+          group["apiVersion"] = "v1";
+          return ok(group);
+        }
+      }
+    }
+  }
+  if (path == "/openapi/v2") {
+    std::lock_guard lock(openApiMu_);
+    if (openApiV2_.empty()) {
+      json doc = api::buildOpenApiV2(kinds, objects_.schemas());
+      openApiV2_ = doc.dump();
+      openApiV2Protobuf_ = api::encodeOpenApiV2Protobuf(doc);
+    }
+    HttpResponse r;
+    // kubectl before 1.29 reads this document only as protobuf.
+    if (request.accept.find("protobuf") != std::string::npos) {
+      r.contentType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+      r.body = openApiV2Protobuf_;
+    } else {
+      r.body = openApiV2_;
+    }
+    return r;
+  }
+  if (path == "/openapi/v3") {
+    std::lock_guard lock(openApiMu_);
+    if (openApiV3Index_.is_null()) {
+      openApiV3Index_ = api::buildOpenApiV3Index(kinds, objects_.schemas());
+    }
+    return ok(openApiV3Index_);
+  }
+  if (path.starts_with("/openapi/v3/")) {
+    auto doc = api::buildOpenApiV3(kinds, objects_.schemas(), path.substr(12));
+    return doc.ok() ? ok(*doc) : statusResponse(doc.status());
+  }
+  return statusResponse(Status::notFound("the server could not find the requested resource"));
+}
+
+}  // namespace kd::server

@@ -1,0 +1,85 @@
+#pragma once
+// The HTTP-independent half of the API server: one request in, one response out (or a watch
+// stream to pump). Routes discovery, OpenAPI, version and health endpoints, and every resource
+// verb to the ObjectService; negotiates JSON, YAML and server-side Table output; renders
+// failures as meta/v1 Status objects. The transport (api_server.h) only moves bytes.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/server/object_service.h"
+#include "engine/server/request_info.h"
+
+namespace kd::server {
+
+struct UserInfo {
+  std::string name;                 // "kubedesk-admin", "system:node:m01", "" = anonymous
+  std::vector<std::string> groups;  // "system:masters", "system:nodes", ...
+  bool authenticated() const { return !name.empty(); }
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query
+  std::string accept;
+  std::string contentType;
+  std::string body;
+  UserInfo user;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+  std::vector<std::string> warnings;  // sent as `Warning: 299 - "<text>"` headers
+};
+
+// A watch the transport must stream: write `contentType` chunks as pump() produces them.
+class WatchSession {
+ public:
+  virtual ~WatchSession() = default;
+  // Serialized events ready now (one JSON document per line). Sets `ended` once the stream
+  // is over (closed by the store, or a terminal ERROR event was produced).
+  virtual std::string pump(bool& ended) = 0;
+  // A BOOKMARK event for the latest revision, when the client asked for bookmarks; "" if not.
+  virtual std::string bookmark() = 0;
+  virtual int timeoutSeconds() const = 0;
+};
+
+struct HandlerResult {
+  HttpResponse response;                // used when `watch` is null
+  std::unique_ptr<WatchSession> watch;  // a streaming response: status 200, chunked
+  std::string watchContentType;
+};
+
+class ApiHandler {
+ public:
+  // `serverAddress` yields "127.0.0.1:PORT" for discovery; it is asked per request because the
+  // port is known only once the transport has bound.
+  ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress);
+
+  // `notify` is handed to a watch: called (on a store thread) when the watch has more to pump.
+  HandlerResult handle(const HttpRequest& request, std::function<void()> notify);
+
+ private:
+  HttpResponse handleResource(const RequestInfo& info, const api::KindInfo& kind,
+                              const HttpRequest& request);
+  HandlerResult handleWatch(const RequestInfo& info, const api::KindInfo& kind,
+                            const HttpRequest& request, std::function<void()> notify);
+  HttpResponse handleNonResource(const RequestInfo& info, const HttpRequest& request);
+  HttpResponse list(const RequestInfo& info, const api::KindInfo& kind, const HttpRequest& r);
+  HttpResponse render(const json& object, const HttpRequest& request, int status,
+                      const api::KindInfo* kind) const;
+
+  ObjectService& objects_;
+  std::function<std::string()> serverAddress_;
+  std::string openApiV2_;  // built once, on first request
+  std::string openApiV2Protobuf_;
+  json openApiV3Index_;
+  std::mutex openApiMu_;
+};
+
+HttpResponse statusResponse(const Status& status);
+
+}  // namespace kd::server

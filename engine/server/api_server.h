@@ -1,0 +1,47 @@
+#pragma once
+// The transport of the API server: HTTPS (HTTP/1.1, keep-alive, chunked watch streams) on a
+// loopback address with Boost.Beast. Clients authenticate with a certificate signed by the
+// profile's CA (the subject's CN is the user, O the group) or a bearer token; requests without
+// either are anonymous and get 401 outside the public health and version endpoints.
+// A fixed pool of threads runs the I/O; each connection is served on its own strand.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/server/api_handler.h"
+#include "engine/server/pki.h"
+
+namespace kd::server {
+
+struct ApiServerConfig {
+  std::string bindAddress = "127.0.0.1";
+  uint16_t port = 0;  // 0: let the system pick a free port
+  PkiFiles pki;
+  std::map<std::string, UserInfo> bearerTokens;  // token → user
+  int threads = 2;
+};
+
+class ApiServer {
+ public:
+  ApiServer(ApiHandler& handler, ApiServerConfig config);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Binds and starts serving; fails with the reason (address in use, bad certificate, ...).
+  Status start();
+  // Stops accepting, closes connections and joins the threads. Idempotent.
+  void stop();
+  uint16_t port() const;
+
+  // Adds or replaces a bearer token at runtime (node agents). Thread-safe.
+  void setBearerToken(const std::string& token, UserInfo user);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kd::server

@@ -1,0 +1,214 @@
+#include "engine/server/control_plane.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <thread>
+
+#include "engine/api/kinds.h"
+#include "engine/api/schema.h"
+#include "engine/client/kubeconfig.h"
+#include "engine/server/api_server.h"
+#include "engine/server/object_service.h"
+#include "engine/server/pki.h"
+
+namespace kd::server {
+namespace {
+
+constexpr auto kCompactionInterval = std::chrono::minutes(5);
+const char* const kDefaultNamespaces[] = {"default", "kube-system", "kube-public",
+                                          "kube-node-lease"};
+
+// Selectable fields kept beside each stored object so watches and lists filter without parsing.
+api::Labels indexFields(std::string_view key, const json& object) {
+  api::Labels fields;
+  if (key.starts_with("core/pods/")) {
+    for (const char* f : {"spec.nodeName", "status.phase"}) {
+      fields.emplace(f, api::FieldSelector::fieldValue(object, f));
+    }
+  }
+  return fields;
+}
+
+json readJsonFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  if (!in) return json::object();
+  json j = json::parse(in, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+}  // namespace
+
+class ControlPlane::Impl {
+ public:
+  explicit Impl(ControlPlaneOptions o) : options(std::move(o)) {}
+
+  Status start();
+  void stop();
+  Status bootstrapNamespaces();
+  Status startServer();
+  Status writeKubeconfigs();
+  void compactLoop();
+
+  ControlPlaneOptions options;
+  std::filesystem::path dataDir;
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<ObjectService> objects;
+  std::unique_ptr<ApiHandler> handler;
+  std::unique_ptr<ApiServer> server;
+  PkiFiles pki;
+  uint16_t port = 0;
+
+  std::thread compactor;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+};
+
+Status ControlPlane::Impl::start() {
+  dataDir =
+      options.dataDir.empty() ? ControlPlane::defaultDataDir(options.profile) : options.dataDir;
+  std::error_code ec;
+  std::filesystem::create_directories(dataDir, ec);
+  if (ec) return Status::internal("cannot create " + dataDir.string() + ": " + ec.message());
+  ::chmod(dataDir.c_str(), 0700);
+
+  auto opened = store::SqliteStore::open(dataDir / "store.db", indexFields);
+  if (!opened.ok()) return opened.status();
+  store = std::move(opened).value();
+  objects = std::make_unique<ObjectService>(*store, api::KindsRegistry::builtin(),
+                                            api::SchemaRegistry::builtin(),
+                                            [] { return std::chrono::system_clock::now(); });
+  if (Status st = bootstrapNamespaces(); !st.isOk()) return st;
+
+  auto loaded = loadOrCreatePki(dataDir / "pki");
+  if (!loaded.ok()) return loaded.status();
+  pki = std::move(loaded).value();
+
+  if (Status st = startServer(); !st.isOk()) return st;
+  if (Status st = writeKubeconfigs(); !st.isOk()) {
+    stop();
+    return st;
+  }
+  compactor = std::thread([this] { compactLoop(); });
+  return {};
+}
+
+Status ControlPlane::Impl::bootstrapNamespaces() {
+  const api::KindInfo* nsKind = api::KindsRegistry::builtin().byResource("", "v1", "namespaces");
+  for (const char* name : kDefaultNamespaces) {
+    if (store->get(ObjectService::keyFor(*nsKind, "", name)).ok()) continue;
+    auto created = objects->create(*nsKind, "", json{{"metadata", {{"name", name}}}}, {});
+    if (!created.ok()) return created.status();
+  }
+  return {};
+}
+
+Status ControlPlane::Impl::startServer() {
+  handler = std::make_unique<ApiHandler>(*objects,
+                                         [this] { return "127.0.0.1:" + std::to_string(port); });
+  const json remembered = readJsonFile(dataDir / "engine.json");
+  std::vector<uint16_t> candidates;
+  if (options.port != 0) {
+    candidates.push_back(options.port);
+  } else {
+    // Keep the port across restarts so kubeconfigs stay valid; fall back to any free one.
+    if (remembered.contains("port")) candidates.push_back(remembered["port"].get<uint16_t>());
+    candidates.push_back(0);
+  }
+  Status last;
+  for (uint16_t candidate : candidates) {
+    ApiServerConfig config;
+    config.port = candidate;
+    config.pki = pki;
+    config.threads = options.threads;
+    server = std::make_unique<ApiServer>(*handler, config);
+    last = server->start();
+    if (last.isOk()) break;
+    server.reset();
+  }
+  if (!server) return last;
+  port = server->port();
+  std::ofstream(dataDir / "engine.json") << json{{"port", port}, {"pid", ::getpid()}}.dump();
+  return {};
+}
+
+Status ControlPlane::Impl::writeKubeconfigs() {
+  client::ClusterAccess access;
+  access.contextName = options.profile;
+  access.clusterName = options.profile;
+  access.userName = options.profile;
+  access.server = "https://127.0.0.1:" + std::to_string(port);
+  access.caPem = pki.caCertPem;
+  access.clientCertPem = pki.adminCertPem;
+  access.clientKeyPem = pki.adminKeyPem;
+  const auto standalone = dataDir / "kubeconfig";
+  std::filesystem::remove(standalone);
+  if (Status st = client::mergeIntoKubeconfig(standalone, access, true); !st.isOk()) return st;
+  if (!options.writeKubeconfig) return {};
+  const auto target = options.kubeconfig.value_or(client::defaultKubeconfigPath());
+  return client::mergeIntoKubeconfig(target, access, true);
+}
+
+void ControlPlane::Impl::compactLoop() {
+  // Every interval, forget the history older than the revision seen one interval ago: watches
+  // can resume from anything newer than five minutes, as with Kubernetes' etcd compaction.
+  int64_t previous = store->currentRevision();
+  std::unique_lock lock(mu);
+  while (!cv.wait_for(lock, kCompactionInterval, [this] { return stopping; })) {
+    int64_t now = store->currentRevision();
+    store->compact(previous);
+    previous = now;
+  }
+}
+
+void ControlPlane::Impl::stop() {
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  if (compactor.joinable()) compactor.join();
+  if (server) server->stop();
+  server.reset();
+}
+
+ControlPlane::ControlPlane(ControlPlaneOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+ControlPlane::~ControlPlane() {
+  stop();
+}
+Status ControlPlane::start() {
+  return impl_->start();
+}
+void ControlPlane::stop() {
+  impl_->stop();
+}
+uint16_t ControlPlane::port() const {
+  return impl_->port;
+}
+std::string ControlPlane::serverUrl() const {
+  return "https://127.0.0.1:" + std::to_string(impl_->port);
+}
+const std::filesystem::path& ControlPlane::dataDir() const {
+  return impl_->dataDir;
+}
+std::filesystem::path ControlPlane::standaloneKubeconfig() const {
+  return impl_->dataDir / "kubeconfig";
+}
+
+std::filesystem::path ControlPlane::defaultDataDir(const std::string& profile) {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  std::filesystem::path base;
+  if (xdg && *xdg) {
+    base = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::filesystem::path(home && *home ? home : "/tmp") / ".local" / "share";
+  }
+  return base / "kubedesk" / profile;
+}
+
+}  // namespace kd::server

@@ -1,0 +1,88 @@
+#pragma once
+// The SQLite store: WAL mode, one transaction per write, synchronous=NORMAL (a committed write
+// survives the process being killed; the OS cache carries it to disk). Two tables:
+//   objects  the current state, loaded into memory at open and served from memory
+//   log      every write by revision, the history watches replay; trimmed by compact()
+// A schema_version row drives step-by-step migrations.
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <shared_mutex>
+
+#include "engine/store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kd::store {
+
+class SqliteStore {
+ public:
+  // Opens (creating if needed) the database at `path`. `indexer` may be empty.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path,
+                                                   FieldIndexer indexer = {});
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  int64_t currentRevision() const;
+  int64_t compactedRevision() const;
+
+  Result<ObjectPtr> get(std::string_view key) const;
+
+  // Objects whose key starts with `prefix`, in key order, starting after `afterKey`, at most
+  // `limit` matching ones (0 = all).
+  ListPage list(std::string_view prefix, const ObjectFilter& filter = {}, size_t limit = 0,
+                std::string_view afterKey = {}) const;
+  size_t count(std::string_view prefix) const;
+
+  // Stores a new object; 409 AlreadyExists when the key exists. Sets metadata.resourceVersion.
+  Result<ObjectPtr> create(const std::string& key, kd::json object);
+  // Replaces the object when its revision equals `expectedRevision` (0: any); 409 Conflict on a
+  // stale revision, 404 when absent.
+  Result<ObjectPtr> update(const std::string& key, kd::json object, int64_t expectedRevision);
+  // Deletes the object when its revision equals `expectedRevision` (0: any).
+  Result<ObjectPtr> remove(const std::string& key, int64_t expectedRevision);
+
+  // Starts a watch on `prefix` for events after `sinceRevision`. 410 Gone (reason Expired)
+  // when history before that revision was compacted away. Replayed history is queued first.
+  Result<std::shared_ptr<Watch>> watch(const std::string& prefix, int64_t sinceRevision,
+                                       std::function<void()> notify);
+  void stopWatch(const std::shared_ptr<Watch>& w);
+
+  // Forgets history up to and including `revision` (never the current state).
+  Status compact(int64_t revision);
+
+  // Bytes of the database file and its WAL, for benchmarks and status.
+  uint64_t diskBytes() const;
+
+ private:
+  SqliteStore() = default;
+  Status migrate();
+  Status loadObjects();
+  Status prepareStatements();
+  Result<ObjectPtr> write(EventType type, const std::string& key, kd::json* object,
+                          int64_t expectedRevision);
+  ObjectPtr makeObject(const std::string& key, int64_t createRev, int64_t rev, std::string json,
+                       const kd::json& parsed) const;
+  void publish(const Event& e);
+  Status exec(const char* sql);
+  Status sqliteError(const char* what) const;
+
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insertLog_ = nullptr;
+  sqlite3_stmt* upsertObject_ = nullptr;
+  sqlite3_stmt* deleteObject_ = nullptr;
+  FieldIndexer indexer_;
+
+  mutable std::shared_mutex mu_;  // guards objects_, revisions and the watcher list
+  std::mutex writeMu_;            // serializes writers (and the SQLite connection)
+  std::map<std::string, ObjectPtr, std::less<>> objects_;
+  std::atomic<int64_t> revision_{0};
+  std::atomic<int64_t> compacted_{0};
+  std::vector<std::shared_ptr<Watch>> watches_;
+};
+
+}  // namespace kd::store

@@ -1,0 +1,82 @@
+#pragma once
+// The store behind the API server: objects by key, one global strictly increasing revision
+// (the resourceVersion every object and event carries), compare-and-swap writes and watches
+// that resume from any retained revision.
+//
+// Keys are "<group>/<resource>/<namespace>/<name>" ("core" for the core group, "" namespace
+// for cluster-scoped kinds), so a prefix selects a resource, or a resource in one namespace.
+// All methods are thread-safe. A write returns only once it is durable against the process
+// being killed.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/api/selectors.h"
+#include "engine/api/status.h"
+
+namespace kd::store {
+
+struct StoredObject {
+  std::string key;
+  int64_t createRevision = 0;
+  int64_t revision = 0;  // the object's resourceVersion
+  std::string json;      // the serialized object; metadata.resourceVersion == revision
+  api::Labels labels;    // metadata.labels, kept parsed for selectors
+  api::Labels fields;    // selectable fields the index hook extracted (e.g. spec.nodeName)
+
+  kd::json parse() const;
+};
+using ObjectPtr = std::shared_ptr<const StoredObject>;
+
+enum class EventType { Added, Modified, Deleted };
+
+struct Event {
+  EventType type;
+  int64_t revision;
+  ObjectPtr object;    // for Deleted: the last state, carrying the deletion revision
+  ObjectPtr previous;  // the state before a Modified/Deleted event, when still known
+};
+
+// A watch: events for keys under a prefix with revision > the start revision, in revision
+// order, without gaps. Events queue up until taken; the notify callback (set before events
+// can arrive, called on the writing thread, must not block) says the queue became non-empty.
+class Watch {
+ public:
+  Watch(std::string prefix, std::function<void()> notify);
+  const std::string& prefix() const { return prefix_; }
+  // Moves all queued events into `out` (appending). False once the watch was closed and
+  // nothing is left: the consumer fell too far behind or the store shut down.
+  bool take(std::vector<Event>& out);
+  bool closed() const;
+
+ private:
+  friend class SqliteStore;
+  void push(Event e);
+  void close();
+
+  std::string prefix_;
+  std::function<void()> notify_;
+  mutable std::mutex mu_;
+  std::deque<Event> queue_;
+  bool closed_ = false;
+};
+
+// Hook that extracts selectable fields (beyond name/namespace) when an object is stored.
+using FieldIndexer = std::function<api::Labels(std::string_view key, const kd::json& object)>;
+
+struct ListPage {
+  std::vector<ObjectPtr> items;
+  int64_t revision = 0;  // the store revision the list reflects
+  std::string nextKey;   // non-empty when `limit` cut the list: resume after this key
+};
+
+// Predicate applied while listing, so limit counts only matching objects.
+using ObjectFilter = std::function<bool(const StoredObject&)>;
+
+}  // namespace kd::store

@@ -1,0 +1,217 @@
+#include "engine/store/sqlite_store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <thread>
+
+using kd::json;
+using kd::store::EventType;
+using kd::store::SqliteStore;
+
+namespace {
+
+json pod(const std::string& name, const std::string& app = "web") {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"app", app}}}}}};
+}
+
+std::string key(const std::string& name) {
+  return "core/pods/default/" + name;
+}
+
+}  // namespace
+
+class SqliteStoreTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  std::string dbPath() const { return dir_.filePath("store.db").toStdString(); }
+
+  std::unique_ptr<SqliteStore> openFresh() {
+    std::filesystem::remove(dbPath());
+    std::filesystem::remove(dbPath() + "-wal");
+    std::filesystem::remove(dbPath() + "-shm");
+    auto s = SqliteStore::open(dbPath());
+    if (!s.ok()) qFatal("open: %s", s.status().message().c_str());
+    return std::move(s).value();
+  }
+
+ private slots:
+  void createGetAndRevisionsIncrease() {
+    auto s = openFresh();
+    auto a = s->create(key("a"), pod("a"));
+    auto b = s->create(key("b"), pod("b"));
+    QVERIFY(a.ok() && b.ok());
+    QVERIFY((*b)->revision > (*a)->revision);
+    QCOMPARE(s->currentRevision(), (*b)->revision);
+    auto got = s->get(key("a"));
+    QVERIFY(got.ok());
+    QCOMPARE((*got)->parse()["metadata"]["resourceVersion"].get<std::string>(),
+             std::to_string((*a)->revision));
+    QCOMPARE((*got)->labels.at("app"), std::string("web"));
+    QCOMPARE(s->create(key("a"), pod("a")).status().reason(), std::string("AlreadyExists"));
+    QCOMPARE(s->get(key("zz")).status().code(), 404);
+  }
+
+  void staleUpdateConflicts() {
+    auto s = openFresh();
+    auto a = s->create(key("a"), pod("a"));
+    auto u1 = s->update(key("a"), pod("a", "v2"), (*a)->revision);
+    QVERIFY(u1.ok());
+    auto u2 = s->update(key("a"), pod("a", "v3"), (*a)->revision);
+    QCOMPARE(u2.status().code(), 409);
+    QCOMPARE(u2.status().reason(), std::string("Conflict"));
+    QCOMPARE(s->remove(key("a"), (*a)->revision).status().code(), 409);
+    QVERIFY(s->remove(key("a"), (*u1)->revision).ok());
+    QCOMPARE(s->update(key("a"), pod("a"), 0).status().code(), 404);
+  }
+
+  void listByPrefixWithFilterAndLimit() {
+    auto s = openFresh();
+    for (int i = 0; i < 10; ++i) {
+      s->create(key("p" + std::to_string(i)), pod("p" + std::to_string(i), i % 2 ? "odd" : "even"));
+    }
+    s->create("core/pods/other/x", pod("x"));
+    s->create("core/podsx/default/y", pod("y"));
+    QCOMPARE(s->list("core/pods/default/").items.size(), size_t(10));
+    QCOMPARE(s->list("core/pods/").items.size(), size_t(11));
+    auto odd = [](const kd::store::StoredObject& o) { return o.labels.at("app") == "odd"; };
+    auto page1 = s->list("core/pods/default/", odd, 3);
+    QCOMPARE(page1.items.size(), size_t(3));
+    QVERIFY(!page1.nextKey.empty());
+    auto page2 = s->list("core/pods/default/", odd, 3, page1.nextKey);
+    QCOMPARE(page2.items.size(), size_t(2));
+    QVERIFY(page2.nextKey.empty());
+  }
+
+  void watchReplaysHistoryThenFollowsLive() {
+    auto s = openFresh();
+    auto a = s->create(key("a"), pod("a"));
+    const int64_t start = (*a)->revision;
+    s->update(key("a"), pod("a", "v2"), 0);
+    s->create("core/services/default/a", pod("svc"));
+    s->remove(key("a"), 0);
+
+    std::atomic<int> wakes{0};
+    auto w = s->watch("core/pods/", start, [&] { ++wakes; });
+    QVERIFY(w.ok());
+    s->create(key("b"), pod("b"));
+    std::vector<kd::store::Event> events;
+    QVERIFY((*w)->take(events));
+    QCOMPARE(events.size(), size_t(3));
+    QCOMPARE(int(events[0].type), int(EventType::Modified));
+    QVERIFY(events[0].previous);
+    QCOMPARE(events[0].previous->labels.at("app"), std::string("web"));
+    QCOMPARE(int(events[1].type), int(EventType::Deleted));
+    QCOMPARE(events[1].object->parse()["metadata"]["resourceVersion"].get<std::string>(),
+             std::to_string(events[1].revision));
+    QCOMPARE(int(events[2].type), int(EventType::Added));
+    for (size_t i = 1; i < events.size(); ++i) QVERIFY(events[i].revision > events[i - 1].revision);
+    QVERIFY(wakes > 0);
+    s->stopWatch(*w);
+    events.clear();
+    QVERIFY(!(*w)->take(events));
+  }
+
+  void watchUnderConcurrentWritesHasNoGaps() {
+    auto s = openFresh();
+    std::vector<kd::store::Event> events;
+    auto w = s->watch("core/pods/", s->currentRevision(), {});
+    std::thread writers[2];
+    for (int t = 0; t < 2; ++t) {
+      writers[t] = std::thread([&, t] {
+        for (int i = 0; i < 200; ++i)
+          s->create(key("t" + std::to_string(t) + "-" + std::to_string(i)), pod("x"));
+      });
+    }
+    for (auto& th : writers) th.join();
+    (*w)->take(events);
+    QCOMPARE(events.size(), size_t(400));
+    for (size_t i = 1; i < events.size(); ++i)
+      QCOMPARE(events[i].revision, events[i - 1].revision + 1);
+  }
+
+  void compactionExpiresOldWatchesButKeepsState() {
+    auto s = openFresh();
+    for (int i = 0; i < 5; ++i) s->create(key("c" + std::to_string(i)), pod("c"));
+    const int64_t rev = s->currentRevision();
+    QVERIFY(s->compact(rev - 2).isOk());
+    auto old = s->watch("core/pods/", rev - 3, {});
+    QCOMPARE(old.status().code(), 410);
+    QCOMPARE(old.status().reason(), std::string("Expired"));
+    auto recent = s->watch("core/pods/", rev - 2, {});
+    QVERIFY(recent.ok());
+    std::vector<kd::store::Event> events;
+    (*recent)->take(events);
+    QCOMPARE(events.size(), size_t(2));
+    QCOMPARE(s->list("core/pods/").items.size(), size_t(5));
+  }
+
+  void stateAndRevisionSurviveReopenAndFullCompaction() {
+    int64_t rev;
+    {
+      auto s = openFresh();
+      s->create(key("a"), pod("a"));
+      s->create(key("b"), pod("b"));
+      s->remove(key("b"), 0);
+      rev = s->currentRevision();
+      QVERIFY(s->compact(rev).isOk());
+    }
+    auto reopened = SqliteStore::open(dbPath());
+    QVERIFY(reopened.ok());
+    QCOMPARE((*reopened)->currentRevision(), rev);
+    QCOMPARE((*reopened)->list("core/").items.size(), size_t(1));
+    auto c = (*reopened)->create(key("c"), pod("c"));
+    QCOMPARE((*c)->revision, rev + 1);
+  }
+
+  void newerSchemaIsRefusedWithAClearMessage() {
+    { auto s = openFresh(); }
+    sqlite3* db = nullptr;
+    sqlite3_open(dbPath().c_str(), &db);
+    sqlite3_exec(db, "UPDATE meta SET value=99 WHERE key='schema_version'", nullptr, nullptr,
+                 nullptr);
+    sqlite3_close(db);
+    auto s = SqliteStore::open(dbPath());
+    QVERIFY(!s.ok());
+    QVERIFY(s.status().message().find("newer than this engine") != std::string::npos);
+  }
+
+  // A child process writes as fast as it can and reports each acknowledged write through a
+  // pipe; it is killed with SIGKILL mid-stream. Every acknowledged write must be there after.
+  void acknowledgedWritesSurviveKill9() {
+    { auto s = openFresh(); }
+    int fds[2];
+    QCOMPARE(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      auto s = SqliteStore::open(dbPath());
+      for (int i = 0;; ++i) {
+        if (!(*s)->create(key("k" + std::to_string(i)), pod("k")).ok()) _exit(3);
+        if (write(fds[1], &i, sizeof i) != sizeof i) _exit(4);
+      }
+    }
+    close(fds[1]);
+    int last = -1, v;
+    while (last < 300 && read(fds[0], &v, sizeof v) == sizeof v) last = v;
+    kill(child, SIGKILL);
+    while (read(fds[0], &v, sizeof v) == sizeof v) last = v;  // acks sent before the kill
+    close(fds[0]);
+    waitpid(child, nullptr, 0);
+    auto s = SqliteStore::open(dbPath());
+    QVERIFY(s.ok());
+    for (int i = 0; i <= last; ++i) {
+      QVERIFY2((*s)->get(key("k" + std::to_string(i))).ok(), std::to_string(i).c_str());
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(SqliteStoreTest)
+#include "sqlite_store_test.moc"
