@@ -1,43 +1,19 @@
-#include "engine/api/schema.h"
+#include "engine/api/schema_builders.h"
 
 namespace kd::api {
 namespace {
 
-TypeDef type(std::string name, std::string description, std::vector<FieldDef> fields) {
-  return TypeDef{"apps.v1." + std::move(name), std::move(description), std::move(fields), false};
-}
-
-// apiVersion, kind and metadata lead every stored object.
-std::vector<FieldDef> rootFields(const std::string& kind, std::vector<FieldDef> rest) {
-  std::vector<FieldDef> out = {
-      field("apiVersion", "string", "The versioned schema of this object, \"apps/v1\"."),
-      field("kind", "string", "The kind of this object, \"" + kind + "\"."),
-      field("metadata", "meta.v1.ObjectMeta", "Standard object metadata: name, labels, ..."),
-  };
-  out.insert(out.end(), rest.begin(), rest.end());
-  return out;
-}
-
-FieldDef conditionStatus() {
-  return field("status", "string", "Whether the condition holds: True, False or Unknown.")
-      .req()
-      .oneOf({"True", "False", "Unknown"});
-}
+constexpr TypeMaker type{"apps.v1"};
 
 // The four workload condition types differ only in their subject and one timestamp.
 TypeDef condition(const std::string& name, const std::string& subject, bool withUpdateTime) {
-  std::vector<FieldDef> fields = {
-      field("type", "string", "The kind of condition, such as Available or Progressing.").req(),
-      conditionStatus(),
-      field("lastTransitionTime", "Time", "When the condition last changed its status."),
-      field("reason", "string", "A one-word CamelCase reason for the last transition."),
-      field("message", "string", "A sentence for people about the last transition."),
-  };
+  std::vector<FieldDef> extraTimes;
   if (withUpdateTime) {
-    fields.insert(fields.begin() + 2,
-                  field("lastUpdateTime", "Time", "When the condition was last written."));
+    extraTimes.push_back(field("lastUpdateTime", "Time", "When the condition was last written."));
   }
-  return type(name, "One observed aspect of a " + subject + "'s current state.", fields);
+  return type(name, "One observed aspect of a " + subject + "'s current state.",
+              conditionFields("The kind of condition, such as Available or Progressing.",
+                              std::move(extraTimes)));
 }
 
 FieldDef conditionsField(const std::string& conditionType, const std::string& subject) {
@@ -71,7 +47,7 @@ FieldDef historyLimitField(const std::string& defaultValue) {
 std::vector<TypeDef> deploymentTypes() {
   return {
       type("Deployment", "Declarative updates for a replicated set of pods.",
-           rootFields("Deployment",
+           objectHead("apps/v1", "Deployment",
                       {field("spec", "apps.v1.DeploymentSpec", "The desired deployment."),
                        field("status", "apps.v1.DeploymentStatus",
                              "The most recently observed state; written by the system.")})),
@@ -116,7 +92,7 @@ std::vector<TypeDef> deploymentTypes() {
 std::vector<TypeDef> replicaSetTypes() {
   return {
       type("ReplicaSet", "Keeps a given number of identical pods running.",
-           rootFields("ReplicaSet",
+           objectHead("apps/v1", "ReplicaSet",
                       {field("spec", "apps.v1.ReplicaSetSpec", "The desired replica set."),
                        field("status", "apps.v1.ReplicaSetStatus",
                              "The most recently observed state; written by the system.")})),
@@ -138,7 +114,7 @@ std::vector<TypeDef> replicaSetTypes() {
 std::vector<TypeDef> daemonSetTypes() {
   return {
       type("DaemonSet", "Runs one copy of a pod on each eligible node.",
-           rootFields("DaemonSet",
+           objectHead("apps/v1", "DaemonSet",
                       {field("spec", "apps.v1.DaemonSetSpec", "The desired daemon set."),
                        field("status", "apps.v1.DaemonSetStatus",
                              "The most recently observed state; written by the system.")})),
@@ -178,7 +154,7 @@ std::vector<TypeDef> daemonSetTypes() {
 std::vector<TypeDef> statefulSetTypes() {
   return {
       type("StatefulSet", "Runs pods with stable names and storage, in order.",
-           rootFields("StatefulSet",
+           objectHead("apps/v1", "StatefulSet",
                       {field("spec", "apps.v1.StatefulSetSpec", "The desired stateful set."),
                        field("status", "apps.v1.StatefulSetStatus",
                              "The most recently observed state; written by the system.")})),
@@ -241,8 +217,8 @@ std::vector<TypeDef> statefulSetTypes() {
 TypeDef controllerRevision() {
   return type(
       "ControllerRevision", "An immutable snapshot of a controller's pod template at one revision.",
-      rootFields(
-          "ControllerRevision",
+      objectHead(
+          "apps/v1", "ControllerRevision",
           {field("data", "RawJSON", "The saved state, in whatever form the owner chose."),
            field("revision", "int64", "The number of this revision; higher is newer.").req()}));
 }

@@ -1,13 +1,11 @@
-#include "engine/api/schema.h"
+#include "engine/api/schema_builders.h"
 
 namespace kd::api {
 namespace {
 
 const std::string kPkg = "autoscaling.v2.";
 
-TypeDef type(std::string name, std::string description, std::vector<FieldDef> fields) {
-  return TypeDef{kPkg + std::move(name), std::move(description), std::move(fields), false};
-}
+constexpr TypeMaker type{"autoscaling.v2"};
 
 const std::vector<std::string> kMetricTypes = {"Object", "Pods", "Resource", "ContainerResource",
                                                "External"};
@@ -127,12 +125,10 @@ std::vector<TypeDef> behaviorTypes() {
 std::vector<TypeDef> rootTypes() {
   return {
       type("HorizontalPodAutoscaler", "Scales a workload's replicas to follow metrics.",
-           {field("apiVersion", "string", "The versioned schema, \"autoscaling/v2\"."),
-            field("kind", "string", "The kind, \"HorizontalPodAutoscaler\"."),
-            field("metadata", "meta.v1.ObjectMeta", "Standard object metadata."),
-            field("spec", kPkg + "HorizontalPodAutoscalerSpec", "The desired scaling."),
-            field("status", kPkg + "HorizontalPodAutoscalerStatus",
-                  "The most recently observed state; written by the system.")}),
+           objectHead("autoscaling/v2", "HorizontalPodAutoscaler",
+                      {field("spec", kPkg + "HorizontalPodAutoscalerSpec", "The desired scaling."),
+                       field("status", kPkg + "HorizontalPodAutoscalerStatus",
+                             "The most recently observed state; written by the system.")})),
       type("HorizontalPodAutoscalerSpec", "The desired scaling of a workload.",
            {field("scaleTargetRef", kPkg + "CrossVersionObjectReference",
                   "The workload whose scale subresource is driven.")
@@ -155,13 +151,7 @@ std::vector<TypeDef> rootTypes() {
                   "The latest observations of the autoscaler's state.")
                 .mergeKey("type")}),
       type("HorizontalPodAutoscalerCondition", "One observed aspect of an autoscaler's state.",
-           {field("type", "string", "AbleToScale, ScalingActive or ScalingLimited.").req(),
-            field("status", "string", "True, False or Unknown.")
-                .req()
-                .oneOf({"True", "False", "Unknown"}),
-            field("lastTransitionTime", "Time", "When the condition last changed its status."),
-            field("reason", "string", "A one-word CamelCase reason for the last transition."),
-            field("message", "string", "A sentence for people about the last transition.")}),
+           conditionFields("AbleToScale, ScalingActive or ScalingLimited.")),
   };
 }
 

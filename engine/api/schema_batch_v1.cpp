@@ -1,28 +1,9 @@
-#include "engine/api/schema.h"
+#include "engine/api/schema_builders.h"
 
 namespace kd::api {
 namespace {
 
-TypeDef type(std::string name, std::string description, std::vector<FieldDef> fields) {
-  return TypeDef{"batch.v1." + std::move(name), std::move(description), std::move(fields), false};
-}
-
-// apiVersion, kind and metadata lead every stored object.
-std::vector<FieldDef> rootFields(const std::string& kind, std::vector<FieldDef> rest) {
-  std::vector<FieldDef> out = {
-      field("apiVersion", "string", "The versioned schema of this object, \"batch/v1\"."),
-      field("kind", "string", "The kind of this object, \"" + kind + "\"."),
-      field("metadata", "meta.v1.ObjectMeta", "Standard object metadata: name, labels, ..."),
-  };
-  out.insert(out.end(), rest.begin(), rest.end());
-  return out;
-}
-
-FieldDef conditionStatus() {
-  return field("status", "string", "Whether the condition holds: True, False or Unknown.")
-      .req()
-      .oneOf({"True", "False", "Unknown"});
-}
+constexpr TypeMaker type{"batch.v1"};
 
 std::vector<TypeDef> jobSpecTypes() {
   return {
@@ -98,20 +79,18 @@ std::vector<TypeDef> jobSpecTypes() {
 
 // Job conditions merge by type but, as in Kubernetes, are atomic for server-side apply.
 FieldDef jobConditions() {
-  FieldDef f =
-      field("conditions", "[]batch.v1.JobCondition", "The latest observations of the job's state.");
-  f.patchStrategy = "merge";
-  f.patchMergeKey = "type";
-  f.listType = "atomic";
-  return f;
+  return keyedAtomic(
+      field("conditions", "[]batch.v1.JobCondition", "The latest observations of the job's state."),
+      "type");
 }
 
 std::vector<TypeDef> jobTypes() {
   return {
       type("Job", "Runs pods until a number of them finish successfully.",
-           rootFields("Job", {field("spec", "batch.v1.JobSpec", "The desired run."),
-                              field("status", "batch.v1.JobStatus",
-                                    "The most recently observed state; written by the system.")})),
+           objectHead("batch/v1", "Job",
+                      {field("spec", "batch.v1.JobSpec", "The desired run."),
+                       field("status", "batch.v1.JobStatus",
+                             "The most recently observed state; written by the system.")})),
       type("JobStatus", "The observed state of a job.",
            {jobConditions(),
             field("startTime", "Time", "When the job controller began working on the job."),
@@ -129,12 +108,9 @@ std::vector<TypeDef> jobTypes() {
            {field("succeeded", "[]string", "UIDs of succeeded pods.").list("set"),
             field("failed", "[]string", "UIDs of failed pods.").list("set")}),
       type("JobCondition", "One observed aspect of a job's state.",
-           {field("type", "string", "Complete, Failed, Suspended, FailureTarget, ...").req(),
-            conditionStatus(),
-            field("lastProbeTime", "Time", "When the condition was last checked."),
-            field("lastTransitionTime", "Time", "When the condition last changed its status."),
-            field("reason", "string", "A one-word CamelCase reason for the last transition."),
-            field("message", "string", "A sentence for people about the last transition.")}),
+           conditionFields(
+               "Complete, Failed, Suspended, FailureTarget, ...",
+               {field("lastProbeTime", "Time", "When the condition was last checked.")})),
       type("JobTemplateSpec", "The job a cron job creates on each run.",
            {field("metadata", "meta.v1.ObjectMeta", "Metadata given to the created jobs."),
             field("spec", "batch.v1.JobSpec", "The desired run of the created jobs.")}),
@@ -144,10 +120,11 @@ std::vector<TypeDef> jobTypes() {
 std::vector<TypeDef> cronJobTypes() {
   return {
       type("CronJob", "Creates jobs on a repeating schedule.",
-           rootFields("CronJob", {field("spec", "batch.v1.CronJobSpec", "The schedule and job."),
-                                  field("status", "batch.v1.CronJobStatus",
-                                        "The most recently observed state; written by the "
-                                        "system.")})),
+           objectHead("batch/v1", "CronJob",
+                      {field("spec", "batch.v1.CronJobSpec", "The schedule and job."),
+                       field("status", "batch.v1.CronJobStatus",
+                             "The most recently observed state; written by the "
+                             "system.")})),
       type(
           "CronJobSpec", "The desired schedule of a cron job.",
           {field("schedule", "string", "When to run, in cron syntax such as \"*/5 * * * *\".")

@@ -1,4 +1,4 @@
-#include "engine/api/schema.h"
+#include "engine/api/schema_builders.h"
 
 namespace kd::api {
 namespace {
@@ -6,13 +6,10 @@ namespace {
 using Fields = std::vector<FieldDef>;
 
 const std::vector<std::string> kProtocols = {"TCP", "UDP", "SCTP"};
-const std::vector<std::string> kConditionStatus = {"True", "False", "Unknown"};
 const std::vector<std::string> kPullPolicies = {"Always", "IfNotPresent", "Never"};
 const std::vector<std::string> kTaintEffects = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
 
-TypeDef type(std::string name, std::string description, Fields fields) {
-  return TypeDef{"core.v1." + std::move(name), std::move(description), std::move(fields), false};
-}
+constexpr TypeMaker type{"core.v1"};
 
 Fields join(Fields a, const Fields& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -26,124 +23,82 @@ FieldDef mapList(FieldDef f, std::vector<std::string> keys) {
   return f;
 }
 
-// Kubernetes merges these by key under strategic merge patch but treats them as atomic lists
-// for server-side apply.
-FieldDef keyedAtomic(FieldDef f, std::string key) {
-  f.patchStrategy = "merge";
-  f.patchMergeKey = std::move(key);
-  f.listType = "atomic";
-  return f;
-}
-
-FieldDef atomic(std::string name, std::string type, std::string description) {
-  return field(std::move(name), std::move(type), std::move(description)).list("atomic");
-}
-
-// apiVersion, kind and metadata: the head of every top-level object.
-Fields objectHead(std::string kind, bool metadataRequired = false) {
-  Fields head = {
-      field("apiVersion", "string",
-            "The versioned schema of this object, \"v1\" here; the server fills it in when it is "
-            "missing."),
-      field(
-          "kind", "string",
-          "The kind of this object, \"" + kind + "\" here; filled in by the server when missing."),
-      field("metadata", "meta.v1.ObjectMeta",
-            "Standard object metadata: name, namespace, labels, annotations and bookkeeping."),
-  };
-  head.back().required = metadataRequired;
-  return head;
-}
-
 // The fields of an embedded LocalObjectReference.
 FieldDef localName(std::string what) {
   return field("name", "string", "Name of the " + std::move(what) + " in the pod's namespace.");
 }
 
-// Type, status, any extra timestamps, then why and since when: every core condition's shape.
-Fields conditionFields(std::string typeDescription, Fields extraTimes) {
-  Fields f = {
-      field("type", "string", std::move(typeDescription)).req(),
-      field("status", "string", "Whether the condition currently holds.")
-          .req()
-          .oneOf(kConditionStatus),
-  };
-  f = join(std::move(f), extraTimes);
-  return join(std::move(f),
-              {
-                  field("lastTransitionTime", "Time", "When status last changed."),
-                  field("reason", "string", "A CamelCase word saying why status last changed."),
-                  field("message", "string", "A human-readable explanation of the state."),
-              });
-}
-
 std::vector<TypeDef> rootKinds() {
   return {
       type("Namespace", "A named scope that groups objects and their names.",
-           join(objectHead("Namespace"),
-                {
-                    field("spec", "core.v1.NamespaceSpec", "What the namespace should be."),
-                    field("status", "core.v1.NamespaceStatus", "What the namespace is now."),
-                })),
+           objectHead("v1", "Namespace",
+                      {
+                          field("spec", "core.v1.NamespaceSpec", "What the namespace should be."),
+                          field("status", "core.v1.NamespaceStatus", "What the namespace is now."),
+                      })),
       type("Pod",
            "A group of containers that run together on one node and share network and volumes.",
-           join(objectHead("Pod"),
-                {
-                    field("spec", "core.v1.PodSpec", "The containers to run and how to run them."),
-                    field("status", "core.v1.PodStatus",
-                          "What is happening to the pod now, reported by its node and the "
-                          "control plane; read-only for users."),
-                })),
+           objectHead(
+               "v1", "Pod",
+               {
+                   field("spec", "core.v1.PodSpec", "The containers to run and how to run them."),
+                   field("status", "core.v1.PodStatus",
+                         "What is happening to the pod now, reported by its node and the "
+                         "control plane; read-only for users."),
+               })),
       type("Service", "A stable name and virtual IP that spreads traffic over a set of pods.",
-           join(objectHead("Service"),
-                {
-                    field("spec", "core.v1.ServiceSpec",
-                          "Which pods receive traffic and on which ports."),
-                    field("status", "core.v1.ServiceStatus",
-                          "The service's current load balancer state."),
-                })),
+           objectHead("v1", "Service",
+                      {
+                          field("spec", "core.v1.ServiceSpec",
+                                "Which pods receive traffic and on which ports."),
+                          field("status", "core.v1.ServiceStatus",
+                                "The service's current load balancer state."),
+                      })),
       type("Endpoints",
            "The addresses that currently back a service (the legacy form of EndpointSlices).",
-           join(objectHead("Endpoints"),
-                {
-                    atomic("subsets", "[]core.v1.EndpointSubset",
-                           "Groups of addresses that all expose the same ports."),
-                })),
-      type("ConfigMap",
-           "Non-secret configuration data, for pods to read as files or environment variables.",
-           join(objectHead("ConfigMap"),
-                {
-                    field("immutable", "boolean",
-                          "When true, data cannot be changed any more, only the whole object "
-                          "deleted; default false."),
-                    field("data", "map[string]string", "Text values by key."),
-                    field(
-                        "binaryData", "map[string]byte",
-                        "Binary values by key, base64-encoded; keys must not also appear in data."),
-                })),
-      type("Secret", "Small amounts of sensitive data such as passwords, tokens or keys.",
-           join(objectHead("Secret"),
-                {
-                    field("immutable", "boolean",
-                          "When true, data cannot be changed any more, only the whole object "
-                          "deleted; default false."),
-                    field("data", "map[string]byte", "Secret values by key, base64-encoded."),
-                    field("stringData", "map[string]string",
-                          "Plain-text values merged into data on write (winning over it); never "
-                          "returned on read."),
-                    field("type", "string",
-                          "What the secret holds, such as kubernetes.io/tls or "
-                          "kubernetes.io/dockerconfigjson; default Opaque (free-form)."),
-                })),
-      type("Node", "A machine, real or virtual, that runs pods.",
-           join(objectHead("Node"),
-                {
-                    field("spec", "core.v1.NodeSpec", "How the node is configured for scheduling."),
-                    field("status", "core.v1.NodeStatus", "What the node reports about itself."),
-                })),
+           objectHead("v1", "Endpoints",
+                      {
+                          atomic("subsets", "[]core.v1.EndpointSubset",
+                                 "Groups of addresses that all expose the same ports."),
+                      })),
       type(
-          "Event", "A report of something that happened to an object, shown by kubectl describe.",
-          join(objectHead("Event", true),
+          "ConfigMap",
+          "Non-secret configuration data, for pods to read as files or environment variables.",
+          objectHead(
+              "v1", "ConfigMap",
+              {
+                  field("immutable", "boolean",
+                        "When true, data cannot be changed any more, only the whole object "
+                        "deleted; default false."),
+                  field("data", "map[string]string", "Text values by key."),
+                  field("binaryData", "map[string]byte",
+                        "Binary values by key, base64-encoded; keys must not also appear in data."),
+              })),
+      type("Secret", "Small amounts of sensitive data such as passwords, tokens or keys.",
+           objectHead(
+               "v1", "Secret",
+               {
+                   field("immutable", "boolean",
+                         "When true, data cannot be changed any more, only the whole object "
+                         "deleted; default false."),
+                   field("data", "map[string]byte", "Secret values by key, base64-encoded."),
+                   field("stringData", "map[string]string",
+                         "Plain-text values merged into data on write (winning over it); never "
+                         "returned on read."),
+                   field("type", "string",
+                         "What the secret holds, such as kubernetes.io/tls or "
+                         "kubernetes.io/dockerconfigjson; default Opaque (free-form)."),
+               })),
+      type("Node", "A machine, real or virtual, that runs pods.",
+           objectHead(
+               "v1", "Node",
+               {
+                   field("spec", "core.v1.NodeSpec", "How the node is configured for scheduling."),
+                   field("status", "core.v1.NodeStatus", "What the node reports about itself."),
+               })),
+      type("Event", "A report of something that happened to an object, shown by kubectl describe.",
+           objectHead(
+               "v1", "Event",
                {
                    field("involvedObject", "core.v1.ObjectReference",
                          "The object the event is about.")
@@ -166,10 +121,11 @@ std::vector<TypeDef> rootKinds() {
                          "The controller that emitted the event, such as kubelet."),
                    field("reportingInstance", "string",
                          "The instance of that controller, such as the node name."),
-               })),
-      type(
-          "ServiceAccount", "An identity that processes in pods run as when they talk to the API.",
-          join(objectHead("ServiceAccount"),
+               },
+               Metadata::Required)),
+      type("ServiceAccount", "An identity that processes in pods run as when they talk to the API.",
+           objectHead(
+               "v1", "ServiceAccount",
                {
                    field("secrets", "[]core.v1.ObjectReference",
                          "Secrets pods using this account may use; legacy token secrets live here.")
@@ -182,20 +138,21 @@ std::vector<TypeDef> rootKinds() {
                })),
       type("PersistentVolume",
            "A piece of storage in the cluster, provisioned by an admin or dynamically.",
-           join(objectHead("PersistentVolume"),
-                {
-                    field("spec", "core.v1.PersistentVolumeSpec",
-                          "What the volume is and where it lives."),
-                    field("status", "core.v1.PersistentVolumeStatus",
-                          "Whether the volume is bound or free."),
-                })),
-      type("PersistentVolumeClaim", "A request for storage that a pod can mount.",
-           join(objectHead("PersistentVolumeClaim"),
-                {
-                    field("spec", "core.v1.PersistentVolumeClaimSpec", "What storage is wanted."),
-                    field("status", "core.v1.PersistentVolumeClaimStatus",
-                          "What storage was given."),
-                })),
+           objectHead("v1", "PersistentVolume",
+                      {
+                          field("spec", "core.v1.PersistentVolumeSpec",
+                                "What the volume is and where it lives."),
+                          field("status", "core.v1.PersistentVolumeStatus",
+                                "Whether the volume is bound or free."),
+                      })),
+      type(
+          "PersistentVolumeClaim", "A request for storage that a pod can mount.",
+          objectHead(
+              "v1", "PersistentVolumeClaim",
+              {
+                  field("spec", "core.v1.PersistentVolumeClaimSpec", "What storage is wanted."),
+                  field("status", "core.v1.PersistentVolumeClaimStatus", "What storage was given."),
+              })),
       type("PodTemplateSpec", "The pod that a workload controller creates copies of.",
            {
                field("metadata", "meta.v1.ObjectMeta", "Labels and annotations given to each pod."),
@@ -203,8 +160,8 @@ std::vector<TypeDef> rootKinds() {
            }),
       type(
           "Binding", "Assigns a pod to a node; the body of the pods/binding subresource.",
-          join(
-              objectHead("Binding"),
+          objectHead(
+              "v1", "Binding",
               {
                   field("target", "core.v1.ObjectReference", "The node the pod is bound to.").req(),
               })),

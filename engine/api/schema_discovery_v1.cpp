@@ -1,31 +1,22 @@
-#include "engine/api/schema.h"
+#include "engine/api/schema_builders.h"
 
 namespace kd::api {
-namespace {
-
-TypeDef type(std::string name, std::string description, std::vector<FieldDef> fields) {
-  return TypeDef{"discovery.v1." + std::move(name), std::move(description), std::move(fields),
-                 false};
-}
-
-}  // namespace
-
 void addDiscoveryV1Types(std::vector<TypeDef>& out) {
+  constexpr TypeMaker type{"discovery.v1"};
   std::vector<TypeDef> types = {
       type("EndpointSlice", "A share of the network endpoints behind a service.",
-           {field("apiVersion", "string", "The versioned schema, \"discovery.k8s.io/v1\"."),
-            field("kind", "string", "The kind, \"EndpointSlice\"."),
-            field("metadata", "meta.v1.ObjectMeta", "Standard object metadata."),
-            field("addressType", "string",
-                  "The kind of every address in the slice: IPv4, IPv6 or FQDN; cannot change.")
-                .req()
-                .oneOf({"IPv4", "IPv6", "FQDN"}),
-            field("endpoints", "[]discovery.v1.Endpoint", "The endpoints, at most 1000.")
-                .req()
-                .list("atomic"),
-            field("ports", "[]discovery.v1.EndpointPort",
-                  "The ports every endpoint in the slice offers; empty means all ports.")
-                .list("atomic")}),
+           objectHead(
+               "discovery.k8s.io/v1", "EndpointSlice",
+               {field("addressType", "string",
+                      "The kind of every address in the slice: IPv4, IPv6 or FQDN; cannot change.")
+                    .req()
+                    .oneOf({"IPv4", "IPv6", "FQDN"}),
+                field("endpoints", "[]discovery.v1.Endpoint", "The endpoints, at most 1000.")
+                    .req()
+                    .list("atomic"),
+                field("ports", "[]discovery.v1.EndpointPort",
+                      "The ports every endpoint in the slice offers; empty means all ports.")
+                    .list("atomic")})),
       type("Endpoint", "One backend of a service.",
            {field("addresses", "[]string", "The endpoint's addresses, of the slice's type.")
                 .req()

@@ -1,6 +1,7 @@
 #include "engine/server/api_handler.h"
 
 #include "engine/api/openapi.h"
+#include "engine/api/protobuf.h"
 #include "engine/api/table.h"
 #include "engine/api/yaml_json.h"
 #include "engine/server/discovery.h"
@@ -35,6 +36,16 @@ json partialMetadata(const json& object) {
   return {{"kind", "PartialObjectMetadata"},
           {"apiVersion", "meta.k8s.io/v1"},
           {"metadata", object.value("metadata", json::object())}};
+}
+
+// A request body as JSON, whatever encoding the client chose (JSON, YAML or Kubernetes
+// protobuf, which typed clients of kubectl 1.32+ send).
+Result<json> decodeBody(const HttpRequest& request) {
+  if (api::isKubernetesProtobuf(request.contentType)) {
+    return api::decodeKubernetesProtobuf(request.body, api::KindsRegistry::builtin(),
+                                         api::SchemaRegistry::builtin());
+  }
+  return api::parseDocument(request.body);
 }
 
 Result<WriteOptions> writeOptions(const RequestInfo& info) {
@@ -232,6 +243,13 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
         statusResponse(Status::notFound("the server could not find the requested resource"));
     return result;
   }
+  if (request.contentType.find("cbor") != std::string::npos) {
+    // CBOR clients fall back to JSON on 415, as with any API server that does not serve it.
+    result.response = statusResponse(Status::unsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json, application/yaml"));
+    return result;
+  }
   if (info->verb == "watch") return handleWatch(*info, *kind, request, std::move(notify));
   try {
     result.response = handleResource(*info, *kind, request);
@@ -339,7 +357,7 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
     resp.warnings = std::move(r->warnings);
     return resp;
   }
-  auto body = api::parseDocument(request.body);
+  auto body = decodeBody(request);
   if (!body.ok()) return statusResponse(body.status());
   if (verb == "create") {
     if (sub == "binding") {

@@ -216,8 +216,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!watch_ || finishing_ || closed_) return;
     bool ended = false;
     std::string data = watch_->pump(ended);
-    if (!data.empty()) queueChunk(std::move(data));
-    if (ended) finishWatch();
+    if (!data.empty()) outq_.push_back(std::move(data));
+    if (ended) return finishWatch();
+    flush();  // also sends what an earlier pump queued while the header was being written
   }
 
   void queueChunk(std::string data) {

@@ -10,6 +10,9 @@
 #include "engine/api/kinds.h"
 #include "engine/api/schema.h"
 #include "engine/client/kubeconfig.h"
+#include "engine/controllers/controller_manager.h"
+#include "engine/controllers/garbage_collector.h"
+#include "engine/controllers/namespace_controller.h"
 #include "engine/server/api_server.h"
 #include "engine/server/object_service.h"
 #include "engine/server/pki.h"
@@ -48,6 +51,7 @@ class ControlPlane::Impl {
   Status start();
   void stop();
   Status bootstrapNamespaces();
+  Status startControllers();
   Status startServer();
   Status writeKubeconfigs();
   void compactLoop();
@@ -56,6 +60,7 @@ class ControlPlane::Impl {
   std::filesystem::path dataDir;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<ObjectService> objects;
+  std::unique_ptr<controllers::ControllerManager> controllers;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<ApiServer> server;
   PkiFiles pki;
@@ -87,7 +92,11 @@ Status ControlPlane::Impl::start() {
   if (!loaded.ok()) return loaded.status();
   pki = std::move(loaded).value();
 
-  if (Status st = startServer(); !st.isOk()) return st;
+  if (Status st = startControllers(); !st.isOk()) return st;
+  if (Status st = startServer(); !st.isOk()) {
+    stop();
+    return st;
+  }
   if (Status st = writeKubeconfigs(); !st.isOk()) {
     stop();
     return st;
@@ -104,6 +113,15 @@ Status ControlPlane::Impl::bootstrapNamespaces() {
     if (!created.ok()) return created.status();
   }
   return {};
+}
+
+Status ControlPlane::Impl::startControllers() {
+  controllers = std::make_unique<controllers::ControllerManager>(*objects);
+  controllers->add(std::make_unique<controllers::NamespaceController>(*objects));
+  controllers->add(std::make_unique<controllers::GarbageCollector>(*objects));
+  Status st = controllers->start();
+  if (!st.isOk()) controllers.reset();
+  return st;
 }
 
 Status ControlPlane::Impl::startServer() {
@@ -173,6 +191,8 @@ void ControlPlane::Impl::stop() {
   if (compactor.joinable()) compactor.join();
   if (server) server->stop();
   server.reset();
+  if (controllers) controllers->stop();
+  controllers.reset();
 }
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)

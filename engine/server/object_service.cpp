@@ -48,32 +48,6 @@ bool hasStatusSubresource(const KindInfo& k) {
   return k.hasSubresource("status");
 }
 
-// Pods' QoS class from their containers' requests and limits (Kubernetes' qos.GetPodQOS).
-std::string qosClassOf(const json& pod) {
-  bool anySet = false, guaranteed = true;
-  auto visit = [&](const json& containers) {
-    if (!containers.is_array()) return;
-    for (const auto& c : containers) {
-      const json& res = c.value("resources", json::object());
-      const json limits = res.value("limits", json::object());
-      json requests = res.value("requests", json::object());
-      if (!limits.empty() || !requests.empty()) anySet = true;
-      for (const char* r : {"cpu", "memory"}) {
-        if (!limits.contains(r)) {
-          guaranteed = false;
-        } else if (requests.contains(r) && requests[r] != limits[r]) {
-          guaranteed = false;
-        }
-      }
-    }
-  };
-  const json& spec = pod.value("spec", json::object());
-  visit(spec.value("containers", json::array()));
-  visit(spec.value("initContainers", json::array()));
-  if (!anySet) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
-}
-
 json withoutVolatileMetadata(json o) {
   if (o.contains("metadata") && o["metadata"].is_object()) {
     o["metadata"].erase("resourceVersion");
@@ -277,7 +251,11 @@ std::optional<std::chrono::system_clock::time_point> parseTime(std::string_view 
 
 ObjectService::ObjectService(store::SqliteStore& store, const api::KindsRegistry& kinds,
                              const api::SchemaRegistry& schemas, Clock clock)
-    : store_(store), kinds_(kinds), schemas_(schemas), clock_(std::move(clock)) {}
+    : store_(store),
+      kinds_(kinds),
+      schemas_(schemas),
+      clock_(std::move(clock)),
+      strategies_(store) {}
 
 std::string ObjectService::prefixFor(const KindInfo& kind, std::string_view ns) {
   std::string p = kind.group.empty() ? "core" : kind.group;
@@ -416,8 +394,6 @@ Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view
     meta["name"] = meta["generateName"].get<std::string>() + randomSuffix(5);
   }
 
-  WriteResult result;
-  if (Status st = admit(kind, body, nullptr, options, result.warnings); !st.isOk()) return st;
   meta["uid"] = newUid();
   meta["creationTimestamp"] = formatTime(clock_());
   meta.erase("deletionTimestamp");
@@ -425,13 +401,12 @@ Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view
   meta.erase("resourceVersion");
   meta.erase("selfLink");
   if (tracksGeneration(kind)) meta["generation"] = 1;
-  if (kind.resource == "pods") {
-    body["status"] = {{"phase", "Pending"}, {"qosClass", qosClassOf(body)}};
-  } else if (kind.resource == "namespaces") {
-    body["status"] = {{"phase", "Active"}};
-  } else if (hasStatusSubresource(kind) && kind.resource != "nodes") {
-    body["status"] = json::object();
-  }
+  // Status is the controllers' to write; a new object starts without one (pods get theirs
+  // from the strategy below).
+  if (hasStatusSubresource(kind) && kind.resource != "nodes") body["status"] = json::object();
+  if (Status st = strategies_.prepareForCreate(kind, body); !st.isOk()) return st;
+  WriteResult result;
+  if (Status st = admit(kind, body, nullptr, options, result.warnings); !st.isOk()) return st;
   const std::string name = meta["name"].get<std::string>();
   result.created = true;
   if (options.dryRun) {
@@ -547,6 +522,12 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
     json next = current;
     if (updated.contains("status")) next["status"] = updated["status"];
     updated = std::move(next);
+  } else if (options.subresource == "finalize") {
+    // namespaces/finalize writes only spec.finalizers (what the namespace controller clears).
+    json next = current;
+    next["spec"]["finalizers"] =
+        updated.value("spec", json::object()).value("finalizers", json::array());
+    updated = std::move(next);
   } else if (hasStatusSubresource(kind)) {
     if (current.contains("status")) {
       updated["status"] = current["status"];
@@ -570,6 +551,7 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
     }
   }
 
+  if (Status st = strategies_.prepareForUpdate(kind, updated, current); !st.isOk()) return st;
   WriteResult result;
   if (Status st = admit(kind, updated, &current, options, result.warnings); !st.isOk()) return st;
   if (tracksGeneration(kind) && updated.value("spec", json()) != current.value("spec", json())) {
@@ -584,7 +566,11 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
   const bool marked = meta.contains("deletionTimestamp");
   const bool noFinalizers = !meta.contains("finalizers") || meta["finalizers"].empty();
   const bool graceDone = meta.value("deletionGracePeriodSeconds", 0) == 0;
-  if (marked && noFinalizers && graceDone) {
+  // A namespace also waits for its spec.finalizers (the namespace controller's "kubernetes").
+  const bool specFinalizersDone =
+      kind.resource != "namespaces" ||
+      updated.value("spec", json::object()).value("finalizers", json::array()).empty();
+  if (marked && noFinalizers && graceDone && specFinalizersDone) {
     if (options.dryRun) {
       result.object = std::move(updated);
       return result;
@@ -789,7 +775,10 @@ Result<json> ObjectService::getScale(const KindInfo& kind, std::string_view ns,
 Result<std::unique_ptr<WatchStream>> ObjectService::watch(const KindInfo& kind, std::string_view ns,
                                                           const WatchOptions& options,
                                                           std::function<void()> notify) {
-  if (Status st = checkNamespace(kind, ns, false); !st.isOk()) return st;
+  // An empty namespace watches a namespaced resource across all namespaces.
+  if (!ns.empty() || !kind.namespaced) {
+    if (Status st = checkNamespace(kind, ns, false); !st.isOk()) return st;
+  }
   auto selection = Selection::compile(kind, options.labelSelector, options.fieldSelector);
   if (!selection.ok()) return selection.status();
   std::string exactName = options.name.empty() ? selection->singleName() : options.name;

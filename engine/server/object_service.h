@@ -22,6 +22,7 @@
 #include "engine/api/schema.h"
 #include "engine/api/selectors.h"
 #include "engine/api/validation.h"
+#include "engine/server/kind_strategies.h"
 #include "engine/store/sqlite_store.h"
 
 namespace kd::server {
@@ -148,6 +149,7 @@ class ObjectService {
   const api::KindsRegistry& kinds_;
   const api::SchemaRegistry& schemas_;
   Clock clock_;
+  KindStrategies strategies_;
 };
 
 // RFC 3339 with second precision in UTC, as Kubernetes writes metav1.Time.

@@ -83,6 +83,18 @@ class YamlJsonTest : public QObject {
              parsed.status().message().c_str());
   }
 
+  void absurdNestingIsRefusedNotFatal() {
+    std::string deepJson(100000, '[');
+    auto j = kd::api::parseJson(deepJson + std::string(100000, ']'));
+    QVERIFY(!j.ok());
+    QVERIFY(j.status().message().find("nest deeper") != std::string::npos);
+    std::string deepYaml;
+    for (int i = 0; i < 300; ++i) deepYaml += std::string(i * 2, ' ') + "a:\n";
+    auto y = parseDocument(deepYaml + std::string(600, ' ') + "b: 1\n");
+    QVERIFY(!y.ok());
+    QCOMPARE(y.status().code(), 400);
+  }
+
   void toYamlRoundTrips() {
     json v = json::parse(
         R"({"a":"8080","b":8080,"c":"true","d":null,"e":["x",{"f":"multi\nline"}],"g":"",)"

@@ -1,0 +1,104 @@
+#include "bench/engine_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace kd::bench {
+namespace {
+
+long statusField(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(field + ":"))
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return 0;
+}
+
+}  // namespace
+
+EngineProcess::EngineProcess(std::filesystem::path binary) : binary_(std::move(binary)) {}
+
+EngineProcess::~EngineProcess() {
+  stop();
+  std::error_code ec;
+  if (!dataDir_.empty()) std::filesystem::remove_all(dataDir_, ec);
+}
+
+Status EngineProcess::start() {
+  char tmpl[] = "/tmp/kubedesk-bench-XXXXXX";
+  if (!mkdtemp(tmpl)) return Status::internal("mkdtemp failed");
+  dataDir_ = tmpl;
+  int out[2];
+  if (pipe(out) != 0) return Status::internal("pipe failed");
+  pid_ = fork();
+  if (pid_ < 0) return Status::internal("fork failed");
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl(binary_.c_str(), binary_.c_str(), "--data-dir", dataDir_.c_str(), "--no-kubeconfig",
+          "--port", "0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  // The engine prints "... serving https://127.0.0.1:PORT" once it accepts connections.
+  FILE* stream = fdopen(out[0], "r");
+  char line[1024];
+  while (std::fgets(line, sizeof line, stream)) {
+    std::string text(line);
+    if (auto at = text.find("serving https://"); at != std::string::npos) {
+      url_ = text.substr(at + 8);
+      while (!url_.empty() && std::isspace(static_cast<unsigned char>(url_.back())))
+        url_.pop_back();
+      break;
+    }
+  }
+  std::fclose(stream);  // later output goes nowhere; the engine ignores SIGPIPE
+  if (url_.empty()) return Status::internal("kubedesk-engine did not report its URL");
+  return {};
+}
+
+void EngineProcess::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+long EngineProcess::rssKiB() const {
+  return statusField(pid_, "VmRSS");
+}
+
+long EngineProcess::peakRssKiB() const {
+  return statusField(pid_, "VmHWM");
+}
+
+uintmax_t EngineProcess::databaseBytes() const {
+  uintmax_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dataDir_, ec)) {
+    if (entry.path().filename().string().starts_with("store.db")) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+void Samples::add(std::chrono::steady_clock::duration d) {
+  ms.push_back(std::chrono::duration<double, std::milli>(d).count());
+}
+
+double Samples::percentile(double p) {
+  if (ms.empty()) return 0;
+  std::sort(ms.begin(), ms.end());
+  const auto index = static_cast<size_t>(p / 100.0 * static_cast<double>(ms.size() - 1) + 0.5);
+  return ms[std::min(index, ms.size() - 1)];
+}
+
+}  // namespace kd::bench

@@ -1,0 +1,56 @@
+#pragma once
+// Benchmark support: a kubedesk-engine child process with a throw-away state directory, so
+// the engine's memory (/proc/PID/status) and database size can be measured from outside, plus
+// small timing statistics. No Qt: benchmarks link only the engine client.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/api/status.h"
+
+namespace kd::bench {
+
+class EngineProcess {
+ public:
+  // `binary` is the kubedesk-engine to run.
+  explicit EngineProcess(std::filesystem::path binary);
+  ~EngineProcess();  // stops the engine and removes the state directory
+  EngineProcess(const EngineProcess&) = delete;
+  EngineProcess& operator=(const EngineProcess&) = delete;
+
+  // Starts `kubedesk-engine --data-dir TMP --no-kubeconfig --port 0` and waits for the URL it
+  // prints.
+  Status start();
+  void stop();  // SIGTERM, then wait
+
+  pid_t pid() const { return pid_; }
+  const std::string& url() const { return url_; }
+  const std::filesystem::path& dataDir() const { return dataDir_; }
+  std::filesystem::path kubeconfig() const { return dataDir_ / "kubeconfig"; }
+
+  // VmRSS / VmHWM of the engine in KiB (0 when unreadable).
+  long rssKiB() const;
+  long peakRssKiB() const;
+  // Bytes of every store.db* file (database, WAL, shared memory).
+  uintmax_t databaseBytes() const;
+
+ private:
+  std::filesystem::path binary_;
+  std::filesystem::path dataDir_;
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+// Sorted samples in milliseconds.
+struct Samples {
+  std::vector<double> ms;
+  void add(std::chrono::steady_clock::duration d);
+  double percentile(double p);  // 0..100; sorts in place
+  double median() { return percentile(50); }
+};
+
+}  // namespace kd::bench

@@ -1,0 +1,242 @@
+#include "engine/controllers/informer.h"
+
+namespace kd::controllers {
+namespace {
+
+constexpr auto kRetryDelay = std::chrono::seconds(1);
+
+const json& metadataOf(const json& obj) {
+  static const json kEmpty = json::object();
+  auto it = obj.find("metadata");
+  return it != obj.end() && it->is_object() ? *it : kEmpty;
+}
+
+}  // namespace
+
+struct Informer::Wakeup {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool signaled = false;
+  bool stopping = false;
+
+  void signal() {
+    {
+      std::lock_guard lock(mu);
+      signaled = true;
+    }
+    cv.notify_all();
+  }
+};
+
+std::string objectKey(std::string_view ns, std::string_view name) {
+  if (ns.empty()) return std::string(name);
+  std::string key(ns);
+  key += '/';
+  key += name;
+  return key;
+}
+
+std::string objectKey(const json& obj) {
+  const json& meta = metadataOf(obj);
+  return objectKey(meta.value("namespace", ""), meta.value("name", ""));
+}
+
+std::pair<std::string, std::string> splitObjectKey(std::string_view key) {
+  const auto slash = key.find('/');
+  if (slash == std::string_view::npos) return {"", std::string(key)};
+  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
+}
+
+Informer::Informer(server::ObjectService& objects, const api::KindInfo& kind,
+                   std::chrono::milliseconds watchTimeout)
+    : objects_(objects),
+      kind_(kind),
+      watchTimeout_(watchTimeout),
+      wakeup_(std::make_shared<Wakeup>()) {}
+
+Informer::~Informer() {
+  stop();
+}
+
+void Informer::addHandlers(EventHandlers handlers) {
+  handlers_.push_back(std::move(handlers));
+}
+
+void Informer::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Informer::stop() {
+  {
+    std::lock_guard lock(wakeup_->mu);
+    wakeup_->stopping = true;
+  }
+  wakeup_->cv.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::hasSynced() const {
+  std::lock_guard lock(syncMu_);
+  return synced_;
+}
+
+bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(syncMu_);
+  return syncCv_.wait_for(lock, timeout, [this] { return synced_; });
+}
+
+int Informer::listCount() const {
+  std::lock_guard lock(syncMu_);
+  return lists_;
+}
+
+CachedObject Informer::get(std::string_view key) const {
+  std::shared_lock lock(cacheMu_);
+  auto it = cache_.find(std::string(key));
+  return it == cache_.end() ? nullptr : it->second;
+}
+
+CachedObject Informer::get(std::string_view ns, std::string_view name) const {
+  return get(objectKey(kind_.namespaced ? ns : "", name));
+}
+
+std::vector<CachedObject> Informer::list() const {
+  return list("");
+}
+
+std::vector<CachedObject> Informer::list(std::string_view ns) const {
+  std::shared_lock lock(cacheMu_);
+  std::vector<CachedObject> out;
+  out.reserve(ns.empty() ? cache_.size() : 0);
+  for (const auto& [key, obj] : cache_) {
+    if (ns.empty() || metadataOf(*obj).value("namespace", "") == ns) out.push_back(obj);
+  }
+  return out;
+}
+
+bool Informer::waitForWork(std::chrono::milliseconds max) {
+  std::unique_lock lock(wakeup_->mu);
+  wakeup_->cv.wait_for(lock, max, [this] { return wakeup_->signaled || wakeup_->stopping; });
+  wakeup_->signaled = false;
+  return !wakeup_->stopping;
+}
+
+void Informer::run() {
+  int64_t revision = 0;
+  bool needList = true;
+  for (;;) {
+    {
+      std::lock_guard lock(wakeup_->mu);
+      if (wakeup_->stopping) return;
+    }
+    if (needList) {
+      auto listed = relist();
+      if (!listed.ok()) {
+        if (!waitForWork(kRetryDelay)) return;
+        continue;
+      }
+      revision = *listed;
+      needList = false;
+    }
+    needList = !watchFrom(revision);
+  }
+}
+
+Result<int64_t> Informer::relist() {
+  auto listed = objects_.list(kind_, "", {});
+  if (!listed.ok()) return listed.status();
+  std::unordered_map<std::string, CachedObject> fresh;
+  for (const auto& item : listed->items) {
+    auto obj = std::make_shared<const json>(item->parse());
+    fresh.emplace(objectKey(*obj), std::move(obj));
+  }
+  std::vector<std::pair<std::string, CachedObject>> gone;
+  {
+    std::shared_lock lock(cacheMu_);
+    for (const auto& [key, obj] : cache_) {
+      if (!fresh.contains(key)) gone.emplace_back(key, obj);
+    }
+  }
+  for (const auto& [key, last] : gone) erase(key, last);
+  for (const auto& [key, obj] : fresh) upsert(obj);
+  {
+    std::lock_guard lock(syncMu_);
+    synced_ = true;
+    ++lists_;
+  }
+  syncCv_.notify_all();
+  return listed->revision;
+}
+
+bool Informer::watchFrom(int64_t& revision) {
+  server::WatchOptions options;
+  // "0" would mean "from now, with the current state first": fine for an empty store too.
+  options.resourceVersion = std::to_string(revision);
+  std::weak_ptr<Wakeup> wakeup = wakeup_;
+  auto stream = objects_.watch(kind_, "", options, [wakeup] {
+    if (auto w = wakeup.lock()) w->signal();
+  });
+  if (!stream.ok()) {
+    if (stream.status().code() == 410) return false;
+    waitForWork(kRetryDelay);
+    return true;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + watchTimeout_;
+  std::vector<server::WatchEvent> events;
+  for (bool open = true; open;) {
+    events.clear();
+    open = (*stream)->next(events);
+    for (const auto& e : events) {
+      if (e.type == "ERROR") return e.errorStatus.value("code", 0) != 410;
+      apply(e);
+    }
+    revision = std::max(revision, (*stream)->lastRevision());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (open && left <= std::chrono::milliseconds(0)) return true;
+    // A closed stream is resumed at once, but never in a tight loop.
+    if (!waitForWork(open ? left : std::chrono::milliseconds(10))) return true;
+  }
+  return true;
+}
+
+void Informer::apply(const server::WatchEvent& event) {
+  if (!event.object) return;  // BOOKMARK
+  auto obj = std::make_shared<const json>(event.object->parse());
+  if (event.type == "DELETED") {
+    erase(objectKey(*obj), obj);
+  } else {
+    upsert(obj);
+  }
+}
+
+void Informer::upsert(const CachedObject& obj) {
+  CachedObject old;
+  {
+    std::unique_lock lock(cacheMu_);
+    auto& slot = cache_[objectKey(*obj)];
+    old = slot;
+    slot = obj;
+  }
+  if (old && metadataOf(*old).value("resourceVersion", "") ==
+                 metadataOf(*obj).value("resourceVersion", "")) {
+    return;  // a relist re-reading what we already had
+  }
+  for (const auto& h : handlers_) {
+    if (old && h.onUpdate) h.onUpdate(old, obj);
+    if (!old && h.onAdd) h.onAdd(obj);
+  }
+}
+
+void Informer::erase(const std::string& key, const CachedObject& last) {
+  {
+    std::unique_lock lock(cacheMu_);
+    if (cache_.erase(key) == 0) return;
+  }
+  for (const auto& h : handlers_) {
+    if (h.onDelete) h.onDelete(last);
+  }
+}
+
+}  // namespace kd::controllers

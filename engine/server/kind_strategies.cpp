@@ -1,0 +1,219 @@
+#include "engine/server/kind_strategies.h"
+
+#include <arpa/inet.h>
+
+#include <random>
+#include <set>
+
+namespace kd::server {
+namespace {
+
+constexpr uint32_t kServiceCidrBase = (10u << 24) | (96u << 16);  // 10.96.0.0/12
+constexpr uint32_t kServiceCidrSize = 1u << 20;
+constexpr int kNodePortMin = 30000, kNodePortMax = 32767;
+
+std::string ipString(uint32_t ip) {
+  in_addr a{htonl(ip)};
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+std::optional<uint32_t> parseIp(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kChars[(buf >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kChars[(buf << (6 - bits)) & 63]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+Status invalidField(const std::string& kind, const std::string& name, const std::string& field,
+                    const std::string& value, const std::string& why) {
+  std::string message = "Invalid value: " + value + ": " + why;
+  return Status::invalid(kind + " \"" + name + "\" is invalid: " + field + ": " + message,
+                         {{"FieldValueInvalid", message, field}})
+      .withDetails(name, "", kind == "Service" ? "services" : "");
+}
+
+void mergeStringData(json& secret) {
+  if (!secret.contains("stringData")) return;
+  const json stringData = secret["stringData"];
+  secret.erase("stringData");
+  if (!stringData.is_object()) return;
+  if (!secret.contains("data") || !secret["data"].is_object()) secret["data"] = json::object();
+  for (const auto& [k, v] : stringData.items()) {
+    if (v.is_string()) secret["data"][k] = base64(v.get<std::string>());
+  }
+}
+
+void generateJobSelector(json& job) {
+  json& spec = job["spec"];
+  if (!spec.is_object() || spec.value("manualSelector", false)) return;
+  const json& meta = job["metadata"];
+  const std::string uid = meta.value("uid", "");
+  const std::string name = meta.value("name", "");
+  json& labels = spec["template"]["metadata"]["labels"];
+  if (!labels.is_object()) labels = json::object();
+  labels["batch.kubernetes.io/controller-uid"] = uid;
+  labels["batch.kubernetes.io/job-name"] = name;
+  labels["controller-uid"] = uid;
+  labels["job-name"] = name;
+  spec["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", uid}}}};
+}
+
+}  // namespace
+
+std::string KindStrategies::qosClassOf(const json& pod) {
+  bool anySet = false, guaranteed = true;
+  const json& spec = pod.value("spec", json::object());
+  for (const char* list : {"containers", "initContainers"}) {
+    const json containers = spec.value(list, json::array());
+    if (!containers.is_array()) continue;
+    for (const auto& c : containers) {
+      if (!c.is_object()) continue;
+      const json res = c.value("resources", json::object());
+      const json limits = res.value("limits", json::object());
+      const json requests = res.value("requests", json::object());
+      if (!limits.empty() || !requests.empty()) anySet = true;
+      for (const char* r : {"cpu", "memory"}) {
+        if (!limits.contains(r) || (requests.contains(r) && requests[r] != limits[r])) {
+          guaranteed = false;
+        }
+      }
+    }
+  }
+  if (!anySet) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+Status KindStrategies::prepareForCreate(const api::KindInfo& kind, json& object) {
+  if (kind.resource == "secrets") mergeStringData(object);
+  if (kind.resource == "jobs" && kind.group == "batch") generateJobSelector(object);
+  if (kind.resource == "pods" && kind.group.empty()) {
+    object["status"] = {{"phase", "Pending"}, {"qosClass", qosClassOf(object)}};
+  }
+  if (kind.resource == "services" && kind.group.empty()) {
+    return allocateServiceAddresses(object, nullptr);
+  }
+  return {};
+}
+
+Status KindStrategies::prepareForUpdate(const api::KindInfo& kind, json& object, const json& old) {
+  if (kind.resource == "secrets") mergeStringData(object);
+  if (kind.resource == "services" && kind.group.empty()) {
+    return allocateServiceAddresses(object, &old);
+  }
+  return {};
+}
+
+Status KindStrategies::allocateServiceAddresses(json& service, const json* old) {
+  if (!service.contains("spec") || !service["spec"].is_object()) return {};
+  json& spec = service["spec"];
+  const std::string type = spec.value("type", "ClusterIP");
+  const std::string name = service["metadata"].value("name", "");
+  const json oldSpec = old ? old->value("spec", json::object()) : json::object();
+
+  std::lock_guard lock(allocationMu_);
+  std::set<uint32_t> usedIps;
+  std::set<int> usedPorts;
+  const std::string self = old ? old->value("metadata", json::object()).value("uid", "") : "";
+  for (const auto& item : store_.list("core/services/").items) {
+    json other = item->parse();
+    if (!self.empty() && other["metadata"].value("uid", "") == self) continue;
+    const json& s = other.value("spec", json::object());
+    if (auto ip = parseIp(s.value("clusterIP", ""))) usedIps.insert(*ip);
+    for (const auto& p : s.value("ports", json::array())) {
+      if (p.is_object() && p.contains("nodePort") && p["nodePort"].is_number_integer()) {
+        usedPorts.insert(p["nodePort"].get<int>());
+      }
+    }
+  }
+
+  if (type == "ExternalName") {
+    spec.erase("clusterIP");
+    spec.erase("clusterIPs");
+  } else {
+    std::string ip = spec.value("clusterIP", "");
+    if (ip.empty() && oldSpec.contains("clusterIP")) ip = oldSpec.value("clusterIP", "");
+    if (ip.empty()) {
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      // .0 is the network, .1 the `kubernetes` service, .10 cluster DNS by convention.
+      for (int attempt = 0; attempt < 64 && ip.empty(); ++attempt) {
+        uint32_t candidate = kServiceCidrBase + 11 + rng() % (kServiceCidrSize - 12);
+        if (!usedIps.contains(candidate)) ip = ipString(candidate);
+      }
+      if (ip.empty()) return Status::internal("no free ClusterIP left in 10.96.0.0/12");
+    } else if (ip != "None") {
+      auto parsed = parseIp(ip);
+      if (!parsed || *parsed < kServiceCidrBase || *parsed >= kServiceCidrBase + kServiceCidrSize) {
+        return invalidField("Service", name, "spec.clusterIPs[0]", "\"" + ip + "\"",
+                            "provided IP is not in the valid range. The range of valid IPs is "
+                            "10.96.0.0/12");
+      }
+      if (usedIps.contains(*parsed)) {
+        return invalidField("Service", name, "spec.clusterIPs[0]", "\"" + ip + "\"",
+                            "failed to allocate IP " + ip + ": provided IP is already allocated");
+      }
+    }
+    spec["clusterIP"] = ip;
+    spec["clusterIPs"] = {ip};
+    if (ip != "None" || !spec.contains("ipFamilies")) {
+      spec["ipFamilies"] = {"IPv4"};
+      spec["ipFamilyPolicy"] = "SingleStack";
+    }
+  }
+
+  if (type != "NodePort" && type != "LoadBalancer") return {};
+  if (!spec.contains("ports") || !spec["ports"].is_array()) return {};
+  const json oldPorts = oldSpec.value("ports", json::array());
+  for (size_t i = 0; i < spec["ports"].size(); ++i) {
+    json& p = spec["ports"][i];
+    if (!p.is_object()) continue;
+    if (!p.contains("nodePort") || p["nodePort"].is_null()) {
+      for (const auto& op : oldPorts) {
+        if (op.is_object() && op.value("port", -1) == p.value("port", -2) &&
+            op.contains("nodePort")) {
+          p["nodePort"] = op["nodePort"];
+        }
+      }
+    }
+    if (p.contains("nodePort") && p["nodePort"].is_number_integer()) {
+      int np = p["nodePort"].get<int>();
+      if (usedPorts.contains(np)) {
+        return invalidField("Service", name, "spec.ports[" + std::to_string(i) + "].nodePort",
+                            std::to_string(np), "provided port is already allocated");
+      }
+      usedPorts.insert(np);
+      continue;
+    }
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    int np = 0;
+    for (int attempt = 0; attempt < 4096 && np == 0; ++attempt) {
+      int candidate = kNodePortMin + static_cast<int>(rng() % (kNodePortMax - kNodePortMin + 1));
+      if (!usedPorts.contains(candidate)) np = candidate;
+    }
+    if (np == 0) return Status::internal("no free NodePort left in 30000-32767");
+    usedPorts.insert(np);
+    p["nodePort"] = np;
+  }
+  return {};
+}
+
+}  // namespace kd::server

@@ -1,0 +1,43 @@
+#pragma once
+// Test support: a real kubedesk-engine child process on a loopback port with its own state
+// directory, and a way to run the real kubectl (any installed version) against it.
+
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+#include <QTemporaryDir>
+
+struct CommandResult {
+  int exitCode = -1;
+  QString out;
+  QString err;
+};
+
+class EngineProcess {
+ public:
+  // Starts build/bin/kubedesk-engine with a fresh state directory (or `dataDir` to reuse one).
+  explicit EngineProcess(const QString& dataDir = {});
+  ~EngineProcess();
+
+  bool start();  // waits until the engine prints its URL
+  void stop();   // SIGTERM and wait
+  void kill9();  // SIGKILL and wait
+  QString url() const { return url_; }
+  QString dataDir() const { return dataDir_; }
+  QString kubeconfig() const { return dataDir_ + "/kubeconfig"; }
+  QString log() const { return log_; }
+
+  // Runs kubectl (a path, default /usr/bin/kubectl) with KUBECONFIG pointing at this engine.
+  CommandResult kubectl(const QStringList& args, const QByteArray& input = {},
+                        const QString& binary = "/usr/bin/kubectl", int timeoutMs = 30000) const;
+  // Starts kubectl without waiting (for -w and wait); caller owns the process.
+  QProcess* startKubectl(const QStringList& args, const QString& binary = "/usr/bin/kubectl") const;
+
+ private:
+  QTemporaryDir tmp_;
+  QString dataDir_;
+  QString home_;
+  QProcess process_;
+  QString url_;
+  QString log_;
+};

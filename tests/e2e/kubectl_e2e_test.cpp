@@ -1,0 +1,312 @@
+// End to end: a real kubedesk-engine process driven by the real kubectl, as a person would.
+
+#include <QFile>
+#include <QRegularExpression>
+#include <QtTest>
+
+#include "engine_process.h"
+
+namespace {
+
+QString manifest(const QString& name) {
+  return QStringLiteral(KD_SOURCE_DIR "/tests/e2e/manifests/") + name;
+}
+
+QByteArray readManifest(const QString& name) {
+  QFile f(manifest(name));
+  f.open(QIODevice::ReadOnly);
+  return f.readAll();
+}
+
+#define KUBECTL_OK(result)                                                                   \
+  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
+                                              "\n" + (result).err + (result).out))
+
+}  // namespace
+
+class KubectlE2eTest : public QObject {
+  Q_OBJECT
+  EngineProcess engine_;
+
+  CommandResult k(const QStringList& args, const QByteArray& input = {}) {
+    return engine_.kubectl(args, input);
+  }
+
+ private slots:
+  void initTestCase() { QVERIFY2(engine_.start(), qPrintable(engine_.log())); }
+
+  void applyMultiDocumentFile() {
+    auto r = k({"apply", "-f", manifest("shop.yaml")});
+    KUBECTL_OK(r);
+    for (const char* line :
+         {"namespace/shop created", "configmap/web-config created", "secret/web-secret created",
+          "deployment.apps/web created", "service/web created", "cronjob.batch/report created"}) {
+      QVERIFY2(r.out.contains(line), qPrintable(r.out));
+    }
+  }
+
+  void getInEveryFormat() {
+    auto plain = k({"get", "deploy", "-n", "shop"});
+    KUBECTL_OK(plain);
+    QVERIFY2(
+        plain.out.contains(QRegularExpression("NAME\\s+READY\\s+UP-TO-DATE\\s+AVAILABLE\\s+AGE")),
+        qPrintable(plain.out));
+    QVERIFY(plain.out.contains(QRegularExpression("web\\s+0/2\\s+0\\s+0\\s+\\d+s")));
+
+    auto wide = k({"get", "deploy", "web", "-n", "shop", "-o", "wide"});
+    KUBECTL_OK(wide);
+    QVERIFY2(wide.out.contains(QRegularExpression("CONTAINERS\\s+IMAGES\\s+SELECTOR")),
+             qPrintable(wide.out));
+    QVERIFY(wide.out.contains(QRegularExpression("httpd\\s+busybox:1.36\\s+app=web")));
+
+    auto yaml = k({"get", "deploy", "web", "-n", "shop", "-o", "yaml"});
+    KUBECTL_OK(yaml);
+    QVERIFY(yaml.out.contains("kind: Deployment"));
+    QVERIFY(yaml.out.contains("maxSurge: 25%"));  // defaulted like Kubernetes
+    QVERIFY(yaml.out.contains("revisionHistoryLimit: 10"));
+    QVERIFY(yaml.out.contains("generation: 1"));
+
+    auto jsonpath = k({"get", "deploy", "web", "-n", "shop", "-o",
+                       "jsonpath={.spec.template.spec.containers[0].image}"});
+    KUBECTL_OK(jsonpath);
+    QCOMPARE(jsonpath.out, QString("busybox:1.36"));
+
+    auto byLabel = k({"get", "deploy", "-A", "-l", "app=web", "-o", "name"});
+    KUBECTL_OK(byLabel);
+    QCOMPARE(byLabel.out.trimmed(), QString("deployment.apps/web"));
+    auto noMatch = k({"get", "deploy", "-A", "-l", "app notin (web)", "-o", "name"});
+    KUBECTL_OK(noMatch);
+    QCOMPARE(noMatch.out.trimmed(), QString());
+
+    auto all = k({"get", "configmaps", "-A"});
+    KUBECTL_OK(all);
+    QVERIFY(all.out.contains(QRegularExpression("NAMESPACE\\s+NAME\\s+DATA\\s+AGE")));
+    QVERIFY(all.out.contains(QRegularExpression("shop\\s+web-config\\s+2")));
+
+    auto svc = k({"get", "svc", "web", "-n", "shop", "-o", "jsonpath={.spec.clusterIP}"});
+    KUBECTL_OK(svc);
+    QVERIFY2(svc.out.startsWith("10."), qPrintable(svc.out));
+
+    auto secret =
+        k({"get", "secret", "web-secret", "-n", "shop", "-o", "jsonpath={.data.password}"});
+    QCOMPARE(secret.out, QString("aHVudGVyMg=="));  // stringData became base64 data
+  }
+
+  void applyAgainMergesThreeWays() {
+    // Someone else labels the deployment; our manifest never mentions that label.
+    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "owner=ops"}));
+    QByteArray edited = readManifest("shop.yaml");
+    edited.replace("replicas: 2", "replicas: 3");
+    edited.replace("  MODE: production\n", "");
+    auto r = k({"apply", "-f", "-"}, edited);
+    KUBECTL_OK(r);
+    QVERIFY2(r.out.contains("deployment.apps/web configured"), qPrintable(r.out));
+    QVERIFY(r.out.contains("configmap/web-config configured"));
+    QVERIFY(r.out.contains("service/web unchanged"));
+
+    auto replicas =
+        k({"get", "deploy", "web", "-n", "shop", "-o",
+           "jsonpath={.spec.replicas} {.metadata.labels.owner} {.metadata.generation}"});
+    QCOMPARE(replicas.out, QString("3 ops 2"));
+    auto data = k({"get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.data}"});
+    QVERIFY2(!data.out.contains("MODE") && data.out.contains("PORT"), qPrintable(data.out));
+  }
+
+  void getWatchSeesAnUpdate() {
+    std::unique_ptr<QProcess> watch(engine_.startKubectl(
+        {"get", "cm", "web-config", "-n", "shop", "-w", "--output-watch-events"}));
+    QString seen;
+    QTRY_VERIFY_WITH_TIMEOUT((seen += watch->readAllStandardOutput(), seen.contains("ADDED")),
+                             10000);
+    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
+                  R"({"data":{"EXTRA":"1"}})"}));
+    QTRY_VERIFY_WITH_TIMEOUT((seen += watch->readAllStandardOutput(),
+                              seen.contains(QRegularExpression("MODIFIED\\s+web-config\\s+2\\s"))),
+                             10000);
+    watch->kill();
+    watch->waitForFinished();
+  }
+
+  void describeShowsWhatKubectlShows() {
+    auto r = k({"describe", "deploy", "web", "-n", "shop"});
+    KUBECTL_OK(r);
+    QVERIFY2(r.out.contains("RollingUpdateStrategy:  25% max unavailable, 25% max surge"),
+             qPrintable(r.out));
+    QVERIFY(r.out.contains(QRegularExpression("Readiness:\\s+http-get http://:8080/")));
+    QVERIFY(r.out.contains("<set to the key 'MODE' of config map 'web-config'>"));
+  }
+
+  void patchWithAllThreeTypes() {
+    KUBECTL_OK(k(
+        {"patch", "deploy", "web", "-n", "shop", "-p",
+         R"({"spec":{"template":{"spec":{"containers":[{"name":"httpd","image":"busybox:1.37"}]}}}})"}));
+    auto c = k({"get", "deploy", "web", "-n", "shop", "-o",
+                "jsonpath={.spec.template.spec.containers[0].image} "
+                "{.spec.template.spec.containers[0].ports[0].containerPort}"});
+    QCOMPARE(c.out, QString("busybox:1.37 8080"));  // merged by name: ports kept
+    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
+                  R"({"data":{"PORT":null,"NEW":"v"}})"}));
+    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "json", "-p",
+                  R"([{"op":"add","path":"/metadata/annotations/team","value":"shop"}])"}));
+    auto cm = k({"get", "cm", "web-config", "-n", "shop", "-o",
+                 "jsonpath={.data.NEW} {.data.PORT} {.metadata.annotations.team}"});
+    QCOMPARE(cm.out, QString("v  shop"));
+    auto failed = k({"patch", "cm", "web-config", "-n", "shop", "--type", "json", "-p",
+                     R"([{"op":"test","path":"/data/NEW","value":"other"}])"});
+    QVERIFY(failed.exitCode != 0);
+  }
+
+  void scaleLabelAnnotate() {
+    KUBECTL_OK(k({"scale", "deploy", "web", "-n", "shop", "--replicas=5"}));
+    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "tier=frontend"}));
+    KUBECTL_OK(k({"annotate", "deploy", "web", "-n", "shop", "note=hello"}));
+    auto r = k({"get", "deploy", "web", "-n", "shop", "-o",
+                "jsonpath={.spec.replicas} {.metadata.labels.tier} {.metadata.annotations.note}"});
+    QCOMPARE(r.out, QString("5 frontend hello"));
+    auto overwrite = k({"label", "deploy", "web", "-n", "shop", "tier=backend"});
+    QVERIFY(overwrite.exitCode != 0);  // kubectl refuses without --overwrite
+    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "tier-"}));
+    auto shown = k({"get", "deploy", "web", "-n", "shop", "--show-labels"});
+    QVERIFY2(!shown.out.contains("tier="), qPrintable(shown.out));
+  }
+
+  void explainUsesTheServedSchema() {
+    auto r = k({"explain", "deployment.spec.replicas"});
+    KUBECTL_OK(r);
+    QVERIFY2(r.out.contains("FIELD: replicas <integer>"), qPrintable(r.out));
+    QVERIFY(r.out.contains("GROUP:      apps"));
+  }
+
+  void invalidManifestsAreRejectedWithTheFieldError() {
+    auto r = k({"apply", "-f", manifest("invalid-deployment.yaml")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+             qPrintable(r.err));
+    QVERIFY(r.err.contains("spec.template.spec.containers[0].image: Required value"));
+    auto unknown = k({"apply", "-f", manifest("unknown-field.yaml")});
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY2(unknown.err.contains("strict decoding error: unknown field \"datta\""),
+             qPrintable(unknown.err));
+    QVERIFY(k({"get", "cm", "typo", "-n", "shop"}).exitCode != 0);  // nothing half-stored
+  }
+
+  void malformedAndOversizedBodiesGetClearErrors() {
+    QTemporaryDir tmp;
+    const QString broken = tmp.filePath("broken.json");
+    QFile f(broken);
+    f.open(QIODevice::WriteOnly);
+    f.write(
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"metadata\": {\"name\": "
+        "}\n}\n");
+    f.close();
+    auto r = k({"create", "--raw", "/api/v1/namespaces/shop/configmaps", "-f", broken});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY2(r.err.contains("line 4"), qPrintable(r.err));
+
+    const QString big = tmp.filePath("big.json");
+    QFile b(big);
+    b.open(QIODevice::WriteOnly);
+    // (No raw string here: Qt 6.4's moc misreads this one and drops the test class.)
+    b.write(
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\"},"
+        "\"data\":{\"x\":\"");
+    b.write(QByteArray(4 * 1024 * 1024, 'a'));
+    b.write("\"}}");
+    b.close();
+    auto tooBig = k({"create", "--raw", "/api/v1/namespaces/shop/configmaps", "-f", big});
+    QVERIFY(tooBig.exitCode != 0);
+    QVERIFY2(tooBig.err.contains("RequestEntityTooLarge") || tooBig.err.contains("3 MiB"),
+             qPrintable(tooBig.err));
+    KUBECTL_OK(k({"get", "ns", "shop"}));  // the engine is still serving
+  }
+
+  void anonymousRequestsAreUnauthorized() {
+    QProcess curl;
+    curl.start("curl", {"-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                        engine_.url() + "/api/v1/namespaces"});
+    QVERIFY(curl.waitForFinished(10000));
+    QCOMPARE(QString::fromUtf8(curl.readAllStandardOutput()), QString("401"));
+    curl.start("curl", {"-sk", engine_.url() + "/healthz"});
+    QVERIFY(curl.waitForFinished(10000));
+    QCOMPARE(QString::fromUtf8(curl.readAllStandardOutput()), QString("ok"));
+  }
+
+  // kubectl 1.32+ sends these as Kubernetes protobuf.
+  void typedCreateCommandsWork() {
+    KUBECTL_OK(k({"create", "namespace", "tools"}));
+    KUBECTL_OK(k({"create", "deployment", "api", "-n", "tools", "--image=busybox:1.36",
+                  "--replicas=3", "--port=8080"}));
+    KUBECTL_OK(k({"create", "job", "once", "-n", "tools", "--image=busybox", "--", "date"}));
+    KUBECTL_OK(k({"create", "cronjob", "tick", "-n", "tools", "--image=busybox",
+                  "--schedule=*/5 * * * *", "--", "date"}));
+    KUBECTL_OK(k({"create", "service", "nodeport", "api", "-n", "tools", "--tcp=80:8080"}));
+    KUBECTL_OK(k({"create", "secret", "generic", "creds", "-n", "tools", "--from-literal=u=me"}));
+    auto r = k({"get", "deploy/api", "job/once", "cj/tick", "svc/api", "secret/creds", "-n",
+                "tools", "-o",
+                "jsonpath={range .items[*]}{.kind}:{.spec.replicas}{.spec.schedule}"
+                "{.spec.ports[0].nodePort}{.data.u} {end}"});
+    KUBECTL_OK(r);
+    QVERIFY2(r.out.contains("Deployment:3 ") && r.out.contains("CronJob:*/5 * * * * ") &&
+                 r.out.contains("Secret:bWU= ") &&
+                 r.out.contains(QRegularExpression("Service:3\\d{4} ")),
+             qPrintable(r.out));
+    auto job =
+        k({"get", "job", "once", "-n", "tools", "-o", "jsonpath={.spec.selector.matchLabels}"});
+    QVERIFY2(job.out.contains("batch.kubernetes.io/controller-uid"), qPrintable(job.out));
+  }
+
+  void waitForDeleteReturnsWhenTheObjectGoes() {
+    KUBECTL_OK(k({"create", "configmap", "doomed", "-n", "shop", "--from-literal=a=b"}));
+    std::unique_ptr<QProcess> wait(engine_.startKubectl(
+        {"wait", "--for=delete", "configmap/doomed", "-n", "shop", "--timeout=30s"}));
+    QTest::qWait(500);
+    KUBECTL_OK(k({"delete", "configmap", "doomed", "-n", "shop"}));
+    QVERIFY(wait->waitForFinished(30000));
+    QCOMPARE(wait->exitCode(), 0);
+  }
+
+  void olderAndNewerKubectlWork_data() {
+    QTest::addColumn<QString>("binary");
+    QTest::newRow("1.27") << "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
+    QTest::newRow("1.33") << "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+  }
+  void olderAndNewerKubectlWork() {
+    QFETCH(QString, binary);
+    const QString ns = "v" + QString(QTest::currentDataTag()).replace('.', '-');
+    QByteArray doc = readManifest("shop.yaml");
+    doc.replace("namespace: shop", "namespace: " + ns.toUtf8());
+    doc.replace("name: shop", "name: " + ns.toUtf8());
+    auto apply = engine_.kubectl({"apply", "-f", "-"}, doc, binary);
+    KUBECTL_OK(apply);
+    QVERIFY(apply.out.contains("deployment.apps/web created"));
+    doc.replace("replicas: 2", "replicas: 4");
+    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, doc, binary));
+    auto get = engine_.kubectl({"get", "deploy", "web", "-n", ns, "-o", "wide"}, {}, binary);
+    KUBECTL_OK(get);
+    QVERIFY2(get.out.contains(QRegularExpression("web\\s+0/4")), qPrintable(get.out));
+    auto explain = engine_.kubectl({"explain", "pods.spec.containers.image"}, {}, binary);
+    KUBECTL_OK(explain);
+    QVERIFY(explain.out.contains("image <string>"));
+    auto bad = engine_.kubectl({"apply", "-f", "-"},
+                               readManifest("invalid-deployment.yaml")
+                                   .replace("namespace: shop", "namespace: " + ns.toUtf8()),
+                               binary);
+    QVERIFY(bad.err.contains("must be greater than or equal to 0"));
+  }
+
+  void acknowledgedWritesSurviveKill9() {
+    KUBECTL_OK(k({"create", "configmap", "durable", "-n", "shop", "--from-literal=k=v"}));
+    engine_.kill9();
+    EngineProcess again(engine_.dataDir());
+    QVERIFY2(again.start(), qPrintable(again.log()));
+    QCOMPARE(again.url(), engine_.url());  // same port: kubeconfigs stay valid
+    auto r = again.kubectl({"get", "cm", "durable", "-n", "shop", "-o", "jsonpath={.data.k}"});
+    KUBECTL_OK(r);
+    QCOMPARE(r.out, QString("v"));
+    again.stop();
+    QVERIFY2(again.log().contains("shutting down"), qPrintable(again.log()));
+  }
+};
+
+QTEST_GUILESS_MAIN(KubectlE2eTest)
+#include "kubectl_e2e_test.moc"

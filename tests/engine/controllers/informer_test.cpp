@@ -1,0 +1,122 @@
+#include "engine/controllers/informer.h"
+
+#include <QtTest>
+#include <mutex>
+
+#include "tests/engine/controllers/test_cluster.h"
+
+using kd::json;
+using kd::controllers::CachedObject;
+using kd::controllers::Informer;
+using kd::testing::TestCluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the handlers saw, as "add:ns/name", "update:ns/name", "delete:ns/name".
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> events;
+
+  kd::controllers::EventHandlers handlers() {
+    auto rec = [this](const char* what, const CachedObject& o) {
+      std::lock_guard lock(mu);
+      events.push_back(std::string(what) + ":" + kd::controllers::objectKey(*o));
+    };
+    return {[=](const CachedObject& o) { rec("add", o); },
+            [=](const CachedObject&, const CachedObject& o) { rec("update", o); },
+            [=](const CachedObject& o) { rec("delete", o); }};
+  }
+  bool saw(const std::string& e) {
+    std::lock_guard lock(mu);
+    return std::find(events.begin(), events.end(), e) != events.end();
+  }
+};
+
+}  // namespace
+
+class InformerTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void seesAddsUpdatesAndDeletesAcrossNamespaces() {
+    TestCluster c;
+    c.createNamespace("a");
+    c.createNamespace("b");
+    c.configMap("a", "before");
+    const auto& cms = TestCluster::kind("configmaps");
+    Informer inf(c.objects(), cms);
+    Recorder rec;
+    inf.addHandlers(rec.handlers());
+    inf.start();
+    QVERIFY(inf.waitForSync(5s));
+    QVERIFY(rec.saw("add:a/before"));
+    QVERIFY(inf.get("a", "before") != nullptr);
+
+    c.configMap("b", "later");
+    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("add:b/later"), 5000);
+    json cm = c.get(cms, "b", "later");
+    cm["data"]["k"] = "changed";
+    QVERIFY(c.objects().update(cms, "b", "later", cm, {}).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("update:b/later"), 5000);
+    QCOMPARE((*inf.get("b/later"))["data"]["k"], json("changed"));
+    QVERIFY(c.objects().remove(cms, "a", "before", {}).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("delete:a/before"), 5000);
+    QVERIFY(inf.get("a/before") == nullptr);
+    QCOMPARE(inf.list("b").size(), size_t(1));
+    QCOMPARE(inf.list().size(), size_t(1));
+  }
+
+  void clusterScopedKeysHaveNoNamespace() {
+    TestCluster c;
+    Informer inf(c.objects(), TestCluster::kind("namespaces"));
+    inf.start();
+    QVERIFY(inf.waitForSync(5s));
+    c.createNamespace("solo");
+    QTRY_VERIFY_WITH_TIMEOUT(inf.get("solo") != nullptr, 5000);
+    QVERIFY(inf.get("ignored-namespace", "solo") != nullptr);
+  }
+
+  void relistsAfterCompactionAndKeepsWorking() {
+    TestCluster c;
+    c.createNamespace("a");
+    c.configMap("a", "one");
+    const auto& cms = TestCluster::kind("configmaps");
+    Informer inf(c.objects(), cms, 50ms);
+    Recorder rec;
+    inf.addHandlers(rec.handlers());
+    inf.start();
+    QVERIFY(inf.waitForSync(5s));
+    QCOMPARE(inf.listCount(), 1);
+    // Writes elsewhere move the revision on; compaction then leaves the configmap watch's
+    // last revision behind, so its next resume gets 410 Gone and must list again.
+    for (int i = 0; i < 5; ++i) {
+      c.create(TestCluster::kind("secrets"), "a",
+               {{"metadata", {{"name", "s" + std::to_string(i)}}}});
+    }
+    QVERIFY(c.store().compact(c.store().currentRevision()).isOk());
+    QTRY_VERIFY_WITH_TIMEOUT(inf.listCount() >= 2, 5000);
+    QVERIFY(inf.get("a/one") != nullptr);
+    QVERIFY(!rec.saw("delete:a/one"));  // a relist reporting no change reports nothing
+
+    c.configMap("a", "two");
+    QVERIFY(c.objects().remove(cms, "a", "one", {}).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("add:a/two") && rec.saw("delete:a/one"), 5000);
+    QCOMPARE(inf.list().size(), size_t(1));
+  }
+
+  void stopLeavesNoThreadAndIsIdempotent() {
+    TestCluster c;
+    auto inf = std::make_unique<Informer>(c.objects(), TestCluster::kind("configmaps"));
+    inf->start();
+    QVERIFY(inf->waitForSync(5s));
+    inf->stop();
+    inf->stop();
+    inf.reset();
+    c.createNamespace("after");  // writes after the informer is gone reach no dangling callback
+    QVERIFY(c.exists(TestCluster::kind("namespaces"), "", "after"));
+  }
+};
+
+QTEST_GUILESS_MAIN(InformerTest)
+#include "informer_test.moc"
