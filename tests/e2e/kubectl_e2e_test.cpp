@@ -1,5 +1,6 @@
 // End to end: a real kubedesk-engine process driven by the real kubectl, as a person would.
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QRegularExpression>
 #include <QtTest>
@@ -263,6 +264,58 @@ class KubectlE2eTest : public QObject {
     KUBECTL_OK(k({"delete", "configmap", "doomed", "-n", "shop"}));
     QVERIFY(wait->waitForFinished(30000));
     QCOMPARE(wait->exitCode(), 0);
+  }
+
+  void deleteCascadesThroughOwnerReferences_data() {
+    QTest::addColumn<QString>("cascade");
+    QTest::addColumn<bool>("dependentSurvives");
+    QTest::newRow("background") << "background" << false;
+    QTest::newRow("foreground") << "foreground" << false;
+    QTest::newRow("orphan") << "orphan" << true;
+  }
+  void deleteCascadesThroughOwnerReferences() {
+    QFETCH(QString, cascade);
+    QFETCH(bool, dependentSurvives);
+    KUBECTL_OK(k({"apply", "-f", manifest("owners.yaml")}));
+    auto uid = k({"get", "cm", "owner", "-n", "shop", "-o", "jsonpath={.metadata.uid}"});
+    KUBECTL_OK(uid);
+    const QString dependent = QString(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{)"
+                                      R"("name":"dependent","namespace":"shop","ownerReferences":)"
+                                      R"([{"apiVersion":"v1","kind":"ConfigMap","name":"owner",)"
+                                      R"("uid":"%1","blockOwnerDeletion":true}]}})")
+                                  .arg(uid.out);
+    KUBECTL_OK(k({"apply", "-f", "-"}, dependent.toUtf8()));
+    QElapsedTimer timer;
+    timer.start();
+    KUBECTL_OK(k({"delete", "cm", "owner", "-n", "shop", "--cascade=" + cascade}));
+    QVERIFY2(timer.elapsed() < 10000, "kubectl delete waited for the deletion too long");
+    QVERIFY(k({"get", "cm", "owner", "-n", "shop"}).exitCode != 0);
+    if (dependentSurvives) {
+      QTRY_VERIFY_WITH_TIMEOUT(
+          k({"get", "cm", "dependent", "-n", "shop", "-o", "jsonpath={.metadata.ownerReferences}"})
+              .out.isEmpty(),
+          10000);
+      KUBECTL_OK(k({"delete", "cm", "dependent", "-n", "shop"}));
+    } else {
+      QTRY_VERIFY_WITH_TIMEOUT(k({"get", "cm", "dependent", "-n", "shop"}).exitCode != 0, 10000);
+    }
+  }
+
+  void deleteAllAndNamespaces() {
+    KUBECTL_OK(k({"create", "namespace", "scratch"}));
+    for (const char* name : {"a", "b", "c"}) {
+      KUBECTL_OK(k({"create", "configmap", name, "-n", "scratch", "--from-literal=k=v"}));
+    }
+    auto all = k({"delete", "configmap", "--all", "-n", "scratch"});
+    KUBECTL_OK(all);
+    QVERIFY2(all.out.contains("configmap \"c\" deleted"), qPrintable(all.out));
+    KUBECTL_OK(k({"create", "configmap", "left", "-n", "scratch", "--from-literal=k=v"}));
+    QElapsedTimer timer;
+    timer.start();
+    KUBECTL_OK(k({"delete", "namespace", "scratch"}));  // waits until the namespace is gone
+    QVERIFY(timer.elapsed() < 15000);
+    QVERIFY(k({"get", "namespace", "scratch"}).exitCode != 0);
+    QVERIFY(k({"get", "configmap", "left", "-n", "scratch"}).exitCode != 0);
   }
 
   void olderAndNewerKubectlWork_data() {
