@@ -11,7 +11,7 @@ packages=(
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev libfuzzer-14-dev
   # tools the tests and runtime use
-  sqlite3 openssl ca-certificates procps psmisc
+  sqlite3 openssl ca-certificates procps psmisc curl
 )
 
 missing=()
