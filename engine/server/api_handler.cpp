@@ -301,7 +301,14 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
   if (sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward") {
     auto pod = objects_.get(kind, ns, name);
     if (!pod.ok()) return statusResponse(pod.status());
-    return statusResponse(Status::badRequest("pod \"" + name + "\" does not have a host assigned"));
+    const std::string node = (*pod)->parse().value("spec", json::object()).value("nodeName", "");
+    if (node.empty()) {
+      return statusResponse(
+          Status::badRequest("pod \"" + name + "\" does not have a host assigned"));
+    }
+    return statusResponse(Status::serviceUnavailable("no node agent of node \"" + node +
+                                                     "\" is connected to serve pods/" + sub +
+                                                     " (simulated nodes run no containers)"));
   }
   if (verb == "get") {
     if (sub == "scale") {
