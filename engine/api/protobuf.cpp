@@ -1,5 +1,7 @@
 #include "engine/api/protobuf.h"
 
+#include "engine/api/base64.h"
+
 #include <array>
 #include <bit>
 #include <cctype>
@@ -139,23 +141,6 @@ bool jsonDepthWithin(std::string_view text, int limit) {
     }
   }
   return true;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
 }
 
 // RFC 3339 in UTC, as Go prints metav1.Time (seconds) and metav1.MicroTime (6 fraction digits).
@@ -333,7 +318,7 @@ Result<json> Decoder::scalar(const std::string& type, const WireValue& v, const 
     return wrongWire();
   }
   if (v.wire != kBytes) return wrongWire();
-  if (type == "byte") return json(base64(v.bytes));
+  if (type == "byte") return json(base64Encode(v.bytes));
   if (type == "string") {
     if (!validUtf8(v.bytes)) return bad(path, "string is not valid UTF-8");
     return json(std::string(v.bytes));

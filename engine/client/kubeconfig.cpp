@@ -1,5 +1,7 @@
 #include "engine/client/kubeconfig.h"
 
+#include "engine/api/base64.h"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -22,49 +24,6 @@ namespace kd::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-    out += kBase64Alphabet[(n >> 18) & 63];
-    out += kBase64Alphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kBase64Alphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kBase64Alphabet[n & 63] : '=';
-  }
-  return out;
-}
-
-// Standard alphabet with padding, as Go's encoding/json writes []byte; line breaks are ignored.
-std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (char c : in) {
-    if (c == '\n' || c == '\r' || c == ' ') continue;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    const char* pos = std::strchr(kBase64Alphabet, c);
-    if (c == '\0' || !pos || padding) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(pos - kBase64Alphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  if (padding > 2 || bits >= 6) return std::nullopt;
-  return out;
-}
 
 std::string stringField(const json& object, const char* key) {
   if (!object.is_object()) return "";
@@ -137,7 +96,8 @@ void eraseNamed(json& list, const std::string& name) {
 
 json clusterBody(const ClusterAccess& access) {
   json cluster = {{"server", access.server}};
-  if (!access.caPem.empty()) cluster["certificate-authority-data"] = base64Encode(access.caPem);
+  if (!access.caPem.empty())
+    cluster["certificate-authority-data"] = api::base64Encode(access.caPem);
   if (access.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
   return cluster;
 }
@@ -145,9 +105,10 @@ json clusterBody(const ClusterAccess& access) {
 json userBody(const ClusterAccess& access) {
   json user = json::object();
   if (!access.clientCertPem.empty()) {
-    user["client-certificate-data"] = base64Encode(access.clientCertPem);
+    user["client-certificate-data"] = api::base64Encode(access.clientCertPem);
   }
-  if (!access.clientKeyPem.empty()) user["client-key-data"] = base64Encode(access.clientKeyPem);
+  if (!access.clientKeyPem.empty())
+    user["client-key-data"] = api::base64Encode(access.clientKeyPem);
   if (!access.token.empty()) user["token"] = access.token;
   return user;
 }
@@ -389,7 +350,7 @@ Result<std::string> dataOrFile(const NamedEntry& entry, const std::string& what,
                                const char* dataKey, const char* fileKey) {
   std::string data = stringField(entry.body, dataKey);
   if (data.empty()) return referencedFile(entry, what, fileKey);
-  auto decoded = base64Decode(data);
+  auto decoded = api::base64Decode(data);
   if (!decoded) {
     return Status::invalid(std::string(dataKey) + " of " + what + " in " + entry.file.string() +
                            " is not valid base64");

@@ -180,22 +180,16 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!ec) self->finishWatch();
       });
     }
-    bookmarkTimer_.expires_after(kBookmarkInterval);
-    bookmarkTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->finishing_) return;
-      std::string b = self->watch_->bookmark();
-      if (!b.empty()) self->queueChunk(std::move(b));
-      self->armBookmarkOnly();
-    });
+    armBookmark();
   }
 
-  void armBookmarkOnly() {
+  void armBookmark() {
     bookmarkTimer_.expires_after(kBookmarkInterval);
     bookmarkTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finishing_) return;
       std::string b = self->watch_->bookmark();
       if (!b.empty()) self->queueChunk(std::move(b));
-      self->armBookmarkOnly();
+      self->armBookmark();
     });
   }
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include "engine/api/base64.h"
+
 #include <random>
 #include <set>
 
@@ -25,25 +27,6 @@ std::optional<uint32_t> parseIp(const std::string& s) {
   return ntohl(a.s_addr);
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kChars[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kChars[(buf << (6 - bits)) & 63]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
 Status invalidField(const std::string& kind, const std::string& name, const std::string& field,
                     const std::string& value, const std::string& why) {
   std::string message = "Invalid value: " + value + ": " + why;
@@ -59,7 +42,7 @@ void mergeStringData(json& secret) {
   if (!stringData.is_object()) return;
   if (!secret.contains("data") || !secret["data"].is_object()) secret["data"] = json::object();
   for (const auto& [k, v] : stringData.items()) {
-    if (v.is_string()) secret["data"][k] = base64(v.get<std::string>());
+    if (v.is_string()) secret["data"][k] = api::base64Encode(v.get<std::string>());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "engine/api/base64.h"
 #include "engine/api/defaulting.h"
 
 namespace kd::server {
@@ -54,56 +55,6 @@ json withoutVolatileMetadata(json o) {
     o["metadata"].erase("managedFields");
   }
   return o;
-}
-
-std::string base64Encode(std::string_view in) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kChars[(v >> s) & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out.push_back(kChars[(v >> 18) & 63]);
-    out.push_back(kChars[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kChars[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      v = 62;
-    else if (c == '/' || c == '_')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      return std::nullopt;
-    buf = (buf << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 // Compiled label and field selectors, applied to stored objects without parsing them when the
@@ -331,7 +282,7 @@ Result<ListResult> ObjectService::list(const KindInfo& kind, std::string_view ns
   if (!selection.ok()) return selection.status();
   std::string after;
   if (!options.continueToken.empty()) {
-    auto decoded = base64Decode(options.continueToken);
+    auto decoded = api::base64Decode(options.continueToken);
     json token = decoded ? json::parse(*decoded, nullptr, false) : json();
     if (!token.is_object() || !token.contains("start") || !token["start"].is_string()) {
       return Status::badRequest(
@@ -351,7 +302,7 @@ Result<ListResult> ObjectService::list(const KindInfo& kind, std::string_view ns
   result.revision = page.revision;
   if (!page.nextKey.empty()) {
     json token = {{"v", "meta.k8s.io/v1"}, {"rv", page.revision}, {"start", page.nextKey}};
-    result.continueToken = base64Encode(token.dump());
+    result.continueToken = api::base64Encode(token.dump());
   }
   return result;
 }
