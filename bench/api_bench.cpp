@@ -58,6 +58,17 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
+// Engine CPU time spent between construction and perOp(), divided by the operations done.
+class CpuMeter {
+ public:
+  explicit CpuMeter(const EngineProcess& engine) : engine_(engine), start_(engine.cpuSeconds()) {}
+  double perOpMs(int ops) const { return (engine_.cpuSeconds() - start_) * 1e3 / ops; }
+
+ private:
+  const EngineProcess& engine_;
+  double start_;
+};
+
 const kd::api::KindInfo& kind(const char* name) {
   return *kd::api::KindsRegistry::builtin().resolve(name);
 }
@@ -110,21 +121,26 @@ double createMany(ApiClient& client, const kd::api::KindInfo& k, int total, int 
   return total / seconds;
 }
 
-void benchCreates(ApiClient& client, const Config& cfg) {
+void benchCreates(ApiClient& client, const EngineProcess& engine, const Config& cfg) {
   const auto& cm = kind("configmaps");
+  const CpuMeter cpuOne(engine);
   const double one = createMany(client, cm, cfg.creates, 1, "cm-a-", configMap);
   record("create ConfigMap, 1 client thread (objects/s)", fmt("%.0f", one), ">= 5000");
+  record("  … engine CPU per create (µs)", fmt("%.0f", cpuOne.perOpMs(cfg.creates) * 1e3));
+  const CpuMeter cpuEight(engine);
   const double eight = createMany(client, cm, cfg.creates, 8, "cm-b-", configMap);
   record("create ConfigMap, 8 client threads (objects/s)", fmt("%.0f", eight), ">= 5000");
+  record("  … engine CPU per create (µs)", fmt("%.0f", cpuEight.perOpMs(cfg.creates) * 1e3));
 }
 
 // Times `runs` GETs of the pod list with `accept`; reports the median transfer and parse.
-void benchList(ApiClient& client, const Config& cfg, const char* label, const char* accept,
-               const std::string& goal) {
+void benchList(ApiClient& client, const EngineProcess& engine, const Config& cfg, const char* label,
+               const char* accept, const std::string& goal) {
   const std::string path = ApiClient::resourcePath(kind("pods"), "default");
-  Samples transfer, parse;
+  Samples transfer, parse, cpu;
   size_t bytes = 0, items = 0;
   for (int i = 0; i < cfg.runs; ++i) {
+    const CpuMeter meter(engine);
     const auto t0 = Clock::now();
     auto r = client.request("GET", path, {}, {}, accept);
     const auto t1 = Clock::now();
@@ -132,6 +148,7 @@ void benchList(ApiClient& client, const Config& cfg, const char* label, const ch
       std::fprintf(stderr, "api_bench: list failed\n");
       return;
     }
+    cpu.ms.push_back(meter.perOpMs(1));
     json doc = json::parse(r->body);
     parse.add(Clock::now() - t1);
     transfer.add(t1 - t0);
@@ -142,6 +159,7 @@ void benchList(ApiClient& client, const Config& cfg, const char* label, const ch
          fmt("%.1f", transfer.median()), goal);
   record(std::string("  … response size (MB) / client JSON parse (ms)"),
          fmt("%.1f", bytes / 1e6) + " / " + fmt("%.1f", parse.median()));
+  record(std::string("  … engine CPU per list, median (ms)"), fmt("%.0f", cpu.median()));
 }
 
 void benchWatchLatency(ApiClient& client, const Config& cfg) {
@@ -265,13 +283,17 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   record("engine RSS idle (MB)", fmt("%.1f", engine.rssKiB() / 1024.0), "<= 40");
 
-  benchCreates(**client, cfg);
+  benchCreates(**client, engine, cfg);
   benchWatchLatency(**client, cfg);
 
+  const CpuMeter podCpu(engine);
   const double podRate = createMany(**client, kind("pods"), cfg.pods, 8, "pod-", pod);
   record("create Pod, 8 client threads (objects/s)", fmt("%.0f", podRate));
-  benchList(**client, cfg, "as JSON", "application/json", "<= 150");
-  benchList(**client, cfg, "as Table", "application/json;as=Table;v=v1;g=meta.k8s.io", "");
+  record("  … engine CPU per create (µs)", fmt("%.0f", podCpu.perOpMs(cfg.pods) * 1e3));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  record("engine RSS after creating the pods (MB)", fmt("%.1f", engine.rssKiB() / 1024.0));
+  benchList(**client, engine, cfg, "as JSON", "application/json", "<= 150");
+  benchList(**client, engine, cfg, "as Table", "application/json;as=Table;v=v1;g=meta.k8s.io", "");
   benchKubectl(engine, cfg);
 
   record("engine RSS with all objects stored (MB)", fmt("%.1f", engine.rssKiB() / 1024.0));

@@ -35,6 +35,10 @@ class EngineProcess {
   // VmRSS / VmHWM of the engine in KiB (0 when unreadable).
   long rssKiB() const;
   long peakRssKiB() const;
+  // CPU time (user + system, all threads) the engine has used so far, in seconds (0 when
+  // unreadable). Differences of it measure work per operation even on a loaded machine,
+  // where wall-clock rates mostly measure the neighbours.
+  double cpuSeconds() const;
   // Bytes of every store.db* file (database, WAL, shared memory).
   uintmax_t databaseBytes() const;
 

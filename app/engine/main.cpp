@@ -23,6 +23,7 @@ Options:
   --kubeconfig FILE     kubeconfig to merge the context into (default $KUBECONFIG or ~/.kube/config)
   --no-kubeconfig       do not touch any kubeconfig (DIR/kubeconfig is still written)
   --threads N           API server I/O threads (default 2)
+  --simulated-nodes N   register N simulated nodes (kwok-like: pods run without containers)
   -h, --help            show this help
 )";
 
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--data-dir") {
       if (!takeValue(i, argc, argv, value)) return 2;
       options.dataDir = value;
-    } else if (arg == "--port" || arg == "--threads") {
+    } else if (arg == "--port" || arg == "--threads" || arg == "--simulated-nodes") {
       if (!takeValue(i, argc, argv, value)) return 2;
       char* end = nullptr;
       long n = std::strtol(value.c_str(), &end, 10);
@@ -59,8 +60,10 @@ int main(int argc, char** argv) {
       }
       if (arg == "--port") {
         options.port = static_cast<uint16_t>(n);
-      } else {
+      } else if (arg == "--threads") {
         options.threads = static_cast<int>(n);
+      } else {
+        options.simulatedNodes = static_cast<int>(n);
       }
     } else if (arg == "--kubeconfig") {
       if (!takeValue(i, argc, argv, value)) return 2;

@@ -118,8 +118,26 @@ void defaultPodSpec(json& spec) {
   forEachObject(spec, "volumes", defaultVolume);
 }
 
-// Defaults only a Pod gets (the API server's pod defaulting and priority admission), not the
-// templates that create pods.
+// Kubernetes' DefaultTolerationSeconds admission: unless the pod says otherwise, it rides out
+// its node being not-ready or unreachable for 300 s before the node lifecycle controller
+// evicts it.
+void defaultNoExecuteToleration(json& spec, const char* taintKey) {
+  if (spec.contains("tolerations") && !spec["tolerations"].is_array()) return;
+  json& tolerations = spec["tolerations"];
+  if (tolerations.is_null()) tolerations = json::array();
+  for (const auto& t : tolerations) {
+    if (!t.is_object()) continue;
+    const std::string key = t.value("key", ""), effect = t.value("effect", "");
+    if ((key.empty() || key == taintKey) && (effect.empty() || effect == "NoExecute")) return;
+  }
+  tolerations.push_back({{"key", taintKey},
+                         {"operator", "Exists"},
+                         {"effect", "NoExecute"},
+                         {"tolerationSeconds", 300}});
+}
+
+// Defaults only a Pod gets (the API server's pod defaulting and priority and
+// DefaultTolerationSeconds admission), not the templates that create pods.
 void defaultPod(json& pod) {
   json* spec = objectAt(pod, "spec", true);
   if (!spec) return;
@@ -127,6 +145,8 @@ void defaultPod(json& pod) {
   setDefault(*spec, "enableServiceLinks", true);
   setDefault(*spec, "priority", 0);
   setDefault(*spec, "preemptionPolicy", "PreemptLowerPriority");
+  defaultNoExecuteToleration(*spec, "node.kubernetes.io/not-ready");
+  defaultNoExecuteToleration(*spec, "node.kubernetes.io/unreachable");
   // Limits without requests mean requests equal to the limits.
   auto requestsFromLimits = [](json& c) {
     json* resources = objectAt(c, "resources");

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -1049,19 +1051,38 @@ const std::vector<Printer>& printers() {
   return kPrinters;
 }
 
-std::vector<Column> columnsFor(const KindInfo& kind) {
-  for (const auto& p : printers()) {
-    if (p.group == kind.group && p.kind == kind.kind) return p.columns();
-  }
-  return {nameColumn(), ageColumn()};
-}
-
 json columnDefinition(const Column& c) {
   return {{"name", c.name},
           {"type", c.type},
           {"format", c.name == "Name" ? "name" : ""},
           {"description", c.description},
           {"priority", c.priority}};
+}
+
+struct Layout {
+  std::vector<Column> columns;
+  json definitions;
+};
+
+// A kind's columns never change, and tables are built once per row when a list streams, so
+// each layout is made once and kept (map nodes never move; entries are never removed).
+const Layout& layoutFor(const KindInfo& kind) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, Layout> layouts;
+  std::lock_guard lock(mu);
+  auto [it, added] = layouts.try_emplace({kind.group, kind.kind});
+  if (!added) return it->second;
+  Layout& layout = it->second;
+  layout.columns = {nameColumn(), ageColumn()};
+  for (const auto& p : printers()) {
+    if (p.group == kind.group && p.kind == kind.kind) {
+      layout.columns = p.columns();
+      break;
+    }
+  }
+  layout.definitions = json::array();
+  for (const auto& c : layout.columns) layout.definitions.push_back(columnDefinition(c));
+  return layout;
 }
 
 json rowObject(const json& obj, TableObjects include) {
@@ -1085,9 +1106,8 @@ std::optional<json> rowConditions(const KindInfo& kind, const json& obj) {
 
 json buildTable(const KindInfo& kind, const std::vector<const json*>& objects, const json& listMeta,
                 TableObjects include, std::chrono::system_clock::time_point now) {
-  std::vector<Column> columns = columnsFor(kind);
-  json definitions = json::array();
-  for (const auto& c : columns) definitions.push_back(columnDefinition(c));
+  const Layout& layout = layoutFor(kind);
+  const std::vector<Column>& columns = layout.columns;
   json rows = json::array();
   for (const json* obj : objects) {
     Ctx ctx{*obj, now};
@@ -1101,7 +1121,7 @@ json buildTable(const KindInfo& kind, const std::vector<const json*>& objects, c
   return {{"kind", "Table"},
           {"apiVersion", "meta.k8s.io/v1"},
           {"metadata", listMeta.is_object() ? listMeta : json::object()},
-          {"columnDefinitions", std::move(definitions)},
+          {"columnDefinitions", layout.definitions},
           {"rows", std::move(rows)}};
 }
 

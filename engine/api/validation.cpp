@@ -1,7 +1,5 @@
 #include "engine/api/validation.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/api/cron.h"
 #include "engine/api/selectors.h"
 
 namespace kd::api {
@@ -435,115 +434,17 @@ size_t base64DecodedSize(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cron schedules, as the robfig/cron standard parser CronJobs use accepts them.
-
-struct CronField {
-  int min, max;
-  std::vector<std::string> names;  // names[k] stands for min + k
-};
-
-std::optional<int> cronNumber(const std::string& s, const CronField& f, std::string& err) {
-  for (size_t i = 0; i < f.names.size(); ++i) {
-    std::string lower = s;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower == f.names[i]) return f.min + static_cast<int>(i);
-  }
-  if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 9) {
-    err = "failed to parse int from " + s + ": strconv.Atoi: parsing " + json(s).dump() +
-          ": invalid syntax";
-    return std::nullopt;
-  }
-  return std::stoi(s);
-}
-
-std::string cronRangeError(const std::string& expr, const CronField& f) {
-  std::string rangeAndStep = expr, err;
-  std::string step;
-  if (auto slash = expr.find('/'); slash != std::string::npos) {
-    if (expr.find('/', slash + 1) != std::string::npos) return "too many slashes: " + expr;
-    rangeAndStep = expr.substr(0, slash);
-    step = expr.substr(slash + 1);
-  }
-  int lo = f.min, hi = f.max;
-  if (rangeAndStep != "*" && rangeAndStep != "?") {
-    auto dash = rangeAndStep.find('-');
-    if (dash != std::string::npos && rangeAndStep.find('-', dash + 1) != std::string::npos) {
-      return "too many hyphens: " + expr;
-    }
-    auto a = cronNumber(rangeAndStep.substr(0, dash), f, err);
-    if (!a) return err;
-    lo = hi = *a;
-    if (dash != std::string::npos) {
-      auto b = cronNumber(rangeAndStep.substr(dash + 1), f, err);
-      if (!b) return err;
-      hi = *b;
-    }
-  }
-  if (!step.empty()) {
-    auto s = cronNumber(step, CronField{0, 0, {}}, err);
-    if (!s) return err;
-    if (*s <= 0) return "step of range should be a positive number: " + expr;
-  }
-  if (lo < f.min) {
-    return "beginning of range (" + std::to_string(lo) + ") below minimum (" +
-           std::to_string(f.min) + "): " + expr;
-  }
-  if (hi > f.max) {
-    return "end of range (" + std::to_string(hi) + ") above maximum (" + std::to_string(f.max) +
-           "): " + expr;
-  }
-  if (lo > hi) {
-    return "beginning of range (" + std::to_string(lo) + ") beyond end of range (" +
-           std::to_string(hi) + "): " + expr;
-  }
-  return "";
-}
+// Cron schedules and time zones: the parser the CronJob controller runs decides, so the API
+// never accepts a schedule the controller cannot run.
 
 std::string cronError(const std::string& schedule) {
-  static const std::vector<std::string> kDescriptors = {
-      "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"};
-  std::vector<std::string> fields;
-  std::istringstream in(schedule);
-  for (std::string f; in >> f;) fields.push_back(f);
-  if (fields.empty()) return "empty spec string";
-  if (fields[0].starts_with("@")) {
-    if (contains(kDescriptors, fields[0]) && fields.size() == 1) return "";
-    if (fields[0] == "@every" && fields.size() == 2 &&
-        fullMatch(fields[1], "([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+")) {
-      return "";
-    }
-    return "unrecognized descriptor: " + schedule;
-  }
-  if (fields.size() != 5) {
-    std::string joined;
-    for (const auto& f : fields) joined += (joined.empty() ? "" : " ") + f;
-    return "expected exactly 5 fields, found " + std::to_string(fields.size()) + ": [" + joined +
-           "]";
-  }
-  static const std::vector<CronField> kFields = {
-      {0, 59, {}},
-      {0, 23, {}},
-      {1, 31, {}},
-      {1, 12, {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}},
-      {0, 6, {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}}};
-  for (size_t i = 0; i < 5; ++i) {
-    std::stringstream parts(fields[i]);
-    for (std::string part; std::getline(parts, part, ',');) {
-      if (auto err = cronRangeError(part, kFields[i]); !err.empty()) return err;
-    }
-  }
-  return "";
+  auto parsed = CronSchedule::parse(schedule);
+  return parsed.ok() ? "" : parsed.status().message();
 }
 
 std::string timeZoneError(const std::string& tz) {
-  if (tz == "UTC" || tz.empty()) return "";
-  if (tz == "Local" || tz.find("..") != std::string::npos || tz.starts_with("/")) {
-    return "unknown time zone " + tz;
-  }
-  struct stat st {};
-  std::string file = "/usr/share/zoneinfo/" + tz;
-  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "unknown time zone " + tz;
-  return "";
+  auto zone = TimeZone::load(tz);
+  return zone.ok() ? "" : zone.status().message();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1111,9 +1012,11 @@ void validateDeployment(const json& obj, const json* old, Errors& errs) {
   const json& spec = getOr(obj, "spec");
   const json& strategy = getOr(spec, "strategy");
   std::string type = str(strategy, "type");
-  if (type == "Recreate" && get(strategy, "rollingUpdate")) {
-    errs.forbidden("spec.strategy.rollingUpdate",
-                   "may not be specified when strategy `type` is 'Recreate'");
+  if (type == "Recreate") {
+    if (get(strategy, "rollingUpdate")) {
+      errs.forbidden("spec.strategy.rollingUpdate",
+                     "may not be specified when strategy `type` is 'Recreate'");
+    }
   } else if (type.empty() || type == "RollingUpdate") {
     validateRollingUpdate(getOr(strategy, "rollingUpdate"), "spec.strategy.rollingUpdate", "25%",
                           "25%", errs);

@@ -13,14 +13,21 @@ ControllerManager::~ControllerManager() {
 }
 
 Informer& ControllerManager::informer(const api::KindInfo& kind) {
+  return sharedInformer(kind, InformerView::Full);
+}
+
+Informer& ControllerManager::metadataInformer(const api::KindInfo& kind) {
+  return sharedInformer(kind, InformerView::Metadata);
+}
+
+Informer& ControllerManager::sharedInformer(const api::KindInfo& kind, InformerView view) {
   std::lock_guard lock(mu_);
   for (auto& inf : informers_) {
-    if (&inf->kind() == &kind ||
-        (inf->kind().group == kind.group && inf->kind().resource == kind.resource)) {
-      return *inf;
-    }
+    const bool sameKind = &inf->kind() == &kind || (inf->kind().group == kind.group &&
+                                                    inf->kind().resource == kind.resource);
+    if (sameKind && inf->view() == view) return *inf;
   }
-  informers_.push_back(std::make_unique<Informer>(objects_, kind, options_.watchTimeout));
+  informers_.push_back(std::make_unique<Informer>(objects_, kind, options_.watchTimeout, view));
   return *informers_.back();
 }
 

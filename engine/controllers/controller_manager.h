@@ -38,6 +38,9 @@ class ControllerManager {
 
   // The shared informer of `kind`, created on first request. Valid until the manager dies.
   Informer& informer(const api::KindInfo& kind);
+  // The shared metadata-only informer of `kind` (InformerView::Metadata), created on first
+  // request; separate from informer(kind). Valid until the manager dies.
+  Informer& metadataInformer(const api::KindInfo& kind);
 
   void add(std::unique_ptr<Controller> controller);
 
@@ -52,6 +55,7 @@ class ControllerManager {
     std::vector<std::thread> workers;
   };
   void work(Running& r);
+  Informer& sharedInformer(const api::KindInfo& kind, InformerView view);
 
   server::ObjectService& objects_;
   ControllerManagerOptions options_;

@@ -36,7 +36,7 @@ void GarbageCollector::setup(ControllerManager& manager, WorkQueue& queue) {
   queue_ = &queue;
   for (const auto& kind : objects_.kinds().all()) {
     const api::KindInfo* k = &kind;
-    manager.informer(kind).addHandlers({
+    manager.metadataInformer(kind).addHandlers({
         [this, k](const CachedObject& obj) { observe(*k, obj, false); },
         [this, k](const CachedObject&, const CachedObject& obj) { observe(*k, obj, false); },
         [this, k](const CachedObject& obj) { observe(*k, obj, true); },

@@ -9,8 +9,8 @@
 //     finalizer is removed once no dependent that blocks (blockOwnerDeletion: true) remains.
 //   - Orphan: an owner marked for deletion with the "orphan" finalizer has its reference
 //     removed from every dependent, then the finalizer.
-// Informers on all kinds feed an owner → dependents graph; handlers only update the graph and
-// enqueue uids. sync(uid) re-reads the object and each owner through ObjectService before
+// Metadata-only informers on all kinds feed an owner → dependents graph; handlers only update the
+// graph and enqueue uids. sync(uid) re-reads the object and each owner through ObjectService before
 // deleting or patching anything, so a lagging cache never causes a wrong deletion.
 // Queue key: the object's metadata.uid.
 

@@ -11,6 +11,28 @@ const json& metadataOf(const json& obj) {
   return it != obj.end() && it->is_object() ? *it : kEmpty;
 }
 
+constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
+// Parses only what InformerView::Metadata keeps: everything else is tokenized but never built
+// into a DOM, which is most of the cost of a full parse.
+json metadataView(const std::string& text) {
+  auto keep = [](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key) return true;
+    const auto& key = parsed.get_ref<const std::string&>();
+    if (depth == 1) return key == "apiVersion" || key == "kind" || key == "metadata";
+    // Only metadata survives at depth 1 with objects below it.
+    return depth != 2 || key != "managedFields";
+  };
+  json view = json::parse(text, keep);
+  if (auto meta = view.find("metadata"); meta != view.end() && meta->is_object()) {
+    if (auto ann = meta->find("annotations"); ann != meta->end() && ann->is_object()) {
+      ann->erase(std::string(kLastApplied));
+      if (ann->empty()) meta->erase(ann);
+    }
+  }
+  return view;
+}
+
 }  // namespace
 
 struct Informer::Wakeup {
@@ -48,10 +70,11 @@ std::pair<std::string, std::string> splitObjectKey(std::string_view key) {
 }
 
 Informer::Informer(server::ObjectService& objects, const api::KindInfo& kind,
-                   std::chrono::milliseconds watchTimeout)
+                   std::chrono::milliseconds watchTimeout, InformerView view)
     : objects_(objects),
       kind_(kind),
       watchTimeout_(watchTimeout),
+      view_(view),
       wakeup_(std::make_shared<Wakeup>()) {}
 
 Informer::~Informer() {
@@ -148,7 +171,7 @@ Result<int64_t> Informer::relist() {
   if (!listed.ok()) return listed.status();
   std::unordered_map<std::string, CachedObject> fresh;
   for (const auto& item : listed->items) {
-    auto obj = std::make_shared<const json>(item->parse());
+    auto obj = cached(*item);
     fresh.emplace(objectKey(*obj), std::move(obj));
   }
   std::vector<std::pair<std::string, CachedObject>> gone;
@@ -203,12 +226,18 @@ bool Informer::watchFrom(int64_t& revision) {
 
 void Informer::apply(const server::WatchEvent& event) {
   if (!event.object) return;  // BOOKMARK
-  auto obj = std::make_shared<const json>(event.object->parse());
+  auto obj = cached(*event.object);
   if (event.type == "DELETED") {
     erase(objectKey(*obj), obj);
   } else {
     upsert(obj);
   }
+}
+
+CachedObject Informer::cached(const store::StoredObject& stored) const {
+  if (view_ == InformerView::Metadata)
+    return std::make_shared<const json>(metadataView(stored.json));
+  return std::make_shared<const json>(stored.parse());
 }
 
 void Informer::upsert(const CachedObject& obj) {

@@ -29,6 +29,16 @@ namespace kd::controllers {
 // A cached object, parsed once and shared read-only with every reader.
 using CachedObject = std::shared_ptr<const json>;
 
+// What an informer keeps of each object.
+enum class InformerView {
+  Full,  // the whole object
+  // apiVersion, kind and metadata only, without metadata.managedFields and kubectl's
+  // last-applied-configuration annotation: the PartialObjectMetadata client-go's metadata
+  // informers hold. A small fraction of the memory (and parse time) of Full, for controllers
+  // that only look at names, uids, owners, finalizers and labels (the garbage collector).
+  Metadata,
+};
+
 struct EventHandlers {
   std::function<void(const CachedObject& obj)> onAdd;
   std::function<void(const CachedObject& oldObj, const CachedObject& newObj)> onUpdate;
@@ -48,12 +58,14 @@ class Informer {
   // Like client-go's reflector, a watch is ended and resumed every `watchTimeout`, so a
   // revision compacted meanwhile is noticed (and relisted) even when the resource is quiet.
   Informer(server::ObjectService& objects, const api::KindInfo& kind,
-           std::chrono::milliseconds watchTimeout = std::chrono::minutes(5));
+           std::chrono::milliseconds watchTimeout = std::chrono::minutes(5),
+           InformerView view = InformerView::Full);
   ~Informer();  // stops
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
 
   const api::KindInfo& kind() const { return kind_; }
+  InformerView view() const { return view_; }
 
   // Register before start(); handlers are called in registration order.
   void addHandlers(EventHandlers handlers);
@@ -82,6 +94,7 @@ class Informer {
   // Streams events until the watch ends or stop; returns false when a relist is needed.
   bool watchFrom(int64_t& revision);
   void apply(const server::WatchEvent& event);
+  CachedObject cached(const store::StoredObject& stored) const;
   void upsert(const CachedObject& obj);
   void erase(const std::string& key, const CachedObject& last);
   // Waits until woken or stopped; false once stopped.
@@ -90,6 +103,7 @@ class Informer {
   server::ObjectService& objects_;
   const api::KindInfo kind_;
   const std::chrono::milliseconds watchTimeout_;
+  const InformerView view_;
   std::vector<EventHandlers> handlers_;
 
   mutable std::shared_mutex cacheMu_;

@@ -34,7 +34,7 @@ NamespaceController::NamespaceController(server::ObjectService& objects)
     : objects_(objects), namespaces_(objects.kinds().byResource("", "v1", "namespaces")) {}
 
 void NamespaceController::setup(ControllerManager& manager, WorkQueue& queue) {
-  namespaceInformer_ = &manager.informer(*namespaces_);
+  namespaceInformer_ = &manager.metadataInformer(*namespaces_);
   auto enqueueIfTerminating = [&queue](const CachedObject& ns) {
     if (terminating(*ns)) queue.add(objectKey(*ns));
   };
@@ -49,7 +49,8 @@ void NamespaceController::setup(ControllerManager& manager, WorkQueue& queue) {
     if (cached && terminating(*cached)) queue.add(ns);
   };
   for (const auto& kind : objects_.kinds().all()) {
-    if (kind.namespaced) manager.informer(kind).addHandlers({nullptr, nullptr, onContentGone});
+    if (kind.namespaced)
+      manager.metadataInformer(kind).addHandlers({nullptr, nullptr, onContentGone});
   }
 }
 

@@ -1,5 +1,7 @@
 #include "engine/server/api_handler.h"
 
+#include <malloc.h>
+
 #include "engine/api/openapi.h"
 #include "engine/api/protobuf.h"
 #include "engine/api/table.h"
@@ -119,6 +121,34 @@ std::string watchLine(const char* type, const std::string& objectJson) {
   line += objectJson;
   line += "}\n";
   return line;
+}
+
+// The Table of a whole list, built one object at a time: each object is parsed, turned into its
+// row and dropped, so a list never holds more than one parsed object (a parsed object takes
+// about ten times its text).
+std::string tableList(const KindInfo& kind, const std::vector<store::ObjectPtr>& items,
+                      const json& listMeta, api::TableObjects include,
+                      std::chrono::system_clock::time_point now) {
+  json table = api::buildTable(kind, {}, listMeta, include, now);
+  table.erase("rows");
+  std::string body = table.dump();
+  body.pop_back();  // the closing brace; the rows follow
+  body += ",\"rows\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json obj = items[i]->parse();
+    const json one = api::buildTable(kind, {&obj}, json(), include, now);
+    if (i) body.push_back(',');
+    body += one["rows"][0].dump();
+  }
+  body += "]}";
+  return body;
+}
+
+// After a large list the allocator holds many freed pages (parsed objects, the response
+// document); glibc keeps them in its arenas unless asked to give them back.
+void releaseFreedMemory(size_t items) {
+  constexpr size_t kLargeList = 1000;
+  if (items >= kLargeList) malloc_trim(0);
 }
 
 class ApiWatchSession : public WatchSession {
@@ -429,15 +459,14 @@ HttpResponse ApiHandler::list(const RequestInfo& info, const KindInfo& kind,
     body += "]}";
     return r;
   }
+  if (output == Output::Table) {
+    r.body = tableList(kind, listed->items, listMeta, tableObjects(info), objects_.now());
+    releaseFreedMemory(listed->items.size());
+    return r;
+  }
   std::vector<json> parsed;
   parsed.reserve(listed->items.size());
   for (const auto& item : listed->items) parsed.push_back(item->parse());
-  if (output == Output::Table) {
-    std::vector<const json*> ptrs;
-    for (const auto& p : parsed) ptrs.push_back(&p);
-    r.body = api::buildTable(kind, ptrs, listMeta, tableObjects(info), objects_.now()).dump();
-    return r;
-  }
   json items = json::array();
   for (auto& p : parsed) {
     items.push_back(output == Output::PartialMetadata ? partialMetadata(p) : std::move(p));
@@ -448,7 +477,10 @@ HttpResponse ApiHandler::list(const RequestInfo& info, const KindInfo& kind,
       {"apiVersion", output == Output::PartialMetadata ? "meta.k8s.io/v1" : kind.apiVersion()},
       {"metadata", listMeta},
       {"items", std::move(items)}};
-  return render(list, request, 200, nullptr);
+  r = render(list, request, 200, nullptr);
+  list = json();
+  releaseFreedMemory(listed->items.size());
+  return r;
 }
 
 HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& kind,

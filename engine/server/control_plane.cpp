@@ -11,11 +11,18 @@
 #include "engine/api/schema.h"
 #include "engine/client/kubeconfig.h"
 #include "engine/controllers/controller_manager.h"
+#include "engine/controllers/cronjob_controller.h"
+#include "engine/controllers/deployment_controller.h"
 #include "engine/controllers/garbage_collector.h"
+#include "engine/controllers/job_controller.h"
 #include "engine/controllers/namespace_controller.h"
+#include "engine/controllers/node_lifecycle_controller.h"
+#include "engine/controllers/replicaset_controller.h"
+#include "engine/scheduler/scheduler.h"
 #include "engine/server/api_server.h"
 #include "engine/server/object_service.h"
 #include "engine/server/pki.h"
+#include "vm/simulated/simulated_nodes.h"
 
 namespace kd::server {
 namespace {
@@ -52,6 +59,7 @@ class ControlPlane::Impl {
   void stop();
   Status bootstrapNamespaces();
   Status startControllers();
+  Status startSimulatedNodes();
   Status startServer();
   Status writeKubeconfigs();
   void compactLoop();
@@ -61,6 +69,7 @@ class ControlPlane::Impl {
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<ObjectService> objects;
   std::unique_ptr<controllers::ControllerManager> controllers;
+  std::unique_ptr<vm::SimulatedNodes> simulatedNodes;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<ApiServer> server;
   PkiFiles pki;
@@ -93,6 +102,10 @@ Status ControlPlane::Impl::start() {
   pki = std::move(loaded).value();
 
   if (Status st = startControllers(); !st.isOk()) return st;
+  if (Status st = startSimulatedNodes(); !st.isOk()) {
+    stop();
+    return st;
+  }
   if (Status st = startServer(); !st.isOk()) {
     stop();
     return st;
@@ -118,9 +131,26 @@ Status ControlPlane::Impl::bootstrapNamespaces() {
 Status ControlPlane::Impl::startControllers() {
   controllers = std::make_unique<controllers::ControllerManager>(*objects);
   controllers->add(std::make_unique<controllers::NamespaceController>(*objects));
+  controllers->add(std::make_unique<controllers::ReplicaSetController>(*objects));
+  controllers->add(std::make_unique<controllers::DeploymentController>(*objects));
   controllers->add(std::make_unique<controllers::GarbageCollector>(*objects));
+  controllers->add(std::make_unique<scheduler::Scheduler>(*objects));
+  controllers->add(std::make_unique<controllers::NodeLifecycleController>(*objects));
+  controllers->add(std::make_unique<controllers::JobController>(*objects));
+  controllers->add(std::make_unique<controllers::CronJobController>(*objects));
   Status st = controllers->start();
   if (!st.isOk()) controllers.reset();
+  return st;
+}
+
+Status ControlPlane::Impl::startSimulatedNodes() {
+  if (options.simulatedNodes <= 0) return {};
+  vm::SimulatedNodesOptions o;
+  o.count = options.simulatedNodes;
+  o.namePrefix = options.profile;
+  simulatedNodes = std::make_unique<vm::SimulatedNodes>(*objects, o);
+  Status st = simulatedNodes->start();
+  if (!st.isOk()) simulatedNodes.reset();
   return st;
 }
 
@@ -191,6 +221,8 @@ void ControlPlane::Impl::stop() {
   if (compactor.joinable()) compactor.join();
   if (server) server->stop();
   server.reset();
+  if (simulatedNodes) simulatedNodes->stop();
+  simulatedNodes.reset();
   if (controllers) controllers->stop();
   controllers.reset();
 }

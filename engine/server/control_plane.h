@@ -19,6 +19,7 @@ struct ControlPlaneOptions {
   std::optional<std::filesystem::path> kubeconfig;  // empty: $KUBECONFIG / ~/.kube/config
   bool writeKubeconfig = true;
   int threads = 2;
+  int simulatedNodes = 0;  // register this many simulated nodes (vm/simulated) at start
 };
 
 class ControlPlane {

@@ -52,7 +52,7 @@ class KubectlE2eTest : public QObject {
     QVERIFY2(
         plain.out.contains(QRegularExpression("NAME\\s+READY\\s+UP-TO-DATE\\s+AVAILABLE\\s+AGE")),
         qPrintable(plain.out));
-    QVERIFY(plain.out.contains(QRegularExpression("web\\s+0/2\\s+0\\s+0\\s+\\d+s")));
+    QVERIFY(plain.out.contains(QRegularExpression("web\\s+0/2\\s+[02]\\s+0\\s+\\d+s")));
 
     auto wide = k({"get", "deploy", "web", "-n", "shop", "-o", "wide"});
     KUBECTL_OK(wide);
@@ -254,6 +254,23 @@ class KubectlE2eTest : public QObject {
     auto job =
         k({"get", "job", "once", "-n", "tools", "-o", "jsonpath={.spec.selector.matchLabels}"});
     QVERIFY2(job.out.contains("batch.kubernetes.io/controller-uid"), qPrintable(job.out));
+  }
+
+  void generateNameAndServerDryRun() {
+    const QByteArray job =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: run-\n"
+        "  namespace: shop\ndata: {a: b}\n";
+    auto created = k({"create", "-f", "-", "-o", "name"}, job);
+    KUBECTL_OK(created);
+    QVERIFY2(created.out.trimmed().contains(QRegularExpression("^configmap/run-[a-z0-9]{5}$")),
+             qPrintable(created.out));
+    auto dry = k({"create", "configmap", "ghost", "-n", "shop", "--from-literal=a=b",
+                  "--dry-run=server", "-o", "jsonpath={.metadata.name}"});
+    KUBECTL_OK(dry);
+    QCOMPARE(dry.out, QString("ghost"));
+    QVERIFY(k({"get", "cm", "ghost", "-n", "shop"}).exitCode != 0);  // nothing stored
+    auto dryInvalid = k({"apply", "-f", manifest("invalid-deployment.yaml"), "--dry-run=server"});
+    QVERIFY(dryInvalid.err.contains("must be greater than or equal to 0"));
   }
 
   void waitForDeleteReturnsWhenTheObjectGoes() {

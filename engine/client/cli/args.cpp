@@ -1,0 +1,152 @@
+#include "engine/client/cli/args.h"
+
+#include <algorithm>
+
+namespace kd::cli {
+
+const std::vector<FlagSpec>& knownFlags() {
+  using A = Arity;
+  static const std::vector<FlagSpec> kFlags = {
+      {"namespace", 'n', A::Value},
+      {"context", 0, A::Value},
+      {"kubeconfig", 0, A::Value},
+      {"profile", 0, A::Value},
+      {"all-namespaces", 'A', A::Switch},
+      {"output", 'o', A::Value},
+      {"selector", 'l', A::Value},
+      {"field-selector", 0, A::Value},
+      {"show-labels", 0, A::Switch},
+      {"no-headers", 0, A::Switch},
+      {"watch", 'w', A::Switch},
+      {"watch-only", 0, A::Switch},
+      {"filename", 'f', A::Value},
+      {"recursive", 'R', A::Switch},
+      {"all", 0, A::Switch},
+      {"grace-period", 0, A::Value},
+      {"cascade", 0, A::InlineValue, "background"},
+      {"wait", 0, A::Switch},
+      {"timeout", 0, A::Value},
+      {"force", 0, A::Switch},
+      {"now", 0, A::Switch},
+      {"ignore-not-found", 0, A::Switch},
+      {"replicas", 0, A::Value},
+      {"overwrite", 0, A::Switch},
+      // -p is --patch for `kdctl patch` and --profile elsewhere (see parseArgs).
+      {"patch", 'p', A::Value},
+      {"type", 0, A::Value},
+      {"dry-run", 0, A::InlineValue, "client"},
+      {"for", 0, A::Value},
+      {"client", 0, A::Switch},
+      {"simulated-nodes", 0, A::Value},
+      {"help", 'h', A::Switch},
+  };
+  return kFlags;
+}
+
+std::string ParsedArgs::value(std::string_view flag, std::string_view fallback) const {
+  auto it = flags.find(flag);
+  return it == flags.end() || it->second.empty() ? std::string(fallback) : it->second.back();
+}
+
+const std::vector<std::string>& ParsedArgs::values(std::string_view flag) const {
+  static const std::vector<std::string> kNone;
+  auto it = flags.find(flag);
+  return it == flags.end() ? kNone : it->second;
+}
+
+bool ParsedArgs::boolean(std::string_view flag, bool fallback) const {
+  if (!has(flag)) return fallback;
+  return value(flag) != "false";
+}
+
+namespace {
+
+const FlagSpec* findFlag(const std::vector<FlagSpec>& spec, std::string_view longName,
+                         char shortName) {
+  auto it = std::find_if(spec.begin(), spec.end(), [&](const FlagSpec& f) {
+    return shortName ? f.shortName == shortName : f.name == longName;
+  });
+  return it == spec.end() ? nullptr : &*it;
+}
+
+// Reads one flag starting at argv[i]; advances i past a consumed value.
+Status readFlag(const std::vector<std::string>& argv, size_t& i, const std::vector<FlagSpec>& spec,
+                ParsedArgs& out) {
+  const std::string& arg = argv[i];
+  const bool isLong = arg.starts_with("--");
+  std::string_view body = std::string_view(arg).substr(isLong ? 2 : 1);
+  std::string_view name = body;
+  std::optional<std::string> inlineValue;
+  if (isLong) {
+    if (auto eq = body.find('='); eq != std::string_view::npos) {
+      name = body.substr(0, eq);
+      inlineValue = std::string(body.substr(eq + 1));
+    }
+  } else {
+    name = body.substr(0, 1);
+    std::string_view rest = body.substr(1);
+    if (!rest.empty()) inlineValue = std::string(rest.starts_with('=') ? rest.substr(1) : rest);
+  }
+  const FlagSpec* flag = isLong ? findFlag(spec, name, 0) : findFlag(spec, {}, name[0]);
+  if (!flag) {
+    return Status::badRequest(isLong ? "unknown flag: --" + std::string(name)
+                                     : "unknown shorthand flag: '" + std::string(name) + "' in " +
+                                           arg);
+  }
+  std::string value;
+  if (inlineValue) {
+    value = *inlineValue;
+  } else if (flag->arity != Arity::Value) {
+    value = flag->bareValue;
+  } else if (i + 1 < argv.size()) {
+    value = argv[++i];
+  } else {
+    return Status::badRequest("flag needs an argument: " + arg);
+  }
+  if (flag->arity == Arity::Switch && value != "true" && value != "false") {
+    return Status::badRequest("invalid argument \"" + value + "\" for \"" + arg +
+                              "\" flag: strconv.ParseBool: parsing \"" + value +
+                              "\": invalid syntax");
+  }
+  out.flags[flag->name].push_back(std::move(value));
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<ParsedArgs> parseArgs(const std::vector<std::string>& argv,
+                             const std::vector<FlagSpec>& spec) {
+  ParsedArgs out;
+  bool flagsEnded = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (flagsEnded || arg == "-" || arg.size() < 2 || arg[0] != '-') {
+      out.words.push_back(arg);
+    } else if (arg == "--") {
+      flagsEnded = true;
+    } else if (Status st = readFlag(argv, i, spec, out); !st.isOk()) {
+      return st;
+    }
+  }
+  // minikube's -p names the profile; only `patch` reads it as the patch body.
+  if (out.has("patch") && (out.words.empty() || out.words[0] != "patch")) {
+    auto& profile = out.flags["profile"];
+    for (auto& v : out.flags["patch"]) profile.push_back(v);
+    out.flags.erase("patch");
+  }
+  return out;
+}
+
+std::vector<std::string> splitList(std::string_view text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) parts.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace kd::cli

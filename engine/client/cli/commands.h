@@ -1,0 +1,41 @@
+#pragma once
+// One function per kdctl verb; each returns the process exit code. `inv.args.words[0]` is the
+// verb itself.
+
+#include <string>
+
+#include "engine/client/cli/invocation.h"
+
+namespace kd::cli {
+
+// lifecycle.cpp
+int runStart(Invocation& inv);
+int runStop(Invocation& inv);
+int runStatus(Invocation& inv);
+int runDeleteProfile(Invocation& inv);
+int runProfile(Invocation& inv);
+int runKubeconfig(Invocation& inv);
+int runUpdateContext(Invocation& inv);
+int runVersion(Invocation& inv);
+
+// get.cpp
+int runGet(Invocation& inv);
+// apply.cpp
+int runApply(Invocation& inv);
+int runCreate(Invocation& inv);
+// delete.cpp
+int runDelete(Invocation& inv);
+// modify.cpp
+int runScale(Invocation& inv);
+int runLabel(Invocation& inv);  // label and annotate
+int runPatch(Invocation& inv);
+// help.cpp
+int runHelp(Invocation& inv, const std::string& verb);
+int runCompletion(Invocation& inv);
+
+// Renders an object or a List per -o (json, yaml, name, jsonpath=...). Returns the exit code.
+int printObjects(Invocation& inv, const json& objectOrList, const std::string& format);
+// Go's encoding/json escapes <, > and & in strings; kubectl's output does the same.
+std::string goJson(const json& value, int indent);
+
+}  // namespace kd::cli

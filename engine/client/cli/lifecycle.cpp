@@ -1,0 +1,352 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <ostream>
+#include <thread>
+
+#include "engine/client/cli/commands.h"
+#include "engine/client/cli/table_printer.h"
+
+namespace kd::cli {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kClientVersion = "v0.1.0";
+
+// Mirrors ControlPlane::defaultDataDir: ${XDG_DATA_HOME:-~/.local/share}/kubedesk.
+fs::path dataRoot() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  if (xdg && *xdg) return fs::path(xdg) / "kubedesk";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".local" / "share" / "kubedesk";
+}
+
+std::string profileName(const Invocation& inv) {
+  return inv.args.value("profile", "kubedesk");
+}
+
+fs::path kubeconfigTarget(const Invocation& inv) {
+  return inv.args.has("kubeconfig") ? fs::path(inv.args.value("kubeconfig"))
+                                    : client::defaultKubeconfigPath();
+}
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A running process (a zombie whose parent never reaps it counts as gone).
+bool processAlive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// A pid that is still a live kubedesk-engine, not one reused by another program.
+bool engineAlive(pid_t pid) {
+  return processAlive(pid) &&
+         readFile("/proc/" + std::to_string(pid) + "/cmdline").find("kubedesk-engine") !=
+             std::string::npos;
+}
+
+struct EngineState {
+  pid_t pid = 0;
+  int port = 0;
+};
+
+EngineState readState(const fs::path& dir) {
+  EngineState s;
+  try {
+    json j = json::parse(readFile(dir / "engine.json"));
+    s.pid = j.value("pid", 0);
+    s.port = j.value("port", 0);
+  } catch (const json::exception&) {
+  }
+  return s;
+}
+
+// A client for the profile's own standalone kubeconfig, with short timeouts for probing.
+Result<std::unique_ptr<client::ApiClient>> profileClient(const fs::path& dir) {
+  auto access = client::loadClusterAccess(dir / "kubeconfig", "");
+  if (!access.ok()) return access.status();
+  client::ClientOptions o;
+  o.connectTimeout = 1000ms;
+  o.requestTimeout = 3000ms;
+  o.userAgent = "kdctl";
+  return client::ApiClient::create(*access, o);
+}
+
+bool probe(const fs::path& dir, const char* path) {
+  auto c = profileClient(dir);
+  if (!c.ok()) return false;
+  auto r = (*c)->request("GET", path);
+  return r.ok() && r->status == 200;
+}
+
+bool running(const fs::path& dir) {
+  return engineAlive(readState(dir).pid) && probe(dir, "/healthz");
+}
+
+fs::path engineBinary() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path sibling = self.parent_path() / "kubedesk-engine";
+    if (fs::exists(sibling)) return sibling;
+  }
+  return "kubedesk-engine";
+}
+
+bool engineSupports(const fs::path& engine, const std::string& flag) {
+  std::string cmd = "'" + engine.string() + "' --help 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return false;
+  std::string text;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) text.append(buf, n);
+  ::pclose(p);
+  return text.find(flag) != std::string::npos;
+}
+
+// Starts the engine detached from this terminal (its own session, output to engine.log) and
+// returns its pid. The intermediate child exits at once so the engine is never our zombie.
+pid_t spawnEngine(const fs::path& engine, const std::vector<std::string>& args,
+                  const fs::path& log) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      int devnull = ::open("/dev/null", O_RDONLY);
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(devnull, 0);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+      std::vector<char*> argv;
+      std::string program = engine.string();
+      argv.push_back(program.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ssize_t ignored = ::write(fds[1], &grandchild, sizeof grandchild);
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  pid_t pid = -1;
+  if (::read(fds[0], &pid, sizeof pid) != sizeof pid) pid = -1;
+  ::close(fds[0]);
+  ::waitpid(child, nullptr, 0);
+  return pid;
+}
+
+std::string logTail(const fs::path& log) {
+  std::string text = readFile(log);
+  return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
+}
+
+int selectContext(Invocation& inv, const fs::path& dir) {
+  auto access = client::loadClusterAccess(dir / "kubeconfig", "");
+  if (!access.ok()) return inv.fail(access.status());
+  if (Status st = client::mergeIntoKubeconfig(kubeconfigTarget(inv), *access, true); !st.isOk()) {
+    return inv.fail(st);
+  }
+  return 0;
+}
+
+bool stopEngine(pid_t pid) {
+  if (!engineAlive(pid)) return true;
+  ::kill(pid, SIGTERM);
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    if (!engineAlive(pid)) return true;
+  }
+  ::kill(pid, SIGKILL);
+  std::this_thread::sleep_for(200ms);
+  return !engineAlive(pid);
+}
+
+}  // namespace
+
+int runStart(Invocation& inv) {
+  const std::string profile = profileName(inv);
+  const fs::path dir = dataRoot() / profile;
+  inv.out << "😄  [" << profile << "] kdctl " << kClientVersion << "\n" << std::flush;
+  if (running(dir)) {
+    inv.out << "🏃  Updating the running kubedesk-engine for \"" << profile << "\" ...\n";
+  } else {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const fs::path engine = engineBinary();
+    std::vector<std::string> args = {"--profile", profile};
+    if (inv.args.has("kubeconfig")) {
+      args.insert(args.end(), {"--kubeconfig", inv.args.value("kubeconfig")});
+    }
+    if (inv.args.has("simulated-nodes")) {
+      if (engineSupports(engine, "--simulated-nodes")) {
+        args.insert(args.end(), {"--simulated-nodes", inv.args.value("simulated-nodes")});
+      } else {
+        inv.err << "❗  this kubedesk-engine has no --simulated-nodes; starting without nodes\n";
+      }
+    }
+    inv.out << "🔥  Starting control plane \"" << profile << "\" ...\n" << std::flush;
+    pid_t pid = spawnEngine(engine, args, dir / "engine.log");
+    inv.out << "⌛  Waiting for the API server to be ready ..." << std::flush;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!(readState(dir).pid == pid && probe(dir, "/readyz"))) {
+      if (!processAlive(pid) || std::chrono::steady_clock::now() > deadline) {
+        inv.out << "\n";
+        return inv.usageError("kubedesk-engine did not become ready; its log (" +
+                              (dir / "engine.log").string() + ") ends with:\n" +
+                              logTail(dir / "engine.log"));
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    inv.out << " done\n";
+  }
+  if (int rc = selectContext(inv, dir); rc != 0) return rc;
+  inv.out << "🏄  Done! kubectl is now configured to use \"" << profile
+          << "\" cluster and \"default\" namespace by default\n";
+  return 0;
+}
+
+int runStop(Invocation& inv) {
+  const std::string profile = profileName(inv);
+  const fs::path dir = dataRoot() / profile;
+  if (!fs::exists(dir)) {
+    return inv.usageError("Profile \"" + profile + "\" not found. Run \"kdctl profile list\"");
+  }
+  inv.out << "✋  Stopping \"" << profile << "\" ...\n" << std::flush;
+  if (!stopEngine(readState(dir).pid)) return inv.usageError("kubedesk-engine did not stop");
+  inv.out << "🛑  1 node stopped.\n";
+  return 0;
+}
+
+int runStatus(Invocation& inv) {
+  const std::string profile = profileName(inv);
+  const fs::path dir = dataRoot() / profile;
+  if (!fs::exists(dir)) {
+    inv.out << "🤷  Profile \"" << profile << "\" not found. Run \"kdctl profile list\"\n";
+    return 85;
+  }
+  const EngineState state = readState(dir);
+  const bool host = engineAlive(state.pid);
+  const bool api = host && probe(dir, "/readyz");
+  auto contexts = client::listContexts(kubeconfigTarget(inv));
+  const bool configured =
+      contexts.ok() && std::find(contexts->begin(), contexts->end(), profile) != contexts->end();
+  std::string nodes = "0";
+  if (api) {
+    if (auto c = profileClient(dir); c.ok()) {
+      const auto* kind = api::KindsRegistry::builtin().resolve("nodes");
+      if (auto list = (*c)->list(*kind, ""); list.ok()) {
+        nodes = std::to_string(list->value("items", json::array()).size());
+      }
+    }
+  }
+  inv.out << profile << "\ntype: Control Plane\nhost: " << (host ? "Running" : "Stopped")
+          << "\napiserver: " << (api ? "Running" : "Stopped")
+          << "\nkubeconfig: " << (configured ? "Configured" : "Misconfigured")
+          << "\nurl: https://127.0.0.1:" << state.port << "\nnodes: " << nodes << "\n\n";
+  // minikube's bit flags: 1 host, 2 cluster, 4 kubernetes not running.
+  return host ? (api ? 0 : 6) : 7;
+}
+
+int runDeleteProfile(Invocation& inv) {
+  const std::string profile = profileName(inv);
+  const fs::path dir = dataRoot() / profile;
+  inv.out << "🔥  Deleting \"" << profile << "\" ...\n" << std::flush;
+  if (fs::exists(dir) && !stopEngine(readState(dir).pid)) {
+    return inv.usageError("kubedesk-engine did not stop");
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return inv.usageError("cannot remove " + dir.string() + ": " + ec.message());
+  if (fs::exists(kubeconfigTarget(inv))) {
+    if (Status st = client::removeFromKubeconfig(kubeconfigTarget(inv), profile); !st.isOk()) {
+      return inv.fail(st);
+    }
+  }
+  inv.out << "💀  Removed all traces of the \"" << profile << "\" cluster.\n";
+  return 0;
+}
+
+int runProfile(Invocation& inv) {
+  if (inv.args.words.size() < 2 || inv.args.words[1] != "list") {
+    return inv.usageError("usage: kdctl profile list");
+  }
+  TabWriter writer;
+  writer.addRow({"PROFILE", "STATUS", "URL"});
+  std::error_code ec;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(dataRoot(), ec)) {
+    if (e.is_directory()) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  if (dirs.empty()) {
+    inv.err << "🤹  Exiting due to no valid profiles\n";
+    return 1;
+  }
+  for (const auto& d : dirs) {
+    const EngineState s = readState(d);
+    writer.addRow({d.filename().string(), running(d) ? "Running" : "Stopped",
+                   "https://127.0.0.1:" + std::to_string(s.port)});
+  }
+  inv.out << writer.flush();
+  return 0;
+}
+
+int runKubeconfig(Invocation& inv) {
+  const fs::path file = dataRoot() / profileName(inv) / "kubeconfig";
+  if (!fs::exists(file)) {
+    return inv.usageError("no kubeconfig for profile \"" + profileName(inv) +
+                          "\": run \"kdctl start\" first");
+  }
+  inv.out << readFile(file);
+  return 0;
+}
+
+int runUpdateContext(Invocation& inv) {
+  const std::string profile = profileName(inv);
+  const fs::path dir = dataRoot() / profile;
+  if (!fs::exists(dir / "kubeconfig")) {
+    return inv.usageError("Profile \"" + profile + "\" not found. Run \"kdctl profile list\"");
+  }
+  if (int rc = selectContext(inv, dir); rc != 0) return rc;
+  inv.out << "🎉  \"" << profile
+          << "\" context has been updated to point to https://127.0.0.1:" << readState(dir).port
+          << "\n💗  Current context is \"" << profile << "\"\n";
+  return 0;
+}
+
+int runVersion(Invocation& inv) {
+  inv.out << "Client Version: " << kClientVersion << " (kdctl)\n";
+  if (inv.args.boolean("client")) return 0;
+  auto c = inv.client();
+  if (!c.ok()) return inv.fail(c.status());
+  auto v = (*c)->serverVersion();
+  if (!v.ok()) return inv.fail(v.status());
+  inv.out << "Server Version: " << v->value("gitVersion", "") << "\n";
+  return 0;
+}
+
+}  // namespace kd::cli

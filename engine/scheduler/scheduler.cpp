@@ -1,0 +1,266 @@
+#include "engine/scheduler/scheduler.h"
+
+#include <algorithm>
+
+#include "engine/controllers/controller_manager.h"
+#include "engine/scheduler/scores.h"
+
+namespace kd::scheduler {
+namespace {
+
+using controllers::CachedObject;
+
+const json& field(const json& obj, const char* name) {
+  static const json kEmpty = json::object();
+  auto it = obj.find(name);
+  return it == obj.end() || !it->is_object() ? kEmpty : *it;
+}
+
+bool bound(const json& pod) {
+  return !field(pod, "spec").value("nodeName", "").empty();
+}
+
+bool finished(const json& pod) {
+  const std::string phase = field(pod, "status").value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+bool deleting(const json& pod) {
+  return field(pod, "metadata").contains("deletionTimestamp");
+}
+
+// Whether a change to an unscheduled pod could change where it fits (status and
+// resourceVersion churn cannot).
+bool schedulingInputsChanged(const json& oldPod, const json& pod) {
+  return field(oldPod, "spec") != field(pod, "spec") ||
+         field(oldPod, "metadata").value("labels", json()) !=
+             field(pod, "metadata").value("labels", json());
+}
+
+bool nodeInputsChanged(const json& oldNode, const json& node) {
+  if (field(oldNode, "spec") != field(node, "spec")) return true;
+  if (field(oldNode, "metadata").value("labels", json()) !=
+      field(node, "metadata").value("labels", json())) {
+    return true;
+  }
+  return field(oldNode, "status").value("allocatable", json()) !=
+         field(node, "status").value("allocatable", json());
+}
+
+bool waitsForPods(const Diagnosis& d) {
+  return d.reasons.count("node(s) didn't match pod affinity rules") != 0;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(server::ObjectService& objects, SchedulerOptions options)
+    : objects_(objects),
+      options_(std::move(options)),
+      pods_(objects.kinds().byResource("", "v1", "pods")),
+      recorder_(objects, options_.schedulerName),
+      random_(std::random_device{}()) {}
+
+size_t Scheduler::feasibleNodesToFind(size_t allNodes) {
+  constexpr size_t kMinFeasible = 100;
+  if (allNodes < kMinFeasible) return allNodes;
+  // kube-scheduler's adaptive percentage: 50% shrinking by 1% per 125 nodes, at least 5%.
+  const int64_t percent = std::max<int64_t>(5, 50 - static_cast<int64_t>(allNodes) / 125);
+  return std::max(kMinFeasible, allNodes * static_cast<size_t>(percent) / 100);
+}
+
+void Scheduler::setup(controllers::ControllerManager& manager, controllers::WorkQueue& queue) {
+  queue_ = &queue;
+  podInformer_ = &manager.informer(*pods_);
+  podInformer_->addHandlers({[this](const CachedObject& pod) { onPod(nullptr, pod); },
+                             [this](const CachedObject& o, const CachedObject& n) { onPod(o, n); },
+                             [this](const CachedObject& pod) { onPodGone(pod); }});
+  auto& nodes = manager.informer(*objects_.kinds().byResource("", "v1", "nodes"));
+  nodes.addHandlers({[this](const CachedObject& node) { onNode(nullptr, node); },
+                     [this](const CachedObject& o, const CachedObject& n) { onNode(o, n); },
+                     [this](const CachedObject& node) {
+                       {
+                         std::lock_guard lock(cacheMu_);
+                         cache_.removeNode(field(*node, "metadata").value("name", ""));
+                       }
+                     }});
+}
+
+bool Scheduler::ours(const json& pod) const {
+  return field(pod, "spec").value("schedulerName", "default-scheduler") == options_.schedulerName;
+}
+
+void Scheduler::onPod(const CachedObject& oldPod, const CachedObject& pod) {
+  const std::string key = controllers::objectKey(*pod);
+  if (bound(*pod)) {
+    const bool wasPlaced = oldPod && bound(*oldPod) && !finished(*oldPod) && !deleting(*oldPod);
+    const bool freesRoom = wasPlaced && (finished(*pod) || deleting(*pod));
+    {
+      std::lock_guard lock(cacheMu_);
+      cache_.upsertPod(*pod);
+    }
+    if (freesRoom) retryWaiting(false);
+    if (!oldPod || !bound(*oldPod)) retryWaiting(true);
+    return;
+  }
+  if (!ours(*pod) || deleting(*pod) || finished(*pod)) return;
+  if (oldPod && !schedulingInputsChanged(*oldPod, *pod)) {
+    std::lock_guard lock(waitingMu_);
+    if (waiting_.count(key)) return;  // our own status write about it, or churn
+  }
+  queue_->add(key);
+}
+
+void Scheduler::onPodGone(const CachedObject& pod) {
+  const std::string key = controllers::objectKey(*pod);
+  {
+    std::lock_guard lock(cacheMu_);
+    cache_.removePod(key);
+  }
+  {
+    std::lock_guard lock(waitingMu_);
+    waiting_.erase(key);
+  }
+  if (bound(*pod)) retryWaiting(false);
+}
+
+void Scheduler::onNode(const CachedObject& oldNode, const CachedObject& node) {
+  {
+    std::lock_guard lock(cacheMu_);
+    cache_.upsertNode(*node);
+  }
+  if (!oldNode || nodeInputsChanged(*oldNode, *node)) retryWaiting(false);
+}
+
+void Scheduler::retryWaiting(bool onlyWaitingForPods) {
+  std::lock_guard lock(waitingMu_);
+  for (const auto& [key, w] : waiting_) {
+    if (onlyWaitingForPods && !w.waitsForPods) continue;
+    queue_->addAfter(key, backoff(w.attempts));
+  }
+}
+
+std::chrono::milliseconds Scheduler::backoff(int attempts) const {
+  auto d = options_.initialBackoff;
+  for (int i = 1; i < attempts && d < options_.maxBackoff; ++i) d *= 2;
+  return std::min(d, options_.maxBackoff);
+}
+
+Status Scheduler::sync(const std::string& key) {
+  CachedObject pod = podInformer_->get(key);
+  if (!pod || bound(*pod) || deleting(*pod) || finished(*pod) || !ours(*pod)) {
+    std::lock_guard lock(waitingMu_);
+    waiting_.erase(key);
+    return {};
+  }
+  {
+    std::lock_guard lock(cacheMu_);
+    if (cache_.hasPod(key)) return {};  // assumed: its binding is on the way
+  }
+  const PodInfo info = parsePod(*pod);
+  Decision decision = decide(info);
+  if (decision.node.empty()) {
+    recordFailure(*pod, info, decision.diagnosis);
+    return {};
+  }
+  return bind(*pod, info, decision.node);
+}
+
+Scheduler::Decision Scheduler::decide(const PodInfo& pod) {
+  std::lock_guard lock(cacheMu_);
+  Decision d;
+  const auto& nodes = cache_.nodes();
+  const size_t all = nodes.size();
+  const size_t wanted = feasibleNodesToFind(all);
+  const AffinityState affinity = prepareAffinity(pod, cache_);
+  std::vector<NodeScore> feasible;
+  size_t looked = 0;
+  for (; looked < all && feasible.size() < wanted; ++looked) {
+    const NodeInfo* node = nodes[(nextStartNode_ + looked) % all];
+    FilterResult r = runFilters(pod, *node, affinity);
+    if (r.ok()) {
+      feasible.push_back({node, 0});
+    } else {
+      addToDiagnosis(d.diagnosis, r);
+    }
+  }
+  if (all > 0) nextStartNode_ = (nextStartNode_ + looked) % all;
+  if (feasible.empty()) {
+    d.diagnosis.numNodes = all;
+    return d;
+  }
+  scoreNodes(pod, feasible);
+  // The best score wins; among equals each is as likely (reservoir sampling).
+  const NodeScore* best = nullptr;
+  int ties = 0;
+  for (const auto& n : feasible) {
+    if (!best || n.score > best->score) {
+      best = &n;
+      ties = 1;
+    } else if (n.score == best->score && random_() % ++ties == 0) {
+      best = &n;
+    }
+  }
+  d.node = best->node->name;
+  cache_.assume(pod, d.node);
+  return d;
+}
+
+Status Scheduler::bind(const json& pod, const PodInfo& info, const std::string& node) {
+  const json binding = {{"apiVersion", "v1"},
+                        {"kind", "Binding"},
+                        {"metadata", {{"name", info.name}, {"namespace", info.ns}}},
+                        {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
+  auto r = objects_.bind(info.ns, info.name, binding);
+  if (!r.ok()) {
+    {
+      std::lock_guard lock(cacheMu_);
+      cache_.removePod(info.key);
+      // Whatever the informer last saw stays counted (another binder may have won).
+      if (auto current = podInformer_->get(info.key)) cache_.upsertPod(*current);
+    }
+    // Gone, already bound or being deleted: nothing left to do for this pod.
+    if (r.status().code() == 404 || r.status().code() == 409) return {};
+    return r.status();
+  }
+  {
+    std::lock_guard lock(waitingMu_);
+    waiting_.erase(info.key);
+  }
+  ++scheduled_;
+  recorder_.record(pod, "Normal", "Scheduled", "Successfully assigned " + info.key + " to " + node);
+  return {};
+}
+
+void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis) {
+  ++failed_;
+  const std::string message = failureMessage(diagnosis, info);
+  {
+    std::lock_guard lock(waitingMu_);
+    Waiting& w = waiting_[info.key];
+    ++w.attempts;
+    w.waitsForPods = waitsForPods(diagnosis);
+  }
+  queue_->addAfter(info.key, options_.unschedulableRetry);
+  recorder_.record(pod, "Warning", "FailedScheduling", message);
+
+  std::string since = server::formatTime(objects_.now());
+  for (const auto& c : field(pod, "status").value("conditions", json::array())) {
+    if (c.value("type", "") != "PodScheduled" || c.value("status", "") != "False") continue;
+    if (c.value("reason", "") == "Unschedulable" && c.value("message", "") == message) return;
+    since = c.value("lastTransitionTime", since);  // still False: the transition stands
+  }
+  const json patch = {{"status",
+                       {{"conditions",
+                         {{{"type", "PodScheduled"},
+                           {"status", "False"},
+                           {"lastProbeTime", nullptr},
+                           {"lastTransitionTime", since},
+                           {"reason", "Unschedulable"},
+                           {"message", message}}}}}}};
+  server::WriteOptions options;
+  options.subresource = "status";
+  // Best effort, like the event: the next attempt writes it again if this one was lost.
+  objects_.patch(*pods_, info.ns, info.name, api::PatchType::StrategicMerge, patch, options);
+}
+
+}  // namespace kd::scheduler

@@ -1,0 +1,95 @@
+#pragma once
+// The scheduler: puts each pod that has no node (spec.nodeName empty, spec.schedulerName
+// ours) on one, as kube-scheduler does, and binds it through pods/binding.
+//
+// For each pod: filter the nodes (filters.h) until enough feasible ones are found (all nodes
+// below 100, an adaptive share of larger clusters, starting where the last pod stopped, as
+// kube-scheduler's percentageOfNodesToScore), score them (scores.h), take the best (ties
+// broken at random), assume the pod onto it in the cache and bind. Success records a
+// Scheduled event. When no node fits, the pod gets PodScheduled=False (reason Unschedulable,
+// Kubernetes' message) and a FailedScheduling Warning event, and waits: it is tried again
+// after a back-off (1 s doubling to 10 s) once a node is added or changes, a placed pod goes
+// away, or (for pod affinity) a pod is placed; and at the latest every 5 minutes.
+//
+// Decisions are taken one at a time under the cache's lock, so each sees every earlier one;
+// binds run outside it on several workers. Queue key: the pod's "namespace/name".
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include "engine/controllers/controller.h"
+#include "engine/controllers/event_recorder.h"
+#include "engine/controllers/informer.h"
+#include "engine/controllers/work_queue.h"
+#include "engine/scheduler/filters.h"
+#include "engine/scheduler/node_info.h"
+
+namespace kd::scheduler {
+
+struct SchedulerOptions {
+  std::string schedulerName = "default-scheduler";
+  int workers = 2;
+  std::chrono::milliseconds initialBackoff{1000};
+  std::chrono::milliseconds maxBackoff{10000};
+  std::chrono::milliseconds unschedulableRetry{std::chrono::minutes(5)};
+};
+
+class Scheduler : public controllers::Controller {
+ public:
+  explicit Scheduler(server::ObjectService& objects, SchedulerOptions options = {});
+
+  std::string name() const override { return "scheduler"; }
+  void setup(controllers::ControllerManager& manager, controllers::WorkQueue& queue) override;
+  Status sync(const std::string& key) override;
+  int workers() const override { return options_.workers; }
+
+  // Pods bound and scheduling failures so far (for benchmarks and status).
+  uint64_t scheduledCount() const { return scheduled_; }
+  uint64_t failedCount() const { return failed_; }
+
+  // How many feasible nodes kube-scheduler looks for among `allNodes` before it stops.
+  static size_t feasibleNodesToFind(size_t allNodes);
+
+ private:
+  struct Decision {
+    std::string node;
+    Diagnosis diagnosis;
+  };
+  struct Waiting {
+    int attempts = 0;
+    bool waitsForPods = false;  // failed on pod affinity: a newly placed pod may help
+  };
+  bool ours(const json& pod) const;
+  Decision decide(const PodInfo& pod);
+  Status bind(const json& pod, const PodInfo& info, const std::string& node);
+  void recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis);
+  void onPod(const controllers::CachedObject& oldPod, const controllers::CachedObject& pod);
+  void onPodGone(const controllers::CachedObject& pod);
+  void onNode(const controllers::CachedObject& oldNode, const controllers::CachedObject& node);
+  // Queues waiting pods again (all of them, or only those waiting for pods).
+  void retryWaiting(bool onlyWaitingForPods);
+  std::chrono::milliseconds backoff(int attempts) const;
+
+  server::ObjectService& objects_;
+  const SchedulerOptions options_;
+  const api::KindInfo* pods_;
+  controllers::Informer* podInformer_ = nullptr;
+  controllers::WorkQueue* queue_ = nullptr;
+  controllers::EventRecorder recorder_;
+
+  std::mutex cacheMu_;
+  SchedulerCache cache_;
+  size_t nextStartNode_ = 0;
+  std::minstd_rand random_;
+
+  std::mutex waitingMu_;
+  std::unordered_map<std::string, Waiting> waiting_;
+
+  std::atomic<uint64_t> scheduled_{0}, failed_{0};
+};
+
+}  // namespace kd::scheduler

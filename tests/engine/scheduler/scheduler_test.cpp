@@ -1,0 +1,222 @@
+#include "engine/scheduler/scheduler.h"
+
+#include <QtTest>
+
+#include "engine/controllers/controller_manager.h"
+#include "tests/engine/controllers/test_cluster.h"
+
+using kd::json;
+using kd::controllers::ControllerManager;
+using kd::scheduler::Scheduler;
+using kd::scheduler::SchedulerOptions;
+using kd::testing::TestCluster;
+
+namespace {
+
+const auto& pods() {
+  return TestCluster::kind("pods");
+}
+const auto& nodes() {
+  return TestCluster::kind("nodes");
+}
+
+json node(const std::string& name, const std::string& cpu, json spec = json::object()) {
+  return {{"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+          {"spec", spec},
+          {"status",
+           {{"capacity", {{"cpu", cpu}, {"memory", "8Gi"}, {"pods", "110"}}},
+            {"allocatable", {{"cpu", cpu}, {"memory", "8Gi"}, {"pods", "110"}}}}}};
+}
+
+json pod(const std::string& name, const std::string& cpu, json spec = json::object()) {
+  json p = {
+      {"metadata", {{"name", name}}},
+      {"spec",
+       {{"containers",
+         {{{"name", "c"}, {"image", "busybox"}, {"resources", {{"requests", {{"cpu", cpu}}}}}}}}}}};
+  p["spec"].merge_patch(spec);
+  return p;
+}
+
+std::string nodeOf(TestCluster& c, const std::string& name) {
+  return c.get(pods(), "default", name)["spec"].value("nodeName", "");
+}
+
+std::vector<json> eventsFor(TestCluster& c, const std::string& podName) {
+  std::vector<json> out;
+  auto listed = c.objects().list(TestCluster::kind("events"), "default", {});
+  if (!listed.ok()) return out;
+  for (const auto& item : listed->items) {
+    json e = item->parse();
+    if (e["involvedObject"]["name"] == podName) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+json eventWithReason(TestCluster& c, const std::string& podName, const std::string& reason) {
+  for (auto& e : eventsFor(c, podName)) {
+    if (e["reason"] == reason) return e;
+  }
+  return nullptr;
+}
+
+// A cluster with the namespace the tests' pods live in.
+struct Cluster : TestCluster {
+  Cluster() { createNamespace("default"); }
+};
+
+SchedulerOptions fastRetries() {
+  SchedulerOptions o;
+  o.initialBackoff = std::chrono::milliseconds(10);
+  o.maxBackoff = std::chrono::milliseconds(50);
+  return o;
+}
+
+}  // namespace
+
+class SchedulerTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void bindsToANodeThatFitsAndSaysSo() {
+    Cluster c;
+    c.create(nodes(), "", node("small", "1"));
+    c.create(nodes(), "", node("big", "4"));
+    ControllerManager manager(c.objects());
+    manager.add(std::make_unique<Scheduler>(c.objects()));
+    QVERIFY(manager.start().isOk());
+    QVERIFY(!c.create(pods(), "default", pod("p", "2")).is_null());
+
+    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "p"), std::string("big"), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "p", "Scheduled").is_null(), 10000);
+    const json e = eventWithReason(c, "p", "Scheduled");
+    QCOMPARE(e["type"], json("Normal"));
+    QCOMPARE(e["message"], json("Successfully assigned default/p to big"));
+    QCOMPARE(e["source"]["component"], json("default-scheduler"));
+  }
+
+  void unschedulablePodSaysWhyAndWaitsForANode() {
+    Cluster c;
+    c.create(nodes(), "",
+             node("gone", "8",
+                  {{"taints",
+                    {{{"key", "node.kubernetes.io/unreachable"}, {"effect", "NoSchedule"}}}}}));
+    c.create(nodes(), "", node("a", "1"));
+    c.create(nodes(), "", node("b", "1"));
+    ControllerManager manager(c.objects());
+    manager.add(std::make_unique<Scheduler>(c.objects(), fastRetries()));
+    QVERIFY(manager.start().isOk());
+    c.create(pods(), "default", pod("p", "2"));
+
+    const std::string message =
+        "0/3 nodes are available: 1 node(s) had untolerated taint "
+        "{node.kubernetes.io/unreachable: }, 2 Insufficient cpu. preemption: 0/3 nodes are "
+        "available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found "
+        "for incoming pod.";
+    auto condition = [&] {
+      for (const auto& cond :
+           c.get(pods(), "default", "p")["status"].value("conditions", json::array())) {
+        if (cond["type"] == "PodScheduled") return cond;
+      }
+      return json();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!condition().is_null(), 10000);
+    QCOMPARE(condition()["status"], json("False"));
+    QCOMPARE(condition()["reason"], json("Unschedulable"));
+    QCOMPARE(condition()["message"], json(message));
+    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "p", "FailedScheduling").is_null(), 10000);
+    QCOMPARE(eventWithReason(c, "p", "FailedScheduling")["type"], json("Warning"));
+    QCOMPARE(eventWithReason(c, "p", "FailedScheduling")["message"], json(message));
+    QCOMPARE(nodeOf(c, "p"), std::string());
+
+    // A node that fits arrives: the waiting pod is tried again and lands there.
+    c.create(nodes(), "", node("c", "4"));
+    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "p"), std::string("c"), 10000);
+  }
+
+  void freedRoomIsReused() {
+    Cluster c;
+    json n = node("only", "1");
+    n["status"]["allocatable"]["pods"] = "2";
+    c.create(nodes(), "", n);
+    ControllerManager manager(c.objects());
+    manager.add(std::make_unique<Scheduler>(c.objects(), fastRetries()));
+    QVERIFY(manager.start().isOk());
+    for (const char* name : {"a", "b", "c"}) c.create(pods(), "default", pod(name, "100m"));
+
+    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "c", "FailedScheduling").is_null() ||
+                                 !eventWithReason(c, "b", "FailedScheduling").is_null() ||
+                                 !eventWithReason(c, "a", "FailedScheduling").is_null(),
+                             10000);
+    std::vector<std::string> placed, waiting;
+    for (const char* name : {"a", "b", "c"}) {
+      (nodeOf(c, name).empty() ? waiting : placed).push_back(name);
+    }
+    QCOMPARE(placed.size(), size_t(2));
+    QCOMPARE(waiting.size(), size_t(1));
+    QVERIFY(eventWithReason(c, waiting[0], "FailedScheduling")["message"].get<std::string>().find(
+                "1 Too many pods") != std::string::npos);
+    QVERIFY(c.objects().remove(pods(), "default", placed[0], {}).ok());
+    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, waiting[0]), std::string("only"), 10000);
+  }
+
+  void spreadsReplicasOfOneController() {
+    Cluster c;
+    for (const char* name : {"n1", "n2", "n3"}) c.create(nodes(), "", node(name, "4"));
+    ControllerManager manager(c.objects());
+    manager.add(std::make_unique<Scheduler>(c.objects()));
+    QVERIFY(manager.start().isOk());
+    const json owner = {{"apiVersion", "apps/v1"},
+                        {"kind", "ReplicaSet"},
+                        {"name", "web"},
+                        {"uid", "11111111-2222-3333-4444-555555555555"},
+                        {"controller", true}};
+    for (int i = 0; i < 6; ++i) {
+      json p = pod("web-" + std::to_string(i), "100m");
+      p["metadata"]["ownerReferences"] = {owner};
+      c.create(pods(), "default", p);
+    }
+    std::map<std::string, int> perNode;
+    auto allBound = [&] {
+      perNode.clear();
+      for (int i = 0; i < 6; ++i) {
+        const std::string n = nodeOf(c, "web-" + std::to_string(i));
+        if (n.empty()) return false;
+        ++perNode[n];
+      }
+      return true;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(allBound(), 10000);
+    QCOMPARE(perNode, (std::map<std::string, int>{{"n1", 2}, {"n2", 2}, {"n3", 2}}));
+  }
+
+  void leavesOtherSchedulersPodsAlone() {
+    Cluster c;
+    c.create(nodes(), "", node("n1", "4"));
+    ControllerManager manager(c.objects());
+    manager.add(std::make_unique<Scheduler>(c.objects()));
+    QVERIFY(manager.start().isOk());
+    c.create(pods(), "default", pod("theirs", "100m", {{"schedulerName", "custom"}}));
+    c.create(pods(), "default", pod("ours", "100m"));
+    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "ours"), std::string("n1"), 10000);
+    QCOMPARE(nodeOf(c, "theirs"), std::string());
+  }
+
+  void feasibleNodesToFind_data() {
+    QTest::addColumn<int>("all");
+    QTest::addColumn<int>("wanted");
+    QTest::newRow("small cluster: all") << 50 << 50;
+    QTest::newRow("100 nodes") << 100 << 100;
+    QTest::newRow("1000 nodes: 42%") << 1000 << 420;
+    QTest::newRow("5000 nodes: 10%") << 5000 << 500;
+    QTest::newRow("huge: at least 5%") << 10000 << 500;
+  }
+  void feasibleNodesToFind() {
+    QFETCH(int, all);
+    QFETCH(int, wanted);
+    QCOMPARE(int(Scheduler::feasibleNodesToFind(size_t(all))), wanted);
+  }
+};
+
+QTEST_GUILESS_MAIN(SchedulerTest)
+#include "scheduler_test.moc"
