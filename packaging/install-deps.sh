@@ -12,6 +12,10 @@ packages=(
   clang libclang-rt-14-dev libfuzzer-14-dev
   # tools the tests and runtime use
   sqlite3 openssl ca-certificates procps psmisc curl
+  # node agent: OCI runtime, the bundled busybox image, a registry and skopeo for pull tests
+  runc busybox-static iproute2 skopeo docker-registry
+  # desktop app tests: a virtual X server for screenshots
+  xvfb xauth
 )
 
 missing=()

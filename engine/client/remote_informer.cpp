@@ -1,0 +1,1 @@
+#include "engine/client/remote_informer.h"

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the client-side informer lands with the dashboard.
