@@ -24,7 +24,8 @@ long statusField(pid_t pid, const std::string& field) {
 
 }  // namespace
 
-EngineProcess::EngineProcess(std::filesystem::path binary) : binary_(std::move(binary)) {}
+EngineProcess::EngineProcess(std::filesystem::path binary, std::vector<std::string> extraArgs)
+    : binary_(std::move(binary)), extraArgs_(std::move(extraArgs)) {}
 
 EngineProcess::~EngineProcess() {
   stop();
@@ -44,8 +45,13 @@ Status EngineProcess::start() {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    execl(binary_.c_str(), binary_.c_str(), "--data-dir", dataDir_.c_str(), "--no-kubeconfig",
-          "--port", "0", static_cast<char*>(nullptr));
+    std::vector<std::string> args = {binary_.string(),  "--data-dir", dataDir_.string(),
+                                     "--no-kubeconfig", "--port",     "0"};
+    args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary_.c_str(), argv.data());
     _exit(127);
   }
   close(out[1]);

@@ -16,14 +16,15 @@ namespace kd::bench {
 
 class EngineProcess {
  public:
-  // `binary` is the kubedesk-engine to run.
-  explicit EngineProcess(std::filesystem::path binary);
+  // `binary` is the kubedesk-engine to run; `extraArgs` are added to its command line
+  // (e.g. --simulated-nodes N).
+  explicit EngineProcess(std::filesystem::path binary, std::vector<std::string> extraArgs = {});
   ~EngineProcess();  // stops the engine and removes the state directory
   EngineProcess(const EngineProcess&) = delete;
   EngineProcess& operator=(const EngineProcess&) = delete;
 
-  // Starts `kubedesk-engine --data-dir TMP --no-kubeconfig --port 0` and waits for the URL it
-  // prints.
+  // Starts `kubedesk-engine --data-dir TMP --no-kubeconfig --port 0 EXTRA...` and waits for
+  // the URL it prints.
   Status start();
   void stop();  // SIGTERM, then wait
 
@@ -44,6 +45,7 @@ class EngineProcess {
 
  private:
   std::filesystem::path binary_;
+  std::vector<std::string> extraArgs_;
   std::filesystem::path dataDir_;
   pid_t pid_ = -1;
   std::string url_;

@@ -113,10 +113,8 @@ bool hasProgressDeadline(const json& d) {
 json withoutHash(json tmpl) {
   if (tmpl.contains("metadata") && tmpl["metadata"].contains("labels")) {
     tmpl["metadata"]["labels"].erase(kHashLabel);
-    if (tmpl["metadata"]["labels"].empty()) tmpl["metadata"].erase("labels");
   }
-  if (tmpl.contains("metadata") && tmpl["metadata"].empty()) tmpl.erase("metadata");
-  return tmpl;
+  return semanticTemplate(std::move(tmpl));
 }
 
 bool equalIgnoreHash(const json& a, const json& b) {
@@ -306,13 +304,26 @@ int64_t proportion(const json& rs, const json& d, int64_t toAdd, int64_t added) 
 
 }  // namespace
 
+json semanticTemplate(json value) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      *it = semanticTemplate(std::move(*it));
+      const bool empty = it->is_null() || ((it->is_object() || it->is_array()) && it->empty());
+      it = empty ? value.erase(it) : std::next(it);
+    }
+  } else if (value.is_array()) {
+    for (auto& v : value) v = semanticTemplate(std::move(v));
+  }
+  return value;
+}
+
 std::string podTemplateHash(const json& podTemplate, std::optional<int64_t> collisionCount) {
   uint32_t h = 2166136261u;
   auto feed = [&h](unsigned char byte) {
     h ^= byte;
     h *= 16777619u;
   };
-  for (char c : podTemplate.dump()) feed(static_cast<unsigned char>(c));
+  for (char c : semanticTemplate(podTemplate).dump()) feed(static_cast<unsigned char>(c));
   if (collisionCount) {
     const auto n = static_cast<uint32_t>(*collisionCount);
     for (int i = 0; i < 4; ++i) feed(static_cast<unsigned char>((n >> (8 * i)) & 0xff));

@@ -42,9 +42,15 @@ struct DeploymentControllerOptions {
   int workers = 2;
 };
 
+// `value` without nulls, empty objects and empty arrays, at any depth: what Kubernetes'
+// semantic equality sees of a pod template (`resources: {}`, `creationTimestamp: null` and
+// absent fields are all the same), so a template that round-trips through a client (as
+// `kubectl rollout undo` sends it back) is recognised as the one it was.
+json semanticTemplate(json value);
+
 // The pod-template-hash Kubernetes would use as a label value and name suffix: FNV-32a over a
-// stable serialization of the template (plus the collision count when set), rendered in the
-// alphabet of generated names. Stable across runs; not byte-equal to Kubernetes' value.
+// stable serialization of the semantic template (plus the collision count when set), rendered in
+// the alphabet of generated names. Stable across runs; not byte-equal to Kubernetes' value.
 std::string podTemplateHash(const json& podTemplate, std::optional<int64_t> collisionCount);
 
 // maxSurge and maxUnavailable (integers or "N%") resolved against `replicas`.

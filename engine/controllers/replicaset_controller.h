@@ -28,6 +28,7 @@
 #include "engine/api/selectors.h"
 #include "engine/controllers/controller.h"
 #include "engine/controllers/event_recorder.h"
+#include "engine/controllers/expectations.h"
 #include "engine/controllers/informer.h"
 #include "engine/server/object_service.h"
 
@@ -76,27 +77,6 @@ class ReplicaSetController : public Controller {
   int workers() const override { return options_.workers; }
 
  private:
-  // Counts of changes this controller made and the informer has not shown yet, per RS key.
-  class Expectations {
-   public:
-    bool satisfied(const std::string& key, std::chrono::steady_clock::time_point now,
-                   std::chrono::seconds timeout);
-    void expectCreations(const std::string& key, int n);
-    void expectDeletions(const std::string& key, const std::vector<std::string>& podKeys);
-    void creationObserved(const std::string& key, int n = 1);
-    void deletionObserved(const std::string& key, const std::string& podKey);
-    void erase(const std::string& key);
-
-   private:
-    struct Entry {
-      int adds = 0;
-      std::set<std::string> deletes;
-      std::chrono::steady_clock::time_point setAt;
-    };
-    std::mutex mu_;
-    std::unordered_map<std::string, Entry> entries_;
-  };
-
   using Pods = std::vector<CachedObject>;
   void onPodAdded(const CachedObject& pod);
   void onPodUpdated(const CachedObject& oldPod, const CachedObject& pod);
@@ -119,7 +99,7 @@ class ReplicaSetController : public Controller {
   Informer* rsInformer_ = nullptr;
   Informer* podInformer_ = nullptr;
   WorkQueue* queue_ = nullptr;
-  Expectations expectations_;
+  ControllerExpectations expectations_;
   EventRecorder events_;
 };
 

@@ -113,8 +113,24 @@ FilterResult interPodAffinity(const PodInfo& pod, const NodeInfo& node, const Af
   return {};
 }
 
-constexpr Filter kFilters[] = {nodeUnschedulable, nodeName,         taintToleration, nodeAffinity,
-                               nodePorts,         nodeResourcesFit, interPodAffinity};
+FilterResult volumeBinding(const PodInfo& pod, const NodeInfo& node, const AffinityState&) {
+  if (!pod.volumeProblem.empty()) {
+    return fail(FilterCode::UnschedulableAndUnresolvable, pod.volumeProblem);
+  }
+  for (const auto& terms : pod.volumeNodeTerms) {
+    if (std::none_of(terms.begin(), terms.end(), [&](const NodeSelectorTerm& t) {
+          return matchesTerm(t, node.labels, node.name);
+        })) {
+      return fail(FilterCode::UnschedulableAndUnresolvable,
+                  "node(s) had volume node affinity conflict");
+    }
+  }
+  return {};
+}
+
+constexpr Filter kFilters[] = {nodeUnschedulable, nodeName,        taintToleration,
+                               nodeAffinity,      nodePorts,       nodeResourcesFit,
+                               volumeBinding,     interPodAffinity};
 
 void collectDomains(const std::vector<PodAffinityTerm>& terms, const PodInfo& pod,
                     const PlacedPod& other, const NodeInfo& node,

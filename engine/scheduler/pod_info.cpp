@@ -25,11 +25,6 @@ std::vector<NodeRequirement> requirements(const json& list) {
   return out;
 }
 
-NodeSelectorTerm nodeTerm(const json& t) {
-  return {requirements(t.value("matchExpressions", json())),
-          requirements(t.value("matchFields", json()))};
-}
-
 std::vector<PodAffinityTerm> affinityTerms(const json& list) {
   std::vector<PodAffinityTerm> out;
   if (!list.is_array()) return out;
@@ -54,14 +49,14 @@ void parseAffinity(const json& affinity, PodInfo& info) {
   if (required.is_object()) {
     std::vector<NodeSelectorTerm> terms;
     for (const auto& t : required.value("nodeSelectorTerms", json::array())) {
-      terms.push_back(nodeTerm(t));
+      terms.push_back(parseNodeSelectorTerm(t));
     }
     info.requiredNodeTerms = std::move(terms);
   }
   for (const auto& p :
        node.value("preferredDuringSchedulingIgnoredDuringExecution", json::array())) {
     info.preferredNodeTerms.push_back(
-        {p.value("weight", 0), nodeTerm(p.value("preference", json::object()))});
+        {p.value("weight", 0), parseNodeSelectorTerm(p.value("preference", json::object()))});
   }
   const char* kRequired = "requiredDuringSchedulingIgnoredDuringExecution";
   info.requiredAffinity =
@@ -108,6 +103,12 @@ bool matchesRequirement(const NodeRequirement& r, const std::string* value) {
 
 }  // namespace
 
+NodeSelectorTerm parseNodeSelectorTerm(const json& t) {
+  if (!t.is_object()) return {};
+  return {requirements(t.value("matchExpressions", json())),
+          requirements(t.value("matchFields", json()))};
+}
+
 PodInfo parsePod(const json& pod) {
   PodInfo info;
   const json& meta = pod.value("metadata", json::object());
@@ -133,6 +134,10 @@ PodInfo parsePod(const json& pod) {
                                 t.value("value", ""), t.value("effect", "")});
   }
   info.preemptionPolicy = spec.value("preemptionPolicy", "PreemptLowerPriority");
+  for (const auto& v : spec.value("volumes", json::array())) {
+    const json& claim = v.value("persistentVolumeClaim", json::object());
+    if (claim.contains("claimName")) info.claimNames.push_back(claim.value("claimName", ""));
+  }
   return info;
 }
 

@@ -62,9 +62,17 @@ struct PodInfo {
   std::vector<Toleration> tolerations;
   std::vector<PodAffinityTerm> requiredAffinity, requiredAntiAffinity;
   std::string preemptionPolicy;
+  // VolumeBinding: the pod's persistentVolumeClaim volumes (claim names). The scheduler fills
+  // in what their bound volumes require: per volume, one of its terms must match the node;
+  // a non-empty volumeProblem (a missing claim, an unbound Immediate claim) fits nowhere.
+  std::vector<std::string> claimNames;
+  std::vector<std::vector<NodeSelectorTerm>> volumeNodeTerms;
+  std::string volumeProblem;
 };
 
 PodInfo parsePod(const json& pod);
+// A core/v1 NodeSelectorTerm (matchExpressions, matchFields).
+NodeSelectorTerm parseNodeSelectorTerm(const json& term);
 
 bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
 bool matchesTerm(const NodeSelectorTerm& term, const api::Labels& nodeLabels,

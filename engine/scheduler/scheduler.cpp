@@ -156,13 +156,55 @@ Status Scheduler::sync(const std::string& key) {
     std::lock_guard lock(cacheMu_);
     if (cache_.hasPod(key)) return {};  // assumed: its binding is on the way
   }
-  const PodInfo info = parsePod(*pod);
+  PodInfo info = parsePod(*pod);
+  resolveVolumes(info);
   Decision decision = decide(info);
   if (decision.node.empty()) {
     recordFailure(*pod, info, decision.diagnosis);
     return {};
   }
   return bind(*pod, info, decision.node);
+}
+
+// VolumeBinding's PreFilter: what the pod's claims demand of a node, read fresh from the store
+// (claims bind while pods wait, and a read is cheaper than keeping two more informers).
+void Scheduler::resolveVolumes(PodInfo& info) {
+  if (info.claimNames.empty()) return;
+  const auto& kinds = objects_.kinds();
+  for (const auto& name : info.claimNames) {
+    auto claim = objects_.get(*kinds.byResource("", "v1", "persistentvolumeclaims"), info.ns, name);
+    if (!claim.ok()) {
+      info.volumeProblem = "persistentvolumeclaim \"" + name + "\" not found";
+      return;
+    }
+    const json pvc = (*claim)->parse();
+    if (pvc["metadata"].contains("deletionTimestamp")) {
+      info.volumeProblem = "persistentvolumeclaim \"" + name + "\" is being deleted";
+      return;
+    }
+    const json& spec = pvc.value("spec", json::object());
+    const std::string volume = spec.value("volumeName", "");
+    if (volume.empty()) {
+      auto sc = objects_.get(*kinds.byResource("storage.k8s.io", "v1", "storageclasses"), "",
+                             spec.value("storageClassName", ""));
+      const bool waits = sc.ok() && (*sc)->parse().value("volumeBindingMode", "Immediate") ==
+                                        "WaitForFirstConsumer";
+      if (!waits) info.volumeProblem = "pod has unbound immediate PersistentVolumeClaims";
+      continue;
+    }
+    auto pv = objects_.get(*kinds.byResource("", "v1", "persistentvolumes"), "", volume);
+    if (!pv.ok()) continue;
+    const json required = (*pv)
+                              ->parse()
+                              .value("spec", json::object())
+                              .value("nodeAffinity", json::object())
+                              .value("required", json::object());
+    std::vector<NodeSelectorTerm> terms;
+    for (const auto& t : required.value("nodeSelectorTerms", json::array())) {
+      terms.push_back(parseNodeSelectorTerm(t));
+    }
+    if (!terms.empty()) info.volumeNodeTerms.push_back(std::move(terms));
+  }
 }
 
 Scheduler::Decision Scheduler::decide(const PodInfo& pod) {

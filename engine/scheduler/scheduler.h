@@ -64,6 +64,7 @@ class Scheduler : public controllers::Controller {
     bool waitsForPods = false;  // failed on pod affinity: a newly placed pod may help
   };
   bool ours(const json& pod) const;
+  void resolveVolumes(PodInfo& info);
   Decision decide(const PodInfo& pod);
   Status bind(const json& pod, const PodInfo& info, const std::string& node);
   void recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis);

@@ -12,12 +12,16 @@
 #include "engine/client/kubeconfig.h"
 #include "engine/controllers/controller_manager.h"
 #include "engine/controllers/cronjob_controller.h"
+#include "engine/controllers/daemonset_controller.h"
 #include "engine/controllers/deployment_controller.h"
+#include "engine/controllers/endpoints_controller.h"
 #include "engine/controllers/garbage_collector.h"
 #include "engine/controllers/job_controller.h"
 #include "engine/controllers/namespace_controller.h"
 #include "engine/controllers/node_lifecycle_controller.h"
 #include "engine/controllers/replicaset_controller.h"
+#include "engine/controllers/statefulset_controller.h"
+#include "engine/controllers/volume_controller.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/server/api_server.h"
 #include "engine/server/object_service.h"
@@ -61,6 +65,7 @@ class ControlPlane::Impl {
   Status startControllers();
   Status startSimulatedNodes();
   Status startServer();
+  Status bootstrapApiService();
   Status writeKubeconfigs();
   void compactLoop();
 
@@ -110,6 +115,10 @@ Status ControlPlane::Impl::start() {
     stop();
     return st;
   }
+  if (Status st = bootstrapApiService(); !st.isOk()) {
+    stop();
+    return st;
+  }
   if (Status st = writeKubeconfigs(); !st.isOk()) {
     stop();
     return st;
@@ -125,6 +134,13 @@ Status ControlPlane::Impl::bootstrapNamespaces() {
     auto created = objects->create(*nsKind, "", json{{"metadata", {{"name", name}}}}, {});
     if (!created.ok()) return created.status();
   }
+  // The default StorageClass when there is no class at all (as minikube's addon does).
+  const api::KindInfo* scKind =
+      api::KindsRegistry::builtin().byResource("storage.k8s.io", "v1", "storageclasses");
+  if (store->list("storage.k8s.io/storageclasses/").items.empty()) {
+    auto created = objects->create(*scKind, "", controllers::defaultStorageClass(), {});
+    if (!created.ok() && created.status().code() != 409) return created.status();
+  }
   return {};
 }
 
@@ -138,6 +154,10 @@ Status ControlPlane::Impl::startControllers() {
   controllers->add(std::make_unique<controllers::NodeLifecycleController>(*objects));
   controllers->add(std::make_unique<controllers::JobController>(*objects));
   controllers->add(std::make_unique<controllers::CronJobController>(*objects));
+  controllers->add(std::make_unique<controllers::EndpointsController>(*objects));
+  controllers->add(std::make_unique<controllers::DaemonSetController>(*objects));
+  controllers->add(std::make_unique<controllers::StatefulSetController>(*objects));
+  controllers->add(std::make_unique<controllers::VolumeController>(*objects));
   Status st = controllers->start();
   if (!st.isOk()) controllers.reset();
   return st;
@@ -180,6 +200,55 @@ Status ControlPlane::Impl::startServer() {
   if (!server) return last;
   port = server->port();
   std::ofstream(dataDir / "engine.json") << json{{"port", port}, {"pid", ::getpid()}}.dump();
+  return {};
+}
+
+// The `kubernetes` Service in `default` at 10.96.0.1:443, its Endpoints and EndpointSlice
+// pointing at this API server, as kube-apiserver keeps them; rewritten when the port changed.
+Status ControlPlane::Impl::bootstrapApiService() {
+  const json port = {{"name", "https"}, {"port", this->port}, {"protocol", "TCP"}};
+  const json labels = {{"component", "apiserver"}, {"provider", "kubernetes"}};
+  const json objectsWanted[] = {
+      {{"apiVersion", "v1"},
+       {"kind", "Service"},
+       {"metadata", {{"name", "kubernetes"}, {"labels", labels}}},
+       {"spec",
+        {{"clusterIP", "10.96.0.1"},
+         {"ports",
+          {{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", this->port}}}},
+         {"sessionAffinity", "None"},
+         {"type", "ClusterIP"}}}},
+      {{"apiVersion", "v1"},
+       {"kind", "Endpoints"},
+       {"metadata",
+        {{"name", "kubernetes"},
+         {"labels", {{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+       {"subsets", {{{"addresses", {{{"ip", "127.0.0.1"}}}}, {"ports", {port}}}}}},
+      {{"apiVersion", "discovery.k8s.io/v1"},
+       {"kind", "EndpointSlice"},
+       {"metadata",
+        {{"name", "kubernetes"}, {"labels", {{controllers::kServiceNameLabel, "kubernetes"}}}}},
+       {"addressType", "IPv4"},
+       {"endpoints", {{{"addresses", {"127.0.0.1"}}, {"conditions", {{"ready", true}}}}}},
+       {"ports", {port}}},
+  };
+  for (const json& wanted : objectsWanted) {
+    const api::KindInfo* kind = api::KindsRegistry::builtin().byKind(wanted.value("apiVersion", ""),
+                                                                     wanted.value("kind", ""));
+    if (!kind) return Status::internal("no kind for " + wanted.value("kind", ""));
+    auto current = objects->get(*kind, "default", "kubernetes");
+    if (!current.ok()) {
+      auto created = objects->create(*kind, "default", wanted, {});
+      if (!created.ok()) return created.status();
+      continue;
+    }
+    json live = (*current)->parse();
+    json merged = live;
+    merged.merge_patch(wanted);
+    if (merged == live) continue;
+    auto updated = objects->update(*kind, "default", "kubernetes", std::move(merged), {});
+    if (!updated.ok()) return updated.status();
+  }
   return {};
 }
 

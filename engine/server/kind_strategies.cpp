@@ -95,7 +95,24 @@ Status KindStrategies::prepareForCreate(const api::KindInfo& kind, json& object)
   if (kind.resource == "services" && kind.group.empty()) {
     return allocateServiceAddresses(object, nullptr);
   }
+  if (kind.resource == "persistentvolumeclaims" && kind.group.empty()) assignDefaultClass(object);
   return {};
+}
+
+// The DefaultStorageClass admission plugin: a claim that names no class (the field absent;
+// "" asks for no class) gets the class annotated as default.
+void KindStrategies::assignDefaultClass(json& claim) {
+  if (!claim.contains("spec") || !claim["spec"].is_object()) return;
+  if (claim["spec"].contains("storageClassName")) return;
+  for (const auto& item : store_.list("storage.k8s.io/storageclasses/").items) {
+    const json sc = item->parse();
+    const json annotations =
+        sc.value("metadata", json::object()).value("annotations", json::object());
+    if (annotations.value("storageclass.kubernetes.io/is-default-class", "") == "true") {
+      claim["spec"]["storageClassName"] = sc["metadata"].value("name", "");
+      return;
+    }
+  }
 }
 
 Status KindStrategies::prepareForUpdate(const api::KindInfo& kind, json& object, const json& old) {

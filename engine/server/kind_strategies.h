@@ -28,6 +28,7 @@ class KindStrategies {
 
  private:
   Status allocateServiceAddresses(json& service, const json* old);
+  void assignDefaultClass(json& claim);
 
   store::SqliteStore& store_;
   std::mutex allocationMu_;

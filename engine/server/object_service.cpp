@@ -473,6 +473,12 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
     json next = current;
     if (updated.contains("status")) next["status"] = updated["status"];
     updated = std::move(next);
+  } else if (options.subresource == "binding") {
+    // pods/binding sets spec.nodeName only; nothing else of the pod changes, so the pod needs
+    // no admission again (the scheduler's hot path).
+    json next = current;
+    next["spec"]["nodeName"] = updated["spec"]["nodeName"];
+    updated = std::move(next);
   } else if (options.subresource == "finalize") {
     // namespaces/finalize writes only spec.finalizers (what the namespace controller clears).
     json next = current;
@@ -502,9 +508,11 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
     }
   }
 
-  if (Status st = strategies_.prepareForUpdate(kind, updated, current); !st.isOk()) return st;
   WriteResult result;
-  if (Status st = admit(kind, updated, &current, options, result.warnings); !st.isOk()) return st;
+  if (options.subresource != "binding") {
+    if (Status st = strategies_.prepareForUpdate(kind, updated, current); !st.isOk()) return st;
+    if (Status st = admit(kind, updated, &current, options, result.warnings); !st.isOk()) return st;
+  }
   if (tracksGeneration(kind) && updated.value("spec", json()) != current.value("spec", json())) {
     meta["generation"] = oldMeta.value("generation", 0) + 1;
   }
@@ -676,6 +684,7 @@ Result<json> ObjectService::bind(std::string_view ns, std::string_view podName,
         {{"FieldValueRequired", "Required value", "target.name"}});
   }
   WriteOptions options;
+  options.subresource = "binding";
   auto r = updateWithRetry(
       *pods, ns, podName, options,
       [&](const json& current) -> Result<json> {

@@ -6,7 +6,8 @@
 #include <QRegularExpression>
 #include <QThread>
 
-EngineProcess::EngineProcess(const QString& dataDir) {
+EngineProcess::EngineProcess(const QString& dataDir, const QStringList& extraArgs)
+    : extraArgs_(extraArgs) {
   dataDir_ = dataDir.isEmpty() ? tmp_.filePath("data") : dataDir;
   home_ = tmp_.filePath("home");
   QDir().mkpath(home_);
@@ -18,7 +19,7 @@ EngineProcess::~EngineProcess() {
 
 bool EngineProcess::start() {
   process_.setProgram(QStringLiteral(KD_BINARY_DIR "/bin/kubedesk-engine"));
-  process_.setArguments({"--data-dir", dataDir_, "--no-kubeconfig"});
+  process_.setArguments(QStringList{"--data-dir", dataDir_, "--no-kubeconfig"} + extraArgs_);
   process_.setProcessChannelMode(QProcess::MergedChannels);
   process_.start();
   if (!process_.waitForStarted(5000)) return false;

@@ -15,8 +15,9 @@ struct CommandResult {
 
 class EngineProcess {
  public:
-  // Starts build/bin/kubedesk-engine with a fresh state directory (or `dataDir` to reuse one).
-  explicit EngineProcess(const QString& dataDir = {});
+  // Starts build/bin/kubedesk-engine with a fresh state directory (or `dataDir` to reuse one)
+  // and `extraArgs` after the standard ones (e.g. {"--simulated-nodes", "3"}).
+  explicit EngineProcess(const QString& dataDir = {}, const QStringList& extraArgs = {});
   ~EngineProcess();
 
   bool start();  // waits until the engine prints its URL
@@ -36,6 +37,7 @@ class EngineProcess {
  private:
   QTemporaryDir tmp_;
   QString dataDir_;
+  QStringList extraArgs_;
   QString home_;
   QProcess process_;
   QString url_;

@@ -62,8 +62,11 @@ std::string SimulatedNodes::podCidr(int index) {
 Status SimulatedNodes::start() {
   std::vector<SimulatedNode> nodes;
   for (int i = 1; i <= options_.count; ++i) {
-    if (Status st = registerNode(i); !st.isOk()) return st;
-    if (Status st = renewLease(names_[size_t(i - 1)], true); !st.isOk()) return st;
+    // The node lifecycle controller may taint a node between our read and write: re-register.
+    Status st = registerNode(i);
+    for (int attempt = 0; st.code() == 409 && attempt < 10; ++attempt) st = registerNode(i);
+    if (!st.isOk()) return st;
+    if (Status lease = renewLease(names_[size_t(i - 1)], true); !lease.isOk()) return lease;
     nodes.push_back({names_[size_t(i - 1)], nodeIp(i), i});
   }
   manager_ = std::make_unique<controllers::ControllerManager>(objects_);
