@@ -1,0 +1,277 @@
+#include "engine/node/agent.h"
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "engine/client/api_client.h"
+#include "engine/node/events.h"
+#include "engine/node/image_store.h"
+#include "engine/node/node_status.h"
+#include "engine/node/pod_worker.h"
+#include "engine/node/runtime.h"
+
+namespace kd::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kLeasePeriod = std::chrono::seconds(10);
+constexpr auto kNodeStatusPeriod = std::chrono::seconds(10);
+constexpr auto kRetryPeriod = std::chrono::seconds(1);
+constexpr int kLeaseDurationSeconds = 40;
+
+const api::KindInfo& kindOf(const char* group, const char* resource) {
+  const char* version = "v1";
+  return *api::KindsRegistry::builtin().byResource(group, version, resource);
+}
+
+void logLine(const std::string& line) {
+  std::fprintf(stderr, "kubedesk-node: %s\n", line.c_str());
+}
+
+class Agent {
+ public:
+  Agent(const AgentOptions& options, const std::atomic<bool>& stop)
+      : options_(options), stop_(stop) {}
+  Status init();
+  void run();
+
+ private:
+  bool stopped() const { return stop_.load(); }
+  void sleepFor(std::chrono::milliseconds d) const;
+  Status registerNode();
+  void heartbeat();
+  Status renewLease();
+  Status relist();
+  void handle(const client::WatchEvent& event);
+  void upsert(const json& pod);
+  void reapFinished();
+  void tearDownOrphans(const std::set<std::string>& live);
+
+  const AgentOptions& options_;
+  const std::atomic<bool>& stop_;
+  std::unique_ptr<client::ApiClient> api_;
+  std::unique_ptr<ImageStore> images_;
+  OciRuntime runtime_;
+  std::unique_ptr<PodEventRecorder> events_;
+  NodeContext ctx_;
+  NodeFacts facts_;
+  Clock::time_point registeredAt_{};
+  Clock::time_point lastLease_{}, lastStatus_{};
+  std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by pod uid
+  std::unique_ptr<client::Watch> watch_;
+  std::string resourceVersion_;
+};
+
+void Agent::sleepFor(std::chrono::milliseconds d) const {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stopped() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Status Agent::init() {
+  auto access = client::loadClusterAccess(options_.kubeconfig, options_.context);
+  if (!access.ok()) return access.status();
+  client::ClientOptions clientOptions;
+  clientOptions.userAgent = "kubedesk-node/" + options_.nodeName;
+  auto api = client::ApiClient::create(*access, clientOptions);
+  if (!api.ok()) return api.status();
+  api_ = std::move(*api);
+  auto runtime = OciRuntime::detect(options_.runtime, options_.runtimeRoot);
+  if (!runtime.ok()) return runtime.status();
+  runtime_ = *runtime;
+  images_ = std::make_unique<ImageStore>(options_.stateDir / "images");
+  if (Status s = images_->open(); !s.isOk()) return s;
+  for (const auto& layout : options_.imageLayouts) {
+    auto names = images_->importOciLayout(layout);
+    if (!names.ok()) return names.status();
+    for (const auto& n : *names) logLine("image " + n + " loaded from " + layout.string());
+  }
+  events_ = std::make_unique<PodEventRecorder>(*api_, options_.nodeName);
+  facts_ = gatherNodeFacts(options_.nodeIp, options_.stateDir.string(),
+                           runtime_.name() + "://" + runtime_.version());
+  ctx_ = {api_.get(),        images_.get(),     &runtime_,        events_.get(),
+          options_.nodeName, facts_.internalIp, options_.selfExe, options_.stateDir};
+  return {};
+}
+
+Status Agent::registerNode() {
+  const auto& nodes = kindOf("", "nodes");
+  const auto now = Clock::now();
+  registeredAt_ = now;
+  auto created = api_->create(nodes, "", buildNode(options_.nodeName, facts_, now));
+  if (created.ok()) return {};
+  if (created.status().code() != 409) return created.status();
+  // Already registered (an agent restart): take over its status.
+  const json body = {{"status", buildNodeStatus(facts_, now, now)}};
+  auto patched = api_->patch(nodes, "", options_.nodeName, client::PatchType::Merge, body.dump(),
+                             {.subresource = "status"});
+  return patched.ok() ? Status{} : patched.status();
+}
+
+Status Agent::renewLease() {
+  const auto& leases = kindOf("coordination.k8s.io", "leases");
+  const std::string renew = formatTimeNano(Clock::now()).substr(0, 26) + "Z";
+  const json spec = {{"holderIdentity", options_.nodeName},
+                     {"leaseDurationSeconds", kLeaseDurationSeconds},
+                     {"renewTime", renew}};
+  auto patched = api_->patch(leases, "kube-node-lease", options_.nodeName, client::PatchType::Merge,
+                             json{{"spec", spec}}.dump());
+  if (patched.ok() || patched.status().code() != 404) return patched.status();
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", options_.nodeName}, {"namespace", "kube-node-lease"}}},
+                {"spec", spec}};
+  auto node = api_->get(kindOf("", "nodes"), "", options_.nodeName);
+  if (node.ok()) {
+    lease["metadata"]["ownerReferences"] =
+        json::array({{{"apiVersion", "v1"},
+                      {"kind", "Node"},
+                      {"name", options_.nodeName},
+                      {"uid", (*node)["metadata"].value("uid", "")}}});
+  }
+  auto created = api_->create(leases, "kube-node-lease", lease);
+  return created.ok() ? Status{} : created.status();
+}
+
+void Agent::heartbeat() {
+  const auto now = Clock::now();
+  if (now - lastLease_ >= kLeasePeriod && renewLease().isOk()) lastLease_ = now;
+  if (now - lastStatus_ < kNodeStatusPeriod) return;
+  const json body = {{"status", buildNodeStatus(facts_, registeredAt_, now)}};
+  auto r = api_->patch(kindOf("", "nodes"), "", options_.nodeName, client::PatchType::Merge,
+                       body.dump(), {.subresource = "status"});
+  if (r.ok()) {
+    lastStatus_ = now;
+  } else if (r.status().code() == 404) {
+    registerNode();  // someone deleted the node: register again
+  }
+}
+
+void Agent::upsert(const json& pod) {
+  const std::string uid = pod["metadata"].value("uid", "");
+  auto it = workers_.find(uid);
+  if (it != workers_.end()) {
+    it->second->update(pod);
+  } else {
+    workers_[uid] = std::make_unique<PodWorker>(ctx_, pod);
+  }
+}
+
+void Agent::tearDownOrphans(const std::set<std::string>& live) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.stateDir / "pods", ec)) {
+    const std::string uid = entry.path().filename().string();
+    if (live.count(uid) || workers_.count(uid)) continue;
+    std::ifstream in(entry.path() / "pod.json");
+    json pod = json::parse(in, nullptr, false);
+    if (pod.is_discarded() || !pod.is_object()) continue;
+    logLine("tearing down pod " + pod["metadata"].value("name", "") + " (gone from the API)");
+    auto worker = std::make_unique<PodWorker>(ctx_, pod);
+    worker->podDeleted();
+    workers_[uid] = std::move(worker);
+  }
+}
+
+Status Agent::relist() {
+  client::ListOptions options;
+  options.fieldSelector = "spec.nodeName=" + options_.nodeName;
+  auto list = api_->list(kindOf("", "pods"), "", options);
+  if (!list.ok()) return list.status();
+  std::set<std::string> live;
+  for (const auto& pod : (*list)["items"]) {
+    live.insert(pod["metadata"].value("uid", ""));
+    upsert(pod);
+  }
+  for (auto& [uid, worker] : workers_) {
+    if (!live.count(uid)) worker->podDeleted();
+  }
+  tearDownOrphans(live);
+  resourceVersion_ = (*list)["metadata"].value("resourceVersion", "");
+  options.resourceVersion = resourceVersion_;
+  options.allowWatchBookmarks = true;
+  auto watch = api_->watch(kindOf("", "pods"), "", options);
+  if (!watch.ok()) return watch.status();
+  watch_ = std::move(*watch);
+  return {};
+}
+
+void Agent::handle(const client::WatchEvent& event) {
+  const std::string rv =
+      event.object.value("metadata", json::object()).value("resourceVersion", "");
+  if (event.type == "ERROR") {
+    watch_.reset();  // 410 Expired and anything else: list again
+    return;
+  }
+  if (!rv.empty()) resourceVersion_ = rv;
+  if (event.type == "BOOKMARK") return;
+  if (event.type == "DELETED") {
+    auto it = workers_.find(event.object["metadata"].value("uid", ""));
+    if (it != workers_.end()) it->second->podDeleted();
+    return;
+  }
+  upsert(event.object);
+}
+
+void Agent::reapFinished() {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    it = it->second->done() ? workers_.erase(it) : std::next(it);
+  }
+}
+
+void Agent::run() {
+  while (!stopped()) {
+    if (Status s = registerNode(); s.isOk())
+      break;
+    else
+      logLine("registering node " + options_.nodeName + ": " + s.message());
+    sleepFor(kRetryPeriod);
+  }
+  logLine("node " + options_.nodeName + " registered (" + runtime_.name() + " " +
+          runtime_.version() + ", " + facts_.internalIp + ")");
+  while (!stopped()) {
+    heartbeat();
+    reapFinished();
+    if (!watch_ || watch_->ended()) {
+      if (watch_ && watch_->endStatus().isOk() && !resourceVersion_.empty()) {
+        client::ListOptions options;
+        options.fieldSelector = "spec.nodeName=" + options_.nodeName;
+        options.resourceVersion = resourceVersion_;
+        options.allowWatchBookmarks = true;
+        auto watch = api_->watch(kindOf("", "pods"), "", options);
+        watch_ = watch.ok() ? std::move(*watch) : nullptr;
+      }
+      if (!watch_ || watch_->ended()) {
+        if (Status s = relist(); !s.isOk()) {
+          logLine("listing pods: " + s.message());
+          watch_.reset();
+          sleepFor(kRetryPeriod);
+          continue;
+        }
+      }
+    }
+    if (auto event = watch_->next(std::chrono::milliseconds(500))) {
+      try {
+        handle(*event);
+      } catch (const std::exception& e) {  // a malformed event must not stop the agent
+        logLine(std::string("watch event: ") + e.what());
+      }
+    }
+  }
+  workers_.clear();
+}
+
+}  // namespace
+
+Status runAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
+  Agent agent(options, stop);
+  if (Status s = agent.init(); !s.isOk()) return s;
+  agent.run();
+  return {};
+}
+
+}  // namespace kd::node

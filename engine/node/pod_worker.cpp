@@ -1,0 +1,524 @@
+#include "engine/node/pod_worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "engine/node/oci_spec.h"
+#include "engine/node/sandbox.h"
+#include "engine/node/shim.h"
+
+namespace kd::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kInitialBackoffSeconds = 10;
+constexpr int kMaxBackoffSeconds = 300;
+constexpr auto kBackoffResetAfter = std::chrono::minutes(10);
+constexpr auto kSyncPeriod = std::chrono::milliseconds(1000);
+constexpr auto kTerminatingPeriod = std::chrono::milliseconds(200);
+
+// pod.<name>, or an empty object when the pod has none.
+json section(const json& pod, const char* name) {
+  return pod.is_object() ? pod.value(name, json::object()) : json::object();
+}
+
+const api::KindInfo& podKind() {
+  return *api::KindsRegistry::builtin().byResource("", "v1", "pods");
+}
+
+std::string fieldPathOf(const std::string& name, bool init) {
+  return std::string(init ? "spec.initContainers{" : "spec.containers{") + name + "}";
+}
+
+void nextBackoff(int& delay) {
+  delay = delay == 0 ? kInitialBackoffSeconds : std::min(delay * 2, kMaxBackoffSeconds);
+}
+
+bool shouldRestart(const std::string& policy, int exitCode, bool init) {
+  if (policy == "Never") return false;
+  return init || policy == "OnFailure" ? exitCode != 0 : true;
+}
+
+std::string hostnameOf(const json& pod) {
+  std::string h = section(pod, "spec").value("hostname", "");
+  if (h.empty()) h = section(pod, "metadata").value("name", "");
+  return h.substr(0, 63);
+}
+
+void writeFile(const fs::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::trunc) << text;
+}
+
+std::string readFileText(const fs::path& file) {
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The container's cgroup below a kubedesk parent, and where its memory controller lives.
+std::string cgroupsPathFor(const std::string& uid, const std::string& id) {
+  return "/kubedesk/pod" + uid + "/" + id;
+}
+std::string memoryCgroupFor(const std::string& cgroupsPath) {
+  return (cgroupV2() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory") + cgroupsPath;
+}
+
+void removePodCgroups(const std::string& uid) {
+  std::error_code ec;
+  std::vector<fs::path> bases = {"/sys/fs/cgroup"};
+  for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec))
+    bases.push_back(entry.path());
+  for (const auto& base : bases) ::rmdir((base / "kubedesk" / ("pod" + uid)).c_str());
+}
+
+}  // namespace
+
+PodWorker::PodWorker(const NodeContext& ctx, json pod) : ctx_(ctx), pod_(std::move(pod)) {
+  const json meta = section(pod_, "metadata");
+  uid_ = meta.value("uid", "");
+  namespace_ = meta.value("namespace", "");
+  name_ = meta.value("name", "");
+  podDir_ = podDir(ctx_.stateDir, uid_);
+  dirty_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+PodWorker::~PodWorker() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
+  return stateDir / "pods" / uid;
+}
+
+void PodWorker::update(json pod) {
+  {
+    std::lock_guard lock(mu_);
+    pod_ = std::move(pod);
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+void PodWorker::podDeleted() {
+  {
+    std::lock_guard lock(mu_);
+    deleted_ = true;
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool PodWorker::done() const {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
+void PodWorker::loop() {
+  for (;;) {
+    json pod;
+    bool deleted = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, terminating_ ? kTerminatingPeriod : kSyncPeriod,
+                   [&] { return stop_ || dirty_; });
+      if (stop_) return;
+      dirty_ = false;
+      pod = pod_;
+      deleted = deleted_;
+    }
+    if (runOnce(pod, deleted)) {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      return;
+    }
+  }
+}
+
+bool PodWorker::runOnce(const json& pod, bool deleted) {
+  // A malformed object must not take the agent down with it; the next event may fix it.
+  try {
+    const bool deleting = deleted || section(pod, "metadata").contains("deletionTimestamp");
+    if (deleting) return terminate(pod, deleted);
+    sync(pod);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kubedesk-node: pod %s/%s: %s\n", namespace_.c_str(), name_.c_str(),
+                 e.what());
+  }
+  return false;
+}
+
+// --- paths and ids ------------------------------------------------------------------------
+
+std::string PodWorker::containerId(const std::string& name, int attempt) const {
+  return sha256Digest(uid_ + "/" + name + "/" + std::to_string(attempt)).substr(7);
+}
+
+fs::path PodWorker::attemptDir(const std::string& name, int attempt) const {
+  return podDir_ / "containers" / name / std::to_string(attempt);
+}
+
+fs::path PodWorker::logDir() const {
+  return ctx_.stateDir / "logs" / (namespace_ + "_" + name_ + "_" + uid_);
+}
+
+fs::path PodWorker::logPath(const std::string& name, int attempt) const {
+  return logDir() / name / (std::to_string(attempt) + ".log");
+}
+
+void PodWorker::event(const json& pod, const Slot& slot, const std::string& type,
+                      const std::string& reason, const std::string& message) {
+  ctx_.events->record(pod, fieldPathOf(slot.name, slot.init), type, reason, message);
+}
+
+// --- observing containers -----------------------------------------------------------------
+
+void PodWorker::adoptSlots(const json& pod) {
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const auto& spec : section(pod, "spec").value(list, json::array())) {
+      const std::string name = spec.value("name", "");
+      if (slots_.count(name)) continue;
+      Slot slot;
+      slot.name = name;
+      slot.init = std::string_view(list) == "initContainers";
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(podDir_ / "containers" / name, ec)) {
+        const std::string n = entry.path().filename().string();
+        if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) {
+          slot.attempt = std::max(slot.attempt, std::stoi(n));
+        }
+      }
+      // The back-off survives agent restarts, so a crash loop does not speed up.
+      const std::string backoff = readFileText(podDir_ / "containers" / name / "backoff");
+      if (!backoff.empty()) slot.crash.delaySeconds = std::atoi(backoff.c_str());
+      slots_[name] = slot;
+    }
+  }
+}
+
+PodWorker::Observed PodWorker::observe(const Slot& slot, int attempt) const {
+  Observed o;
+  if (attempt < 0) return o;
+  const fs::path dir = attemptDir(slot.name, attempt);
+  const auto shim = readShimRecord(dir / "shim.json");
+  if (!shim) return o;
+  o.started = true;
+  o.startedAt = shim->startedAt;
+  const auto exit = readExitRecord(dir / "exit.json");
+  if (!exit && shimAlive(shim->pid)) {
+    o.running = true;
+    return o;
+  }
+  Termination t;
+  t.startedAt = shim->startedAt;
+  t.containerId = "runc://" + containerId(slot.name, attempt);
+  if (exit) {
+    t.exitCode = exit->exitCode;
+    t.finishedAt = exit->finishedAt;
+    t.oomKilled = exit->oomKilled;
+    t.startError = exit->startError;
+  } else {  // the shim vanished without a word
+    t.exitCode = 137;
+    t.finishedAt = formatTime(Clock::now());
+  }
+  o.term = t;
+  return o;
+}
+
+// --- running containers -------------------------------------------------------------------
+
+ContainerView PodWorker::step(Slot& slot, const json& pod, const json& spec, bool allowStart,
+                              bool final) {
+  ContainerView view;
+  view.name = slot.name;
+  view.image = spec.value("image", "");
+  view.imageId = slot.image ? slot.image->imageId() : "";
+  view.restartCount = std::max(slot.attempt, 0);
+  if (slot.attempt > 0) view.last = observe(slot, slot.attempt - 1).term;
+  const Observed now = observe(slot, slot.attempt);
+  if (now.started) view.containerId = "runc://" + containerId(slot.name, slot.attempt);
+  if (now.running) {
+    view.state = ContainerView::State::Running;
+    view.startedAt = now.startedAt;
+    return view;
+  }
+  if (now.term) {
+    ImageStore::releaseRootfs(attemptDir(slot.name, slot.attempt));
+    const std::string policy = section(pod, "spec").value("restartPolicy", "Always");
+    if (final || !shouldRestart(policy, now.term->exitCode, slot.init)) {
+      view.state = ContainerView::State::Terminated;
+      view.terminated = now.term;
+      return view;
+    }
+    const auto finished = parseTime(now.term->finishedAt);
+    if (finished - parseTime(now.term->startedAt) >= kBackoffResetAfter)
+      slot.crash.delaySeconds = 0;
+    if (slot.crash.delaySeconds > 0 &&
+        Clock::now() < finished + std::chrono::seconds(slot.crash.delaySeconds)) {
+      view.last = now.term;
+      view.waitingReason = "CrashLoopBackOff";
+      view.waitingMessage = "back-off " + std::to_string(slot.crash.delaySeconds) +
+                            "s restarting failed container=" + slot.name + " pod=" + name_ + "_" +
+                            namespace_ + "(" + uid_ + ")";
+      if (slot.backoffEventFor != slot.attempt) {
+        slot.backoffEventFor = slot.attempt;
+        event(pod, slot, "Warning", "BackOff",
+              "Back-off restarting failed container " + slot.name + " in pod " + name_ + "_" +
+                  namespace_ + "(" + uid_ + ")");
+      }
+      return view;
+    }
+    view.last = now.term;
+  }
+  if (!allowStart) {
+    view.waitingReason = "PodInitializing";
+    return view;
+  }
+  return start(slot, pod, spec, view);
+}
+
+Result<Image> PodWorker::resolveImage(Slot& slot, const json& pod, const json& spec) {
+  const std::string image = spec.value("image", "");
+  const std::string policy = spec.value("imagePullPolicy", "IfNotPresent");
+  auto found = ctx_.images->find(image);
+  if (found.ok()) {
+    if (!slot.image) {
+      event(pod, slot, "Normal", "Pulled",
+            "Container image \"" + image + "\" already present on machine");
+    }
+    slot.pull = {};
+    slot.image = *found;
+    return found;
+  }
+  if (policy == "Never") {
+    slot.waitingReason = "ErrImageNeverPull";
+    slot.waitingMessage =
+        "Container image \"" + image + "\" is not present with pull policy of Never";
+  } else {
+    // No registry client yet: the local store is the only source.
+    slot.waitingReason = "ErrImagePull";
+    slot.waitingMessage = "failed to pull image \"" + image + "\": " + found.status().message();
+    event(pod, slot, "Normal", "Pulling", "Pulling image \"" + image + "\"");
+  }
+  event(pod, slot, "Warning", "Failed", slot.waitingMessage);
+  event(pod, slot, "Warning", "Failed", "Error: " + slot.waitingReason);
+  nextBackoff(slot.pull.delaySeconds);
+  slot.pullBackoffEventSent = false;
+  slot.pull.until = Clock::now() + std::chrono::seconds(slot.pull.delaySeconds);
+  return found.status();
+}
+
+ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, ContainerView view) {
+  view.state = ContainerView::State::Waiting;
+  if (slot.pull.delaySeconds > 0 && Clock::now() < slot.pull.until) {
+    const bool never = slot.waitingReason == "ErrImageNeverPull";
+    if (!never && !slot.pullBackoffEventSent) {
+      slot.pullBackoffEventSent = true;
+      event(pod, slot, "Normal", "BackOff",
+            "Back-off pulling image \"" + spec.value("image", "") + "\"");
+    }
+    view.waitingReason = never ? slot.waitingReason : "ImagePullBackOff";
+    view.waitingMessage =
+        never ? slot.waitingMessage : "Back-off pulling image \"" + spec.value("image", "") + "\"";
+    return view;
+  }
+  auto image = resolveImage(slot, pod, spec);
+  if (!image.ok()) {
+    view.waitingReason = slot.waitingReason;
+    view.waitingMessage = slot.waitingMessage;
+    return view;
+  }
+  view.imageId = image->imageId();
+  const int attempt = slot.attempt + 1;
+  const Status created = createContainer(slot, pod, spec, attempt);
+  if (!created.isOk()) {
+    ImageStore::releaseRootfs(attemptDir(slot.name, attempt));
+    std::error_code ec;
+    fs::remove_all(attemptDir(slot.name, attempt), ec);
+    view.waitingReason =
+        created.code() == 400 ? "CreateContainerConfigError" : "CreateContainerError";
+    view.waitingMessage = created.message();
+    event(pod, slot, "Warning", "Failed", "Error: " + created.message());
+    return view;
+  }
+  if (slot.attempt >= 0) {
+    nextBackoff(slot.crash.delaySeconds);
+    writeFile(podDir_ / "containers" / slot.name / "backoff",
+              std::to_string(slot.crash.delaySeconds));
+  }
+  slot.attempt = attempt;
+  event(pod, slot, "Normal", "Created", "Created container " + slot.name);
+  event(pod, slot, "Normal", "Started", "Started container " + slot.name);
+  view.state = ContainerView::State::Running;
+  view.restartCount = attempt;
+  view.containerId = "runc://" + containerId(slot.name, attempt);
+  view.startedAt = observe(slot, attempt).startedAt;
+  return view;
+}
+
+Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec, int attempt) {
+  const fs::path dir = attemptDir(slot.name, attempt);
+  auto rootfs = ctx_.images->prepareRootfs(*slot.image, dir);
+  if (!rootfs.ok()) return rootfs.status();
+  const std::string hostname = hostnameOf(pod);
+  auto env = resolveContainerEnv(slot.image->config, pod, spec, {{"HOSTNAME", hostname}});
+  if (!env.ok()) return env.status();
+  auto sandbox =
+      PodSandbox::ensure(podDir_, hostname, section(pod, "spec").value("hostNetwork", false));
+  if (!sandbox.ok()) return Status::internal("pod sandbox: " + sandbox.status().message());
+  const std::string id = containerId(slot.name, attempt);
+  OciConfigInput input;
+  input.imageConfig = slot.image->config;
+  input.container = spec;
+  input.rootfs = rootfs->string();
+  input.env = *env;
+  input.namespaces = sandbox->namespaces();
+  input.cgroupsPath = cgroupsPathFor(uid_, id);
+  for (const char* file : {"hosts", "hostname", "resolv.conf"}) {
+    input.mounts.push_back(
+        {(podDir_ / ("etc-" + std::string(file))).string(), "/etc/" + std::string(file), false});
+  }
+  auto config = buildOciConfig(input);
+  if (!config.ok()) return config.status();
+  writeFile(dir / "config.json", config->dump(2));
+  std::error_code ec;
+  fs::create_directories(logPath(slot.name, attempt).parent_path(), ec);
+  ShimOptions shim{id,
+                   dir,
+                   logPath(slot.name, attempt),
+                   dir / "shim.json",
+                   dir / "exit.json",
+                   memoryCgroupFor(input.cgroupsPath)};
+  return startShim(ctx_.selfExe, *ctx_.runtime, shim);
+}
+
+// --- the pod ------------------------------------------------------------------------------
+
+void PodWorker::writePodFiles(const json& pod) {
+  std::error_code ec;
+  fs::create_directories(podDir_, ec);
+  if (fs::exists(podDir_ / "pod.json")) return;
+  const std::string hostname = hostnameOf(pod);
+  writeFile(podDir_ / "etc-hosts",
+            "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+            "ip6-localhost ip6-loopback\n127.0.1.1\t" +
+                hostname + "\n");
+  writeFile(podDir_ / "etc-hostname", hostname + "\n");
+  writeFile(podDir_ / "etc-resolv.conf", readFileText("/etc/resolv.conf"));
+  writeFile(podDir_ / "start-time", formatTime(Clock::now()));
+  writeFile(podDir_ / "pod.json", pod.dump());
+}
+
+void PodWorker::sync(const json& pod) {
+  writePodFiles(pod);
+  adoptSlots(pod);
+  if (startTime_.empty()) startTime_ = readFileText(podDir_ / "start-time");
+  const std::string lastPhase =
+      published_.value("phase", section(pod, "status").value("phase", ""));
+  const bool final = lastPhase == "Succeeded" || lastPhase == "Failed";
+  std::vector<ContainerView> init, app;
+  bool initDone = true;
+  for (const auto& spec : section(pod, "spec").value("initContainers", json::array())) {
+    init.push_back(step(slots_[spec.value("name", "")], pod, spec, initDone, final));
+    const auto& v = init.back();
+    initDone =
+        initDone && v.state == ContainerView::State::Terminated && v.terminated->exitCode == 0;
+  }
+  for (const auto& spec : section(pod, "spec").value("containers", json::array())) {
+    app.push_back(step(slots_[spec.value("name", "")], pod, spec, initDone, final));
+  }
+  const bool anyRunning = std::any_of(app.begin(), app.end(), [](const auto& v) {
+    return v.state == ContainerView::State::Running;
+  });
+  if (final && !anyRunning) PodSandbox::destroy(podDir_);
+  publish(pod, init, app, fs::exists(podDir_ / "ns" / "ready"));
+}
+
+void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
+                        const std::vector<ContainerView>& app, bool sandboxReady) {
+  const std::string phase =
+      podPhase(init, app, section(pod, "spec").value("restartPolicy", "Always"));
+  const json previous =
+      published_.value("conditions", section(pod, "status").value("conditions", json::array()));
+  json status = {
+      {"phase", phase},
+      {"conditions", podConditions(init, app, phase, sandboxReady, previous, Clock::now())},
+      {"hostIP", ctx_.nodeIp},
+      {"hostIPs", json::array({{{"ip", ctx_.nodeIp}}})},
+      {"startTime", startTime_},
+      {"qosClass", section(pod, "status").value("qosClass", "BestEffort")},
+      {"containerStatuses", json::array()}};
+  if (section(pod, "spec").value("hostNetwork", false)) {
+    status["podIP"] = ctx_.nodeIp;
+    status["podIPs"] = status["hostIPs"];
+  }
+  for (const auto& c : app) status["containerStatuses"].push_back(containerStatusJson(c));
+  if (!init.empty()) {
+    status["initContainerStatuses"] = json::array();
+    for (const auto& c : init) status["initContainerStatuses"].push_back(containerStatusJson(c));
+  }
+  if (status == published_) return;
+  auto r = ctx_.api->patch(podKind(), namespace_, name_, client::PatchType::Merge,
+                           json{{"status", status}}.dump(), {.subresource = "status"});
+  if (r.ok()) published_ = status;
+}
+
+// --- termination --------------------------------------------------------------------------
+
+bool PodWorker::terminate(const json& pod, bool apiGone) {
+  adoptSlots(pod);
+  const auto now = Clock::now();
+  if (!terminating_) {
+    terminating_ = true;
+    const int64_t grace =
+        apiGone ? 0 : section(pod, "metadata").value("deletionGracePeriodSeconds", int64_t{30});
+    killDeadline_ = now + std::chrono::seconds(grace);
+    for (auto& [name, slot] : slots_) {
+      if (!observe(slot, slot.attempt).running) continue;
+      event(pod, slot, "Normal", "Killing", "Stopping container " + name);
+      ctx_.runtime->kill(containerId(name, slot.attempt), grace == 0 ? "KILL" : "TERM");
+    }
+  }
+  bool anyRunning = false;
+  for (auto& [name, slot] : slots_) {
+    if (!observe(slot, slot.attempt).running) continue;
+    anyRunning = true;
+    if (now >= killDeadline_ && !killSent_)
+      ctx_.runtime->kill(containerId(name, slot.attempt), "KILL");
+  }
+  if (now >= killDeadline_) killSent_ = true;
+  if (anyRunning) return false;
+  cleanup();
+  if (apiGone) return true;
+  client::DeleteOptions options;
+  options.gracePeriodSeconds = 0;
+  options.preconditionUid = uid_;
+  auto r = ctx_.api->remove(podKind(), namespace_, name_, options);
+  return r.ok() || r.status().code() == 404 || r.status().code() == 409;
+}
+
+void PodWorker::cleanup() {
+  for (const auto& [name, slot] : slots_) {
+    for (int attempt = 0; attempt <= slot.attempt; ++attempt) {
+      ctx_.runtime->remove(containerId(name, attempt));
+      ImageStore::releaseRootfs(attemptDir(name, attempt));
+    }
+  }
+  PodSandbox::destroy(podDir_);
+  removePodCgroups(uid_);
+  std::error_code ec;
+  fs::remove_all(podDir_, ec);
+  fs::remove_all(logDir(), ec);
+}
+
+}  // namespace kd::node

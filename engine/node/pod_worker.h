@@ -1,0 +1,128 @@
+#pragma once
+// One pod on this node, driven by its own thread: it makes the pod's sandbox, runs the init
+// containers in order and then the app containers, restarts them per restartPolicy with the
+// kubelet's back-off (10 s doubling to 5 min, reset after 10 min of running), writes the pod's
+// status and events, and on deletion stops the containers (SIGTERM, the grace period, SIGKILL),
+// cleans up and removes the pod object.
+//
+// Everything the worker knows about a container lives on disk under
+// <state>/pods/<uid>/containers/<name>/<attempt>/ (bundle, shim pid file, exit file), so a new
+// worker — after an agent restart — adopts running containers instead of restarting them.
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/client/api_client.h"
+#include "engine/node/events.h"
+#include "engine/node/image_store.h"
+#include "engine/node/pod_status.h"
+#include "engine/node/runtime.h"
+
+namespace kd::node {
+
+// What every worker shares; owned by the agent, outlives the workers.
+struct NodeContext {
+  client::ApiClient* api = nullptr;
+  ImageStore* images = nullptr;
+  const OciRuntime* runtime = nullptr;
+  PodEventRecorder* events = nullptr;
+  std::string nodeName;
+  std::string nodeIp;
+  std::string selfExe;  // for re-executing as the shim
+  std::filesystem::path stateDir;
+};
+
+class PodWorker {
+ public:
+  PodWorker(const NodeContext& ctx, json pod);
+  // Stops the thread; containers keep running (they are adopted by the next agent).
+  ~PodWorker();
+  PodWorker(const PodWorker&) = delete;
+  PodWorker& operator=(const PodWorker&) = delete;
+
+  // A newer version of the pod from the watch.
+  void update(json pod);
+  // The pod object is gone from the API: stop everything at once and clean up.
+  void podDeleted();
+  // True once the pod has been torn down and the thread ended.
+  bool done() const;
+
+  // The directory a pod's state lives in.
+  static std::filesystem::path podDir(const std::filesystem::path& stateDir,
+                                      const std::string& uid);
+
+ private:
+  struct Backoff {
+    int delaySeconds = 0;  // 0: the next failure may retry at once
+    Clock::time_point until{};
+  };
+  struct Slot {
+    std::string name;
+    bool init = false;
+    int attempt = -1;  // the current instance; -1 before the first start
+    Backoff crash, pull;
+    std::optional<Image> image;
+    std::string waitingReason, waitingMessage;  // why the last start failed
+    int backoffEventFor = -1;                   // attempt the BackOff event was sent for
+    bool pullBackoffEventSent = false;
+  };
+  struct Observed {
+    bool started = false;
+    bool running = false;
+    std::string startedAt;
+    std::optional<Termination> term;
+  };
+
+  void loop();
+  // One sync or termination step; true once the pod is torn down.
+  bool runOnce(const json& pod, bool deleted);
+  void sync(const json& pod);
+  bool terminate(const json& pod, bool apiGone);
+  void cleanup();
+
+  void adoptSlots(const json& pod);
+  ContainerView step(Slot& slot, const json& pod, const json& spec, bool allowStart, bool final);
+  ContainerView start(Slot& slot, const json& pod, const json& spec, ContainerView view);
+  Result<Image> resolveImage(Slot& slot, const json& pod, const json& spec);
+  Status createContainer(Slot& slot, const json& pod, const json& spec, int attempt);
+  Observed observe(const Slot& slot, int attempt) const;
+  void publish(const json& pod, const std::vector<ContainerView>& init,
+               const std::vector<ContainerView>& app, bool sandboxReady);
+  void writePodFiles(const json& pod);
+
+  std::string containerId(const std::string& name, int attempt) const;
+  std::filesystem::path attemptDir(const std::string& name, int attempt) const;
+  std::filesystem::path logPath(const std::string& name, int attempt) const;
+  std::filesystem::path logDir() const;
+  void event(const json& pod, const Slot& slot, const std::string& type, const std::string& reason,
+             const std::string& message);
+
+  const NodeContext& ctx_;
+  std::string uid_, namespace_, name_;
+  std::filesystem::path podDir_;
+  std::map<std::string, Slot> slots_;
+  json published_ = json::object();  // last status written
+  std::string startTime_;
+
+  // Termination progress.
+  bool terminating_ = false;
+  bool killSent_ = false;
+  Clock::time_point killDeadline_{};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  json pod_;
+  bool dirty_ = false;
+  bool deleted_ = false;
+  bool stop_ = false;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kd::node

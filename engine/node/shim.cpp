@@ -1,0 +1,223 @@
+#include "engine/node/shim.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "engine/node/cri_log.h"
+#include "engine/node/timestamps.h"
+
+namespace kd::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kShimMarker = "shim";
+
+void writeJsonAtomically(const fs::path& file, const json& value) {
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << value.dump();
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+}
+
+std::optional<json> readJsonFile(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  try {
+    return json::parse(in);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> shimArgs(const std::string& selfExe, const OciRuntime& runtime,
+                                  const ShimOptions& o) {
+  return {selfExe,           kShimMarker,        "--runtime",   runtime.binary(),
+          "--root",          runtime.root(),     "--id",        o.id,
+          "--bundle",        o.bundle.string(),  "--log",       o.log.string(),
+          "--pid-file",      o.pidFile.string(), "--exit-file", o.exitFile.string(),
+          "--memory-cgroup", o.memoryCgroup};
+}
+
+// The number of OOM kills the cgroup has seen (cgroup v1 memory.oom_control, v2 memory.events).
+int64_t oomKills(const std::string& cgroup) {
+  if (cgroup.empty()) return 0;
+  for (const char* file : {"memory.oom_control", "memory.events"}) {
+    std::ifstream in(cgroup + "/" + file);
+    std::string key;
+    int64_t value = 0;
+    while (in >> key >> value) {
+      if (key == "oom_kill") return value;
+    }
+  }
+  return 0;
+}
+
+[[noreturn]] void execRuntime(const std::map<std::string, std::string>& a, int out, int err) {
+  const int devNull = ::open("/dev/null", O_RDONLY);
+  ::dup2(devNull, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  std::vector<std::string> argv = {a.at("--runtime")};
+  if (!a.at("--root").empty()) argv.insert(argv.end(), {"--root", a.at("--root")});
+  argv.insert(argv.end(), {"run", "--bundle", a.at("--bundle"), a.at("--id")});
+  std::vector<char*> cargv;
+  for (auto& s : argv) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  ::execv(cargv[0], cargv.data());
+  ::_exit(127);
+}
+
+struct PumpResult {
+  bool oomKilled = false;
+  std::string runtimeError;  // the runtime's own last error line, e.g. a missing executable
+};
+
+// The message of a runtime error line: time="..." level=error msg="<message>".
+std::optional<std::string> runtimeErrorIn(std::string_view record) {
+  constexpr std::string_view kMarker = " level=error msg=\"";
+  if (record.find(" stderr F time=\"") == std::string_view::npos) return std::nullopt;
+  const auto at = record.find(kMarker);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view msg = record.substr(at + kMarker.size());
+  msg = msg.substr(0, msg.rfind('"'));
+  return std::string(msg);
+}
+
+// Copies the two pipes into the log until both close, watching the cgroup for OOM kills.
+PumpResult pumpOutput(int outFd, int errFd, int logFd, const std::string& memoryCgroup) {
+  PumpResult result;
+  auto sink = [logFd, &result](const std::string& record) {
+    // One write per record keeps stdout and stderr records whole in the shared file.
+    [[maybe_unused]] ssize_t n = ::write(logFd, record.data(), record.size());
+    if (auto error = runtimeErrorIn(record)) result.runtimeError = *error;
+  };
+  CriLogWriter writers[2] = {CriLogWriter("stdout", sink), CriLogWriter("stderr", sink)};
+  pollfd fds[2] = {{outFd, POLLIN, 0}, {errFd, POLLIN, 0}};
+  const int64_t oomBefore = oomKills(memoryCgroup);
+  int64_t oomSeen = oomBefore;
+  int open = 2;
+  char buf[8192];
+  while (open > 0) {
+    if (::poll(fds, 2, 1000) < 0 && errno != EINTR) break;
+    oomSeen = std::max(oomSeen, oomKills(memoryCgroup));
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        writers[i].write(std::string_view(buf, static_cast<size_t>(n)));
+      } else if (n == 0 || errno != EINTR) {
+        writers[i].flush();
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  result.oomKilled = std::max(oomSeen, oomKills(memoryCgroup)) > oomBefore;
+  return result;
+}
+
+}  // namespace
+
+Status startShim(const std::string& selfExe, const OciRuntime& runtime,
+                 const ShimOptions& options) {
+  std::error_code ec;
+  fs::remove(options.pidFile, ec);
+  fs::remove(options.exitFile, ec);
+  std::vector<std::string> args = shimArgs(selfExe, runtime, options);
+  std::vector<char*> argv;  // built before fork: the child may only make async-signal-safe calls
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) return Status::internal("fork failed");
+  if (child == 0) {
+    // Double fork: the shim is reparented to init and leads its own session, so neither the
+    // agent's exit nor a signal to the agent's process group reaches it.
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    const int devNull = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(devNull, fd);
+    ::close_range(3, ~0U, 0);  // the agent's connections are not the shim's business
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (readShimRecord(options.pidFile)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::internal("the shim for container " + options.id + " did not start");
+}
+
+int runShim(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> a;
+  for (size_t i = 0; i + 1 < args.size(); i += 2) a[args[i]] = args[i + 1];
+  for (const char* key : {"--runtime", "--root", "--id", "--bundle", "--log", "--pid-file",
+                          "--exit-file", "--memory-cgroup"}) {
+    if (!a.count(key)) return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  const int logFd = ::open(a["--log"].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int out[2], err[2];
+  if (logFd < 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return 1;
+  writeJsonAtomically(a["--pid-file"],
+                      {{"pid", ::getpid()}, {"startedAt", formatTime(Clock::now())}});
+  const pid_t runtimePid = ::fork();
+  if (runtimePid == 0) execRuntime(a, out[1], err[1]);
+  ::close(out[1]);
+  ::close(err[1]);
+  const PumpResult pumped = pumpOutput(out[0], err[0], logFd, a["--memory-cgroup"]);
+  int status = 0;
+  while (::waitpid(runtimePid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  json exit = {{"finishedAt", formatTime(Clock::now())}, {"oomKilled", pumped.oomKilled}};
+  if (exitCode != 0 && !pumped.runtimeError.empty()) {
+    exitCode = 128;  // as the kubelet reports a container that never started
+    exit["startError"] = pumped.runtimeError;
+  }
+  exit["exitCode"] = exitCode;
+  writeJsonAtomically(a["--exit-file"], exit);
+  return 0;
+}
+
+std::optional<ShimRecord> readShimRecord(const fs::path& pidFile) {
+  auto j = readJsonFile(pidFile);
+  if (!j || !j->contains("pid")) return std::nullopt;
+  return ShimRecord{j->value("pid", 0), j->value("startedAt", "")};
+}
+
+std::optional<ExitRecord> readExitRecord(const fs::path& exitFile) {
+  auto j = readJsonFile(exitFile);
+  if (!j || !j->contains("exitCode")) return std::nullopt;
+  return ExitRecord{j->value("exitCode", -1), j->value("finishedAt", ""),
+                    j->value("oomKilled", false), j->value("startError", "")};
+}
+
+bool shimAlive(int pid) {
+  if (pid <= 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // argv[1] is "shim"; a recycled pid runs something else. A zombie has an empty cmdline.
+  const auto nul = cmdline.find('\0');
+  return nul != std::string::npos && cmdline.compare(nul + 1, 4, kShimMarker) == 0;
+}
+
+}  // namespace kd::node
