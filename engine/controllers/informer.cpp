@@ -5,12 +5,6 @@ namespace {
 
 constexpr auto kRetryDelay = std::chrono::seconds(1);
 
-const json& metadataOf(const json& obj) {
-  static const json kEmpty = json::object();
-  auto it = obj.find("metadata");
-  return it != obj.end() && it->is_object() ? *it : kEmpty;
-}
-
 constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 
 // Parses only what InformerView::Metadata keeps: everything else is tokenized but never built
@@ -50,25 +44,6 @@ struct Informer::Wakeup {
   }
 };
 
-std::string objectKey(std::string_view ns, std::string_view name) {
-  if (ns.empty()) return std::string(name);
-  std::string key(ns);
-  key += '/';
-  key += name;
-  return key;
-}
-
-std::string objectKey(const json& obj) {
-  const json& meta = metadataOf(obj);
-  return objectKey(meta.value("namespace", ""), meta.value("name", ""));
-}
-
-std::pair<std::string, std::string> splitObjectKey(std::string_view key) {
-  const auto slash = key.find('/');
-  if (slash == std::string_view::npos) return {"", std::string(key)};
-  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
-}
-
 Informer::Informer(server::ObjectService& objects, const api::KindInfo& kind,
                    std::chrono::milliseconds watchTimeout, InformerView view)
     : objects_(objects),
@@ -82,7 +57,7 @@ Informer::~Informer() {
 }
 
 void Informer::addHandlers(EventHandlers handlers) {
-  handlers_.push_back(std::move(handlers));
+  cache_.addHandlers(std::move(handlers));
 }
 
 void Informer::start() {
@@ -115,9 +90,7 @@ int Informer::listCount() const {
 }
 
 CachedObject Informer::get(std::string_view key) const {
-  std::shared_lock lock(cacheMu_);
-  auto it = cache_.find(std::string(key));
-  return it == cache_.end() ? nullptr : it->second;
+  return cache_.get(key);
 }
 
 CachedObject Informer::get(std::string_view ns, std::string_view name) const {
@@ -129,13 +102,7 @@ std::vector<CachedObject> Informer::list() const {
 }
 
 std::vector<CachedObject> Informer::list(std::string_view ns) const {
-  std::shared_lock lock(cacheMu_);
-  std::vector<CachedObject> out;
-  out.reserve(ns.empty() ? cache_.size() : 0);
-  for (const auto& [key, obj] : cache_) {
-    if (ns.empty() || metadataOf(*obj).value("namespace", "") == ns) out.push_back(obj);
-  }
-  return out;
+  return cache_.list(ns);
 }
 
 bool Informer::waitForWork(std::chrono::milliseconds max) {
@@ -174,15 +141,7 @@ Result<int64_t> Informer::relist() {
     auto obj = cached(*item);
     fresh.emplace(objectKey(*obj), std::move(obj));
   }
-  std::vector<std::pair<std::string, CachedObject>> gone;
-  {
-    std::shared_lock lock(cacheMu_);
-    for (const auto& [key, obj] : cache_) {
-      if (!fresh.contains(key)) gone.emplace_back(key, obj);
-    }
-  }
-  for (const auto& [key, last] : gone) erase(key, last);
-  for (const auto& [key, obj] : fresh) upsert(obj);
+  cache_.replace(std::move(fresh));
   {
     std::lock_guard lock(syncMu_);
     synced_ = true;
@@ -228,9 +187,9 @@ void Informer::apply(const server::WatchEvent& event) {
   if (!event.object) return;  // BOOKMARK
   auto obj = cached(*event.object);
   if (event.type == "DELETED") {
-    erase(objectKey(*obj), obj);
+    cache_.erase(objectKey(*obj), obj);
   } else {
-    upsert(obj);
+    cache_.upsert(obj);
   }
 }
 
@@ -238,34 +197,6 @@ CachedObject Informer::cached(const store::StoredObject& stored) const {
   if (view_ == InformerView::Metadata)
     return std::make_shared<const json>(metadataView(stored.json));
   return std::make_shared<const json>(stored.parse());
-}
-
-void Informer::upsert(const CachedObject& obj) {
-  CachedObject old;
-  {
-    std::unique_lock lock(cacheMu_);
-    auto& slot = cache_[objectKey(*obj)];
-    old = slot;
-    slot = obj;
-  }
-  if (old && metadataOf(*old).value("resourceVersion", "") ==
-                 metadataOf(*obj).value("resourceVersion", "")) {
-    return;  // a relist re-reading what we already had
-  }
-  for (const auto& h : handlers_) {
-    if (old && h.onUpdate) h.onUpdate(old, obj);
-    if (!old && h.onAdd) h.onAdd(obj);
-  }
-}
-
-void Informer::erase(const std::string& key, const CachedObject& last) {
-  {
-    std::unique_lock lock(cacheMu_);
-    if (cache_.erase(key) == 0) return;
-  }
-  for (const auto& h : handlers_) {
-    if (h.onDelete) h.onDelete(last);
-  }
 }
 
 }  // namespace kd::controllers

@@ -21,13 +21,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/api/informer_cache.h"
 #include "engine/api/kinds.h"
+#include "engine/api/object_key.h"
 #include "engine/server/object_service.h"
 
 namespace kd::controllers {
 
-// A cached object, parsed once and shared read-only with every reader.
-using CachedObject = std::shared_ptr<const json>;
+using api::CachedObject;
 
 // What an informer keeps of each object.
 enum class InformerView {
@@ -39,19 +40,10 @@ enum class InformerView {
   Metadata,
 };
 
-struct EventHandlers {
-  std::function<void(const CachedObject& obj)> onAdd;
-  std::function<void(const CachedObject& oldObj, const CachedObject& newObj)> onUpdate;
-  // `obj` is the last state known (from the DELETED event or the cache before a relist).
-  std::function<void(const CachedObject& obj)> onDelete;
-};
-
-// "namespace/name" for namespaced objects, "name" for cluster-scoped ones (client-go's
-// MetaNamespaceKeyFunc), the key of informer caches and of most controllers' queues.
-std::string objectKey(const json& obj);
-std::string objectKey(std::string_view ns, std::string_view name);
-// Splits an objectKey back into namespace ("" for cluster-scoped) and name.
-std::pair<std::string, std::string> splitObjectKey(std::string_view key);
+// Shared with the remote informer (engine/client/remote_informer.h).
+using api::EventHandlers;
+using api::objectKey;
+using api::splitObjectKey;
 
 class Informer {
  public:
@@ -95,8 +87,6 @@ class Informer {
   bool watchFrom(int64_t& revision);
   void apply(const server::WatchEvent& event);
   CachedObject cached(const store::StoredObject& stored) const;
-  void upsert(const CachedObject& obj);
-  void erase(const std::string& key, const CachedObject& last);
   // Waits until woken or stopped; false once stopped.
   bool waitForWork(std::chrono::milliseconds max);
 
@@ -104,10 +94,7 @@ class Informer {
   const api::KindInfo kind_;
   const std::chrono::milliseconds watchTimeout_;
   const InformerView view_;
-  std::vector<EventHandlers> handlers_;
-
-  mutable std::shared_mutex cacheMu_;
-  std::unordered_map<std::string, CachedObject> cache_;
+  api::InformerCache cache_;  // shared with the remote informer
 
   // Shared with the store's notify callback, which may outlive a watch stream by a moment.
   struct Wakeup;

@@ -1,0 +1,210 @@
+#include "dashboard/resource_table_model.h"
+
+#include <algorithm>
+
+#include "engine/api/table.h"
+
+namespace kd::dashboard {
+namespace {
+
+QString cellText(const json& cell) {
+  if (cell.is_string()) return QString::fromStdString(cell.get_ref<const std::string&>());
+  if (cell.is_null()) return {};
+  return QString::fromStdString(cell.dump());
+}
+
+QString str(const json& obj, const char* a, const char* b) {
+  const json& meta = obj.contains(a) ? obj[a] : json();
+  if (!meta.is_object() || !meta.contains(b) || !meta[b].is_string()) return {};
+  return QString::fromStdString(meta[b].get<std::string>());
+}
+
+// Calls `f(first, last)` for each run of consecutive values in sorted `v`.
+template <class F>
+void forEachRun(const std::vector<int>& v, F f) {
+  for (size_t i = 0; i < v.size();) {
+    size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    f(v[i], v[j]);
+    i = j + 1;
+  }
+}
+
+}  // namespace
+
+ResourceTableModel::ResourceTableModel(const api::KindInfo& kind, QObject* parent)
+    : QAbstractTableModel(parent), kind_(kind), now_(QDateTime::currentDateTimeUtc()) {
+  if (kind_.namespaced) columns_.push_back({tr("Namespace"), "string", -1});
+  const json table = api::buildTable(kind_, {}, json::object(), api::TableObjects::None,
+                                     std::chrono::system_clock::now());
+  int i = 0;
+  for (const auto& def : table["columnDefinitions"]) {
+    if (def.value("priority", 0) == 0) {
+      columns_.push_back({QString::fromStdString(def.value("name", "")),
+                          QString::fromStdString(def.value("type", "string")), i});
+    }
+    ++i;
+  }
+  ageColumn_ = columnNamed("Age");
+  statusColumn_ = columnNamed("Status");
+  connect(&ageTimer_, &QTimer::timeout, this, &ResourceTableModel::tick);
+  ageTimer_.start(1000);
+}
+
+void ResourceTableModel::follow(InformerBridge* bridge) {
+  connect(bridge, &InformerBridge::changed, this, &ResourceTableModel::applyBatch);
+}
+
+int ResourceTableModel::columnNamed(const QString& header) const {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c].name.compare(header, Qt::CaseInsensitive) == 0) return static_cast<int>(c);
+  }
+  return -1;
+}
+
+ResourceTableModel::Row ResourceTableModel::makeRow(const std::string& key,
+                                                    const api::CachedObject& obj) const {
+  Row row{key, obj, {}, {}, Health::Unknown};
+  const json table = api::buildTable(kind_, {obj.get()}, json::object(), api::TableObjects::None,
+                                     std::chrono::system_clock::now());
+  const json& cells = table["rows"][0]["cells"];
+  for (const auto& c : columns_) {
+    row.cells << (c.tableIndex < 0 ? str(*obj, "metadata", "namespace")
+                                   : cellText(cells[static_cast<size_t>(c.tableIndex)]));
+  }
+  row.created = QDateTime::fromString(str(*obj, "metadata", "creationTimestamp"), Qt::ISODate);
+  if (statusColumn_ >= 0) row.health = healthOf(row.cells[statusColumn_]);
+  return row;
+}
+
+void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
+  std::vector<int> gone;
+  for (const auto& change : batch) {
+    if (change.object) continue;
+    if (auto it = index_.find(change.key); it != index_.end()) gone.push_back(it->second);
+  }
+  const bool dropped = !gone.empty();
+  if (dropped) dropRows(std::move(gone));
+
+  std::vector<int> updated;
+  std::vector<Row> added;
+  for (const auto& change : batch) {
+    if (!change.object) continue;
+    if (auto it = index_.find(change.key); it != index_.end()) {
+      rows_[static_cast<size_t>(it->second)] = makeRow(change.key, change.object);
+      updated.push_back(it->second);
+    } else {
+      added.push_back(makeRow(change.key, change.object));
+    }
+  }
+  std::sort(updated.begin(), updated.end());
+  updated.erase(std::unique(updated.begin(), updated.end()), updated.end());
+  forEachRun(updated, [this](int first, int last) {
+    emit dataChanged(index(first, 0), index(last, columnCount() - 1));
+  });
+  if (!added.empty()) {
+    const int first = rowCount();
+    beginInsertRows({}, first, first + static_cast<int>(added.size()) - 1);
+    for (auto& row : added) {
+      index_[row.key] = static_cast<int>(rows_.size());
+      rows_.push_back(std::move(row));
+    }
+    endInsertRows();
+  }
+  if (dropped || !added.empty()) emit countChanged(rowCount());
+}
+
+void ResourceTableModel::dropRows(std::vector<int> rows) {
+  std::sort(rows.begin(), rows.end());
+  // Last run first, so earlier indices stay valid.
+  std::vector<std::pair<int, int>> runs;
+  forEachRun(rows, [&runs](int first, int last) { runs.emplace_back(first, last); });
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    beginRemoveRows({}, it->first, it->second);
+    rows_.erase(rows_.begin() + it->first, rows_.begin() + it->second + 1);
+    endRemoveRows();
+  }
+  reindex();
+}
+
+void ResourceTableModel::reindex() {
+  index_.clear();
+  for (size_t i = 0; i < rows_.size(); ++i) index_[rows_[i].key] = static_cast<int>(i);
+}
+
+void ResourceTableModel::tick() {
+  now_ = QDateTime::currentDateTimeUtc();
+  if (ageColumn_ >= 0 && !rows_.empty()) {
+    emit dataChanged(index(0, ageColumn_), index(rowCount() - 1, ageColumn_), {Qt::DisplayRole});
+  }
+}
+
+api::CachedObject ResourceTableModel::objectAt(int row) const {
+  if (row < 0 || row >= rowCount()) return nullptr;
+  return rows_[static_cast<size_t>(row)].object;
+}
+
+int ResourceTableModel::rowOfKey(const std::string& key) const {
+  auto it = index_.find(key);
+  return it == index_.end() ? -1 : it->second;
+}
+
+Health ResourceTableModel::healthAt(int row) const {
+  if (row < 0 || row >= rowCount()) return Health::Unknown;
+  return rows_[static_cast<size_t>(row)].health;
+}
+
+int ResourceTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+int ResourceTableModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(columns_.size());
+}
+
+QString ResourceTableModel::ageText(const Row& row) const {
+  if (!row.created.isValid()) return row.cells[ageColumn_];
+  return QString::fromStdString(api::humanDuration(std::chrono::seconds(row.created.secsTo(now_))));
+}
+
+QVariant ResourceTableModel::sortKey(const Row& row, int column) const {
+  const Column& c = columns_[static_cast<size_t>(column)];
+  if (column == ageColumn_ && row.created.isValid()) return -row.created.toMSecsSinceEpoch();
+  if (c.type == QLatin1String("integer") || c.type == QLatin1String("number"))
+    return row.cells[column].toDouble();
+  return row.cells[column];
+}
+
+QVariant ResourceTableModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount() || index.column() >= columnCount()) return {};
+  const Row& row = rows_[static_cast<size_t>(index.row())];
+  const int col = index.column();
+  switch (role) {
+    case Qt::DisplayRole:
+      return col == ageColumn_ ? ageText(row) : row.cells[col];
+    case Qt::ForegroundRole:
+      if (col == statusColumn_ && row.health != Health::Unknown) return healthColor(row.health);
+      return {};
+    case Qt::DecorationRole:
+      if (col == statusColumn_ && row.health != Health::Unknown) return healthIcon(row.health);
+      return {};
+    case KeyRole:
+      return QString::fromStdString(row.key);
+    case NamespaceRole:
+      return kind_.namespaced ? row.cells[0] : QString();
+    case SortRole:
+      return sortKey(row, col);
+    default:
+      return {};
+  }
+}
+
+QVariant ResourceTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
+      section >= columnCount()) {
+    return {};
+  }
+  return columns_[static_cast<size_t>(section)].name.toUpper();
+}
+
+}  // namespace kd::dashboard

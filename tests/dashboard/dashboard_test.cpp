@@ -1,0 +1,417 @@
+// The dashboard against a real kubedesk-engine with three simulated nodes, on the offscreen
+// platform: live tables, filters, the pod detail pane, sidebar counts, hidden Secret values
+// and the delete and scale actions.
+
+#include <QApplication>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTreeWidget>
+#include <QtTest>
+
+#include "dashboard/cluster_session.h"
+#include "dashboard/main_window.h"
+#include "dashboard/manifest_editor.h"
+#include "dashboard/object_detail_view.h"
+#include "dashboard/pod_detail_view.h"
+#include "dashboard/resource_filter_model.h"
+#include "tests/e2e/engine_process.h"
+
+using kd::dashboard::ClusterSession;
+using kd::dashboard::MainWindow;
+using kd::dashboard::ResourceTableModel;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const kProbedPod =
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: probed, namespace: dash-a, labels: {app: probed}}\n"
+    "spec:\n"
+    "  containers:\n"
+    "  - name: app\n"
+    "    image: busybox\n"
+    "    command: [sleep, '3600']\n"
+    "    ports: [{containerPort: 8080}]\n"
+    "    resources: {requests: {cpu: 100m, memory: 32Mi}, limits: {memory: 64Mi}}\n"
+    "    readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 7}\n"
+    "    livenessProbe: {exec: {command: [cat, /tmp/ok]}, failureThreshold: 4}\n";
+
+}  // namespace
+
+class DashboardTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void cleanupTestCase();
+  void init();
+  void podsTableFills();
+  void deploymentPodsAppearAndRunLive();
+  void ageUpdatesLive();
+  void filters_data();
+  void filters();
+  void sortsNumerically();
+  void podDetailShowsContainersProbesConditions();
+  void sidebarCountsFollowTables();
+  void secretValuesHiddenUntilRevealed();
+  void scaleReachesApi();
+  void deleteAsksThenReachesApi();
+  void scaleErrorShowsStatusMessage();
+  void deletingDeploymentRemovesItsPods();
+  void editorMarksInvalidFieldOnItsLine_data();
+  void editorMarksInvalidFieldOnItsLine();
+  void editorAppliesValidManifest();
+
+ private:
+  void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
+    auto r = engine_->kubectl(args, input);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+  }
+  ResourceTableModel* pods() { return session_->model(kind("pods")); }
+  static const kd::api::KindInfo& kind(const char* resource) {
+    return *kd::api::KindsRegistry::builtin().resolve(resource);
+  }
+  // Keys of the rows of `model` that start with `prefix`.
+  static QStringList keys(ResourceTableModel* model, const QString& prefix) {
+    QStringList out;
+    for (int r = 0; r < model->rowCount(); ++r) {
+      QString key = model->index(r, 0).data(ResourceTableModel::KeyRole).toString();
+      if (key.startsWith(prefix)) out << key;
+    }
+    return out;
+  }
+  static QString cell(ResourceTableModel* model, const QString& key, const QString& column) {
+    const int row = model->rowOfKey(key.toStdString());
+    return row < 0 ? QString() : model->index(row, model->columnNamed(column)).data().toString();
+  }
+  bool allRunning(const QString& prefix, int count) {
+    const QStringList k = keys(pods(), prefix);
+    if (k.size() != count) return false;
+    for (const auto& key : k) {
+      if (cell(pods(), key, "Status") != "Running") return false;
+    }
+    return true;
+  }
+
+  std::unique_ptr<EngineProcess> engine_;
+  std::unique_ptr<ClusterSession> session_;
+  std::unique_ptr<MainWindow> window_;
+  QStringList questions_;
+  bool answer_ = true;
+  int replicas_ = 4;
+};
+
+void DashboardTest::initTestCase() {
+  QStandardPaths::setTestModeEnabled(true);  // QSettings stay out of the user's config
+  engine_ = std::make_unique<EngineProcess>(QString(), QStringList{"--simulated-nodes", "3"});
+  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+  auto access = kd::client::loadClusterAccess(engine_->kubeconfig().toStdString(), "");
+  QVERIFY2(access.ok(), access.status().message().c_str());
+  auto client = kd::client::ApiClient::create(*access);
+  QVERIFY2(client.ok(), client.status().message().c_str());
+  session_ = std::make_unique<ClusterSession>(std::move(*client));
+  window_ = std::make_unique<MainWindow>(session_.get());
+  window_->setPrompts(
+      {[this](QWidget*, const QString& q) {
+         questions_ << q;
+         return answer_;
+       },
+       [this](QWidget*, const QString&, int) { return std::optional<int>(replicas_); }});
+  window_->resize(1200, 800);
+  window_->show();
+  kubectlOk({"create", "namespace", "dash-a"});
+  kubectlOk({"create", "namespace", "dash-b"});
+}
+
+void DashboardTest::cleanupTestCase() {
+  window_.reset();
+  session_.reset();
+  engine_.reset();
+}
+
+// Every test starts from an unfiltered table.
+void DashboardTest::init() {
+  window_->namespaceSelector()->setCurrentIndex(0);
+  window_->textFilter()->clear();
+}
+
+void DashboardTest::podsTableFills() {
+  QVERIFY(window_->showSection("pods"));
+  kubectlOk({"-n", "dash-a", "run", "solo", "--image=busybox", "--", "sleep", "3600"});
+  QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-a/solo").size() == 1, 15000);
+  QTRY_COMPARE_WITH_TIMEOUT(cell(pods(), "dash-a/solo", "Status"), QString("Running"), 30000);
+  const int row = pods()->rowOfKey("dash-a/solo");
+  QCOMPARE(pods()->healthAt(row), kd::dashboard::Health::Good);
+  const QModelIndex status = pods()->index(row, pods()->columnNamed("Status"));
+  QVERIFY(status.data(Qt::ForegroundRole).value<QColor>().isValid());
+  QVERIFY(!status.data(Qt::DecorationRole).value<QIcon>().isNull());
+  // What the table shows is what kubectl prints.
+  auto r = engine_->kubectl({"-n", "dash-a", "get", "pod", "solo", "--no-headers"});
+  QVERIFY(r.out.simplified().startsWith("solo 1/1 Running 0"));
+  QCOMPARE(cell(pods(), "dash-a/solo", "Ready"), QString("1/1"));
+  QCOMPARE(window_->table()->model()->rowCount(), window_->filter()->rowCount());
+}
+
+void DashboardTest::deploymentPodsAppearAndRunLive() {
+  kubectlOk({"-n", "dash-a", "create", "deployment", "web", "--image=busybox", "--replicas=3"});
+  QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-a/web-").size() == 3, 30000);
+  QTRY_VERIFY_WITH_TIMEOUT(allRunning("dash-a/web-", 3), 30000);
+  kubectlOk({"-n", "dash-b", "create", "deployment", "api", "--image=busybox", "--replicas=2"});
+  QTRY_VERIFY_WITH_TIMEOUT(allRunning("dash-b/api-", 2), 30000);
+}
+
+void DashboardTest::ageUpdatesLive() {
+  const QString before = cell(pods(), "dash-a/solo", "Age");
+  QVERIFY(before.endsWith('s') || before.endsWith('m'));
+  QTRY_VERIFY_WITH_TIMEOUT(cell(pods(), "dash-a/solo", "Age") != before, 5000);
+}
+
+void DashboardTest::filters_data() {
+  QTest::addColumn<QString>("ns");
+  QTest::addColumn<QString>("text");
+  QTest::addColumn<QString>("expectPrefix");
+  QTest::addColumn<int>("count");
+  QTest::newRow("namespace dash-b") << "dash-b"
+                                    << ""
+                                    << "dash-b/api-" << 2;
+  QTest::newRow("text web, all namespaces") << ""
+                                            << "web-"
+                                            << "dash-a/web-" << 3;
+  QTest::newRow("namespace and text") << "dash-a"
+                                      << "solo"
+                                      << "dash-a/solo" << 1;
+  QTest::newRow("text matches nothing") << "dash-b"
+                                        << "web-"
+                                        << "" << 0;
+}
+
+void DashboardTest::filters() {
+  QFETCH(QString, ns);
+  QFETCH(QString, text);
+  QFETCH(QString, expectPrefix);
+  QFETCH(int, count);
+  QVERIFY(window_->showSection("pods"));
+  QComboBox* box = window_->namespaceSelector();
+  QTRY_VERIFY_WITH_TIMEOUT(box->findData("dash-b") >= 0, 10000);
+  box->setCurrentIndex(box->findData(ns));
+  window_->textFilter()->setText(text);
+  QAbstractItemModel* view = window_->table()->model();
+  QCOMPARE(view->rowCount(), count);
+  for (int r = 0; r < view->rowCount(); ++r) {
+    QVERIFY(
+        view->index(r, 0).data(ResourceTableModel::KeyRole).toString().startsWith(expectPrefix));
+  }
+  box->setCurrentIndex(0);
+  window_->textFilter()->clear();
+  QCOMPARE(view->rowCount(), pods()->rowCount());
+}
+
+// Names and numbers sort the way people read them: sort-9 before sort-10.
+void DashboardTest::sortsNumerically() {
+  for (const char* name : {"sort-10", "sort-9", "sort-100"})
+    kubectlOk({"-n", "dash-b", "create", "configmap", name});
+  QVERIFY(window_->showSection("configmaps"));
+  window_->textFilter()->setText("sort-");
+  QAbstractItemModel* view = window_->table()->model();
+  QTRY_COMPARE_WITH_TIMEOUT(view->rowCount(), 3, 10000);
+  ResourceTableModel* configMaps = session_->model(kind("configmaps"));
+  const int name = configMaps->columnNamed("Name");
+  auto names = [&] {
+    QStringList out;
+    for (int r = 0; r < view->rowCount(); ++r) out << view->index(r, name).data().toString();
+    return out;
+  };
+  window_->table()->sortByColumn(name, Qt::AscendingOrder);
+  QCOMPARE(names(), (QStringList{"sort-9", "sort-10", "sort-100"}));
+  window_->table()->sortByColumn(name, Qt::DescendingOrder);
+  QCOMPARE(names(), (QStringList{"sort-100", "sort-10", "sort-9"}));
+}
+
+void DashboardTest::podDetailShowsContainersProbesConditions() {
+  kubectlOk({"apply", "-f", "-"}, kProbedPod);
+  QVERIFY(window_->showSection("pods"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/probed"), 15000);
+  auto* detail = window_->podDetail();
+  QVERIFY(detail->isVisible());
+  QTreeWidget* containers = detail->tree("containers");
+  QCOMPARE(containers->topLevelItemCount(), 1);
+  QTreeWidgetItem* c = containers->topLevelItem(0);
+  QCOMPARE(c->text(0), QString("app"));
+  QCOMPARE(c->text(4), QString("busybox"));
+  QCOMPARE(c->text(5), QString("8080/TCP"));
+  QCOMPARE(c->text(6), QString("cpu=100m, memory=32Mi"));
+  QCOMPARE(c->text(7), QString("memory=64Mi"));
+  // Live: the pod turns Running on its simulated node while it is shown.
+  QTRY_COMPARE_WITH_TIMEOUT(detail->tree("containers")->topLevelItem(0)->text(1),
+                            QString("Running"), 30000);
+  QTreeWidget* probes = detail->tree("probes");
+  QCOMPARE(probes->topLevelItemCount(), 2);
+  QCOMPARE(probes->topLevelItem(0)->text(1), QString("Liveness"));
+  QCOMPARE(probes->topLevelItem(0)->text(2), QString("exec cat /tmp/ok"));
+  QCOMPARE(probes->topLevelItem(0)->text(7), QString("4"));
+  QCOMPARE(probes->topLevelItem(1)->text(1), QString("Readiness"));
+  QCOMPARE(probes->topLevelItem(1)->text(2), QString("httpGet :8080/ready"));
+  QCOMPARE(probes->topLevelItem(1)->text(4), QString("7s"));
+  QStringList conditions;
+  QTreeWidget* conds = detail->tree("conditions");
+  for (int i = 0; i < conds->topLevelItemCount(); ++i)
+    conditions << conds->topLevelItem(i)->text(0);
+  QVERIFY2(conditions.contains("PodScheduled"), qPrintable(conditions.join(',')));
+  QVERIFY2(conditions.contains("Ready"), qPrintable(conditions.join(',')));
+  // The scheduler's event about this pod reaches the Events tab.
+  QTRY_VERIFY_WITH_TIMEOUT(detail->tree("events")->topLevelItemCount() > 0, 15000);
+}
+
+void DashboardTest::sidebarCountsFollowTables() {
+  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("pods"),
+                            QString("Pods (%1)").arg(pods()->rowCount()), 5000);
+  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("nodes"), QString("Nodes (3)"), 10000);
+  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("deployments"), QString("Deployments (2)"), 10000);
+}
+
+void DashboardTest::secretValuesHiddenUntilRevealed() {
+  kubectlOk(
+      {"-n", "dash-a", "create", "secret", "generic", "creds", "--from-literal=password=hunter2"});
+  QVERIFY(window_->showSection("secrets"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/creds"), 10000);
+  auto* detail = window_->objectDetail();
+  QVERIFY(detail->isVisible());
+  QVERIFY(detail->yamlText().contains("password"));
+  QVERIFY(!detail->yamlText().contains("hunter2"));
+  QVERIFY(!detail->yamlText().contains("aHVudGVyMg"));  // base64 of the value
+  detail->setRevealed(true);
+  QVERIFY(detail->yamlText().contains("hunter2"));
+}
+
+void DashboardTest::scaleReachesApi() {
+  QVERIFY(window_->showSection("deployments"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/web"), 10000);
+  QSignalSpy done(window_.get(), &MainWindow::actionFinished);
+  window_->scaleSelected();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
+  QVERIFY(done.at(0).at(1).value<kd::Status>().isOk());
+  auto r =
+      engine_->kubectl({"-n", "dash-a", "get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"});
+  QCOMPARE(r.out, QString("4"));
+  QTRY_VERIFY_WITH_TIMEOUT(allRunning("dash-a/web-", 4), 30000);
+}
+
+void DashboardTest::deleteAsksThenReachesApi() {
+  QVERIFY(window_->showSection("pods"));
+  QTRY_VERIFY(window_->selectKey("dash-a/solo"));
+  QSignalSpy done(window_.get(), &MainWindow::actionFinished);
+  answer_ = false;
+  window_->deleteSelected();
+  QCOMPARE(questions_.size(), 1);
+  QVERIFY(questions_.last().contains("solo"));
+  QTest::qWait(300);
+  QCOMPARE(done.count(), 0);  // declined: no call
+  answer_ = true;
+  window_->deleteSelected();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
+  QVERIFY2(done.at(0).at(1).value<kd::Status>().isOk(),
+           done.at(0).at(1).value<kd::Status>().message().c_str());
+  QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-a/solo").isEmpty(), 30000);
+  auto r = engine_->kubectl({"-n", "dash-a", "get", "pod", "solo"});
+  QVERIFY(r.err.contains("NotFound"));
+}
+
+void DashboardTest::scaleErrorShowsStatusMessage() {
+  QVERIFY(window_->showSection("deployments"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/web"), 10000);
+  replicas_ = -1;
+  QSignalSpy done(window_.get(), &MainWindow::actionFinished);
+  window_->scaleSelected();
+  replicas_ = 4;
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
+  const auto status = done.at(0).at(1).value<kd::Status>();
+  QCOMPARE(status.code(), 422);
+  const QString shown = window_->statusBar()->currentMessage();
+  QVERIFY2(shown.contains(QString::fromStdString(status.message())), qPrintable(shown));
+  QVERIFY2(shown.contains("greater than or equal to 0"), qPrintable(shown));
+}
+
+void DashboardTest::deletingDeploymentRemovesItsPods() {
+  QVERIFY(!keys(pods(), "dash-b/api-").isEmpty());
+  kubectlOk({"-n", "dash-b", "delete", "deployment", "api"});
+  QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-b/api-").isEmpty(), 30000);
+}
+
+void DashboardTest::editorMarksInvalidFieldOnItsLine_data() {
+  QTest::addColumn<QString>("yaml");
+  QTest::addColumn<int>("line");  // 0-based
+  QTest::addColumn<QString>("field");
+  QTest::newRow("negative replicas")
+      << "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\n  namespace: dash-a\n"
+         "spec:\n  replicas: -2\n  selector: {matchLabels: {app: bad}}\n"
+         "  template:\n    metadata: {labels: {app: bad}}\n"
+         "    spec: {containers: [{name: c, image: busybox}]}\n"
+      << 6 << "spec.replicas";
+  QTest::newRow("second document, missing image")
+      << "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine, namespace: dash-a}\n---\n"
+         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: noimage\n  namespace: dash-a\n"
+         "spec:\n  containers:\n  - name: c\n    command: [sleep]\n"
+      << 11 << "spec.containers[0].image";
+}
+
+void DashboardTest::editorMarksInvalidFieldOnItsLine() {
+  QFETCH(QString, yaml);
+  QFETCH(int, line);
+  QFETCH(QString, field);
+  kd::dashboard::ManifestEditor* editor = window_->editor();
+  QSignalSpy validated(editor, &kd::dashboard::ManifestEditor::validated);
+  editor->setText(yaml);  // live validation follows the edit
+  QTRY_VERIFY_WITH_TIMEOUT(validated.count() >= 1, 10000);
+  const auto status = validated.last().at(0).value<kd::Status>();
+  QCOMPARE(status.code(), 422);
+  QVERIFY(!editor->problems().empty());
+  const auto& problem = editor->problems().front();
+  QVERIFY2(problem.message.startsWith(field), qPrintable(problem.message));
+  QCOMPARE(problem.line, line);
+  QCOMPARE(int(editor->editor()->extraSelections().size()), 1);
+  QCOMPARE(editor->editor()->extraSelections().front().cursor.blockNumber(), line);
+  // A dry run writes nothing.
+  auto r = engine_->kubectl({"-n", "dash-a", "get", "configmap", "fine"});
+  QVERIFY(r.exitCode != 0);
+}
+
+void DashboardTest::editorAppliesValidManifest() {
+  kd::dashboard::ManifestEditor* editor = window_->editor();
+  QSignalSpy applied(editor, &kd::dashboard::ManifestEditor::applied);
+  editor->setText(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edited, namespace: dash-a}\n"
+      "data: {color: blue}\n");
+  editor->apply();
+  QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 10000);
+  QVERIFY(applied.at(0).at(0).value<kd::Status>().isOk());
+  QVERIFY(editor->problems().empty());
+  auto r = engine_->kubectl(
+      {"-n", "dash-a", "get", "configmap", "edited", "-o", "jsonpath={.data.color}"});
+  QCOMPARE(r.out, QString("blue"));
+  // Applying again merges into the live object.
+  editor->setText(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edited, namespace: dash-a}\n"
+      "data: {color: green}\n");
+  editor->apply();
+  QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 2, 10000);
+  QVERIFY(applied.at(1).at(0).value<kd::Status>().isOk());
+  r = engine_->kubectl(
+      {"-n", "dash-a", "get", "configmap", "edited", "-o", "jsonpath={.data.color}"});
+  QCOMPARE(r.out, QString("green"));
+}
+
+int main(int argc, char** argv) {
+  qputenv("QT_QPA_PLATFORM", "offscreen");
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("KubeDeskTest");
+  DashboardTest test;
+  return QTest::qExec(&test, argc, argv);
+}
+
+#include "dashboard_test.moc"

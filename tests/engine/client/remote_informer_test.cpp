@@ -1,0 +1,221 @@
+// RemoteInformer against a real kubedesk-engine child process: list + watch, resume after the
+// server ends a watch, relist after the store compacted past the informer's resourceVersion,
+// and stop().
+
+#include "engine/client/remote_informer.h"
+
+#include <QProcess>
+#include <QtTest>
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "tests/e2e/engine_process.h"
+
+using kd::json;
+using kd::api::CachedObject;
+using kd::client::ApiClient;
+using kd::client::RemoteInformer;
+using kd::client::RemoteInformerOptions;
+using namespace std::chrono_literals;
+
+namespace {
+
+const kd::api::KindInfo& configMaps() {
+  return *kd::api::KindsRegistry::builtin().resolve("configmaps");
+}
+
+// What the handlers saw, in order, as "ADD ns/name", "UPDATE ns/name", "DELETE ns/name".
+class EventLog {
+ public:
+  kd::api::EventHandlers handlers() {
+    return {[this](const CachedObject& o) { add("ADD " + kd::api::objectKey(*o)); },
+            [this](const CachedObject&, const CachedObject& o) {
+              add("UPDATE " + kd::api::objectKey(*o));
+            },
+            [this](const CachedObject& o) { add("DELETE " + kd::api::objectKey(*o)); }};
+  }
+  bool contains(const std::string& line) const {
+    std::lock_guard lock(mu_);
+    return std::find(lines_.begin(), lines_.end(), line) != lines_.end();
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return lines_.size();
+  }
+
+ private:
+  void add(std::string line) {
+    std::lock_guard lock(mu_);
+    lines_.push_back(std::move(line));
+  }
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace
+
+class RemoteInformerTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void cleanupTestCase();
+  void listThenWatch();
+  void namespaceScoped();
+  void resumesAfterWatchTimeout();
+  void relistsAfterCompaction();
+  void stopSilencesHandlers();
+
+ private:
+  void kubectlOk(const QStringList& args) {
+    auto r = engine_->kubectl(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+  }
+  std::unique_ptr<RemoteInformer> informer(RemoteInformerOptions options = {}) {
+    return std::make_unique<RemoteInformer>(*client_, configMaps(), options);
+  }
+  // An informer reporting to `log`, already started.
+  std::unique_ptr<RemoteInformer> startedInformer(EventLog& log,
+                                                  RemoteInformerOptions options = {}) {
+    auto inf = informer(options);
+    inf->addHandlers(log.handlers());
+    inf->start();
+    return inf;
+  }
+
+  std::unique_ptr<EngineProcess> engine_;
+  std::unique_ptr<ApiClient> client_;
+};
+
+void RemoteInformerTest::initTestCase() {
+  engine_ = std::make_unique<EngineProcess>();
+  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+  auto access = kd::client::loadClusterAccess(engine_->kubeconfig().toStdString(), "");
+  QVERIFY2(access.ok(), access.status().message().c_str());
+  kd::client::ClientOptions options;
+  options.connectTimeout = 2000ms;
+  auto client = ApiClient::create(*access, options);
+  QVERIFY2(client.ok(), client.status().message().c_str());
+  client_ = std::move(*client);
+  kubectlOk({"create", "namespace", "inf-a"});
+  kubectlOk({"create", "namespace", "inf-b"});
+}
+
+void RemoteInformerTest::cleanupTestCase() {
+  client_.reset();
+  engine_.reset();
+}
+
+void RemoteInformerTest::listThenWatch() {
+  kubectlOk({"-n", "inf-a", "create", "configmap", "before", "--from-literal=k=1"});
+  EventLog log;
+  auto inf = startedInformer(log);
+  QVERIFY(inf->waitForSync(10s));
+  QVERIFY(log.contains("ADD inf-a/before"));
+  QVERIFY(inf->get("inf-a", "before"));
+  QCOMPARE(inf->get("inf-a/before")->at("data").at("k"), json("1"));
+
+  kubectlOk({"-n", "inf-a", "create", "configmap", "after", "--from-literal=k=1"});
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("ADD inf-a/after"), 10000);
+  kubectlOk({"-n", "inf-a", "patch", "configmap", "after", "-p", "{\"data\":{\"k\":\"2\"}}"});
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("UPDATE inf-a/after"), 10000);
+  QCOMPARE(inf->get("inf-a/after")->at("data").at("k"), json("2"));
+  kubectlOk({"-n", "inf-a", "delete", "configmap", "before"});
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("DELETE inf-a/before"), 10000);
+  QVERIFY(!inf->get("inf-a/before"));
+  QCOMPARE(inf->listCount(), 1);
+}
+
+void RemoteInformerTest::namespaceScoped() {
+  kubectlOk({"-n", "inf-b", "create", "configmap", "only-b"});
+  RemoteInformerOptions options;
+  options.namespaceName = "inf-b";
+  auto inf = informer(options);
+  inf->start();
+  QVERIFY(inf->waitForSync(10s));
+  for (const auto& obj : inf->list()) {
+    QCOMPARE(kd::api::metadataOf(*obj).value("namespace", ""), std::string("inf-b"));
+  }
+  QVERIFY(inf->get("inf-b/only-b"));
+  kubectlOk({"-n", "inf-a", "create", "configmap", "not-b"});
+  kubectlOk({"-n", "inf-b", "create", "configmap", "second-b"});
+  QTRY_VERIFY_WITH_TIMEOUT(inf->get("inf-b/second-b") != nullptr, 10000);
+  QVERIFY(!inf->get("inf-a/not-b"));
+}
+
+void RemoteInformerTest::resumesAfterWatchTimeout() {
+  RemoteInformerOptions options;
+  options.watchTimeout = 1s;
+  EventLog log;
+  auto inf = startedInformer(log, options);
+  QVERIFY(inf->waitForSync(10s));
+  QTRY_VERIFY_WITH_TIMEOUT(inf->watchCount() >= 3, 15000);
+  kubectlOk({"-n", "inf-a", "create", "configmap", "resumed"});
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("ADD inf-a/resumed"), 10000);
+  // Resuming from the last resourceVersion never needs a new list.
+  QCOMPARE(inf->listCount(), 1);
+  QVERIFY(inf->lastError().isOk());
+}
+
+// Stops the engine, moves the store's compaction mark past every revision the informer has
+// seen, and restarts it on the same port: the informer's resume point is then 410 Expired.
+void RemoteInformerTest::relistsAfterCompaction() {
+  RemoteInformerOptions options;
+  options.retryDelay = 200ms;
+  EventLog log;
+  auto inf = startedInformer(log, options);
+  QVERIFY(inf->waitForSync(10s));
+  kubectlOk({"-n", "inf-a", "create", "configmap", "gone-soon"});
+  QTRY_VERIFY_WITH_TIMEOUT(inf->get("inf-a/gone-soon") != nullptr, 10000);
+
+  engine_->stop();
+  const QString db = engine_->dataDir() + "/store.db";
+  const QString sql =
+      "INSERT OR REPLACE INTO meta(key, value) VALUES('compact_rev', "
+      "(SELECT COALESCE(MAX(rev), 0) + 1000 FROM log)); "
+      "DELETE FROM objects WHERE key LIKE '%gone-soon%';";
+  QProcess sqlite;
+  sqlite.start("sqlite3", {db, sql});
+  QVERIFY(sqlite.waitForFinished(10000));
+  QVERIFY2(sqlite.exitCode() == 0, sqlite.readAllStandardError().constData());
+  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+
+  QTRY_VERIFY_WITH_TIMEOUT(inf->listCount() == 2, 20000);
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("DELETE inf-a/gone-soon"), 5000);
+  kubectlOk({"-n", "inf-a", "create", "configmap", "after-relist"});
+  QTRY_VERIFY_WITH_TIMEOUT(log.contains("ADD inf-a/after-relist"), 10000);
+  QVERIFY(std::stoll(inf->lastResourceVersion()) > 1000);
+}
+
+void RemoteInformerTest::stopSilencesHandlers() {
+  std::atomic<int> calls{0};
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> lateCall{false};
+  auto inf = informer();
+  inf->addHandlers({[&](const CachedObject&) {
+                      ++calls;
+                      if (stopped) lateCall = true;
+                    },
+                    [&](const CachedObject&, const CachedObject&) {
+                      if (stopped) lateCall = true;
+                    },
+                    [&](const CachedObject&) {
+                      if (stopped) lateCall = true;
+                    }});
+  inf->start();
+  QVERIFY(inf->waitForSync(10s));
+  QElapsedTimer timer;
+  timer.start();
+  inf->stop();
+  stopped = true;
+  QVERIFY2(timer.elapsed() < 2000, "stop() waited for the watch to end on its own");
+  kubectlOk({"-n", "inf-a", "create", "configmap", "after-stop"});
+  QTest::qWait(500);
+  QVERIFY(!lateCall);
+  QVERIFY(calls > 0);
+  inf->stop();  // idempotent
+}
+
+QTEST_GUILESS_MAIN(RemoteInformerTest)
+#include "remote_informer_test.moc"
