@@ -62,11 +62,77 @@ QJsonObject jsonOf(const QString& text) {
   return QJsonDocument::fromJson(text.toUtf8()).object();
 }
 
+// Objects of every kind describe has a layout for, with the fields those layouts print.
+const QByteArray kDescribeManifest =
+    QByteArray(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: rich}\n---\n"
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: rich}\n"
+        "spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: rich}\n"
+        "data: {one: \"1\"}\nbinaryData: {blob: aGVsbG8=}\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: rich}\n"
+        "data: {p: aHVudGVyMg==, q: \"\"}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: np, namespace: rich}\n"
+        "spec:\n  type: NodePort\n  selector: {app: rich}\n  ports:\n"
+        "  - {name: http, port: 80, targetPort: http}\n"
+        "  - {name: metrics, port: 9090, targetPort: 9090, protocol: UDP}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: rich\n  namespace: rich\n"
+        "  labels: {app: rich, tier: db}\n  annotations:\n    note: short\n    long: \"") +
+    QByteArray(150, 'a') +
+    QByteArray(
+        "\"\nspec:\n  nodeSelector: {kubernetes.io/os: linux}\n  tolerations:\n"
+        "  - {key: dedicated, operator: Equal, value: db, effect: NoSchedule}\n"
+        "  initContainers:\n  - {name: init, image: busybox, command: [sh, -c, \"echo hi\"]}\n"
+        "  containers:\n  - name: main\n    image: busybox:1.36\n    args: [sleep, \"3600\"]\n"
+        "    ports:\n    - {containerPort: 8080, name: http}\n"
+        "    - {containerPort: 9090, protocol: UDP}\n"
+        "    resources:\n      requests: {cpu: 250m, memory: 64Mi}\n"
+        "      limits: {cpu: \"1\", memory: 128Mi}\n"
+        "    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}\n"
+        "    startupProbe: {exec: {command: [cat, /tmp/ready]}}\n"
+        "    readinessProbe: {tcpSocket: {port: http}}\n"
+        "    env:\n    - {name: PLAIN, value: hello}\n"
+        "    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n"
+        "    - {name: PASS, valueFrom: {secretKeyRef: {name: s, key: p, optional: true}}}\n"
+        "    envFrom:\n    - configMapRef: {name: cfg}\n    - {secretRef: {name: s}, prefix: S_}\n"
+        "    volumeMounts:\n    - {name: cfg, mountPath: /etc/cfg, readOnly: true}\n"
+        "    - {name: scratch, mountPath: /scratch}\n"
+        "    - {name: data, mountPath: /data, subPath: sub}\n"
+        "  volumes:\n  - {name: cfg, configMap: {name: cfg}}\n"
+        "  - {name: sec, secret: {secretName: s}}\n  - {name: scratch, emptyDir: {}}\n"
+        "  - {name: host, hostPath: {path: /tmp, type: Directory}}\n"
+        "  - {name: data, persistentVolumeClaim: {claimName: data}}\n"
+        "  - name: info\n    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: "
+        "metadata.labels}}]}\n---\n"
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: logger, namespace: rich}\n"
+        "spec:\n  selector: {matchLabels: {app: logger}}\n  template:\n"
+        "    metadata: {labels: {app: logger}}\n    spec: {containers: [{name: c, image: "
+        "busybox}]}\n"
+        "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: cache, namespace: rich}\n"
+        "spec:\n  serviceName: cache\n  replicas: 2\n  selector: {matchLabels: {app: cache}}\n"
+        "  template:\n    metadata: {labels: {app: cache}}\n"
+        "    spec: {containers: [{name: c, image: busybox}]}\n");
+
+// Ages ("5s", "2m10s (x3 over 5m)") and the padding after them differ between two runs a
+// second apart; everything else must not.
+QString withoutAges(QString text) {
+  static const QRegularExpression kAge(
+      "\\b\\d+[smhdy](\\d+[smh])?( \\(x\\d+ over \\d+[smhdy](\\d+[smh])?\\))? *");
+  return text.replace(kAge, "AGE ");
+}
+
+// Lines sorted: event lists tie on equal timestamps, and kubectl's sort is not stable.
+QStringList sortedLines(const QString& text) {
+  QStringList lines = withoutAges(text).split('\n');
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
 }  // namespace
 
 class KdctlE2eTest : public QObject {
   Q_OBJECT
-  EngineProcess engine_;
+  EngineProcess engine_{{}, {"--simulated-nodes", "2"}};
   QTemporaryDir tmp_;
 
   CommandResult kd(const QStringList& args, const QByteArray& input = {}) {
@@ -81,6 +147,230 @@ class KdctlE2eTest : public QObject {
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
     CMD_OK(k({"apply", "-f", manifest("shop.yaml")}));
     CMD_OK(k({"create", "namespace", "empty"}));
+    CMD_OK(k({"apply", "-f", "-"}, kDescribeManifest));
+    CMD_OK(k({"apply", "-f", manifest("controllers-jobs.yaml")}));
+    CMD_OK(k({"wait", "--for=condition=Ready", "pod/rich", "-n", "rich", "--timeout=60s"}));
+    CMD_OK(k({"wait", "--for=condition=Available", "deploy/web", "-n", "shop", "--timeout=60s"}));
+    CMD_OK(k({"wait", "--for=condition=Complete", "job/batch", "--timeout=60s"}));
+  }
+
+  // describe prints what kubectl 1.32 prints, line for line, apart from ages.
+  void describeMatchesKubectl_data() {
+    QTest::addColumn<QStringList>("args");
+    const QStringList rich{"-n", "rich"};
+    QTest::newRow("pod: containers, probes, env, volumes")
+        << QStringList{"describe", "pod", "rich"} + rich;
+    QTest::newRow("pods by label")
+        << QStringList{"describe", "pods", "-l", "app=web", "-n", "shop"};
+    QTest::newRow("deployment") << QStringList{"describe", "deploy/web", "-n", "shop"};
+    QTest::newRow("replica sets") << QStringList{"describe", "rs", "-n", "shop"};
+    QTest::newRow("service") << QStringList{"describe", "svc", "web", "-n", "shop"};
+    QTest::newRow("node port service") << QStringList{"describe", "svc", "np"} + rich;
+    QTest::newRow("endpoints") << QStringList{"describe", "endpoints"} + rich;
+    QTest::newRow("config map") << QStringList{"describe", "cm", "cfg"} + rich;
+    QTest::newRow("secrets: byte counts") << QStringList{"describe", "secrets"} + rich;
+    QTest::newRow("claim") << QStringList{"describe", "pvc", "data"} + rich;
+    QTest::newRow("namespace") << QStringList{"describe", "ns", "shop"};
+    QTest::newRow("cron job") << QStringList{"describe", "cronjob", "report", "-n", "shop"};
+    QTest::newRow("job") << QStringList{"describe", "job", "batch"};
+    QTest::newRow("daemon set") << QStringList{"describe", "ds", "logger"} + rich;
+    QTest::newRow("stateful set") << QStringList{"describe", "sts", "cache"} + rich;
+    QTest::newRow("node") << QStringList{"describe", "node", "kubedesk-m01"};
+    QTest::newRow("name prefix") << QStringList{"describe", "pod", "batch"};
+    QTest::newRow("name and selector") << QStringList{"describe", "pod", "batch", "-l", "x!=y"};
+    QTest::newRow("not found") << QStringList{"describe", "deploy", "nope", "-n", "shop"};
+    QTest::newRow("nothing selected") << QStringList{"describe", "pods", "-n", "empty"};
+  }
+
+  void describeMatchesKubectl() {
+    QFETCH(QStringList, args);
+    CommandResult mine, theirs;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      mine = kd(args);
+      theirs = k(args);
+      if (withoutAges(mine.out) == withoutAges(theirs.out) && mine.err == theirs.err) break;
+    }
+    QCOMPARE(mine.exitCode, theirs.exitCode);
+    QCOMPARE(mine.err, theirs.err);
+    QCOMPARE(withoutAges(mine.out), withoutAges(theirs.out));
+  }
+
+  // Read-only rollout, wait and events commands: same output, errors and exit codes.
+  void inspectionMatchesKubectl_data() {
+    QTest::addColumn<QStringList>("args");
+    const QStringList shop{"-n", "shop"};
+    QTest::newRow("rollout status") << QStringList{"rollout", "status", "deploy/web"} + shop;
+    QTest::newRow("rollout status daemon set")
+        << QStringList{"rollout", "status", "ds/logger", "-n", "rich", "--watch=false"};
+    QTest::newRow("rollout status stateful set")
+        << QStringList{"rollout", "status", "sts/cache", "-n", "rich", "--watch=false"};
+    QTest::newRow("rollout history") << QStringList{"rollout", "history", "deploy/web"} + shop;
+    QTest::newRow("rollout history revision")
+        << QStringList{"rollout", "history", "deploy/web", "--revision=1"} + shop;
+    QTest::newRow("rollout history missing revision")
+        << QStringList{"rollout", "history", "deploy/web", "--revision=9"} + shop;
+    QTest::newRow("rollout history daemon set")
+        << QStringList{"rollout", "history", "ds/logger", "-n", "rich"};
+    QTest::newRow("rollout history stateful set revision")
+        << QStringList{"rollout", "history", "sts/cache", "-n", "rich", "--revision=1"};
+    QTest::newRow("rollout undo missing revision")
+        << QStringList{"rollout", "undo", "deploy/web", "--to-revision=9"} + shop;
+    QTest::newRow("rollout pause daemon set")
+        << QStringList{"rollout", "pause", "ds/logger", "-n", "rich"};
+    QTest::newRow("rollout resume running")
+        << QStringList{"rollout", "resume", "deploy/web"} + shop;
+    QTest::newRow("wait condition")
+        << QStringList{"wait", "--for=condition=Available", "deploy/web"} + shop;
+    QTest::newRow("wait condition value times out")
+        << QStringList{"wait", "--for=condition=Available=false", "deploy/web", "--timeout=1s"} +
+               shop;
+    QTest::newRow("wait jsonpath by label")
+        << QStringList{"wait", "--for=jsonpath={.status.phase}=Running", "pod", "-l", "app=web"} +
+               shop;
+    QTest::newRow("wait delete of missing")
+        << QStringList{"wait", "--for=delete", "pod/nope", "--timeout=1s"} + shop;
+    QTest::newRow("wait on missing")
+        << QStringList{"wait", "--for=condition=Ready", "pod/nope", "--timeout=1s"} + shop;
+    QTest::newRow("wait nothing selected")
+        << QStringList{"wait", "--for=condition=Ready", "pod", "-l", "app=none", "--timeout=1s"} +
+               shop;
+    QTest::newRow("wait unknown condition")
+        << QStringList{"wait", "--for=bogus", "deploy/web"} + shop;
+    QTest::newRow("events for an object")
+        << QStringList{"events", "--for", "pod/rich", "-n", "rich"};
+    QTest::newRow("events, bad type") << QStringList{"events", "--types=Bad"};
+    QTest::newRow("events, none") << QStringList{"events", "-n", "empty"};
+    QTest::newRow("events, warnings") << QStringList{"events", "--types=Warning", "-A"};
+    QTest::newRow("events, namespace") << QStringList{"events", "-n", "rich"};
+    QTest::newRow("events, all namespaces") << QStringList{"events", "-A"};
+    // Simulated nodes run no containers: the engine answers log requests with a Status.
+    QTest::newRow("logs of a pod") << QStringList{"logs", "rich", "-n", "rich"};
+    QTest::newRow("logs, unknown container")
+        << QStringList{"logs", "rich", "-n", "rich", "-c", "x"};
+    QTest::newRow("logs of a deployment") << QStringList{"logs", "deploy/web", "--tail=5"} + shop;
+    QTest::newRow("logs by label") << QStringList{"logs", "-l", "app=web", "--prefix"} + shop;
+    QTest::newRow("logs of a missing pod") << QStringList{"logs", "nope"} + shop;
+    QTest::newRow("top pods") << QStringList{"top", "pods"} + shop;
+    QTest::newRow("top nodes") << QStringList{"top", "nodes"};
+  }
+
+  void inspectionMatchesKubectl() {
+    QFETCH(QStringList, args);
+    CommandResult mine, theirs;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      mine = kd(args);
+      theirs = k(args);
+      if (sortedLines(mine.out) == sortedLines(theirs.out) && mine.err == theirs.err) break;
+    }
+    QCOMPARE(mine.exitCode, theirs.exitCode);
+    QCOMPARE(mine.err, theirs.err);
+    QCOMPARE(sortedLines(mine.out), sortedLines(theirs.out));
+  }
+
+  // A rollout driven by kdctl, checked with kubectl: undo restores the old template, restart
+  // stamps the template, pause blocks both; messages are kubectl's.
+  void rolloutChangesWhatKubectlSees() {
+    const QStringList ns{"-n", "shop"};
+    CMD_OK(k(QStringList{"create", "deployment", "roll", "--image=busybox:1.36", "--replicas=2"} +
+             ns));
+    CMD_OK(k(QStringList{"rollout", "status", "deploy/roll", "--timeout=60s"} + ns));
+    CMD_OK(k(QStringList{"set", "image", "deploy/roll", "busybox=busybox:1.37"} + ns));
+    auto status = kd(QStringList{"rollout", "status", "deploy/roll", "--timeout=60s"} + ns);
+    CMD_OK(status);
+    QVERIFY2(status.out.endsWith("deployment \"roll\" successfully rolled out\n"),
+             qPrintable(status.out));
+
+    auto undone = kd(QStringList{"rollout", "undo", "deploy/roll"} + ns);
+    CMD_OK(undone);
+    QCOMPARE(undone.out, QString("deployment.apps/roll rolled back\n"));
+    QCOMPARE(k(QStringList{"get", "deploy", "roll", "-o",
+                           "jsonpath={.spec.template.spec.containers[0].image}"} +
+               ns)
+                 .out,
+             QString("busybox:1.36"));
+    CMD_OK(k(QStringList{"rollout", "status", "deploy/roll", "--timeout=60s"} + ns));
+    auto history = k(QStringList{"rollout", "history", "deploy/roll"} + ns);
+    QCOMPARE(kd(QStringList{"rollout", "history", "deploy/roll"} + ns).out, history.out);
+    QVERIFY2(history.out.contains("\n2         <none>\n3         <none>\n"),
+             qPrintable(history.out));
+    auto same = kd(QStringList{"rollout", "undo", "deploy/roll", "--to-revision=3"} + ns);
+    QCOMPARE(same.out, QString("deployment.apps/roll skipped rollback (current template already "
+                               "matches revision 3)"));
+
+    auto restarted = kd(QStringList{"rollout", "restart", "deploy/roll"} + ns);
+    CMD_OK(restarted);
+    QCOMPARE(restarted.out, QString("deployment.apps/roll restarted\n"));
+    QVERIFY(
+        !k(QStringList{"get", "deploy", "roll", "-o",
+                       "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/"
+                       "restartedAt}"} +
+           ns)
+             .out.isEmpty());
+
+    auto paused = kd(QStringList{"rollout", "pause", "deploy/roll"} + ns);
+    QCOMPARE(paused.out, QString("deployment.apps/roll paused\n"));
+    for (const auto& verb : {"pause", "undo", "restart"}) {
+      const QStringList args = QStringList{"rollout", verb, "deploy/roll"} + ns;
+      auto mine = kd(args), theirs = k(args);
+      QCOMPARE(mine.exitCode, 1);
+      QCOMPARE(mine.exitCode, theirs.exitCode);
+      QCOMPARE(mine.err, theirs.err);
+    }
+    auto resumed = kd(QStringList{"rollout", "resume", "deploy/roll"} + ns);
+    QCOMPARE(resumed.out, QString("deployment.apps/roll resumed\n"));
+    QCOMPARE(k(QStringList{"get", "deploy", "roll", "-o", "jsonpath={.spec.paused}"} + ns).out,
+             QString());
+  }
+
+  // diff: exit 0 without differences, 1 with them (printed by diff -u -N, or by
+  // KUBECTL_EXTERNAL_DIFF), >1 on errors; nothing is written.
+  void diffExitCodes() {
+    const QString file = tmp_.filePath("diff.yaml");
+    const QByteArray head =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: difftest, namespace: shop}\n";
+    QVERIFY(writeFile(file, head + "data: {a: \"1\"}\n"));
+    CMD_OK(k({"apply", "-f", file}));
+    for (const auto& result : {kd({"diff", "-f", file}), k({"diff", "-f", file})}) {
+      QCOMPARE(result.exitCode, 0);
+      QCOMPARE(result.out, QString());
+    }
+    QVERIFY(writeFile(file, head + "data: {a: \"2\"}\n"));
+    auto mine = kd({"diff", "-f", file});
+    QCOMPARE(mine.exitCode, 1);
+    QCOMPARE(k({"diff", "-f", file}).exitCode, 1);
+    QVERIFY2(
+        mine.out.startsWith("diff -u -N ") && mine.out.contains("\n-  a: \"1\"\n+  a: \"2\"\n"),
+        qPrintable(mine.out));
+    QCOMPARE(k({"get", "cm", "difftest", "-n", "shop", "-o", "jsonpath={.data.a}"}).out,
+             QString("1"));
+
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("KUBECONFIG", engine_.kubeconfig());
+    env.insert("HOME", tmp_.path());
+    env.insert("KUBECTL_EXTERNAL_DIFF", "diff -q");
+    auto external = run(kKdctl, {"diff", "-f", file}, env);
+    QCOMPARE(external.exitCode, 1);
+    QVERIFY2(external.out.contains(" differ"), qPrintable(external.out));
+
+    QVERIFY(writeFile(file, "apiVersion: v1\nkind: Nonsense\nmetadata: {name: x}\n"));
+    auto broken = kd({"diff", "-f", file});
+    QVERIFY2(broken.exitCode > 1, qPrintable(broken.err));
+    QVERIFY(k({"diff", "-f", file}).exitCode > 1);
+  }
+
+  // wait blocks until the change happens, then prints kubectl's message.
+  void waitSeesDeletion() {
+    CMD_OK(k({"create", "configmap", "doomed", "-n", "shop"}));
+    QProcess* waiter = engine_.startKubectl(
+        {"wait", "--for=delete", "cm/doomed", "-n", "shop", "--timeout=30s"}, kKdctl);
+    QTest::qWait(700);
+    QCOMPARE(waiter->state(), QProcess::Running);
+    CMD_OK(k({"delete", "cm", "doomed", "-n", "shop"}));
+    QVERIFY(waiter->waitForFinished(20000));
+    QCOMPARE(waiter->exitCode(), 0);
+    QCOMPARE(QString::fromUtf8(waiter->readAllStandardOutput()),
+             QString("configmap/doomed condition met\n"));
+    delete waiter;
   }
 
   // Printed tables must equal kubectl's byte for byte; a run straddling a second boundary can

@@ -2,6 +2,7 @@
 
 #include "engine/api/patch.h"
 #include "engine/api/schema.h"
+#include "engine/client/cli/apply.h"
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/manifests.h"
 
@@ -65,23 +66,33 @@ int failFor(Invocation& inv, const Status& st, const std::string& what, const Ma
   return 1;
 }
 
-int applyOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
+}  // namespace
+
+int applyManifest(Invocation& inv, client::ApiClient& c, Manifest& m, bool dryRun,
+                  ApplyOutcome& out) {
   auto kind = kindOf(inv, m.object);
   if (!kind.ok()) return inv.failLocal(kind.status());
   auto ns = namespaceFor(inv, *kind, m.object);
   if (!ns.ok()) return inv.failLocal(ns.status());
   const std::string name = m.object["metadata"].value("name", "");
-  const std::string label = kindPrefix(*kind) + "/" + name;
-  const json modified = withLastApplied(m.object);
+  out.kind = *kind;
+  out.label = kindPrefix(*kind) + "/" + name;
+  // A dry run (diff) leaves the last-applied annotation as it is, as kubectl diff does.
+  json modified = withLastApplied(m.object);
+  if (dryRun) modified["metadata"]["annotations"].erase(kLastApplied);
+  client::WriteOptions write;
+  write.dryRun = dryRun;
 
   auto live = c.get(*kind, *ns, name);
   if (!live.ok() && live.status().code() == 404) {
-    auto created = c.create(*kind, *ns, modified);
+    auto created = c.create(*kind, *ns, modified, write);
     if (!created.ok()) return failFor(inv, created.status(), "creating", m);
-    inv.out << label << " created\n";
+    out.verb = "created";
+    out.result = std::move(created).value();
     return 0;
   }
   if (!live.ok()) return failFor(inv, live.status(), "retrieving current configuration of", m);
+  out.live = *live;
 
   json original;  // null: nothing was applied before
   const json annotations = live->value("/metadata/annotations"_json_pointer, json::object());
@@ -91,7 +102,7 @@ int applyOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
     } catch (const json::exception&) {
       original = json();
     }
-  } else {
+  } else if (!dryRun) {
     inv.err << "Warning: resource " << kind->resource << "/" << name << " is missing the "
             << kLastApplied
             << " annotation which is required by kdctl apply. kdctl apply should only be used on "
@@ -102,13 +113,24 @@ int applyOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
                                              api::SchemaRegistry::builtin(), kind->schemaType);
   if (!patch.ok()) return failFor(inv, patch.status(), "computing the patch for", m);
   if (patch->empty()) {
-    inv.out << label << " unchanged\n";
+    out.verb = "unchanged";
+    out.result = *live;
     return 0;
   }
-  auto patched = c.patch(*kind, *ns, name, client::PatchType::StrategicMerge, patch->dump());
+  auto patched = c.patch(*kind, *ns, name, client::PatchType::StrategicMerge, patch->dump(), write);
   if (!patched.ok()) return failFor(inv, patched.status(), "patching", m);
-  inv.out << label << " configured\n";
+  out.verb = "configured";
+  out.result = std::move(patched).value();
   return 0;
+}
+
+namespace {
+
+int applyOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
+  ApplyOutcome outcome;
+  const int rc = applyManifest(inv, c, m, false, outcome);
+  if (rc == 0) inv.out << outcome.label << " " << outcome.verb << "\n";
+  return rc;
 }
 
 int createOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
@@ -121,6 +143,8 @@ int createOne(Invocation& inv, client::ApiClient& c, Manifest& m) {
   inv.out << kindPrefix(*kind) << "/" << m.object["metadata"].value("name", "") << " created\n";
   return 0;
 }
+
+}  // namespace
 
 int forEachManifest(Invocation& inv, int (*action)(Invocation&, client::ApiClient&, Manifest&)) {
   const auto& files = inv.args.values("filename");
@@ -136,8 +160,6 @@ int forEachManifest(Invocation& inv, int (*action)(Invocation&, client::ApiClien
   for (auto& m : *manifests) exitCode = std::max(exitCode, action(inv, **c, m));
   return exitCode;
 }
-
-}  // namespace
 
 int runApply(Invocation& inv) {
   return forEachManifest(inv, applyOne);

@@ -38,6 +38,19 @@ const std::vector<FlagSpec>& knownFlags() {
       {"for", 0, A::Value},
       {"client", 0, A::Switch},
       {"simulated-nodes", 0, A::Value},
+      {"revision", 0, A::Value},
+      {"to-revision", 0, A::Value},
+      {"types", 0, A::Value},
+      {"follow", 'f', A::Switch},
+      {"previous", 0, A::Switch},
+      {"tail", 0, A::Value},
+      {"since", 0, A::Value},
+      {"since-time", 0, A::Value},
+      {"timestamps", 0, A::Switch},
+      {"container", 'c', A::Value},
+      {"all-containers", 0, A::Switch},
+      {"prefix", 0, A::Switch},
+      {"containers", 0, A::Switch},
       {"help", 'h', A::Switch},
   };
   return kFlags;
@@ -88,6 +101,15 @@ Status readFlag(const std::vector<std::string>& argv, size_t& i, const std::vect
     if (!rest.empty()) inlineValue = std::string(rest.starts_with('=') ? rest.substr(1) : rest);
   }
   const FlagSpec* flag = isLong ? findFlag(spec, name, 0) : findFlag(spec, {}, name[0]);
+  // `logs -f` follows and `logs -p` reads the previous container; elsewhere they name a file
+  // and a profile.
+  static const std::vector<std::pair<char, const char*>> kLogsShorthands = {{'f', "follow"},
+                                                                            {'p', "previous"}};
+  for (const auto& [shorthand, longName] : kLogsShorthands) {
+    if (!isLong && name[0] == shorthand && !out.words.empty() && out.words[0] == "logs") {
+      flag = findFlag(spec, longName, 0);
+    }
+  }
   if (!flag) {
     return Status::badRequest(isLong ? "unknown flag: --" + std::string(name)
                                      : "unknown shorthand flag: '" + std::string(name) + "' in " +
@@ -135,6 +157,33 @@ Result<ParsedArgs> parseArgs(const std::vector<std::string>& argv,
     out.flags.erase("patch");
   }
   return out;
+}
+
+Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
+  static const std::vector<std::pair<std::string_view, double>> kUnits = {
+      {"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}};
+  const Status bad = Status::badRequest("time: invalid duration \"" + std::string(text) + "\"");
+  if (text.empty()) return bad;
+  if (text == "0") return std::chrono::milliseconds(0);
+  if (text.find_first_not_of("0123456789") == std::string_view::npos) {
+    return std::chrono::milliseconds(std::stoll(std::string(text)) * 1000);
+  }
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find_first_not_of("0123456789.", i);
+    if (end == i || end == std::string_view::npos) return bad;
+    const double number = std::stod(std::string(text.substr(i, end - i)));
+    size_t unitEnd = text.find_first_of("0123456789.", end);
+    if (unitEnd == std::string_view::npos) unitEnd = text.size();
+    const std::string_view unit = text.substr(end, unitEnd - end);
+    auto it =
+        std::find_if(kUnits.begin(), kUnits.end(), [&](const auto& u) { return u.first == unit; });
+    if (it == kUnits.end()) return bad;
+    total += number * it->second;
+    i = unitEnd;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total));
 }
 
 std::vector<std::string> splitList(std::string_view text, char sep) {

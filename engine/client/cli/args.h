@@ -4,6 +4,7 @@
 // boolean flags with an optional "=true|false", repeated flags, and "--" ending the flags.
 // One flag table serves every verb; each verb reads the flags it understands.
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ struct ParsedArgs {
 // whose message kubectl would print ("unknown flag: --foo").
 Result<ParsedArgs> parseArgs(const std::vector<std::string>& argv,
                              const std::vector<FlagSpec>& spec = knownFlags());
+
+// A Go duration as kubectl flags take it: "30s", "1m30s", "1.5h", "250ms", "0"; a bare
+// number is seconds (--timeout=60 and --request-timeout accept it). 400 when malformed.
+Result<std::chrono::milliseconds> parseDuration(std::string_view text);
 
 // Splits "a,b,c" (empty parts dropped).
 std::vector<std::string> splitList(std::string_view text, char sep = ',');

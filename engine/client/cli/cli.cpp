@@ -34,6 +34,13 @@ const std::map<std::string, std::function<int(Invocation&)>, std::less<>>& verbT
       {"label", runLabel},
       {"annotate", runLabel},
       {"patch", runPatch},
+      {"describe", runDescribe},
+      {"rollout", runRollout},
+      {"wait", runWait},
+      {"events", runEvents},
+      {"logs", runLogs},
+      {"diff", runDiff},
+      {"top", runTop},
       {"completion", runCompletion},
   };
   return kVerbs;

@@ -29,6 +29,21 @@ int runDelete(Invocation& inv);
 int runScale(Invocation& inv);
 int runLabel(Invocation& inv);  // label and annotate
 int runPatch(Invocation& inv);
+// describe_command.cpp
+int runDescribe(Invocation& inv);
+// rollout_command.cpp
+int runRollout(Invocation& inv);
+// wait.cpp, events.cpp
+int runWait(Invocation& inv);
+int runEvents(Invocation& inv);
+// logs.cpp, top.cpp
+int runLogs(Invocation& inv);
+int runTop(Invocation& inv);
+// diff.cpp
+int runDiff(Invocation& inv);
+// kdctl diff's exit code for the diff program's: 0 same, 1 different, >1 failed (-1: it
+// could not run).
+int diffExitCode(int programStatus);
 // help.cpp
 int runHelp(Invocation& inv, const std::string& verb);
 int runCompletion(Invocation& inv);

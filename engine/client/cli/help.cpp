@@ -55,6 +55,63 @@ const std::vector<VerbHelp>& verbs() {
        "kdctl patch TYPE NAME -p PATCH [--type strategic|merge|json]",
        "  kdctl patch deploy web -p '{\"spec\":{\"replicas\":2}}'\n"
        "  kdctl patch cm web-config --type merge -p '{\"data\":{\"MODE\":\"dev\"}}'"},
+      {"describe", "Show details of a specific resource or group of resources",
+       "kdctl describe (TYPE [NAME_PREFIX | -l SELECTOR] | TYPE/NAME) [-A]",
+       "  # Describe a node\n  kdctl describe nodes kubedesk-m01\n\n"
+       "  # Describe a pod\n  kdctl describe pods/nginx\n\n"
+       "  # Describe pods by label name=myLabel\n  kdctl describe pods -l name=myLabel\n\n"
+       "  # Describe all pods whose names start with web (or all pods)\n"
+       "  kdctl describe pods web\n  kdctl describe pods"},
+      {"rollout", "Manage the rollout of a deployment, daemon set or stateful set",
+       "kdctl rollout status|history|undo|restart|pause|resume TYPE/NAME [--revision N] "
+       "[--to-revision N] [--watch=false] [--timeout D]",
+       "  # Watch the rollout status of a deployment\n  kdctl rollout status deployment/web\n\n"
+       "  # View the rollout history, and the details of revision 3\n"
+       "  kdctl rollout history deployment/web\n  kdctl rollout history deployment/web "
+       "--revision=3\n\n"
+       "  # Roll back to the previous revision, or to revision 3\n"
+       "  kdctl rollout undo deployment/web\n  kdctl rollout undo daemonset/agent "
+       "--to-revision=3\n\n"
+       "  # Restart the pods of a deployment; pause and resume its rollout\n"
+       "  kdctl rollout restart deployment/web\n  kdctl rollout pause deployment/web\n"
+       "  kdctl rollout resume deployment/web"},
+      {"wait", "Wait for a specific condition on one or many resources",
+       "kdctl wait (TYPE NAME | TYPE/NAME | TYPE -l SELECTOR | TYPE --all) "
+       "--for=delete|create|condition=C[=V]|jsonpath='{...}'[=V] [--timeout=30s]",
+       "  # Wait for the pod \"busybox1\" to contain the status condition of type \"Ready\"\n"
+       "  kdctl wait --for=condition=Ready pod/busybox1\n\n"
+       "  # The default value of a status condition is true; wait for another value\n"
+       "  kdctl wait --for=condition=Ready=false pod/busybox1\n\n"
+       "  # Wait for the pod to reach a phase, by jsonpath\n"
+       "  kdctl wait --for=jsonpath='{.status.phase}'=Running pod/busybox1\n\n"
+       "  # Wait for the pod to be deleted, with a timeout of 60s\n"
+       "  kdctl delete pod/busybox1\n  kdctl wait --for=delete pod/busybox1 --timeout=60s"},
+      {"events", "List events",
+       "kdctl events [-A | -n NS] [--for TYPE/NAME] [--types Normal,Warning] [-w]",
+       "  # List recent events in the default namespace\n  kdctl events\n\n"
+       "  # List recent events in all namespaces\n  kdctl events --all-namespaces\n\n"
+       "  # List recent events for the specified pod, then wait for more events\n"
+       "  kdctl events --for pod/web-pod-13je7 --watch\n\n"
+       "  # List recent only events of type 'Warning'\n  kdctl events --types=Warning"},
+      {"logs", "Print the logs for a container in a pod",
+       "kdctl logs [-f] [-p] (POD | TYPE/NAME | -l SELECTOR) [-c CONTAINER] [--all-containers] "
+       "[--tail N] [--since D] [--timestamps] [--prefix]",
+       "  # Return snapshot logs from pod nginx with only one container\n  kdctl logs nginx\n\n"
+       "  # Return snapshot logs from all containers in pods defined by label app=nginx\n"
+       "  kdctl logs -l app=nginx --all-containers=true\n\n"
+       "  # Begin streaming the logs of the ruby container in pod web-1\n"
+       "  kdctl logs -f -c ruby web-1\n\n"
+       "  # Show the most recent 20 lines, of the last hour, of the first pod of a deployment\n"
+       "  kdctl logs deployment/nginx --tail=20 --since=1h"},
+      {"top", "Display resource (CPU/memory) usage", "kdctl top pods|nodes [-n NS | -A]",
+       "  # Show metrics for all nodes\n  kdctl top nodes\n\n"
+       "  # Show metrics for the pods of a namespace\n  kdctl top pods -n shop"},
+      {"diff", "Diff the live version against a would-be applied version",
+       "kdctl diff -f FILENAME|DIR|- [-R]",
+       "  # Diff resources included in pod.json\n  kdctl diff -f pod.json\n\n"
+       "  # Diff file read from stdin\n  cat service.yaml | kdctl diff -f -\n\n"
+       "  # Use another diff program (exit 0: no differences, 1: differences, >1: error)\n"
+       "  KUBECTL_EXTERNAL_DIFF=\"colordiff -N -u\" kdctl diff -f app.yaml"},
       {"completion", "Print a shell completion script", "kdctl completion bash",
        "  source <(kdctl completion bash)"},
   };

@@ -124,4 +124,65 @@ std::string renderTable(const json& table, const TablePrintOptions& options) {
   return writer.flush();
 }
 
+namespace {
+
+using Lines = std::vector<std::vector<std::string>>;
+
+struct Aligner {
+  const Lines& lines;
+  size_t minWidth, padding;
+  std::vector<size_t> widths;
+  std::string out;
+
+  void writeLines(size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const auto& cells = lines[i];
+      for (size_t j = 0; j < cells.size(); ++j) {
+        out += cells[j];
+        if (j < widths.size()) out.append(widths[j] - displayWidth(cells[j]), ' ');
+      }
+      if (i + 1 < lines.size()) out += '\n';
+    }
+  }
+
+  // Go's tabwriter.format: find each block of lines sharing the next column, size it, recurse.
+  void format(size_t line0, size_t line1) {
+    const size_t column = widths.size();
+    for (size_t at = line0; at < line1; ++at) {
+      if (column + 1 >= lines[at].size()) continue;
+      writeLines(line0, at);
+      line0 = at;
+      size_t width = minWidth;
+      for (; at < line1 && column + 1 < lines[at].size(); ++at) {
+        width = std::max(width, displayWidth(lines[at][column]) + padding);
+      }
+      widths.push_back(width);
+      format(line0, at);
+      widths.pop_back();
+      line0 = at;
+      if (at == line1) break;
+    }
+    writeLines(line0, line1);
+  }
+};
+
+}  // namespace
+
+std::string alignTabbed(std::string_view text, size_t minWidth, size_t padding) {
+  Lines lines(1);
+  lines.back().emplace_back();
+  for (char ch : text) {
+    if (ch == '\n') {
+      lines.emplace_back(1);
+    } else if (ch == '\t') {
+      lines.back().emplace_back();
+    } else {
+      lines.back().back() += ch;
+    }
+  }
+  Aligner a{lines, minWidth, padding, {}, {}};
+  a.format(0, lines.size());
+  return a.out;
+}
+
 }  // namespace kd::cli

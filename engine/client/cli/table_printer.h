@@ -5,6 +5,7 @@
 // --show-labels, and "kind/name" names when several kinds are printed together.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/api/status.h"
@@ -32,6 +33,12 @@ struct TablePrintOptions {
   bool noHeaders = false;
   std::string kindPrefix;  // "pod" / "deployment.apps": names print as "<prefix>/<name>"
 };
+
+// Go's text/tabwriter over text whose cells end in '\t': consecutive lines that have a cell in
+// the same column form a block aligned to its widest cell plus `padding` (at least
+// `minWidth`); a line without that cell ends the block. The text after a line's last tab is
+// never padded. kubectl describe prints through it with minWidth 0, padding 2.
+std::string alignTabbed(std::string_view text, size_t minWidth = 0, size_t padding = 2);
 
 // The header row, or nothing with noHeaders.
 std::vector<std::string> tableHeader(const json& table, const TablePrintOptions& options);

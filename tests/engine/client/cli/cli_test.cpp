@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "engine/client/cli/cli.h"
+#include "engine/client/cli/commands.h"
 
 using kd::Status;
 using kd::StatusCause;
@@ -28,6 +29,22 @@ class CliTest : public QObject {
   Q_OBJECT
 
  private slots:
+  // kdctl diff exits as kubectl diff: 0 same, 1 different, >1 the diff program failed.
+  void diffExitCodes_data() {
+    QTest::addColumn<int>("program");
+    QTest::addColumn<int>("exitCode");
+    QTest::newRow("no differences") << 0 << 0;
+    QTest::newRow("differences") << 1 << 1;
+    QTest::newRow("diff failed") << 2 << 2;
+    QTest::newRow("other failure") << 127 << 127;
+    QTest::newRow("could not run") << -1 << 2;
+  }
+  void diffExitCodes() {
+    QFETCH(int, program);
+    QFETCH(int, exitCode);
+    QCOMPARE(kd::cli::diffExitCode(program), exitCode);
+  }
+
   void formatsErrors_data() {
     QTest::addColumn<int>("which");
     QTest::addColumn<QString>("expected");

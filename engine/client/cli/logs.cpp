@@ -1,0 +1,204 @@
+#include "engine/client/cli/logs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+
+#include "engine/api/selectors.h"
+#include "engine/client/cli/commands.h"
+#include "engine/client/cli/describe_parts.h"
+
+namespace kd::cli {
+
+using describe::asArray;
+using describe::at;
+using describe::str;
+
+Result<LogOptions> logOptions(const ParsedArgs& args, bool bySelector) {
+  LogOptions o;
+  o.container = args.value("container");
+  o.follow = args.boolean("follow");
+  o.previous = args.boolean("previous");
+  o.timestamps = args.boolean("timestamps");
+  if (args.has("tail")) {
+    try {
+      o.tailLines = std::stoll(args.value("tail"));
+    } catch (...) {
+      return Status::badRequest("invalid argument \"" + args.value("tail") +
+                                "\" for \"--tail\" flag: strconv.ParseInt: parsing \"" +
+                                args.value("tail") + "\": invalid syntax");
+    }
+  } else if (bySelector) {
+    o.tailLines = 10;
+  }
+  if (o.tailLines && *o.tailLines < 0) o.tailLines.reset();
+  if (args.has("since") && args.has("since-time")) {
+    return Status::badRequest("at most one of `sinceTime` or `sinceSeconds` may be specified");
+  }
+  if (args.has("since")) {
+    auto d = parseDuration(args.value("since"));
+    if (!d.ok()) return d.status();
+    o.sinceSeconds = static_cast<int64_t>(std::ceil(double(d->count()) / 1000.0));
+  }
+  o.sinceTime = args.value("since-time");
+  return o;
+}
+
+std::string logQuery(const LogOptions& o) {
+  std::vector<std::string> parts;  // in key order, as url.Values.Encode writes them
+  if (!o.container.empty()) parts.push_back("container=" + o.container);
+  if (o.follow) parts.push_back("follow=true");
+  if (o.previous) parts.push_back("previous=true");
+  if (o.sinceSeconds) parts.push_back("sinceSeconds=" + std::to_string(*o.sinceSeconds));
+  if (!o.sinceTime.empty()) parts.push_back("sinceTime=" + o.sinceTime);
+  if (o.tailLines) parts.push_back("tailLines=" + std::to_string(*o.tailLines));
+  if (o.timestamps) parts.push_back("timestamps=true");
+  std::string q;
+  for (const auto& p : parts) q += (q.empty() ? "?" : "&") + p;
+  return q;
+}
+
+Result<std::vector<std::string>> logContainers(const json& pod, const std::string& wanted, bool all,
+                                               std::string& notice) {
+  std::vector<std::string> init, main;
+  for (const json& c : asArray(at(pod, "spec.initContainers"))) init.push_back(str(c, "name"));
+  for (const json& c : asArray(at(pod, "spec.containers"))) main.push_back(str(c, "name"));
+  if (all) {
+    init.insert(init.end(), main.begin(), main.end());
+    return init;
+  }
+  if (!wanted.empty()) {
+    if (std::find(main.begin(), main.end(), wanted) == main.end() &&
+        std::find(init.begin(), init.end(), wanted) == init.end()) {
+      return Status::badRequest("container " + wanted + " is not valid for pod " +
+                                str(pod, "metadata.name"));
+    }
+    return std::vector<std::string>{wanted};
+  }
+  if (main.empty()) return Status::badRequest("pod has no containers");
+  const json annotations = describe::asObject(at(pod, "metadata.annotations"));
+  std::string chosen = annotations.value("kubectl.kubernetes.io/default-container", "");
+  if (std::find(main.begin(), main.end(), chosen) == main.end()) chosen = main[0];
+  if (main.size() + init.size() > 1 && chosen == main[0] &&
+      !annotations.contains("kubectl.kubernetes.io/default-container")) {
+    std::string list;
+    for (const auto& n : main) list += (list.empty() ? "" : ", ") + n;
+    if (!init.empty()) {
+      std::string inits;
+      for (const auto& n : init) inits += (inits.empty() ? "" : ", ") + n;
+      list += ", " + inits + " (init)";
+    }
+    notice = "Defaulted container \"" + chosen + "\" out of: " + list + "\n";
+  }
+  return std::vector<std::string>{chosen};
+}
+
+std::string prefixLines(const std::string& text, const std::string& prefix) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    out += prefix + text.substr(start, end - start);
+    start = end;
+  }
+  return out;
+}
+
+namespace {
+
+const api::KindInfo& podsKind() {
+  return *api::KindsRegistry::builtin().resolve("pods");
+}
+
+// The pods a logs command line names: pod NAME, TYPE/NAME of a workload (its first pod), or
+// every pod a selector matches.
+Result<json> targetPods(Invocation& inv, client::ApiClient& c, const std::string& word) {
+  const std::string ns = inv.namespaceName();
+  if (word.empty()) {
+    client::ListOptions o;
+    o.labelSelector = inv.args.value("selector");
+    auto list = c.list(podsKind(), inv.allNamespaces() ? "" : ns, o);
+    if (!list.ok()) return list.status();
+    return list->value("items", json::array());
+  }
+  const auto slash = word.find('/');
+  const std::string name = slash == std::string::npos ? word : word.substr(slash + 1);
+  auto kind = slash == std::string::npos ? Result<api::KindInfo>(podsKind())
+                                         : inv.resolveKind(word.substr(0, slash));
+  if (!kind.ok()) return kind.status();
+  auto object = c.get(*kind, ns, name);
+  if (!object.ok()) {
+    if (object.status().code() == 404) {
+      return Status::notFound("error from server (NotFound): " + kind->resource + " \"" + name +
+                              "\" not found in namespace \"" + ns + "\"");
+    }
+    return object.status();
+  }
+  if (kind->resource == "pods") return json::array({*object});
+  auto selector = api::LabelSelector::fromJson(at(*object, "spec.selector"));
+  if (!selector.ok()) return selector.status();
+  client::ListOptions o;
+  o.labelSelector = selector->toString();
+  auto pods = c.list(podsKind(), ns, o);
+  if (!pods.ok()) return pods.status();
+  json items = pods->value("items", json::array());
+  std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
+    return (str(a, "status.phase") == "Running") > (str(b, "status.phase") == "Running");
+  });
+  if (items.empty()) return Status::notFound("timed out waiting for the condition");
+  if (items.size() > 1) {
+    inv.err << "Found " << items.size() << " pods, using pod/" << str(items[0], "metadata.name")
+            << "\n";
+  }
+  return json::array({items[0]});
+}
+
+}  // namespace
+
+int runLogs(Invocation& inv) {
+  const std::vector<std::string> words(inv.args.words.begin() + 1, inv.args.words.end());
+  const bool bySelector = inv.args.has("selector");
+  if (words.empty() && !bySelector) {
+    return inv.usageError(
+        "expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+        "POD or TYPE/NAME is a required argument for the logs command\n"
+        "See 'kdctl logs -h' for help and examples");
+  }
+  auto options = logOptions(inv.args, bySelector);
+  if (!options.ok()) return inv.usageError(options.status().message());
+  auto c = inv.client();
+  if (!c.ok()) return inv.fail(c.status());
+  auto pods = targetPods(inv, **c, bySelector ? "" : words[0]);
+  if (!pods.ok()) {
+    return pods.status().message().starts_with("error from server")
+               ? inv.usageError(pods.status().message())
+               : inv.fail(pods.status());
+  }
+  const bool prefix = inv.args.boolean("prefix");
+  for (const json& pod : *pods) {
+    std::string notice;
+    auto containers =
+        logContainers(pod, options->container, inv.args.boolean("all-containers"), notice);
+    if (!containers.ok()) return inv.usageError(containers.status().message());
+    inv.err << notice;
+    for (const auto& container : *containers) {
+      LogOptions o = *options;
+      o.container = container;
+      const std::string path =
+          client::ApiClient::resourcePath(podsKind(), str(pod, "metadata.namespace"),
+                                          str(pod, "metadata.name"), "log") +
+          logQuery(o);
+      auto r = (*c)->request("GET", path, {}, {}, "*/*");
+      if (!r.ok()) return inv.fail(r.status());
+      if (!r->ok()) return inv.fail(client::statusFromResponse(r->status, r->body));
+      inv.out << (prefix ? prefixLines(r->body,
+                                       "[pod/" + str(pod, "metadata.name") + "/" + container + "] ")
+                         : r->body)
+              << std::flush;
+    }
+  }
+  return 0;
+}
+
+}  // namespace kd::cli
