@@ -63,43 +63,6 @@ std::vector<std::string> stringList(const json& value) {
   return out;
 }
 
-void setEnv(EnvList& env, const std::string& name, const std::string& value) {
-  auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == name; });
-  if (it != env.end()) {
-    it->second = value;
-  } else {
-    env.emplace_back(name, value);
-  }
-}
-
-// metadata.name, spec.nodeName, status.podIP, metadata.labels['app'] ...
-std::optional<std::string> podField(const json& pod, const std::string& path) {
-  const auto open = path.find("['");
-  if (open != std::string::npos && path.size() > open + 4) {
-    const std::string mapPath = path.substr(0, open);
-    const std::string key = path.substr(open + 2, path.size() - open - 4);
-    const json meta = pod.value("metadata", json::object());
-    const json map =
-        meta.value(mapPath == "metadata.labels" ? "labels" : "annotations", json::object());
-    return map.value(key, "");
-  }
-  static const std::pair<const char*, json::json_pointer> kFields[] = {
-      {"metadata.name", json::json_pointer("/metadata/name")},
-      {"metadata.namespace", json::json_pointer("/metadata/namespace")},
-      {"metadata.uid", json::json_pointer("/metadata/uid")},
-      {"spec.nodeName", json::json_pointer("/spec/nodeName")},
-      {"spec.serviceAccountName", json::json_pointer("/spec/serviceAccountName")},
-      {"status.hostIP", json::json_pointer("/status/hostIP")},
-      {"status.podIP", json::json_pointer("/status/podIP")},
-  };
-  for (const auto& [name, pointer] : kFields) {
-    if (path != name) continue;
-    return pod.contains(pointer) && pod[pointer].is_string() ? pod[pointer].get<std::string>()
-                                                             : std::string();
-  }
-  return std::nullopt;
-}
-
 int64_t quantityOr(const json& map, const char* key, bool milli, int64_t fallback) {
   if (!map.is_object() || !map.contains(key)) return fallback;
   auto q = api::Quantity::fromJson(map[key]);
@@ -194,31 +157,6 @@ json linuxSection(const OciConfigInput& input) {
 
 }  // namespace
 
-std::string expandVariables(const std::string& text, const EnvList& env) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '$' || i + 1 >= text.size()) {
-      out += text[i];
-      continue;
-    }
-    if (text[i + 1] == '$') {
-      out += '$';
-      ++i;
-      continue;
-    }
-    const size_t close = text[i + 1] == '(' ? text.find(')', i + 2) : std::string::npos;
-    if (close == std::string::npos) {
-      out += text[i];
-      continue;
-    }
-    const std::string name = text.substr(i + 2, close - i - 2);
-    auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == name; });
-    out += it != env.end() ? it->second : text.substr(i, close - i + 1);
-    i = close;
-  }
-  return out;
-}
-
 Result<std::vector<std::string>> containerCommand(const json& imageConfig, const json& container,
                                                   const EnvList& env) {
   const bool hasCommand = container.contains("command");
@@ -233,32 +171,6 @@ Result<std::vector<std::string>> containerCommand(const json& imageConfig, const
   if (argv.empty()) return Status::badRequest("no command specified");
   for (auto& arg : argv) arg = expandVariables(arg, env);
   return argv;
-}
-
-Result<EnvList> resolveContainerEnv(const json& imageConfig, const json& pod, const json& container,
-                                    const EnvList& kubeletEnv) {
-  EnvList env;
-  for (const auto& entry : stringList(imageConfig.value("Env", json()))) {
-    const auto eq = entry.find('=');
-    setEnv(env, entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
-  }
-  for (const auto& [k, v] : kubeletEnv) setEnv(env, k, v);
-  for (const auto& var : container.value("env", json::array())) {
-    const std::string name = var.value("name", "");
-    if (var.contains("value")) {
-      setEnv(env, name, expandVariables(var.value("value", ""), env));
-      continue;
-    }
-    const json from = var.value("valueFrom", json::object());
-    const std::string path = from.value("fieldRef", json::object()).value("fieldPath", "");
-    auto value = path.empty() ? std::nullopt : podField(pod, path);
-    if (!value) {
-      return Status::badRequest("cannot resolve the value of environment variable \"" + name +
-                                "\"");
-    }
-    setEnv(env, name, *value);
-  }
-  return env;
 }
 
 Result<json> buildOciConfig(const OciConfigInput& input) {

@@ -4,8 +4,7 @@
 //
 //   - command/args: command replaces the image's Entrypoint, args its Cmd; command alone drops
 //     Cmd; $(VAR) in them expands from the container's environment ($$ escapes).
-//   - env: the image's Env, then the kubelet's, then the container's (later wins);
-//     valueFrom.fieldRef resolves pod fields; other sources are the caller's to resolve.
+//   - env: resolved beforehand by resolveContainerEnv (pod_env.h).
 //   - workingDir, securityContext.runAsUser/runAsGroup/readOnlyRootFilesystem/privileged.
 //   - resources.limits.memory -> memory limit; limits.cpu -> CFS quota over a 100 ms period;
 //     requests.cpu -> cpu shares (1 CPU = 1024, at least 2), as the kubelet sets them.
@@ -15,10 +14,9 @@
 #include <vector>
 
 #include "engine/api/status.h"
+#include "engine/node/pod_env.h"
 
 namespace kd::node {
-
-using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 struct BindMount {
   std::string source;
@@ -44,16 +42,6 @@ struct OciConfigInput {
 // The argv the container runs; 400 when neither the container nor the image names a command.
 Result<std::vector<std::string>> containerCommand(const json& imageConfig, const json& container,
                                                   const EnvList& env);
-
-// Expands $(VAR) references as Kubernetes does: defined variables expand, $$ becomes $,
-// anything else stays as written.
-std::string expandVariables(const std::string& text, const EnvList& env);
-
-// The environment of a container: the image's, then `kubeletEnv`, then the container's own
-// entries (value, or valueFrom.fieldRef against `pod`; `hostIP`/`podIP` fill the status
-// fields). A valueFrom this function cannot resolve fails with 400 naming the variable.
-Result<EnvList> resolveContainerEnv(const json& imageConfig, const json& pod, const json& container,
-                                    const EnvList& kubeletEnv);
 
 // The whole config.json.
 Result<json> buildOciConfig(const OciConfigInput& input);

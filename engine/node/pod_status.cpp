@@ -30,6 +30,10 @@ bool running(const ContainerView& c) {
   return c.state == ContainerView::State::Running;
 }
 
+bool isReady(const ContainerView& c) {
+  return running(c) && c.probeReady && c.probeStarted;
+}
+
 json condition(const std::string& type, bool ok, const std::string& reason,
                const std::string& message, const json& previous, Clock::time_point now) {
   std::string since = formatTime(now);
@@ -76,8 +80,8 @@ json containerStatusJson(const ContainerView& c) {
       {"name", c.name},
       {"image", c.image},
       {"imageID", c.imageId},
-      {"ready", running(c)},
-      {"started", running(c)},
+      {"ready", isReady(c)},
+      {"started", running(c) && c.probeStarted},
       {"restartCount", c.restartCount},
       {"state", state},
       {"lastState", c.last ? json{{"terminated", terminationJson(*c.last)}} : json::object()}};
@@ -120,7 +124,7 @@ json podConditions(const std::vector<ContainerView>& init, const std::vector<Con
   const bool finished = phase == "Succeeded" || phase == "Failed";
   const std::string notInit = namesNot(init, succeeded);
   const bool initialized = notInit.empty() || (finished && phase == "Succeeded");
-  const std::string notReady = namesNot(app, running);
+  const std::string notReady = namesNot(app, isReady);
   const bool ready = notReady.empty() && !finished;
   const std::string readyReason = finished ? "PodCompleted" : "ContainersNotReady";
   const std::string readyMessage =

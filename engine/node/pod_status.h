@@ -41,6 +41,10 @@ struct ContainerView {
   std::optional<Termination> terminated;  // Terminated
   std::optional<Termination> last;        // the previous instance
   int restartCount = 0;
+  // Probe verdicts for a running container: readiness probe passed (or none), startup probe
+  // passed (or none). `ready` in the status needs both and a running container.
+  bool probeReady = true;
+  bool probeStarted = true;
 };
 
 json containerStatusJson(const ContainerView& c);

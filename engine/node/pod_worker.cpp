@@ -250,6 +250,7 @@ ContainerView PodWorker::step(Slot& slot, const json& pod, const json& spec, boo
   if (now.running) {
     view.state = ContainerView::State::Running;
     view.startedAt = now.startedAt;
+    runProbes(slot, pod, spec, view);
     return view;
   }
   if (now.term) {
@@ -287,6 +288,79 @@ ContainerView PodWorker::step(Slot& slot, const json& pod, const json& spec, boo
   return start(slot, pod, spec, view);
 }
 
+// --- probes -------------------------------------------------------------------------------
+
+void PodWorker::runProbes(Slot& slot, const json& pod, const json& spec, ContainerView& view) {
+  static const std::pair<ProbeKind, const char*> kFields[] = {
+      {ProbeKind::Startup, "startupProbe"},
+      {ProbeKind::Liveness, "livenessProbe"},
+      {ProbeKind::Readiness, "readinessProbe"}};
+  if (slot.probesFor != slot.attempt) {
+    slot.probesFor = slot.attempt;
+    slot.probes.clear();
+    slot.killAt.reset();
+    for (const auto& [kind, field] : kFields) {
+      if (spec.contains(field))
+        slot.probes.emplace_back(kind, ProbeSettings::fromJson(spec[field]),
+                                 parseTime(view.startedAt));
+    }
+    probeStatusDirty_ = probeStatusDirty_ || !slot.probes.empty();
+  }
+  const std::string id = containerId(slot.name, slot.attempt);
+  if (slot.killAt) {
+    if (Clock::now() >= *slot.killAt) ctx_.runtime->kill(id, "KILL");
+    view.probeReady = false;
+    return;
+  }
+  const bool hostNetwork = section(pod, "spec").value("hostNetwork", false);
+  const ProbeTarget target{ctx_.runtime, id, hostNetwork ? "" : (podDir_ / "ns" / "net").string(),
+                           spec};
+  bool started = true;
+  for (auto& probe : slot.probes) {
+    const bool startup = probe.kind() == ProbeKind::Startup;
+    if (!started) break;
+    if (!(startup && probe.result() == ProbeResult::Success) && probe.due(Clock::now())) {
+      const ProbeOutcome outcome = runProbe(probe.settings(), target);
+      if (!outcome.success)
+        event(pod, slot, "Warning", "Unhealthy",
+              std::string(probeTitle(probe.kind())) + " probe failed: " + outcome.message);
+      if (probe.record(outcome.success, outcome.message, Clock::now())) probeStatusDirty_ = true;
+    }
+    if (startup) started = probe.result() == ProbeResult::Success;
+    if (probe.kind() == ProbeKind::Readiness)
+      view.probeReady = probe.result() == ProbeResult::Success;
+    if (!startup || started) continue;
+    if (probe.result() == ProbeResult::Failure) killForProbe(slot, pod, probe.kind());
+  }
+  for (auto& probe : slot.probes) {
+    if (probe.kind() == ProbeKind::Liveness && probe.result() == ProbeResult::Failure)
+      killForProbe(slot, pod, probe.kind());
+  }
+  view.probeStarted = started;
+  if (!started || slot.killAt) view.probeReady = false;
+}
+
+void PodWorker::killForProbe(Slot& slot, const json& pod, ProbeKind kind) {
+  if (slot.killAt) return;
+  event(pod, slot, "Normal", "Killing",
+        "Container " + slot.name + " failed " + probeKey(kind) + " probe, will be restarted");
+  const int64_t grace = section(pod, "spec").value("terminationGracePeriodSeconds", int64_t{30});
+  slot.killAt = Clock::now() + std::chrono::seconds(grace);
+  ctx_.runtime->kill(containerId(slot.name, slot.attempt), grace == 0 ? "KILL" : "TERM");
+}
+
+void PodWorker::publishProbeStatus() {
+  if (!probeStatusDirty_) return;
+  json status = json::object();
+  for (const auto& [name, slot] : slots_) {
+    for (const auto& probe : slot.probes) status[name][probeKey(probe.kind())] = probe.statusJson();
+  }
+  const json patch = {{"metadata", {{"annotations", {{kProbeStatusAnnotation, status.dump()}}}}}};
+  auto r =
+      ctx_.api->patch(podKind(), namespace_, name_, client::PatchType::Merge, patch.dump(), {});
+  if (r.ok()) probeStatusDirty_ = false;
+}
+
 Result<Image> PodWorker::resolveImage(Slot& slot, const json& pod, const json& spec) {
   const std::string image = spec.value("image", "");
   const std::string policy = spec.value("imagePullPolicy", "IfNotPresent");
@@ -320,6 +394,10 @@ Result<Image> PodWorker::resolveImage(Slot& slot, const json& pod, const json& s
 
 ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, ContainerView view) {
   view.state = ContainerView::State::Waiting;
+  if (!volumeError_.empty()) {
+    view.waitingReason = "ContainerCreating";
+    return view;
+  }
   if (slot.pull.delaySeconds > 0 && Clock::now() < slot.pull.until) {
     const bool never = slot.waitingReason == "ErrImageNeverPull";
     if (!never && !slot.pullBackoffEventSent) {
@@ -371,8 +449,13 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
   auto rootfs = ctx_.images->prepareRootfs(*slot.image, dir);
   if (!rootfs.ok()) return rootfs.status();
   const std::string hostname = hostnameOf(pod);
-  auto env = resolveContainerEnv(slot.image->config, pod, spec, {{"HOSTNAME", hostname}});
+  auto env = resolveContainerEnv(slot.image->config, pod, spec, {{"HOSTNAME", hostname}},
+                                 [this](const std::string& resource, const std::string& name) {
+                                   return getObject(resource, name);
+                                 });
   if (!env.ok()) return env.status();
+  auto mounts = containerMounts(pod, spec, volumes_);
+  if (!mounts.ok()) return mounts.status();
   auto sandbox =
       PodSandbox::ensure(podDir_, hostname, section(pod, "spec").value("hostNetwork", false));
   if (!sandbox.ok()) return Status::internal("pod sandbox: " + sandbox.status().message());
@@ -388,6 +471,7 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
     input.mounts.push_back(
         {(podDir_ / ("etc-" + std::string(file))).string(), "/etc/" + std::string(file), false});
   }
+  input.mounts.insert(input.mounts.end(), mounts->begin(), mounts->end());
   auto config = buildOciConfig(input);
   if (!config.ok()) return config.status();
   writeFile(dir / "config.json", config->dump(2));
@@ -419,8 +503,25 @@ void PodWorker::writePodFiles(const json& pod) {
   writeFile(podDir_ / "pod.json", pod.dump());
 }
 
+Result<json> PodWorker::getObject(const std::string& resource, const std::string& name) const {
+  const api::KindInfo* kind = api::KindsRegistry::builtin().byResource("", "v1", resource);
+  if (!kind) return Status::notFound("unknown resource " + resource);
+  return ctx_.api->get(*kind, kind->namespaced ? namespace_ : "", name);
+}
+
+void PodWorker::refreshVolumes(const json& pod) {
+  auto volumes = prepareVolumes(
+      podDir_, pod, [this](const std::string& r, const std::string& n) { return getObject(r, n); });
+  const std::string error = volumes.ok() ? "" : volumes.status().message();
+  if (!error.empty() && error != volumeError_)
+    ctx_.events->record(pod, "", "Warning", "FailedMount", error);
+  volumeError_ = error;
+  if (volumes.ok()) volumes_ = *volumes;
+}
+
 void PodWorker::sync(const json& pod) {
   writePodFiles(pod);
+  refreshVolumes(pod);
   adoptSlots(pod);
   if (startTime_.empty()) startTime_ = readFileText(podDir_ / "start-time");
   const std::string lastPhase =
@@ -442,6 +543,7 @@ void PodWorker::sync(const json& pod) {
   });
   if (final && !anyRunning) PodSandbox::destroy(podDir_);
   publish(pod, init, app, fs::exists(podDir_ / "ns" / "ready"));
+  publishProbeStatus();
 }
 
 void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
@@ -515,6 +617,7 @@ void PodWorker::cleanup() {
     }
   }
   PodSandbox::destroy(podDir_);
+  teardownVolumes(podDir_);
   removePodCgroups(uid_);
   std::error_code ec;
   fs::remove_all(podDir_, ec);

@@ -3,7 +3,12 @@
 // containers in order and then the app containers, restarts them per restartPolicy with the
 // kubelet's back-off (10 s doubling to 5 min, reset after 10 min of running), writes the pod's
 // status and events, and on deletion stops the containers (SIGTERM, the grace period, SIGKILL),
-// cleans up and removes the pod object.
+// cleans up and removes the pod object. Each sync also refreshes the pod's volumes
+// (volumes.h; a failure holds the containers in ContainerCreating with a FailedMount event) and
+// runs the running containers' probes (probes.h): readiness drives `ready` and the Ready
+// conditions, a failed liveness/startup probe kills the container (Killing event) so the
+// restart policy brings it back, and the latest results go to the kubedesk.io/probe-status
+// annotation.
 //
 // Everything the worker knows about a container lives on disk under
 // <state>/pods/<uid>/containers/<name>/<attempt>/ (bundle, shim pid file, exit file), so a new
@@ -22,7 +27,9 @@
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
 #include "engine/node/pod_status.h"
+#include "engine/node/probes.h"
 #include "engine/node/runtime.h"
+#include "engine/node/volumes.h"
 
 namespace kd::node {
 
@@ -71,6 +78,9 @@ class PodWorker {
     std::string waitingReason, waitingMessage;  // why the last start failed
     int backoffEventFor = -1;                   // attempt the BackOff event was sent for
     bool pullBackoffEventSent = false;
+    std::vector<ProbeTracker> probes;  // of instance `probesFor`
+    int probesFor = -1;
+    std::optional<Clock::time_point> killAt;  // a probe failed: SIGKILL when the grace ends
   };
   struct Observed {
     bool started = false;
@@ -92,9 +102,19 @@ class PodWorker {
   Result<Image> resolveImage(Slot& slot, const json& pod, const json& spec);
   Status createContainer(Slot& slot, const json& pod, const json& spec, int attempt);
   Observed observe(const Slot& slot, int attempt) const;
+  // Runs the running container's due probes, sets the view's ready/started verdicts, and
+  // kills the container when its liveness or startup probe has failed.
+  void runProbes(Slot& slot, const json& pod, const json& spec, ContainerView& view);
+  void killForProbe(Slot& slot, const json& pod, ProbeKind kind);
+  void publishProbeStatus();
   void publish(const json& pod, const std::vector<ContainerView>& init,
                const std::vector<ContainerView>& app, bool sandboxReady);
   void writePodFiles(const json& pod);
+  // Sets up (or refreshes) the pod's volumes; a failure holds the containers in
+  // ContainerCreating with a FailedMount event.
+  void refreshVolumes(const json& pod);
+  // Objects the pod refers to (ConfigMaps, Secrets, claims, volumes), read from the API.
+  Result<json> getObject(const std::string& resource, const std::string& name) const;
 
   std::string containerId(const std::string& name, int attempt) const;
   std::filesystem::path attemptDir(const std::string& name, int attempt) const;
@@ -109,6 +129,9 @@ class PodWorker {
   std::map<std::string, Slot> slots_;
   json published_ = json::object();  // last status written
   std::string startTime_;
+  VolumePaths volumes_;
+  std::string volumeError_;  // "" once every volume is set up
+  bool probeStatusDirty_ = false;
 
   // Termination progress.
   bool terminating_ = false;

@@ -12,6 +12,7 @@
 #include <QTemporaryDir>
 #include <QThread>
 #include <QtTest>
+#include <algorithm>
 #include <functional>
 
 #include "../../e2e/engine_process.h"
@@ -104,6 +105,13 @@ class NodeAgentTest : public QObject {
       if (c["bundle"].toString().startsWith(stateDir_)) ids << c["id"].toString();
     }
     return ids;
+  }
+
+  // The container's log so far (attempt 0).
+  QString containerLog(const QString& pod) {
+    const QString uid = jsonpath("pod", pod, "{.metadata.uid}");
+    QFile log(stateDir_ + "/logs/default_" + pod + "_" + uid + "/main/0.log");
+    return log.open(QIODevice::ReadOnly) ? QString::fromUtf8(log.readAll()) : QString();
   }
 
  private slots:
@@ -233,6 +241,138 @@ class NodeAgentTest : public QObject {
     QCOMPARE(jsonpath("pod", "nocmd", t + "exitCode}"), QString("128"));
     QVERIFY2(jsonpath("pod", "nocmd", t + "message}").contains("/no/such"),
              qPrintable(jsonpath("pod", "nocmd", t + "message}")));
+  }
+
+  void configAndSecretReachTheContainer() {
+    KUBECTL_OK(k({"create", "configmap", "cfg", "--from-literal=greeting=hello-cfg",
+                  "--from-literal=COLOR=blue"}));
+    KUBECTL_OK(k({"create", "secret", "generic", "sec", "--from-literal=password=s3cret"}));
+    const QByteArray pod =
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: configured\n  labels: {app: demo}\n"
+        "spec:\n  nodeName: n1\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+        "  - name: main\n    image: busybox\n"
+        "    command: [sh, -c, 'echo GREETING=$GREETING PASS=$PASS CFG_COLOR=$CFG_COLOR "
+        "APP=$APP MEM=$MEM; cat /cfg/greeting /sec/pw; echo; echo scratch > /scratch/f; "
+        "cat /scratch/f; echo ARG=$(POD); sleep 3600']\n"
+        "    env:\n    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n"
+        "    - {name: APP, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}}\n"
+        "    - {name: GREETING, valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}}\n"
+        "    - {name: PASS, valueFrom: {secretKeyRef: {name: sec, key: password}}}\n"
+        "    - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: "
+        "1Mi}}}\n"
+        "    envFrom:\n    - {prefix: CFG_, configMapRef: {name: cfg}}\n"
+        "    resources: {limits: {memory: 64Mi}}\n"
+        "    volumeMounts:\n    - {name: c, mountPath: /cfg}\n"
+        "    - {name: s, mountPath: /sec}\n    - {name: e, mountPath: /scratch}\n"
+        "  volumes:\n  - {name: c, configMap: {name: cfg}}\n"
+        "  - {name: s, secret: {secretName: sec, items: [{key: password, path: pw}]}}\n"
+        "  - {name: e, emptyDir: {}}\n";
+    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    QVERIFY2(waitRunning("configured"),
+             qPrintable(jsonpath("pod", "configured", "{.status}") + agentLog()));
+    const QStringList expected = {"GREETING=hello-cfg PASS=s3cret CFG_COLOR=blue APP=demo MEM=64",
+                                  "hello-cfgs3cret", "scratch", "ARG=configured"};
+    QVERIFY2(waitFor(
+                 [&] {
+                   const QString log = containerLog("configured");
+                   return std::all_of(expected.begin(), expected.end(),
+                                      [&](const QString& e) { return log.contains(e); });
+                 },
+                 10000),
+             qPrintable(containerLog("configured")));
+    // An update of the ConfigMap reaches the mounted file within the sync period.
+    const QString uid = jsonpath("pod", "configured", "{.metadata.uid}");
+    KUBECTL_OK(k({"patch", "configmap", "cfg", "-p", "{\"data\": {\"greeting\": \"hi-again\"}}"}));
+    const QString path = stateDir_ + "/pods/" + uid + "/volumes/c/greeting";
+    QVERIFY(waitFor(
+        [&] {
+          QFile file(path);
+          return file.open(QIODevice::ReadOnly) && QString::fromUtf8(file.readAll()) == "hi-again";
+        },
+        10000));
+    KUBECTL_OK(k({"delete", "pod", "configured", "--timeout=30s"}));
+  }
+
+  void missingConfigMapIsAConfigErrorUntilCreated() {
+    KUBECTL_OK(k({"apply", "-f", "-"},
+                 "apiVersion: v1\nkind: Pod\nmetadata: {name: waits}\nspec:\n  nodeName: n1\n"
+                 "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+                 "    image: busybox\n    command: [sh, -c, 'echo V=$V; sleep 3600']\n"
+                 "    env:\n    - {name: V, valueFrom: {configMapKeyRef: {name: late, key: "
+                 "k}}}\n"));
+    const QString w = "{.status.containerStatuses[0].state.waiting.";
+    QVERIFY2(
+        waitFor(
+            [&] { return jsonpath("pod", "waits", w + "reason}") == "CreateContainerConfigError"; },
+            20000),
+        qPrintable(k({"get", "pod", "waits", "-o", "yaml"}).out));
+    QCOMPARE(jsonpath("pod", "waits", w + "message}"), QString("configmap \"late\" not found"));
+    KUBECTL_OK(k({"create", "configmap", "late", "--from-literal=other=1"}));
+    QVERIFY(waitFor(
+        [&] {
+          return jsonpath("pod", "waits", w + "message}") ==
+                 "couldn't find key k in ConfigMap default/late";
+        },
+        10000));
+    KUBECTL_OK(k({"patch", "configmap", "late", "-p", "{\"data\": {\"k\": \"finally\"}}"}));
+    QVERIFY2(waitRunning("waits"), qPrintable(jsonpath("pod", "waits", "{.status}")));
+    QVERIFY(waitFor([&] { return containerLog("waits").contains("V=finally"); }, 10000));
+    KUBECTL_OK(k({"delete", "pod", "waits", "--timeout=30s"}));
+  }
+
+  void httpdWithProbesGoesReadyAndRestartsWhenUnhealthy() {
+    KUBECTL_OK(k({"create", "configmap", "www", "--from-literal=index.html=hello",
+                  "--from-literal=healthz=ok"}));
+    KUBECTL_OK(
+        k({"apply", "-f", "-"},
+          "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  nodeName: n1\n"
+          "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+          "    image: busybox\n    command: [httpd, -f, -p, '8080', -h, /www]\n"
+          "    ports: [{name: http, containerPort: 8080}]\n"
+          "    readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}\n"
+          "    livenessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-A, "
+          "value: b}]}, periodSeconds: 1, failureThreshold: 2}\n"
+          "    volumeMounts: [{name: www, mountPath: /www}]\n"
+          "  volumes: [{name: www, configMap: {name: www}}]\n"));
+    const QString ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
+    QVERIFY2(waitFor([&] { return jsonpath("pod", "web", ready) == "True"; }, 30000),
+             qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
+    QCOMPARE(jsonpath("pod", "web", "{.status.containerStatuses[0].ready}"), QString("true"));
+    const auto probeStatus = [&] {
+      return QJsonDocument::fromJson(
+                 jsonpath("pod", "web", "{.metadata.annotations.kubedesk\\.io/probe-status}")
+                     .toUtf8())
+          .object()["main"]
+          .toObject();
+    };
+    QVERIFY(waitFor(
+        [&] { return probeStatus()["readiness"].toObject()["result"].toString() == "Success"; },
+        10000));
+    QCOMPARE(probeStatus()["liveness"].toObject()["result"].toString(), QString("Success"));
+    // The liveness file disappears from the ConfigMap volume: 404, kill, restart.
+    KUBECTL_OK(k({"patch", "configmap", "www", "--type=json", "-p",
+                  "[{\"op\": \"remove\", \"path\": \"/data/healthz\"}]"}));
+    QVERIFY2(waitFor(
+                 [&] {
+                   return jsonpath("pod", "web", "{.status.containerStatuses[0].restartCount}")
+                              .toInt() >= 1;
+                 },
+                 30000),
+             qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
+    QCOMPARE(jsonpath("pod", "web", "{.status.containerStatuses[0].lastState.terminated.exitCode}"),
+             QString("137"));
+    auto events = k({"get", "events", "--field-selector", "involvedObject.name=web"});
+    QVERIFY2(events.out.contains("Liveness probe failed: HTTP probe failed with statuscode: 404"),
+             qPrintable(events.out));
+    QVERIFY2(events.out.contains("Container main failed liveness probe, will be restarted"),
+             qPrintable(events.out));
+    QVERIFY(waitFor(
+        [&] {
+          return probeStatus()["liveness"].toObject()["lastFailureMessage"].toString() ==
+                 "HTTP probe failed with statuscode: 404";
+        },
+        10000));
+    KUBECTL_OK(k({"delete", "pod", "web", "--timeout=30s"}));
   }
 
   void restartedAgentAdoptsRunningContainers() {
