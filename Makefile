@@ -16,8 +16,14 @@ configure:
 build: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# With a display: the desktop app (it starts the cluster). Without one: the cluster through
+# kdctl on the best driver it can use, then its status.
 run: build
-	$(BUILD_DIR)/bin/kubedesk-engine --profile $(PROFILE)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(BUILD_DIR)/bin/kubedesk --profile $(PROFILE); \
+	else \
+	  $(BUILD_DIR)/bin/kdctl start --profile $(PROFILE) && $(BUILD_DIR)/bin/kdctl status --profile $(PROFILE); \
+	fi
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -38,6 +38,8 @@ const std::vector<FlagSpec>& knownFlags() {
       {"for", 0, A::Value},
       {"client", 0, A::Switch},
       {"simulated-nodes", 0, A::Value},
+      {"driver", 0, A::Value},
+      {"nodes", 0, A::Value},
       {"revision", 0, A::Value},
       {"to-revision", 0, A::Value},
       {"types", 0, A::Value},

@@ -15,9 +15,13 @@ struct VerbHelp {
 
 const std::vector<VerbHelp>& verbs() {
   static const std::vector<VerbHelp> kVerbs = {
-      {"start", "Start the cluster of a profile (launches kubedesk-engine)",
-       "kdctl start [--profile NAME] [--simulated-nodes N]",
-       "  kdctl start\n  kdctl start --profile dev --simulated-nodes 3"},
+      {"start",
+       "Start the cluster of a profile: kubedesk-engine and its nodes. --driver=local runs node "
+       "agents as host processes (root) that run pods in real containers; --driver=simulated "
+       "registers nodes that only pretend to run pods; auto picks local when it can",
+       "kdctl start [--profile NAME] [--driver auto|local|simulated] [--nodes N]",
+       "  kdctl start\n  kdctl start --driver=local --nodes=2\n  kdctl start --profile dev "
+       "--driver=simulated --nodes=3"},
       {"stop", "Stop the engine of a profile", "kdctl stop [--profile NAME]", "  kdctl stop"},
       {"status", "Show whether the engine and API server run", "kdctl status [--profile NAME]",
        "  kdctl status --profile dev"},

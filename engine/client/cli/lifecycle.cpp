@@ -14,6 +14,7 @@
 
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/table_printer.h"
+#include "vm/local/local_nodes.h"
 
 namespace kd::cli {
 
@@ -99,14 +100,114 @@ bool running(const fs::path& dir) {
   return engineAlive(readState(dir).pid) && probe(dir, "/healthz");
 }
 
-fs::path engineBinary() {
+// A binary installed beside this one (build/bin), else the name for PATH lookup.
+fs::path siblingBinary(const char* name) {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    fs::path sibling = self.parent_path() / "kubedesk-engine";
+    fs::path sibling = self.parent_path() / name;
     if (fs::exists(sibling)) return sibling;
   }
-  return "kubedesk-engine";
+  return name;
+}
+
+fs::path engineBinary() {
+  return siblingBinary("kubedesk-engine");
+}
+
+bool onPath(const char* program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    if (::access((dirs.substr(start, end - start) + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+struct DriverChoice {
+  std::string driver;  // "local", "simulated" or "" (engine only)
+  int nodes = 1;
+  std::string why;  // said to the person when auto chose
+};
+
+// --driver and --nodes (and the older --simulated-nodes) to a driver. auto: VMs are not
+// available yet, so local when this process may run node agents (root, kubedesk-node and an
+// OCI runtime present), else simulated.
+Result<DriverChoice> chooseDriver(const Invocation& inv) {
+  DriverChoice c;
+  std::string driver = inv.args.has("driver") ? inv.args.value("driver") : "auto";
+  if (inv.args.has("simulated-nodes")) {
+    driver = "simulated";
+    c.nodes = std::atoi(inv.args.value("simulated-nodes").c_str());
+  }
+  if (inv.args.has("nodes")) c.nodes = std::atoi(inv.args.value("nodes").c_str());
+  if (c.nodes < 0 || c.nodes > 1000) return Status::badRequest("--nodes must be 0..1000");
+  if (driver == "auto") {
+    const bool root = ::geteuid() == 0;
+    const bool agent = fs::exists(siblingBinary("kubedesk-node"));
+    const bool runtime = onPath("runc") || onPath("crun");
+    if (root && agent && runtime) {
+      driver = "local";
+      c.why = "using the local driver (VM nodes are not available in this build)";
+    } else {
+      driver = "simulated";
+      c.why = std::string("using the simulated driver: the local driver needs ") +
+              (!root    ? "root"
+               : !agent ? "kubedesk-node beside kdctl"
+                        : "runc or crun");
+    }
+  }
+  if (driver != "local" && driver != "simulated") {
+    return Status::badRequest("unknown driver \"" + driver + "\" (want auto, local or simulated)");
+  }
+  c.driver = driver;
+  return c;
+}
+
+std::string logTail(const fs::path& log);
+
+// Starts the local node agents and waits until their Nodes are Ready.
+int startLocalDriver(Invocation& inv, const fs::path& dir, const std::string& profile, int count) {
+  vm::LocalNodesOptions o;
+  o.profileDir = dir;
+  o.kubeconfig = dir / "kubeconfig";
+  o.profile = profile;
+  o.count = count;
+  o.nodeBinary = siblingBinary("kubedesk-node");
+  inv.out << "🚜  Starting " << count << " local node" << (count == 1 ? "" : "s") << " ...\n"
+          << std::flush;
+  auto nodes = vm::startLocalNodes(o);
+  if (!nodes.ok()) return inv.fail(nodes.status());
+  inv.out << "⌛  Waiting for the nodes to be Ready ..." << std::flush;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (const auto& node : *nodes) {
+    for (;;) {
+      auto c = profileClient(dir);
+      const auto* kind = api::KindsRegistry::builtin().resolve("nodes");
+      bool ready = false;
+      if (c.ok()) {
+        if (auto n = (*c)->get(*kind, "", node.name); n.ok()) {
+          for (const auto& cond :
+               n->value("status", json::object()).value("conditions", json::array())) {
+            ready |= cond.value("type", "") == "Ready" && cond.value("status", "") == "True";
+          }
+        }
+      }
+      if (ready) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        inv.out << "\n";
+        return inv.usageError("node " + node.name + " did not become Ready; its log (" +
+                              (node.dir / "agent.log").string() + ") ends with:\n" +
+                              logTail(node.dir / "agent.log"));
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  inv.out << " done\n";
+  return 0;
 }
 
 bool engineSupports(const fs::path& engine, const std::string& flag) {
@@ -191,6 +292,9 @@ int runStart(Invocation& inv) {
   const std::string profile = profileName(inv);
   const fs::path dir = dataRoot() / profile;
   inv.out << "😄  [" << profile << "] kdctl " << kClientVersion << "\n" << std::flush;
+  auto driver = chooseDriver(inv);
+  if (!driver.ok()) return inv.fail(driver.status());
+  if (!driver->why.empty()) inv.out << "✨  " << driver->why << "\n";
   if (running(dir)) {
     inv.out << "🏃  Updating the running kubedesk-engine for \"" << profile << "\" ...\n";
   } else {
@@ -201,9 +305,9 @@ int runStart(Invocation& inv) {
     if (inv.args.has("kubeconfig")) {
       args.insert(args.end(), {"--kubeconfig", inv.args.value("kubeconfig")});
     }
-    if (inv.args.has("simulated-nodes")) {
+    if (driver->driver == "simulated" && driver->nodes > 0) {
       if (engineSupports(engine, "--simulated-nodes")) {
-        args.insert(args.end(), {"--simulated-nodes", inv.args.value("simulated-nodes")});
+        args.insert(args.end(), {"--simulated-nodes", std::to_string(driver->nodes)});
       } else {
         inv.err << "❗  this kubedesk-engine has no --simulated-nodes; starting without nodes\n";
       }
@@ -223,6 +327,9 @@ int runStart(Invocation& inv) {
     }
     inv.out << " done\n";
   }
+  if (driver->driver == "local" && driver->nodes > 0) {
+    if (int rc = startLocalDriver(inv, dir, profile, driver->nodes); rc != 0) return rc;
+  }
   if (int rc = selectContext(inv, dir); rc != 0) return rc;
   inv.out << "🏄  Done! kubectl is now configured to use \"" << profile
           << "\" cluster and \"default\" namespace by default\n";
@@ -236,6 +343,7 @@ int runStop(Invocation& inv) {
     return inv.usageError("Profile \"" + profile + "\" not found. Run \"kdctl profile list\"");
   }
   inv.out << "✋  Stopping \"" << profile << "\" ...\n" << std::flush;
+  if (Status st = vm::stopLocalNodes(dir, profile); !st.isOk()) return inv.fail(st);
   if (!stopEngine(readState(dir).pid)) return inv.usageError("kubedesk-engine did not stop");
   inv.out << "🛑  1 node stopped.\n";
   return 0;
@@ -275,6 +383,9 @@ int runDeleteProfile(Invocation& inv) {
   const std::string profile = profileName(inv);
   const fs::path dir = dataRoot() / profile;
   inv.out << "🔥  Deleting \"" << profile << "\" ...\n" << std::flush;
+  if (fs::exists(dir)) {
+    if (Status st = vm::deleteLocalNodes(dir, profile); !st.isOk()) return inv.fail(st);
+  }
   if (fs::exists(dir) && !stopEngine(readState(dir).pid)) {
     return inv.usageError("kubedesk-engine did not stop");
   }

@@ -1,0 +1,228 @@
+#include "vm/local/local_nodes.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace kd::vm {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path nodeDir(const fs::path& profileDir, int index) {
+  char name[16];
+  std::snprintf(name, sizeof name, "m%02d", index);
+  return profileDir / "nodes" / name;
+}
+
+int readPid(const fs::path& dir) {
+  std::ifstream in(dir / "agent.pid");
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+// Whether `pid` is a live kubedesk-node (not a reused pid, not a zombie).
+bool agentAlive(int pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z') {
+    return false;
+  }
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  std::getline(cmd, argv0, '\0');
+  return argv0.find("kubedesk-node") != std::string::npos;
+}
+
+// Runs argv to completion with output discarded; returns its stdout.
+std::string run(const std::vector<std::string>& argv) {
+  int out[2];
+  if (::pipe(out) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDERR_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  ::close(out[0]);
+  if (pid > 0) ::waitpid(pid, nullptr, 0);
+  return text;
+}
+
+// Starts the agent detached (its own session, reparented to init) and returns its pid.
+Result<int> spawnAgent(const std::vector<std::string>& argv, const fs::path& log) {
+  int report[2];
+  if (::pipe(report) != 0) return Status::internal("pipe failed");
+  const pid_t child = ::fork();
+  if (child < 0) return Status::internal("fork failed");
+  if (child == 0) {
+    ::close(report[0]);
+    ::setsid();
+    const pid_t agent = ::fork();
+    if (agent == 0) {
+      ::close(report[1]);
+      const int null = ::open("/dev/null", O_RDONLY);
+      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(out, STDERR_FILENO);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    const int pid = agent;
+    (void)!::write(report[1], &pid, sizeof pid);
+    ::_exit(agent > 0 ? 0 : 1);
+  }
+  ::close(report[1]);
+  int pid = 0;
+  const bool got = ::read(report[0], &pid, sizeof pid) == sizeof pid;
+  ::close(report[0]);
+  ::waitpid(child, nullptr, 0);
+  if (!got || pid <= 0) return Status::internal("could not start " + argv[0]);
+  return pid;
+}
+
+// Unmounts everything mounted at or below `dir`, deepest first.
+void unmountBelow(const fs::path& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  const std::string prefix = dir.string();
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point.starts_with(prefix)) points.push_back(point);
+  }
+  std::sort(points.begin(), points.end(), std::greater<>());
+  for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);
+}
+
+// Kills and deletes every container in the node's own runtime root.
+void removeContainers(const fs::path& dir) {
+  const std::string root = (dir / "runc").string();
+  for (const char* runtime : {"runc", "crun"}) {
+    std::istringstream ids(run({runtime, "--root", root, "list", "-q"}));
+    for (std::string id; std::getline(ids, id);) {
+      if (id.empty()) continue;
+      run({runtime, "--root", root, "kill", id, "KILL"});
+      run({runtime, "--root", root, "delete", "-f", id});
+    }
+  }
+}
+
+}  // namespace
+
+std::string localNodeName(const std::string& profile, int index) {
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "-m%02d", index);
+  return profile + suffix;
+}
+
+std::vector<LocalNode> localNodes(const fs::path& profileDir, const std::string& profile) {
+  std::vector<LocalNode> nodes;
+  for (int i = 1;; ++i) {
+    const fs::path dir = nodeDir(profileDir, i);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) break;
+    const int pid = readPid(dir);
+    nodes.push_back({localNodeName(profile, i), dir, agentAlive(pid) ? pid : 0});
+  }
+  return nodes;
+}
+
+Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
+  if (::geteuid() != 0) {
+    return Status::forbidden(
+        "the local driver runs node agents that mount filesystems and start containers: run "
+        "as root (sudo), or use --driver=simulated");
+  }
+  std::error_code ec;
+  if (!fs::exists(o.nodeBinary, ec)) {
+    return Status::notFound(o.nodeBinary.string() + " not found: build it (make) first");
+  }
+  std::vector<LocalNode> nodes;
+  for (int i = 1; i <= o.count; ++i) {
+    LocalNode node{localNodeName(o.profile, i), nodeDir(o.profileDir, i), 0};
+    fs::create_directories(node.dir / "state", ec);
+    if (ec) return Status::internal("cannot create " + node.dir.string() + ": " + ec.message());
+    node.pid = readPid(node.dir);
+    if (!agentAlive(node.pid)) {
+      std::vector<std::string> argv = {o.nodeBinary.string(),
+                                       "--kubeconfig",
+                                       o.kubeconfig.string(),
+                                       "--node-name",
+                                       node.name,
+                                       "--state-dir",
+                                       (node.dir / "state").string(),
+                                       "--runtime-root",
+                                       (node.dir / "runc").string()};
+      if (!o.runtime.empty()) argv.insert(argv.end(), {"--runtime", o.runtime});
+      auto pid = spawnAgent(argv, node.dir / "agent.log");
+      if (!pid.ok()) return pid.status();
+      node.pid = *pid;
+      std::ofstream(node.dir / "agent.pid") << node.pid << "\n";
+    }
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
+Status stopLocalNodes(const fs::path& profileDir, const std::string& profile,
+                      std::chrono::milliseconds grace) {
+  const auto nodes = localNodes(profileDir, profile);
+  for (const auto& n : nodes) {
+    if (n.pid > 0) ::kill(n.pid, SIGTERM);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (const auto& n : nodes) {
+    while (n.pid > 0 && agentAlive(n.pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (n.pid > 0 && agentAlive(n.pid)) ::kill(n.pid, SIGKILL);
+  }
+  for (const auto& n : nodes) {
+    removeContainers(n.dir);
+    std::error_code ec;
+    fs::remove(n.dir / "agent.pid", ec);
+  }
+  return {};
+}
+
+Status deleteLocalNodes(const fs::path& profileDir, const std::string& profile) {
+  if (Status st = stopLocalNodes(profileDir, profile); !st.isOk()) return st;
+  for (const auto& n : localNodes(profileDir, profile)) unmountBelow(n.dir);
+  std::error_code ec;
+  fs::remove_all(profileDir / "nodes", ec);
+  if (ec)
+    return Status::internal("cannot remove " + (profileDir / "nodes").string() + ": " +
+                            ec.message());
+  return {};
+}
+
+}  // namespace kd::vm

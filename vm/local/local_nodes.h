@@ -1,0 +1,56 @@
+#pragma once
+// The local driver: a profile's nodes as `kubedesk-node` agents running as host processes (root),
+// for machines where VMs are unavailable and for quick starts. Node i of profile P is named
+// "P-mNN" (m01, m02, ...) and keeps its state under <profile dir>/nodes/mNN/: the agent's
+// state directory, its log (agent.log), its pid file (agent.pid) and its own OCI runtime root
+// (runc/), so stopping a node finds exactly its containers.
+//
+//   - startLocalNodes starts the agents that are not running (detached: they outlive kdctl)
+//     and leaves running ones alone, so `kdctl start` on a running cluster is harmless.
+//   - stopLocalNodes stops the agents (SIGTERM, then SIGKILL after the grace period), then
+//     kills and deletes their containers: a stopped cluster runs nothing. Node state (pod
+//     sandboxes, volumes) stays, so the next start brings the same nodes and pods back.
+//   - deleteLocalNodes stops, unmounts everything the agents mounted and removes every node's
+//     state.
+// Nothing here talks to the API server: the agents register their Nodes themselves.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/api/status.h"
+
+namespace kd::vm {
+
+struct LocalNodesOptions {
+  std::filesystem::path profileDir;  // the profile's state directory (the engine's --data-dir)
+  std::filesystem::path kubeconfig;  // what the agents use to reach the engine
+  std::string profile;               // node names are "<profile>-mNN"
+  int count = 1;
+  std::filesystem::path nodeBinary;  // kubedesk-node
+  std::string runtime;               // "" = the agent auto-detects runc or crun
+};
+
+struct LocalNode {
+  std::string name;
+  std::filesystem::path dir;
+  int pid = 0;  // 0 when the agent is not running
+};
+
+// "<profile>-mNN" for 1-based `index`.
+std::string localNodeName(const std::string& profile, int index);
+
+// The profile's local nodes (those with a state directory), running or not.
+std::vector<LocalNode> localNodes(const std::filesystem::path& profileDir,
+                                  const std::string& profile);
+
+// Starts nodes 1..count that are not running. Fails when not root or the binary is missing.
+Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& options);
+
+Status stopLocalNodes(const std::filesystem::path& profileDir, const std::string& profile,
+                      std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+Status deleteLocalNodes(const std::filesystem::path& profileDir, const std::string& profile);
+
+}  // namespace kd::vm
