@@ -751,7 +751,10 @@ Result<bool> DeploymentController::scaleDownOld(Rollout& r) {
     cleaned += n;
   }
   int64_t scaled = 0;
-  const int64_t available = sum(r.all(), availableCount);
+  // A set just scaled down still reports the pods it is about to delete as available until its
+  // controller catches up; counting them would let a quick second sync scale down again.
+  const int64_t available =
+      sum(r.all(), [](const json& rs) { return std::min(availableCount(rs), replicasOf(rs)); });
   if (available > minAvailable) {
     const int64_t toScale = available - minAvailable;
     for (json* rs : old) {

@@ -448,13 +448,18 @@ Status ReplicaSetController::deletePods(const json& rs, const Pods& owned, int c
       related.insert(uidOf(*other));
     }
   }
+  // This set's own pods come from `owned` (fresh, including pods adopted in this very sync,
+  // which the informer may not show yet); its siblings' from the informer.
   std::map<std::string, int> onNode;
+  auto place = [&onNode](const json& pod) {
+    const std::string node = field(pod, "spec").value("nodeName", "");
+    if (podActive(pod) && !node.empty()) ++onNode[node];
+  };
+  for (const auto& pod : owned) place(*pod);
   for (const auto& pod : podInformer_->list(metaOf(rs).value("namespace", ""))) {
     const json* ref = controllerRefOf(*pod);
-    const std::string node = field(*pod, "spec").value("nodeName", "");
-    if (ref && related.count(ref->value("uid", "")) && podActive(*pod) && !node.empty()) {
-      ++onNode[node];
-    }
+    const std::string owner = ref ? ref->value("uid", "") : "";
+    if (owner != uidOf(rs) && related.count(owner)) place(*pod);
   }
   std::vector<RankedPod> ranked;
   for (const auto& pod : owned) {
