@@ -7,6 +7,17 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 
 constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 
+// The last-applied annotation repeats the whole object; a metadata view has no use for it.
+json withoutBulkyMetadata(json view) {
+  if (auto meta = view.find("metadata"); meta != view.end() && meta->is_object()) {
+    if (auto ann = meta->find("annotations"); ann != meta->end() && ann->is_object()) {
+      ann->erase(std::string(kLastApplied));
+      if (ann->empty()) meta->erase(ann);
+    }
+  }
+  return view;
+}
+
 // Parses only what InformerView::Metadata keeps: everything else is tokenized but never built
 // into a DOM, which is most of the cost of a full parse.
 json metadataView(const std::string& text) {
@@ -17,14 +28,18 @@ json metadataView(const std::string& text) {
     // Only metadata survives at depth 1 with objects below it.
     return depth != 2 || key != "managedFields";
   };
-  json view = json::parse(text, keep);
-  if (auto meta = view.find("metadata"); meta != view.end() && meta->is_object()) {
-    if (auto ann = meta->find("annotations"); ann != meta->end() && ann->is_object()) {
-      ann->erase(std::string(kLastApplied));
-      if (ann->empty()) meta->erase(ann);
-    }
+  return withoutBulkyMetadata(json::parse(text, keep));
+}
+
+json metadataView(const json& object) {
+  json view = json::object();
+  for (const char* field : {"apiVersion", "kind", "metadata"}) {
+    if (auto it = object.find(field); it != object.end()) view[field] = *it;
   }
-  return view;
+  if (auto meta = view.find("metadata"); meta != view.end() && meta->is_object()) {
+    meta->erase("managedFields");
+  }
+  return withoutBulkyMetadata(std::move(view));
 }
 
 }  // namespace
@@ -155,6 +170,7 @@ bool Informer::watchFrom(int64_t& revision) {
   server::WatchOptions options;
   // "0" would mean "from now, with the current state first": fine for an empty store too.
   options.resourceVersion = std::to_string(revision);
+  options.parsedObjects = true;
   std::weak_ptr<Wakeup> wakeup = wakeup_;
   auto stream = objects_.watch(kind_, "", options, [wakeup] {
     if (auto w = wakeup.lock()) w->signal();
@@ -185,7 +201,14 @@ bool Informer::watchFrom(int64_t& revision) {
 
 void Informer::apply(const server::WatchEvent& event) {
   if (!event.object) return;  // BOOKMARK
-  auto obj = cached(*event.object);
+  CachedObject obj;
+  if (!event.parsed) {
+    obj = cached(*event.object);
+  } else if (view_ == InformerView::Metadata) {
+    obj = std::make_shared<const json>(metadataView(*event.parsed));
+  } else {
+    obj = event.parsed;
+  }
   if (event.type == "DELETED") {
     cache_.erase(objectKey(*obj), obj);
   } else {

@@ -148,7 +148,7 @@ class SelectingWatchStream : public WatchStream {
           if (now || before) type = "DELETED";
           break;
       }
-      if (type) out.push_back(WatchEvent{type, e.object, e.revision, {}});
+      if (type) out.push_back(WatchEvent{type, e.object, e.revision, {}, std::move(e.parsed)});
     }
     return open;
   }
@@ -763,7 +763,7 @@ Result<std::unique_ptr<WatchStream>> ObjectService::watch(const KindInfo& kind, 
   }
   auto stream =
       std::make_unique<SelectingWatchStream>(store_, std::move(selection).value(), exactKey);
-  auto w = store_.watch(prefix, since, std::move(notify));
+  auto w = store_.watch(prefix, since, std::move(notify), options.parsedObjects);
   if (!w.ok()) return w.status();
   stream->start(std::move(w).value(), std::move(initial), since);
   return std::unique_ptr<WatchStream>(std::move(stream));

@@ -73,7 +73,8 @@ struct WatchEvent {
   std::string type;         // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
   store::ObjectPtr object;  // null for BOOKMARK / ERROR
   int64_t revision = 0;
-  json errorStatus;  // for ERROR
+  json errorStatus;                    // for ERROR
+  std::shared_ptr<const json> parsed;  // `object` parsed, with WatchOptions::parsedObjects
 };
 
 struct WatchOptions {
@@ -82,6 +83,9 @@ struct WatchOptions {
   std::string resourceVersion;  // "" or "0": start with ADDED events for the current state
   std::string name;             // watch one object (metadata.name)
   bool sendInitialEvents = false;
+  // Live events carry the written object already parsed (for in-process consumers that keep
+  // up; a parsed copy waits in the queue with each event).
+  bool parsedObjects = false;
 };
 
 // A running watch: events are pulled with next(); `notify` (given at start) is called on a

@@ -52,8 +52,8 @@ kd::json StoredObject::parse() const {
   return kd::json::parse(json);
 }
 
-Watch::Watch(std::string prefix, std::function<void()> notify)
-    : prefix_(std::move(prefix)), notify_(std::move(notify)) {}
+Watch::Watch(std::string prefix, std::function<void()> notify, bool parsed)
+    : prefix_(std::move(prefix)), notify_(std::move(notify)), parsed_(parsed) {}
 
 bool Watch::take(std::vector<Event>& out) {
   std::lock_guard lock(mu_);
@@ -117,7 +117,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
 
 SqliteStore::~SqliteStore() {
   {
-    std::lock_guard w(writeMu_);
+    std::lock_guard w(commitMu_);
     for (auto& watch : watches_) watch->close();
     watches_.clear();
   }
@@ -232,6 +232,7 @@ Status SqliteStore::loadObjects() {
   compacted_ = queryInt("SELECT value FROM meta WHERE key='compact_rev'");
   maxRev = std::max({maxRev, compacted_.load(), queryInt("SELECT COALESCE(MAX(rev), 0) FROM log")});
   revision_ = maxRev;
+  nextRevision_ = maxRev;
   return {};
 }
 
@@ -291,69 +292,128 @@ Result<ObjectPtr> SqliteStore::remove(const std::string& key, int64_t expectedRe
 
 Result<ObjectPtr> SqliteStore::write(EventType type, const std::string& key, kd::json* object,
                                      int64_t expectedRevision) {
-  std::lock_guard w(writeMu_);
-  ObjectPtr previous;
+  PendingWrite w{type, key};
   {
-    std::shared_lock lock(mu_);
-    auto it = objects_.find(key);
-    if (it != objects_.end()) previous = it->second;
-  }
-  if (type == EventType::Added && previous) return Status::alreadyExists(key);
-  if (type != EventType::Added && !previous) return Status::notFound(key);
-  if (expectedRevision != 0 && previous && previous->revision != expectedRevision) {
-    return Status::conflict(
-        "the object has been modified; please apply your changes to the "
-        "latest version and try again");
-  }
-
-  const int64_t rev = revision_.load() + 1;
-  const int64_t createRev = previous ? previous->createRevision : rev;
-  kd::json deleted;
-  if (type == EventType::Deleted) {
-    deleted = previous->parse();
-    object = &deleted;
-  }
-  (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
-  std::string text = object->dump();
-
-  if (!exec("BEGIN IMMEDIATE").isOk()) return sqliteError("begin");
-  sqlite3_reset(insertLog_);
-  sqlite3_bind_int64(insertLog_, 1, rev);
-  sqlite3_bind_text(insertLog_, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-  sqlite3_bind_int(insertLog_, 3, static_cast<int>(type));
-  sqlite3_bind_int64(insertLog_, 4, createRev);
-  sqlite3_bind_int64(insertLog_, 5, previous ? previous->revision : 0);
-  sqlite3_bind_text(insertLog_, 6, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-  bool ok = sqlite3_step(insertLog_) == SQLITE_DONE;
-  sqlite3_stmt* objStmt = type == EventType::Deleted ? deleteObject_ : upsertObject_;
-  if (ok) {
-    sqlite3_reset(objStmt);
-    sqlite3_bind_text(objStmt, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-    if (type != EventType::Deleted) {
-      sqlite3_bind_int64(objStmt, 2, createRev);
-      sqlite3_bind_int64(objStmt, 3, rev);
-      sqlite3_bind_text(objStmt, 4, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    std::lock_guard lock(writeMu_);
+    ObjectPtr previous = latest(key);
+    if (type == EventType::Added && previous) return Status::alreadyExists(key);
+    if (type != EventType::Added && !previous) return Status::notFound(key);
+    if (expectedRevision != 0 && previous && previous->revision != expectedRevision) {
+      return Status::conflict(
+          "the object has been modified; please apply your changes to the "
+          "latest version and try again");
     }
-    ok = sqlite3_step(objStmt) == SQLITE_DONE;
+    const int64_t rev = ++nextRevision_;
+    const int64_t createRev = previous ? previous->createRevision : rev;
+    kd::json deleted;
+    if (type == EventType::Deleted) {
+      deleted = previous->parse();
+      object = &deleted;
+    }
+    (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
+    w.previous = previous;
+    w.stored = makeObject(key, createRev, rev, object->dump(), *object);
+    w.parsed = std::make_shared<const kd::json>(std::move(*object));
+    pending_[key] = w;
+    queue_.push_back(&w);
+  }
+  // Group commit: whoever gets the commit lock first commits everything queued by then, so
+  // concurrent writers share one transaction; the others find their write already done.
+  std::lock_guard commit(commitMu_);
+  if (!w.done) commitQueued();
+  if (!w.status.isOk()) return w.status;
+  return w.stored;
+}
+
+ObjectPtr SqliteStore::latest(const std::string& key) const {
+  if (auto it = pending_.find(key); it != pending_.end()) {
+    return it->second.type == EventType::Deleted ? nullptr : it->second.stored;
+  }
+  std::shared_lock lock(mu_);
+  auto it = objects_.find(key);
+  return it == objects_.end() ? nullptr : it->second;
+}
+
+void SqliteStore::commitQueued() {
+  std::vector<PendingWrite*> batch;
+  {
+    std::lock_guard lock(writeMu_);
+    batch.swap(queue_);
+  }
+  Status st = persist(batch);
+  if (!st.isOk()) {
+    // Writes queued meanwhile were checked against the lost ones: they fail too, and the
+    // revisions they took stay unused (revisions only need to increase).
+    std::lock_guard lock(writeMu_);
+    batch.insert(batch.end(), queue_.begin(), queue_.end());
+    queue_.clear();
+    pending_.clear();
+    for (auto* w : batch) {
+      w->status = st;
+      w->done = true;
+    }
+    return;
+  }
+  {
+    std::unique_lock lock(mu_);
+    for (const auto* w : batch) {
+      if (w->type == EventType::Deleted) {
+        objects_.erase(w->key);
+      } else {
+        objects_.insert_or_assign(w->key, w->stored);
+      }
+    }
+    revision_ = batch.back()->stored->revision;
+  }
+  {
+    std::lock_guard lock(writeMu_);
+    for (const auto* w : batch) {
+      auto it = pending_.find(w->key);
+      if (it != pending_.end() && it->second.stored == w->stored) pending_.erase(it);
+    }
+  }
+  for (auto* w : batch) {
+    publish(Event{w->type, w->stored->revision, w->stored, w->previous, std::move(w->parsed)});
+    w->done = true;
+  }
+}
+
+Status SqliteStore::persist(const std::vector<PendingWrite*>& batch) {
+  if (!exec("BEGIN IMMEDIATE").isOk()) return sqliteError("begin");
+  bool ok = true;
+  for (const auto* w : batch) {
+    const StoredObject& obj = *w->stored;
+    sqlite3_reset(insertLog_);
+    sqlite3_bind_int64(insertLog_, 1, obj.revision);
+    sqlite3_bind_text(insertLog_, 2, obj.key.data(), static_cast<int>(obj.key.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int(insertLog_, 3, static_cast<int>(w->type));
+    sqlite3_bind_int64(insertLog_, 4, obj.createRevision);
+    sqlite3_bind_int64(insertLog_, 5, w->previous ? w->previous->revision : 0);
+    sqlite3_bind_text(insertLog_, 6, obj.json.data(), static_cast<int>(obj.json.size()),
+                      SQLITE_STATIC);
+    ok = sqlite3_step(insertLog_) == SQLITE_DONE;
+    sqlite3_stmt* objStmt = w->type == EventType::Deleted ? deleteObject_ : upsertObject_;
+    if (ok) {
+      sqlite3_reset(objStmt);
+      sqlite3_bind_text(objStmt, 1, obj.key.data(), static_cast<int>(obj.key.size()),
+                        SQLITE_STATIC);
+      if (w->type != EventType::Deleted) {
+        sqlite3_bind_int64(objStmt, 2, obj.createRevision);
+        sqlite3_bind_int64(objStmt, 3, obj.revision);
+        sqlite3_bind_text(objStmt, 4, obj.json.data(), static_cast<int>(obj.json.size()),
+                          SQLITE_STATIC);
+      }
+      ok = sqlite3_step(objStmt) == SQLITE_DONE;
+    }
+    if (!ok) break;
   }
   if (!ok || !exec("COMMIT").isOk()) {
     Status err = sqliteError("write");
     exec("ROLLBACK");
     return err;
   }
-
-  ObjectPtr stored = makeObject(key, createRev, rev, std::move(text), *object);
-  {
-    std::unique_lock lock(mu_);
-    if (type == EventType::Deleted) {
-      objects_.erase(key);
-    } else {
-      objects_.insert_or_assign(key, stored);
-    }
-    revision_ = rev;
-  }
-  publish(Event{type, rev, stored, previous});
-  return stored;
+  return {};
 }
 
 void SqliteStore::publish(const Event& e) {
@@ -362,19 +422,21 @@ void SqliteStore::publish(const Event& e) {
       it = watches_.erase(it);
       continue;
     }
-    if (e.object->key.starts_with((*it)->prefix())) (*it)->push(e);
+    if (e.object->key.starts_with((*it)->prefix())) {
+      (*it)->push((*it)->wantsParsed() ? e : Event{e.type, e.revision, e.object, e.previous, {}});
+    }
     ++it;
   }
 }
 
 Result<std::shared_ptr<Watch>> SqliteStore::watch(const std::string& prefix, int64_t sinceRevision,
-                                                  std::function<void()> notify) {
-  std::lock_guard w(writeMu_);  // no write may slip between the replay and the registration
+                                                  std::function<void()> notify, bool parsed) {
+  std::lock_guard w(commitMu_);  // no commit may slip between the replay and the registration
   if (sinceRevision < compacted_.load()) {
     return Status::gone("too old resource version: " + std::to_string(sinceRevision) + " (" +
                         std::to_string(compacted_.load() + 1) + ")");
   }
-  auto watch = std::make_shared<Watch>(prefix, std::move(notify));
+  auto watch = std::make_shared<Watch>(prefix, std::move(notify), parsed);
   if (sinceRevision < revision_.load()) {
     std::string end = prefixEnd(prefix);
     sqlite3_stmt* q = nullptr;
@@ -416,13 +478,13 @@ Result<std::shared_ptr<Watch>> SqliteStore::watch(const std::string& prefix, int
 }
 
 void SqliteStore::stopWatch(const std::shared_ptr<Watch>& w) {
-  std::lock_guard lock(writeMu_);
+  std::lock_guard lock(commitMu_);
   w->close();
   std::erase(watches_, w);
 }
 
 Status SqliteStore::compact(int64_t revision) {
-  std::lock_guard w(writeMu_);
+  std::lock_guard w(commitMu_);
   // The newest log row stays, so the revision counter survives a restart.
   revision = std::min(revision, revision_.load() - 1);
   if (revision <= compacted_.load()) return {};

@@ -1,6 +1,7 @@
 #pragma once
-// The SQLite store: WAL mode, one transaction per write, synchronous=NORMAL (a committed write
-// survives the process being killed; the OS cache carries it to disk). Two tables:
+// The SQLite store: WAL mode, synchronous=NORMAL (a committed write survives the process being
+// killed; the OS cache carries it to disk). A write returns once committed; writes that arrive
+// while another commits are committed together in the next transaction (group commit). Two tables:
 //   objects  the current state, loaded into memory at open and served from memory
 //   log      every write by revision, the history watches replay; trimmed by compact()
 // A schema_version row drives step-by-step migrations.
@@ -8,7 +9,9 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
+#include <vector>
 
 #include "engine/store/store.h"
 
@@ -47,8 +50,10 @@ class SqliteStore {
 
   // Starts a watch on `prefix` for events after `sinceRevision`. 410 Gone (reason Expired)
   // when history before that revision was compacted away. Replayed history is queued first.
+  // With `parsed`, live events carry the written object parsed (Event::parsed); the watcher
+  // must keep up, as each queued event then holds a parsed copy.
   Result<std::shared_ptr<Watch>> watch(const std::string& prefix, int64_t sinceRevision,
-                                       std::function<void()> notify);
+                                       std::function<void()> notify, bool parsed = false);
   void stopWatch(const std::shared_ptr<Watch>& w);
 
   // Forgets history up to and including `revision` (never the current state).
@@ -62,8 +67,21 @@ class SqliteStore {
   Status migrate();
   Status loadObjects();
   Status prepareStatements();
+  // A write checked and numbered, waiting for its commit.
+  struct PendingWrite {
+    EventType type;
+    std::string key;
+    ObjectPtr stored;    // the new state (for Deleted: the last state at the deletion revision)
+    ObjectPtr previous;  // the state it replaces
+    std::shared_ptr<const kd::json> parsed;  // `stored`, parsed
+    Status status;                           // set with `done`
+    bool done = false;
+  };
   Result<ObjectPtr> write(EventType type, const std::string& key, kd::json* object,
                           int64_t expectedRevision);
+  ObjectPtr latest(const std::string& key) const;  // pending or committed; needs writeMu_
+  void commitQueued();                             // needs commitMu_
+  Status persist(const std::vector<PendingWrite*>& batch);
   ObjectPtr makeObject(const std::string& key, int64_t createRev, int64_t rev, std::string json,
                        const kd::json& parsed) const;
   void publish(const Event& e);
@@ -77,10 +95,16 @@ class SqliteStore {
   sqlite3_stmt* deleteObject_ = nullptr;
   FieldIndexer indexer_;
 
-  mutable std::shared_mutex mu_;  // guards objects_, revisions and the watcher list
-  std::mutex writeMu_;            // serializes writers (and the SQLite connection)
+  // Lock order: writeMu_ is never held while waiting for commitMu_; commitMu_ may take writeMu_
+  // and mu_ briefly.
+  mutable std::shared_mutex mu_;  // guards objects_ (committed state)
+  std::mutex writeMu_;            // orders writers: queue_, pending_, nextRevision_
+  std::mutex commitMu_;           // the SQLite connection, commits, watches_ and their events
   std::map<std::string, ObjectPtr, std::less<>> objects_;
-  std::atomic<int64_t> revision_{0};
+  std::map<std::string, PendingWrite, std::less<>> pending_;  // newest uncommitted write per key
+  std::vector<PendingWrite*> queue_;                          // numbered, not yet committed
+  int64_t nextRevision_ = 0;                                  // last revision handed out
+  std::atomic<int64_t> revision_{0};                          // last committed revision
   std::atomic<int64_t> compacted_{0};
   std::vector<std::shared_ptr<Watch>> watches_;
 };

@@ -41,6 +41,9 @@ struct Event {
   int64_t revision;
   ObjectPtr object;    // for Deleted: the last state, carrying the deletion revision
   ObjectPtr previous;  // the state before a Modified/Deleted event, when still known
+  // `object` parsed, shared with the writer: only for watches opened with parsed objects (the
+  // engine's own informers), so they need not parse what the writer just serialized.
+  std::shared_ptr<const kd::json> parsed;
 };
 
 // A watch: events for keys under a prefix with revision > the start revision, in revision
@@ -48,8 +51,9 @@ struct Event {
 // can arrive, called on the writing thread, must not block) says the queue became non-empty.
 class Watch {
  public:
-  Watch(std::string prefix, std::function<void()> notify);
+  Watch(std::string prefix, std::function<void()> notify, bool parsed = false);
   const std::string& prefix() const { return prefix_; }
+  bool wantsParsed() const { return parsed_; }
   // Moves all queued events into `out` (appending). False once the watch was closed and
   // nothing is left: the consumer fell too far behind or the store shut down.
   bool take(std::vector<Event>& out);
@@ -62,6 +66,7 @@ class Watch {
 
   std::string prefix_;
   std::function<void()> notify_;
+  bool parsed_ = false;
   mutable std::mutex mu_;
   std::deque<Event> queue_;
   bool closed_ = false;

@@ -67,6 +67,41 @@ class InformerTest : public QObject {
     QCOMPARE(inf.list().size(), size_t(1));
   }
 
+  // Live events hand the informer the writer's parsed object; a relist parses stored text.
+  // Both must give the same cached objects, in either view.
+  void liveEventsCacheWhatARelistCaches() {
+    for (auto view :
+         {kd::controllers::InformerView::Full, kd::controllers::InformerView::Metadata}) {
+      TestCluster c;
+      c.createNamespace("a");
+      const auto& cms = TestCluster::kind("configmaps");
+      Informer live(c.objects(), cms, 5min, view);
+      live.start();
+      QVERIFY(live.waitForSync(5s));
+      json cm = {{"apiVersion", "v1"},
+                 {"kind", "ConfigMap"},
+                 {"metadata",
+                  {{"name", "rich"},
+                   {"namespace", "a"},
+                   {"labels", {{"app", "x"}}},
+                   {"annotations",
+                    {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}, {"note", "kept"}}},
+                   {"managedFields", json::array({{{"manager", "kubectl"}}})}}},
+                 {"data", {{"k", "v"}, {"n", "1.5"}}}};
+      QVERIFY(c.objects().create(cms, "a", cm, {}).ok());
+      QTRY_VERIFY_WITH_TIMEOUT(live.get("a/rich") != nullptr, 5000);
+      Informer relisted(c.objects(), cms, 5min, view);
+      relisted.start();
+      QVERIFY(relisted.waitForSync(5s));
+      QCOMPARE(live.get("a/rich")->dump(), relisted.get("a/rich")->dump());
+      const json& meta = (*live.get("a/rich"))["metadata"];
+      QCOMPARE(meta["annotations"].dump(), view == kd::controllers::InformerView::Full
+                                               ? cm["metadata"]["annotations"].dump()
+                                               : json({{"note", "kept"}}).dump());
+      QCOMPARE(live.get("a/rich")->contains("data"), view == kd::controllers::InformerView::Full);
+    }
+  }
+
   void clusterScopedKeysHaveNoNamespace() {
     TestCluster c;
     Informer inf(c.objects(), TestCluster::kind("namespaces"));
