@@ -14,6 +14,8 @@ packages=(
   sqlite3 openssl ca-certificates procps psmisc curl
   # node agent: OCI runtime, the bundled busybox image, a registry and skopeo for pull tests
   runc busybox-static iproute2 skopeo docker-registry
+  # kubectl exec -it is driven through a pseudo-terminal by a python3 script; nsenter
+  python3 util-linux
   # desktop app tests: a virtual X server for screenshots
   xvfb xauth
 )

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "engine/api/percent_encoding.h"
 #include "engine/client/tls_transport.h"
 
 namespace kd::client {
@@ -23,21 +24,7 @@ bool iequals(std::string_view a, std::string_view b) {
   });
 }
 
-std::string percentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+using api::percentEncode;
 
 class Query {
  public:

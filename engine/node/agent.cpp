@@ -8,9 +8,11 @@
 #include "engine/client/api_client.h"
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
+#include "engine/node/network.h"
 #include "engine/node/node_status.h"
 #include "engine/node/pod_worker.h"
 #include "engine/node/runtime.h"
+#include "engine/node/tunnel.h"
 
 namespace kd::node {
 
@@ -64,6 +66,8 @@ class Agent {
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by pod uid
   std::unique_ptr<client::Watch> watch_;
   std::string resourceVersion_;
+  std::unique_ptr<NodeNetwork> network_;
+  std::unique_ptr<ReverseTunnel> tunnel_;  // last: stops before what its streams use
 };
 
 void Agent::sleepFor(std::chrono::milliseconds d) const {
@@ -96,6 +100,9 @@ Status Agent::init() {
                            runtime_.name() + "://" + runtime_.version());
   ctx_ = {api_.get(),        images_.get(),     &runtime_,        events_.get(),
           options_.nodeName, facts_.internalIp, options_.selfExe, options_.stateDir};
+  tunnel_ = std::make_unique<ReverseTunnel>(*access, options_.nodeName,
+                                            StreamingContext{&runtime_, options_.stateDir});
+  if (Status s = tunnel_->start(); !s.isOk()) return s;
   return {};
 }
 
@@ -233,6 +240,7 @@ void Agent::run() {
   }
   logLine("node " + options_.nodeName + " registered (" + runtime_.name() + " " +
           runtime_.version() + ", " + facts_.internalIp + ")");
+  network_ = std::make_unique<NodeNetwork>(*api_, options_.nodeName, options_.stateDir);
   while (!stopped()) {
     heartbeat();
     reapFinished();

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -134,6 +135,12 @@ Status copyDirectoryEntry(const fs::path& from, const fs::path& to) {
   return {};
 }
 
+Status digestMismatch(const std::string& what, const std::string& expected,
+                      const std::string& actual) {
+  return Status::badRequest("digest mismatch for " + what + ": expected " + expected + ", got " +
+                            actual);
+}
+
 std::string platformOf(const json& descriptor) {
   const json platform = descriptor.value("platform", json::object());
   return platform.value("os", "") + "/" + platform.value("architecture", "");
@@ -152,6 +159,20 @@ std::string nameFromAnnotations(const json& descriptor) {
 }
 
 }  // namespace
+
+bool isImageIndex(const json& manifest) {
+  const std::string mediaType = manifest.value("mediaType", "");
+  return std::find(std::begin(kIndexTypes), std::end(kIndexTypes), mediaType) !=
+             std::end(kIndexTypes) ||
+         (mediaType.empty() && manifest.contains("manifests"));
+}
+
+Result<json> selectPlatform(const json& index) {
+  for (const auto& m : index.value("manifests", json::array())) {
+    if (platformOf(m) == "linux/amd64") return m;
+  }
+  return Status::notFound("the image index has no linux/amd64 image");
+}
 
 std::string Image::imageId() const {
   auto ref = parseImageReference(name);
@@ -225,12 +246,45 @@ Status ImageStore::open() {
   std::error_code ec;
   for (const char* sub : {"blobs/sha256", "layers", "tmp"}) fs::create_directories(root_ / sub, ec);
   if (ec) return Status::internal("create " + root_.string() + ": " + ec.message());
-  if (!fs::exists(root_ / "references.json")) return {};
-  auto refs = readJson(root_ / "references.json");
-  if (!refs.ok()) return refs.status();
   std::lock_guard lock(mu_);
-  references_ = *refs;
+  for (auto [file, table] :
+       {std::pair{"references.json", &references_}, {"pulled.json", &pulled_}}) {
+    if (!fs::exists(root_ / file)) continue;
+    auto loaded = readJson(root_ / file);
+    if (!loaded.ok()) return loaded.status();
+    *table = *loaded;
+  }
   return {};
+}
+
+bool ImageStore::hasBlob(const std::string& digest) const {
+  return fs::exists(blobPath(digest));
+}
+
+Status ImageStore::addBlobFile(const fs::path& file, const std::string& digest) {
+  std::error_code ec;
+  auto actual = sha256FileDigest(file);
+  Status s = actual.ok() ? Status{} : actual.status();
+  if (s.isOk() && *actual != digest) s = digestMismatch("blob " + digest, digest, *actual);
+  if (s.isOk() && digest.rfind("sha256:", 0) != 0) s = Status::badRequest("unsupported digest");
+  if (s.isOk()) fs::rename(file, blobPath(digest), ec);
+  if (ec) s = Status::internal("store " + digest + ": " + ec.message());
+  fs::remove(file, ec);
+  return s;
+}
+
+Status ImageStore::addBlobBytes(const std::string& bytes, const std::string& digest) {
+  const std::string actual = sha256Digest(bytes);
+  if (actual != digest) return digestMismatch("blob " + digest, digest, actual);
+  return hasBlob(digest) ? Status{} : writeFileAtomically(blobPath(digest), bytes);
+}
+
+Result<fs::path> ImageStore::createTempFile() {
+  std::string pattern = (root_ / "tmp" / "blob-XXXXXX").string();
+  const int fd = ::mkstemp(pattern.data());
+  if (fd < 0) return errnoStatus("mkstemp " + pattern);
+  ::close(fd);
+  return fs::path(pattern);
 }
 
 fs::path ImageStore::blobPath(const std::string& digest) const {
@@ -243,10 +297,7 @@ Status ImageStore::storeBlob(const fs::path& source, const std::string& digest) 
   if (fs::exists(dest)) return {};
   auto actual = sha256FileDigest(source);
   if (!actual.ok()) return actual.status();
-  if (*actual != digest) {
-    return Status::badRequest("digest mismatch for " + source.string() + ": expected " + digest +
-                              ", got " + *actual);
-  }
+  if (*actual != digest) return digestMismatch(source.string(), digest, *actual);
   std::error_code ec;
   const fs::path tmp = dest.string() + ".tmp";
   fs::copy_file(source, tmp, fs::copy_options::overwrite_existing, ec);
@@ -264,14 +315,13 @@ Result<std::string> ImageStore::chooseManifest(const fs::path& layoutDir, const 
   const std::string digest = descriptor.value("digest", "");
   const fs::path file = layoutDir / "blobs" / "sha256" / digest.substr(digest.find(':') + 1);
   const std::string mediaType = descriptor.value("mediaType", "");
-  for (auto indexType : kIndexTypes) {
-    if (mediaType != indexType) continue;
+  if (isImageIndex({{"mediaType", mediaType}})) {
     auto index = readJson(file);
     if (!index.ok()) return index.status();
-    for (const auto& m : index->value("manifests", json::array())) {
-      if (platformOf(m) == "linux/amd64") return chooseManifest(layoutDir, m);
-    }
-    return Status::notFound("image index " + digest + " has no linux/amd64 manifest");
+    auto chosen = selectPlatform(*index);
+    if (!chosen.ok())
+      return Status::notFound("image index " + digest + " has no linux/amd64 image");
+    return chooseManifest(layoutDir, *chosen);
   }
   auto manifest = readJson(file);
   if (!manifest.ok()) return manifest.status();
@@ -363,13 +413,38 @@ Result<std::vector<std::string>> ImageStore::importArchive(const fs::path& tarba
 }
 
 Status ImageStore::addReference(const std::string& name, const std::string& manifestDigest) {
+  return setReference(name, manifestDigest, false);
+}
+
+Status ImageStore::setReference(const std::string& name, const std::string& manifestDigest,
+                                bool pulled) {
   std::lock_guard lock(mu_);
   references_[name] = manifestDigest;
+  if (pulled) {
+    pulled_[name] = true;
+  } else {
+    pulled_.erase(name);
+  }
   return saveReferences();
 }
 
+bool ImageStore::pulledFromRegistry(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return pulled_.contains(normalizeImageName(name)) &&
+         references_.contains(normalizeImageName(name));
+}
+
 Status ImageStore::saveReferences() const {
-  return writeFileAtomically(root_ / "references.json", references_.dump(2));
+  Status s = writeFileAtomically(root_ / "references.json", references_.dump(2));
+  return s.isOk() ? writeFileAtomically(root_ / "pulled.json", pulled_.dump(2)) : s;
+}
+
+Result<json> ImageStore::readManifest(const std::string& digest) const {
+  auto manifest = readJson(blobPath(digest));
+  if (!manifest.ok() || !isImageIndex(*manifest)) return manifest;
+  auto chosen = selectPlatform(*manifest);
+  if (!chosen.ok()) return Status::notFound("image index " + digest + " has no linux/amd64 image");
+  return readJson(blobPath(chosen->value("digest", "")));
 }
 
 Result<Image> ImageStore::find(const std::string& name) const {
@@ -386,7 +461,7 @@ Result<Image> ImageStore::find(const std::string& name) const {
   if (image.manifestDigest.empty() || !fs::exists(blobPath(image.manifestDigest))) {
     return Status::notFound("image " + image.name + " not found in the node's image store");
   }
-  auto manifest = readJson(blobPath(image.manifestDigest));
+  auto manifest = readManifest(image.manifestDigest);
   if (!manifest.ok()) return manifest.status();
   image.configDigest = manifest->value("config", json::object()).value("digest", "");
   auto config = readJson(blobPath(image.configDigest));

@@ -4,6 +4,8 @@
 //
 //   blobs/sha256/<hex>     manifests, configs and layer tarballs, verified against their digest
 //   references.json        normalised name ("docker.io/library/busybox:latest") -> manifest digest
+//                          (an image manifest, or an image index resolved to linux/amd64)
+//   pulled.json            the names whose reference came from a registry pull (image_puller.h)
 //   layers/<hex>/          each layer unpacked once, whiteouts in overlayfs form, shared by all
 //                          containers that use it
 //
@@ -36,6 +38,12 @@ struct Image {
 std::string sha256Digest(std::string_view bytes);
 Result<std::string> sha256FileDigest(const std::filesystem::path& file);
 
+// True when `manifest` is an image index / docker manifest list rather than an image manifest.
+bool isImageIndex(const json& manifest);
+// The descriptor of an index's linux/amd64 image, the platform this node runs; NotFound when
+// the index has none.
+Result<json> selectPlatform(const json& index);
+
 // Rewrites the OCI whiteouts of an unpacked layer into overlayfs form: ".wh.NAME" becomes a
 // 0:0 character device NAME, ".wh..wh..opq" marks its directory opaque
 // (trusted.overlay.opaque=y).
@@ -61,6 +69,23 @@ class ImageStore {
   // The image a pod's `image` field names, after normalisation; NotFound when absent.
   Result<Image> find(const std::string& name) const;
 
+  // For pulls (image_puller.h). Blobs are content-addressed, so an image that shares layers
+  // with one already stored shares their files, and concurrent adds of one blob are harmless.
+  bool hasBlob(const std::string& digest) const;
+  // Moves `file` into the store as blob `digest` after checking that its contents hash to it;
+  // `file` is gone afterwards either way. A mismatch is a BadRequest naming both digests.
+  Status addBlobFile(const std::filesystem::path& file, const std::string& digest);
+  // Stores `bytes` as blob `digest`, checked the same way.
+  Status addBlobBytes(const std::string& bytes, const std::string& digest);
+  // A fresh empty file under the store's tmp directory (the blobs' filesystem, so adding it is
+  // a rename); the caller removes it or hands it to addBlobFile.
+  Result<std::filesystem::path> createTempFile();
+  // Names `manifestDigest` (a stored manifest or index) as the normalised `name`, remembering
+  // whether a registry pull or a local import (a layout, an archive) put it there.
+  Status setReference(const std::string& name, const std::string& manifestDigest, bool pulled);
+  // True when `name` (normalised) is present and its reference came from a registry pull.
+  bool pulledFromRegistry(const std::string& name) const;
+
   // Mounts (or copies) `image`'s root filesystem at `dir`/rootfs, with `dir`/upper and
   // `dir`/work for overlayfs; returns the rootfs path. Idempotent: an existing mount is kept.
   Result<std::filesystem::path> prepareRootfs(const Image& image, const std::filesystem::path& dir);
@@ -76,12 +101,14 @@ class ImageStore {
                                      const json& descriptor);
   Status addReference(const std::string& name, const std::string& manifestDigest);
   Status saveReferences() const;
+  Result<json> readManifest(const std::string& digest) const;
   Result<std::filesystem::path> unpackedLayer(const std::string& digest);
   Result<std::vector<std::string>> importDockerArchive(const std::filesystem::path& dir);
 
   std::filesystem::path root_;
   mutable std::mutex mu_;
   json references_ = json::object();
+  json pulled_ = json::object();  // name -> true
 };
 
 }  // namespace kd::node

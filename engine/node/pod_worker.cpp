@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "engine/node/image_puller.h"
 #include "engine/node/oci_spec.h"
 #include "engine/node/sandbox.h"
 #include "engine/node/shim.h"
@@ -361,35 +362,59 @@ void PodWorker::publishProbeStatus() {
   if (r.ok()) probeStatusDirty_ = false;
 }
 
+namespace {
+
+// The kubelet's events for each way getting an image can end.
+struct ImageFailureEvent {
+  const char* waitingReason;
+  const char* eventReason;
+  bool quoteImage;  // "Failed to pull image \"x\": <message>" rather than the message alone
+};
+constexpr ImageFailureEvent kImageFailureEvents[] = {
+    {"ErrImagePull", "Failed", true},
+    {"ErrImageNeverPull", "ErrImageNeverPull", false},
+    {"InvalidImageName", "InspectFailed", false},
+};
+
+}  // namespace
+
 Result<Image> PodWorker::resolveImage(Slot& slot, const json& pod, const json& spec) {
   const std::string image = spec.value("image", "");
-  const std::string policy = spec.value("imagePullPolicy", "IfNotPresent");
-  auto found = ctx_.images->find(image);
-  if (found.ok()) {
-    if (!slot.image) {
+  EnsureHooks hooks;
+  hooks.beforePull = [&] {
+    event(pod, slot, "Normal", "Pulling", "Pulling image \"" + image + "\"");
+  };
+  EnsuredImage got = ensureImage(*ctx_.images, image,
+                                 pullPolicyOf(spec.value("imagePullPolicy", ""), image), hooks);
+  if (got.image) {
+    if (got.pulled) {
+      const auto& r = *got.pulled;
+      event(pod, slot, "Normal", "Pulled",
+            "Successfully pulled image \"" + image + "\" in " + goDuration(r.elapsed) + " (" +
+                goDuration(r.elapsed + r.waited) +
+                " including waiting). Image size: " + std::to_string(r.imageSize) + " bytes.");
+      std::fprintf(stderr, "kubedesk-node: pulled %s (%s): %d blobs fetched, %d shared\n",
+                   image.c_str(), r.manifestDigest.c_str(), r.blobsFetched, r.blobsShared);
+    } else if (!slot.image) {
       event(pod, slot, "Normal", "Pulled",
             "Container image \"" + image + "\" already present on machine");
     }
     slot.pull = {};
-    slot.image = *found;
-    return found;
+    slot.image = *got.image;
+    return *got.image;
   }
-  if (policy == "Never") {
-    slot.waitingReason = "ErrImageNeverPull";
-    slot.waitingMessage =
-        "Container image \"" + image + "\" is not present with pull policy of Never";
-  } else {
-    // No registry client yet: the local store is the only source.
-    slot.waitingReason = "ErrImagePull";
-    slot.waitingMessage = "failed to pull image \"" + image + "\": " + found.status().message();
-    event(pod, slot, "Normal", "Pulling", "Pulling image \"" + image + "\"");
+  slot.waitingReason = got.reason;
+  slot.waitingMessage = got.message;
+  for (const auto& e : kImageFailureEvents) {
+    if (got.reason != e.waitingReason) continue;
+    event(pod, slot, "Warning", e.eventReason,
+          e.quoteImage ? "Failed to pull image \"" + image + "\": " + got.message : got.message);
   }
-  event(pod, slot, "Warning", "Failed", slot.waitingMessage);
   event(pod, slot, "Warning", "Failed", "Error: " + slot.waitingReason);
   nextBackoff(slot.pull.delaySeconds);
   slot.pullBackoffEventSent = false;
   slot.pull.until = Clock::now() + std::chrono::seconds(slot.pull.delaySeconds);
-  return found.status();
+  return Status::notFound(got.message);
 }
 
 ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, ContainerView view) {
@@ -399,15 +424,17 @@ ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, Co
     return view;
   }
   if (slot.pull.delaySeconds > 0 && Clock::now() < slot.pull.until) {
-    const bool never = slot.waitingReason == "ErrImageNeverPull";
+    // Only a failed pull backs off visibly; the other reasons stand until the spec changes.
+    const bool never = slot.waitingReason != "ErrImagePull";
+    const std::string backoff = "Back-off pulling image \"" + spec.value("image", "") + "\"";
     if (!never && !slot.pullBackoffEventSent) {
       slot.pullBackoffEventSent = true;
-      event(pod, slot, "Normal", "BackOff",
-            "Back-off pulling image \"" + spec.value("image", "") + "\"");
+      event(pod, slot, "Normal", "BackOff", backoff);
+      event(pod, slot, "Warning", "Failed", "Error: ImagePullBackOff");
     }
     view.waitingReason = never ? slot.waitingReason : "ImagePullBackOff";
-    view.waitingMessage =
-        never ? slot.waitingMessage : "Back-off pulling image \"" + spec.value("image", "") + "\"";
+    view.waitingMessage = never ? slot.waitingMessage
+                                : backoff + ": " + slot.waitingReason + ": " + slot.waitingMessage;
     return view;
   }
   auto image = resolveImage(slot, pod, spec);

@@ -10,6 +10,16 @@
 
 namespace kd::node {
 
+// A process started in a running container by OciRuntime::exec. The caller owns the fds
+// (close-on-exec) and must reap `pid` (waitpid); its exit code is the process's.
+struct ExecProcess {
+  int pid = -1;
+  int stdinFd = -1;   // write end; -1 without stdin. With a tty: the pty master.
+  int stdoutFd = -1;  // read end. With a tty: the pty master (the same fd as stdinFd).
+  int stderrFd = -1;  // read end. With a tty: the runtime's own messages (e.g. why exec failed).
+  bool tty = false;
+};
+
 class OciRuntime {
  public:
   // `requested`: a name or path ("runc", "/usr/bin/crun"), or "" to auto-detect. `root`: the
@@ -28,6 +38,11 @@ class OciRuntime {
   Status kill(const std::string& id, const std::string& signal) const;
   // Deletes the container's runtime state, killing it if needed; NotFound is success.
   Status remove(const std::string& id) const;
+  // Starts `command` in running container `id` (`<runtime> exec`): with pipes for stdio, or
+  // with a pseudo-terminal (the master is both stdinFd and stdoutFd; set its window size there).
+  // Without `withStdin` the process reads /dev/null (or, with a tty, nothing is written).
+  Result<ExecProcess> exec(const std::string& id, const std::vector<std::string>& command, bool tty,
+                           bool withStdin) const;
   // The ids of the containers the runtime knows.
   Result<std::vector<std::string>> list() const;
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "engine/node/network.h"
 #include "engine/node/process.h"
 
 namespace kd::node {
@@ -11,6 +12,11 @@ namespace kd::node {
 namespace fs = std::filesystem;
 
 namespace {
+
+// podDir is <state>/pods/<uid> (PodWorker::podDir).
+fs::path stateDirOf(const fs::path& podDir) {
+  return podDir.parent_path().parent_path();
+}
 
 // (namespace type for config.json, unshare flag, file name)
 struct NamespaceKind {
@@ -34,13 +40,22 @@ Result<PodSandbox> PodSandbox::ensure(const fs::path& podDir, const std::string&
     sandbox.namespaces_.push_back({kind.type, file.string()});
     argv.push_back(std::string(kind.flag) + "=" + file.string());
   }
+  // A hostNetwork pod shares the node's network, which need not be the agent's.
+  if (const std::string node = nodeNetnsPath(stateDirOf(podDir)); hostNetwork && !node.empty()) {
+    sandbox.namespaces_.push_back({"network", node});
+  }
   if (fs::exists(nsDir / "ready")) return sandbox;
   std::error_code ec;
   fs::create_directories(nsDir, ec);
   for (const auto& ns : sandbox.namespaces_) std::ofstream(ns.path).put('\0');
   const std::string setup = hostNetwork ? "true" : "hostname \"$0\" && ip link set lo up";
   argv.insert(argv.end(), {"--", "sh", "-c", setup, hostname});
-  if (Status s = runChecked(argv); !s.isOk()) {
+  Status s = runChecked(argv);
+  if (s.isOk() && !hostNetwork) {
+    auto ip = attachPod(stateDirOf(podDir), podDir.filename().string(), (nsDir / "net").string());
+    s = ip.status();
+  }
+  if (!s.isOk()) {
     destroy(podDir);
     return s;
   }
@@ -49,6 +64,7 @@ Result<PodSandbox> PodSandbox::ensure(const fs::path& podDir, const std::string&
 }
 
 Status PodSandbox::destroy(const fs::path& podDir) {
+  detachPod(stateDirOf(podDir), podDir.filename().string());
   const fs::path nsDir = podDir / "ns";
   for (const auto& kind : kKinds) {
     const fs::path file = nsDir / kind.file;

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "engine/api/openapi.h"
 #include "engine/api/protobuf.h"
 #include "engine/api/table.h"
@@ -240,6 +242,70 @@ bool isPublicPath(std::string_view path) {
          path.starts_with("/readyz/");
 }
 
+bool isStreamingSubresource(const KindInfo& kind, const std::string& sub) {
+  if (kind.kind != "Pod" || !kind.group.empty()) return false;
+  return sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward";
+}
+
+std::string bracketList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
+  return "[" + out + "]";
+}
+
+// The container a pod subresource is about, chosen as the API server does: the one named, or
+// the only one the pod has.
+Result<std::string> podContainer(const json& pod, const std::string& named) {
+  const json spec = pod.value("spec", json::object());
+  std::vector<std::string> names, initNames;
+  for (const auto& c : spec.value("containers", json::array()))
+    names.push_back(c.value("name", ""));
+  for (const auto& c : spec.value("initContainers", json::array())) {
+    initNames.push_back(c.value("name", ""));
+  }
+  const std::string podName = pod.value("metadata", json::object()).value("name", "");
+  if (named.empty()) {
+    if (names.size() == 1) return names[0];
+    std::string message = "a container name must be specified for pod " + podName +
+                          ", choose one of: " + bracketList(names);
+    if (!initNames.empty()) message += " or one of the init containers: " + bracketList(initNames);
+    return Status::badRequest(message);
+  }
+  for (const auto* list : {&names, &initNames}) {
+    if (std::find(list->begin(), list->end(), named) != list->end()) return named;
+  }
+  return Status::badRequest("container " + named + " is not valid for pod " + podName);
+}
+
+// Where the agent serves a streaming subresource: the kubelet's paths, with the pod's uid so
+// the agent finds its containers without asking the API.
+Result<TunnelRequest> tunnelRequest(ObjectService& objects, const RequestInfo& info,
+                                    const KindInfo& kind, const std::string& rawTarget) {
+  auto stored = objects.get(kind, info.namespaceName, info.name);
+  if (!stored.ok()) return stored.status();
+  const json pod = (*stored)->parse();
+  TunnelRequest t;
+  t.subresource = info.subresource;
+  t.node = pod.value("spec", json::object()).value("nodeName", "");
+  if (t.node.empty()) {
+    return Status::badRequest("pod \"" + info.name + "\" does not have a host assigned");
+  }
+  static const std::map<std::string, std::string> kPaths = {{"log", "/containerLogs/"},
+                                                            {"exec", "/exec/"},
+                                                            {"attach", "/attach/"},
+                                                            {"portforward", "/portForward/"}};
+  t.target = kPaths.at(info.subresource) + info.namespaceName + "/" + info.name + "/" +
+             pod.value("metadata", json::object()).value("uid", "");
+  if (info.subresource != "portforward") {
+    auto container = podContainer(pod, info.param("container"));
+    if (!container.ok()) return container.status();
+    t.target += "/" + *container;
+  }
+  const size_t query = rawTarget.find('?');
+  if (query != std::string::npos) t.target += rawTarget.substr(query);
+  return t;
+}
+
 }  // namespace
 
 HttpResponse statusResponse(const Status& status) {
@@ -282,6 +348,12 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
   }
   if (info->verb == "watch") return handleWatch(*info, *kind, request, std::move(notify));
   try {
+    if (isStreamingSubresource(*kind, info->subresource)) {
+      auto tunnel = tunnelRequest(objects_, *info, *kind, request.target);
+      if (!tunnel.ok()) result.response = statusResponse(tunnel.status());
+      if (tunnel.ok()) result.tunnel = std::move(tunnel).value();
+      return result;
+    }
     result.response = handleResource(*info, *kind, request);
   } catch (const std::exception& e) {
     // A bug must cost one request, never the engine.
@@ -328,18 +400,6 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
   const std::string& verb = info.verb;
   const std::string& sub = info.subresource;
 
-  if (sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward") {
-    auto pod = objects_.get(kind, ns, name);
-    if (!pod.ok()) return statusResponse(pod.status());
-    const std::string node = (*pod)->parse().value("spec", json::object()).value("nodeName", "");
-    if (node.empty()) {
-      return statusResponse(
-          Status::badRequest("pod \"" + name + "\" does not have a host assigned"));
-    }
-    return statusResponse(Status::serviceUnavailable("no node agent of node \"" + node +
-                                                     "\" is connected to serve pods/" + sub +
-                                                     " (simulated nodes run no containers)"));
-  }
   if (verb == "get") {
     if (sub == "scale") {
       auto scale = objects_.getScale(kind, ns, name);

@@ -5,6 +5,7 @@
 // failures as meta/v1 Status objects. The transport (api_server.h) only moves bytes.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,21 @@ class WatchSession {
   virtual int timeoutSeconds() const = 0;
 };
 
+// A streaming pod subresource (log, exec, attach, portforward) that the transport carries to
+// the agent of `node` over its reverse tunnel (tunnel_broker.h) as the kubelet-style request
+// `target`: /containerLogs|exec|attach/<ns>/<pod>/<uid>/<container>?<query>, or
+// /portForward/<ns>/<pod>/<uid>?<query>.
+struct TunnelRequest {
+  std::string node;
+  std::string target;
+  std::string subresource;
+};
+
 struct HandlerResult {
-  HttpResponse response;                // used when `watch` is null
+  HttpResponse response;                // used when `watch` and `tunnel` are null
   std::unique_ptr<WatchSession> watch;  // a streaming response: status 200, chunked
   std::string watchContentType;
+  std::optional<TunnelRequest> tunnel;
 };
 
 class ApiHandler {

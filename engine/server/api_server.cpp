@@ -3,6 +3,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +15,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "engine/server/tunnel_broker.h"
 
 namespace kd::server {
 namespace {
@@ -26,6 +30,12 @@ using tcp = net::ip::tcp;
 constexpr size_t kMaxBodyBytes = 3 * 1024 * 1024;
 constexpr auto kIdleTimeout = std::chrono::minutes(5);
 constexpr auto kBookmarkInterval = std::chrono::seconds(30);
+constexpr std::string_view kTunnelPrefix = "/kubedesk/v1/";
+// A tunnel's control connection carries an empty line this often so the agent notices a
+// dead engine by silence.
+constexpr auto kTunnelPingInterval = std::chrono::seconds(20);
+// How long a streaming request waits for the agent to dial back.
+constexpr auto kTunnelDialTimeout = std::chrono::seconds(10);
 
 std::string nameEntry(X509_NAME* name, int nid) {
   char buf[256];
@@ -37,7 +47,14 @@ struct Shared {
   ApiHandler& handler;
   std::mutex tokensMu;
   std::map<std::string, UserInfo> tokens;
+  TunnelBroker broker;
 };
+
+// Only a node's own agent (or a cluster admin, which agents are today) may serve its pods.
+bool mayServeNode(const UserInfo& user, const std::string& node) {
+  if (user.name == "system:node:" + node) return true;
+  return std::find(user.groups.begin(), user.groups.end(), "system:masters") != user.groups.end();
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -114,6 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.user = userFor(req);
     keepAlive_ = req.keep_alive();
     const bool head = req.method() == http::verb::head;
+    if (request.target.starts_with(kTunnelPrefix)) return serveTunnelPath(request);
 
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = stream_.get_executor();
@@ -123,6 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     });
     if (result.watch) return startWatch(std::move(result.watch), result.watchContentType);
+    if (result.tunnel) return startTunnel(*result.tunnel, req, request.body);
     sendResponse(std::move(result.response), head);
   }
 
@@ -266,6 +285,179 @@ class Session : public std::enable_shared_from_this<Session> {
     watch_.reset();  // releases the store watch
   }
 
+  // --- reverse tunnel to node agents (tunnel_broker.h) ---------------------------------------
+
+  // /kubedesk/v1/nodes/<node>/tunnel: an agent's control connection. /kubedesk/v1/tunnel/<id>:
+  // an agent dialling back for a stream the broker asked for.
+  void serveTunnelPath(const HttpRequest& request) {
+    if (!request.user.authenticated())
+      return sendStatus(Status::unauthorized("Unauthorized"), false);
+    const std::string path = request.target.substr(kTunnelPrefix.size());
+    if (path.starts_with("tunnel/")) {
+      beast::get_lowest_layer(stream_).expires_never();
+      if (shared_.broker.deliver(path.substr(7), request.user.name, shared_from_this())) return;
+      return sendStatus(Status::notFound("no pending tunnel stream " + path.substr(7)), false);
+    }
+    const std::string node =
+        path.starts_with("nodes/") ? path.substr(6, path.find('/', 6) - 6) : "";
+    if (node.empty() || path != "nodes/" + node + "/tunnel") {
+      return sendStatus(Status::notFound("the server could not find the requested resource"),
+                        false);
+    }
+    if (!mayServeNode(request.user, node)) {
+      return sendStatus(Status::forbidden("user \"" + request.user.name +
+                                          "\" may not serve the pods of node \"" + node + "\""),
+                        false);
+    }
+    startTunnelControl(node, request.user.name);
+  }
+
+  void startTunnelControl(const std::string& node, const std::string& user) {
+    beast::get_lowest_layer(stream_).expires_never();
+    writeRaw(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: kubedesk-tunnel\r\n"
+        "Connection: Upgrade\r\n\r\n");
+    std::weak_ptr<Session> weak = weak_from_this();
+    auto executor = stream_.get_executor();
+    tunnelNode_ = node;
+    tunnelHandle_ =
+        shared_.broker.registerAgent(node, user, [weak, executor](const std::string& id) {
+          net::post(executor, [weak, id] {
+            if (auto self = weak.lock()) self->writeRaw(id + "\n");
+          });
+        });
+    readTunnelControl();
+    pingTunnel();
+  }
+
+  // The agent sends nothing on its control connection; a completed read means it is gone.
+  void readTunnelControl() {
+    stream_.async_read_some(
+        net::buffer(sink_), [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (!ec) return self->readTunnelControl();
+          self->shared_.broker.unregisterAgent(self->tunnelNode_, self->tunnelHandle_);
+          self->bookmarkTimer_.cancel();
+          self->close();
+        });
+  }
+
+  void pingTunnel() {
+    bookmarkTimer_.expires_after(kTunnelPingInterval);
+    bookmarkTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      self->writeRaw("\n");
+      self->pingTunnel();
+    });
+  }
+
+  void writeRaw(std::string data) {
+    outq_.push_back(std::move(data));
+    if (writing_ || closed_) return;
+    auto batch = std::make_shared<std::string>();
+    while (!outq_.empty()) {
+      *batch += outq_.front();
+      outq_.pop_front();
+    }
+    writing_ = true;
+    net::async_write(stream_, net::buffer(*batch),
+                     [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->close();
+                       if (!self->outq_.empty()) self->writeRaw({});
+                     });
+  }
+
+  // A pods/log|exec|attach|portforward request: ask the pod's agent for a stream, send it the
+  // request rewritten to the kubelet path, then splice the two connections. WebSocket
+  // upgrades happen end to end between the client and the agent.
+  void startTunnel(const TunnelRequest& tunnel, const http::request<http::string_body>& req,
+                   const std::string& body) {
+    std::string head = std::string(req.method_string()) + " " + tunnel.target + " HTTP/1.1\r\n";
+    for (const auto& field : req) {
+      if (field.name() == http::field::authorization) continue;
+      head += std::string(field.name_string()) + ": " + std::string(field.value()) + "\r\n";
+    }
+    head += "\r\n" + body;
+    std::weak_ptr<Session> weak = weak_from_this();
+    auto executor = stream_.get_executor();
+    auto id = shared_.broker.requestStream(
+        tunnel.node, [weak, executor, head](Result<TunnelConnection> agent) {
+          net::post(executor, [weak, head, agent = std::move(agent)]() mutable {
+            if (auto self = weak.lock()) self->onAgentStream(std::move(agent), std::move(head));
+          });
+        });
+    if (!id.ok()) {
+      return sendStatus(
+          Status::serviceUnavailable("no node agent of node \"" + tunnel.node +
+                                     "\" is connected to serve pods/" + tunnel.subresource +
+                                     " (simulated nodes run no containers)"),
+          false);
+    }
+    beast::get_lowest_layer(stream_).expires_never();
+    timeoutTimer_.expires_after(kTunnelDialTimeout);
+    timeoutTimer_.async_wait(
+        [self = shared_from_this(), id = *id, node = tunnel.node](beast::error_code ec) {
+          if (ec || !self->shared_.broker.cancel(id)) return;
+          self->sendStatus(Status::serviceUnavailable("the node agent of node \"" + node +
+                                                      "\" did not open a stream in time"),
+                           false);
+        });
+  }
+
+  void onAgentStream(Result<TunnelConnection> agent, std::string head) {
+    timeoutTimer_.cancel();
+    if (!agent.ok()) return sendStatus(agent.status(), false);
+    auto peer = std::static_pointer_cast<Session>(*agent);
+    auto self = shared_from_this();
+    net::post(peer->stream_.get_executor(), [peer, self] { peer->beginSplice(self, {}); });
+    beginSplice(peer, std::move(head));
+  }
+
+  // Runs on our strand: from now on every byte we read goes to `peer`, starting with `initial`
+  // and whatever we had buffered beyond the last request.
+  void beginSplice(std::shared_ptr<Session> peer, std::string initial) {
+    peer_ = std::move(peer);
+    initial += beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (initial.empty()) return spliceRead();
+    forward(std::make_shared<std::string>(std::move(initial)));
+  }
+
+  void spliceRead() {
+    stream_.async_read_some(
+        net::buffer(spliceBuf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->endSplice();
+          self->forward(std::make_shared<std::string>(self->spliceBuf_.data(), n));
+        });
+  }
+
+  // Writes `data` to the peer on its strand, then reads more of ours: one buffer in flight per
+  // direction keeps a slow reader from making us hold unbounded data.
+  void forward(std::shared_ptr<std::string> data) {
+    auto peer = peer_;
+    if (!peer) return close();
+    auto self = shared_from_this();
+    net::post(peer->stream_.get_executor(), [peer, self, data] {
+      net::async_write(peer->stream_, net::buffer(*data),
+                       [peer, self, data](beast::error_code ec, size_t) {
+                         net::post(self->stream_.get_executor(), [self, ec] {
+                           if (ec) return self->endSplice();
+                           self->spliceRead();
+                         });
+                       });
+    });
+  }
+
+  void endSplice() {
+    auto peer = std::move(peer_);
+    close();
+    if (!peer) return;
+    net::post(peer->stream_.get_executor(), [peer] {
+      peer->peer_.reset();
+      peer->close();
+    });
+  }
+
   void close() {
     closed_ = true;
     beast::error_code ec;
@@ -287,6 +479,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false, finishing_ = false, lastChunkSent_ = false, closed_ = false;
   net::steady_timer bookmarkTimer_, timeoutTimer_;
   char sink_[512];
+
+  std::string tunnelNode_;
+  uint64_t tunnelHandle_ = 0;
+  std::shared_ptr<Session> peer_;  // the other end of a splice
+  std::array<char, 16 * 1024> spliceBuf_;
 };
 
 }  // namespace

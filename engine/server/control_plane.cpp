@@ -18,6 +18,7 @@
 #include "engine/controllers/garbage_collector.h"
 #include "engine/controllers/job_controller.h"
 #include "engine/controllers/namespace_controller.h"
+#include "engine/controllers/node_ipam_controller.h"
 #include "engine/controllers/node_lifecycle_controller.h"
 #include "engine/controllers/replicaset_controller.h"
 #include "engine/controllers/statefulset_controller.h"
@@ -152,6 +153,7 @@ Status ControlPlane::Impl::startControllers() {
   controllers->add(std::make_unique<controllers::GarbageCollector>(*objects));
   controllers->add(std::make_unique<scheduler::Scheduler>(*objects));
   controllers->add(std::make_unique<controllers::NodeLifecycleController>(*objects));
+  controllers->add(std::make_unique<controllers::NodeIpamController>(*objects));
   controllers->add(std::make_unique<controllers::JobController>(*objects));
   controllers->add(std::make_unique<controllers::CronJobController>(*objects));
   controllers->add(std::make_unique<controllers::EndpointsController>(*objects));

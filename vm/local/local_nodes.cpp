@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "vm/local/local_network.h"
+
 namespace kd::vm {
 namespace {
 
@@ -171,6 +173,8 @@ Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
     LocalNode node{localNodeName(o.profile, i), nodeDir(o.profileDir, i), 0};
     fs::create_directories(node.dir / "state", ec);
     if (ec) return Status::internal("cannot create " + node.dir.string() + ": " + ec.message());
+    auto net = ensureLocalNodeNetwork(o.profileDir, o.profile, i, node.dir / "state");
+    if (!net.ok()) return Status::internal(node.name + " network: " + net.status().message());
     node.pid = readPid(node.dir);
     if (!agentAlive(node.pid)) {
       std::vector<std::string> argv = {o.nodeBinary.string(),
@@ -181,7 +185,9 @@ Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
                                        "--state-dir",
                                        (node.dir / "state").string(),
                                        "--runtime-root",
-                                       (node.dir / "runc").string()};
+                                       (node.dir / "runc").string(),
+                                       "--node-ip",
+                                       net->ip};
       if (!o.runtime.empty()) argv.insert(argv.end(), {"--runtime", o.runtime});
       auto pid = spawnAgent(argv, node.dir / "agent.log");
       if (!pid.ok()) return pid.status();
@@ -216,7 +222,9 @@ Status stopLocalNodes(const fs::path& profileDir, const std::string& profile,
 
 Status deleteLocalNodes(const fs::path& profileDir, const std::string& profile) {
   if (Status st = stopLocalNodes(profileDir, profile); !st.isOk()) return st;
-  for (const auto& n : localNodes(profileDir, profile)) unmountBelow(n.dir);
+  const auto nodes = localNodes(profileDir, profile);
+  for (const auto& n : nodes) unmountBelow(n.dir);
+  removeLocalNetwork(profile, static_cast<int>(nodes.size()));
   std::error_code ec;
   fs::remove_all(profileDir / "nodes", ec);
   if (ec)

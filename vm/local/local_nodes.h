@@ -3,15 +3,17 @@
 // for machines where VMs are unavailable and for quick starts. Node i of profile P is named
 // "P-mNN" (m01, m02, ...) and keeps its state under <profile dir>/nodes/mNN/: the agent's
 // state directory, its log (agent.log), its pid file (agent.pid) and its own OCI runtime root
-// (runc/), so stopping a node finds exactly its containers.
+// (runc/), so stopping a node finds exactly its containers. Each node's network lives in a
+// network namespace of its own on a per-profile host bridge (local_network.h); its address
+// there is the node's InternalIP (--node-ip).
 //
 //   - startLocalNodes starts the agents that are not running (detached: they outlive kdctl)
 //     and leaves running ones alone, so `kdctl start` on a running cluster is harmless.
 //   - stopLocalNodes stops the agents (SIGTERM, then SIGKILL after the grace period), then
 //     kills and deletes their containers: a stopped cluster runs nothing. Node state (pod
 //     sandboxes, volumes) stays, so the next start brings the same nodes and pods back.
-//   - deleteLocalNodes stops, unmounts everything the agents mounted and removes every node's
-//     state.
+//   - deleteLocalNodes stops, unmounts everything the agents mounted, removes the nodes'
+//     network namespaces, veth pairs and the bridge, and removes every node's state.
 // Nothing here talks to the API server: the agents register their Nodes themselves.
 
 #include <chrono>

@@ -1,13 +1,18 @@
 // The local driver end to end: a real engine, node agents started as host processes by
 // startLocalNodes, a real pod under runc, then stop (nothing left running) and start again
-// (the same nodes come back), then delete (state gone).
+// (the same nodes come back), then delete (state gone). Then pod networking across two nodes:
+// each node in its own network namespace, pod IPs from the nodes' podCIDRs, HTTP from a pod on
+// one node to a pod on the other, IPs kept across an agent restart, nothing left after delete.
 
 #include "vm/local/local_nodes.h"
 
 #include <unistd.h>
 
 #include <QtTest>
+#include <cstdio>
 
+#include "engine/api/status.h"
+#include "engine/node/process.h"
 #include "tests/e2e/engine_process.h"
 
 namespace {
@@ -17,6 +22,27 @@ namespace {
                                               "\n" + (result).err + (result).out))
 
 const std::string kProfile = "localtest";
+
+std::string run(const std::vector<std::string>& argv) {
+  auto r = kd::node::runProcess(argv);
+  return r.ok() ? r->output : "";
+}
+
+// A busybox httpd serving its pod's name on port 80, with `labels`; pods labelled app=web
+// never share a node (required anti-affinity).
+kd::json webPod(const kd::json& labels) {
+  const kd::json antiAffinity = {{"requiredDuringSchedulingIgnoredDuringExecution",
+                                  {{{"labelSelector", {{"matchLabels", {{"app", "web"}}}}},
+                                    {"topologyKey", "kubernetes.io/hostname"}}}}};
+  return {{"metadata", {{"labels", labels}}},
+          {"spec",
+           {{"affinity", {{"podAntiAffinity", antiAffinity}}},
+            {"containers",
+             {{{"name", "httpd"},
+               {"image", "busybox"},
+               {"command",
+                {"sh", "-c", "hostname > /tmp/index.html && exec httpd -f -p 80 -h /tmp"}}}}}}}};
+}
 
 }  // namespace
 
@@ -34,6 +60,28 @@ class LocalNodesTest : public QObject {
     o.count = count;
     o.nodeBinary = KD_BINARY_DIR "/bin/kubedesk-node";
     return o;
+  }
+
+  // "name node ip uid" of each pod matching `selector`, sorted by node.
+  QStringList podsOf(const QString& selector) {
+    QStringList lines = jsonpath({"get", "pods", "-l", selector},
+                                 "{range .items[*]}{.spec.nodeName} {.metadata.name} "
+                                 "{.status.podIP} {.metadata.uid}{\"\\n\"}{end}")
+                            .split('\n', Qt::SkipEmptyParts);
+    lines.sort();
+    return lines;
+  }
+
+  // HTTP GET from inside the network namespace of pod `uid` on node `index`.
+  QString fetchFromPod(int index, const QString& uid, const QString& ip) {
+    char node[8];
+    std::snprintf(node, sizeof node, "m%02d", index);
+    const auto netns =
+        profileDir() / "nodes" / node / "state" / "pods" / uid.toStdString() / "ns" / "net";
+    return QString::fromStdString(
+               run({"timeout", "5", "nsenter", "--net=" + netns.string(), "busybox", "wget", "-q",
+                    "-O-", "http://" + ip.toStdString() + "/"}))
+        .trimmed();
   }
 
   QString jsonpath(const QStringList& args, const QString& path) {
@@ -98,6 +146,78 @@ class LocalNodesTest : public QObject {
                                "/usr/bin/kubectl", 60000));
     QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
     QVERIFY(kd::vm::localNodes(profileDir(), kProfile).empty());
+  }
+
+  void podsReachEachOtherAcrossNodes() {
+    auto started = kd::vm::startLocalNodes(options(2));
+    QVERIFY2(started.ok(), started.status().message().c_str());
+    QTRY_COMPARE_WITH_TIMEOUT(
+        jsonpath({"get", "nodes"}, "{.items[*].status.conditions[?(@.type==\"Ready\")].status}"),
+        QString("True True"), 30000);
+    const QStringList cidrs = jsonpath({"get", "nodes"}, "{.items[*].spec.podCIDR}").split(' ');
+    QCOMPARE(cidrs.size(), 2);
+    QVERIFY(cidrs[0] != cidrs[1] && cidrs[0].startsWith("10.244."));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        jsonpath({"get", "nodes"},
+                 "{.items[*].status.addresses[?(@.type==\"InternalIP\")].address}")
+            .startsWith("192.168."),
+        30000);
+
+    kd::json deployment = {{"apiVersion", "apps/v1"},
+                           {"kind", "Deployment"},
+                           {"metadata", {{"name", "web"}}},
+                           {"spec",
+                            {{"replicas", 2},
+                             {"selector", {{"matchLabels", {{"app", "web"}}}}},
+                             {"template", webPod({{"app", "web"}})}}}};
+    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(deployment.dump())));
+    QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "deployment", "web"}, "{.status.readyReplicas}"),
+                              QString("2"), 90000);
+    QStringList pods;
+    QTRY_VERIFY_WITH_TIMEOUT((pods = podsOf("app=web")).size() == 2 &&
+                                 pods[0].split(' ').size() == 4 && pods[1].split(' ').size() == 4,
+                             30000);
+    const QStringList a = pods[0].split(' '), b = pods[1].split(' ');
+    QCOMPARE(a[0], QString::fromStdString(kProfile + "-m01"));
+    QCOMPARE(b[0], QString::fromStdString(kProfile + "-m02"));
+    QVERIFY(a[2] != b[2]);
+    for (const auto& p : {a, b}) {
+      const QString cidr = jsonpath({"get", "node", p[0]}, "{.spec.podCIDR}");
+      QVERIFY2(p[2].startsWith(cidr.section('.', 0, 2) + "."), qPrintable(p[2] + " " + cidr));
+    }
+    QVERIFY(engine_.kubectl({"get", "pods", "-o", "wide"}).out.contains(b[2]));
+    QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], b[2]), b[1], 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(2, b[3], a[2]), a[1], 20000);
+
+    // A second server on port 80 on the same node: each pod has its own network.
+    kd::json extra = webPod({{"role", "extra"}});
+    extra["apiVersion"] = "v1";
+    extra["kind"] = "Pod";
+    extra["metadata"]["name"] = "extra";
+    extra["spec"].erase("affinity");
+    extra["spec"]["nodeName"] = kProfile + "-m01";
+    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(extra.dump())));
+    QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "extra"}, "{.status.phase}"),
+                              QString("Running"), 60000);
+    QString extraIp;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !(extraIp = jsonpath({"get", "pod", "extra"}, "{.status.podIP}")).isEmpty(), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(2, b[3], extraIp), QString("extra"), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], a[2]), a[1], 20000);
+
+    // Agents restart: the pods come back with the same IPs and still reach each other.
+    QVERIFY(kd::vm::stopLocalNodes(profileDir(), kProfile).isOk());
+    QVERIFY(kd::vm::startLocalNodes(options(2)).ok());
+    QTRY_COMPARE_WITH_TIMEOUT(runcContainers(profileDir() / "nodes" / "m01"), 2, 60000);
+    QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], b[2]), b[1], 60000);
+    QCOMPARE(podsOf("app=web"), pods);
+
+    KUBECTL_OK(engine_.kubectl({"delete", "deployment", "web"}));
+    KUBECTL_OK(engine_.kubectl({"delete", "pod", "extra", "--grace-period=1"}, {},
+                               "/usr/bin/kubectl", 60000));
+    QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
+    QVERIFY(!QString::fromStdString(run({"ip", "netns", "list"})).contains("kd-localtest"));
+    QVERIFY(!QString::fromStdString(run({"ip", "link", "show"})).contains("kd-localtest"));
   }
 };
 

@@ -1,0 +1,591 @@
+#include "engine/node/streaming.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "engine/node/image_store.h"
+#include "engine/node/pod_worker.h"
+#include "engine/node/shim.h"
+#include "engine/node/timestamps.h"
+
+namespace kd::node {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+constexpr auto kFollowPollPeriod = std::chrono::milliseconds(100);
+// After the exec'd process ends, output still in flight gets this long to arrive (a
+// background child may hold the pipes open forever).
+constexpr auto kDrainGrace = std::chrono::seconds(2);
+// After the client went away, the process gets this long to end on SIGHUP before SIGKILL.
+constexpr auto kHangupGrace = std::chrono::seconds(5);
+
+// --- the request ---------------------------------------------------------------------------
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hexDigit(s[i + 1]) >= 0 &&
+               hexDigit(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexDigit(s[i + 1]) * 16 + hexDigit(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct KubeletRequest {
+  std::string verb;  // containerLogs, exec, attach, portForward
+  std::string ns, pod, uid, container;
+  std::multimap<std::string, std::string> query;
+
+  std::string param(const std::string& key) const {
+    auto it = query.find(key);
+    return it == query.end() ? std::string() : it->second;
+  }
+  bool flag(const std::string& key) const {
+    const std::string v = param(key);
+    return v == "true" || v == "1";
+  }
+  std::vector<std::string> all(const std::string& key) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = query.equal_range(key); it != end; ++it) out.push_back(it->second);
+    return out;
+  }
+};
+
+std::vector<std::string> splitOn(std::string_view s, char sep) {
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t at = s.find(sep, start);
+    parts.emplace_back(s.substr(start, at == std::string_view::npos ? at : at - start));
+    if (at == std::string_view::npos) return parts;
+    start = at + 1;
+  }
+}
+
+Result<KubeletRequest> parseTarget(std::string_view target) {
+  const size_t q = target.find('?');
+  const auto segments = splitOn(target.substr(0, q), '/');
+  if (segments.size() < 5 || !segments[0].empty()) {
+    return Status::notFound("no such kubelet path: " + std::string(target));
+  }
+  KubeletRequest r;
+  r.verb = segments[1];
+  r.ns = segments[2];
+  r.pod = segments[3];
+  r.uid = segments[4];
+  if (segments.size() > 5) r.container = segments[5];
+  if (q != std::string_view::npos) {
+    for (const auto& pair : splitOn(target.substr(q + 1), '&')) {
+      const size_t eq = pair.find('=');
+      if (pair.empty()) continue;
+      r.query.emplace(percentDecode(pair.substr(0, eq)),
+                      eq == std::string::npos ? std::string() : percentDecode(pair.substr(eq + 1)));
+    }
+  }
+  return r;
+}
+
+// --- containers on disk --------------------------------------------------------------------
+
+// A container's instances as the pod worker lays them out (pod_worker.h); the id formula and
+// the log path follow PodWorker::containerId and PodWorker::logPath.
+class ContainerFiles {
+ public:
+  ContainerFiles(const StreamingContext& ctx, const KubeletRequest& r)
+      : ctx_(ctx),
+        r_(r),
+        dir_(PodWorker::podDir(ctx.stateDir, r.uid) / "containers" / r.container) {}
+
+  // The newest instance, -1 before the first start.
+  int currentAttempt() const {
+    int attempt = -1;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      const std::string n = entry.path().filename().string();
+      if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) {
+        attempt = std::max(attempt, std::stoi(n));
+      }
+    }
+    return attempt;
+  }
+  fs::path logPath(int attempt) const {
+    return ctx_.stateDir / "logs" / (r_.ns + "_" + r_.pod + "_" + r_.uid) / r_.container /
+           (std::to_string(attempt) + ".log");
+  }
+  std::string runtimeId(int attempt) const {
+    return sha256Digest(r_.uid + "/" + r_.container + "/" + std::to_string(attempt)).substr(7);
+  }
+  bool running(int attempt) const {
+    const fs::path dir = dir_ / std::to_string(attempt);
+    const auto shim = readShimRecord(dir / "shim.json");
+    return shim && !readExitRecord(dir / "exit.json") && shimAlive(shim->pid);
+  }
+
+ private:
+  const StreamingContext& ctx_;
+  const KubeletRequest& r_;
+  fs::path dir_;
+};
+
+// --- plain HTTP answers --------------------------------------------------------------------
+
+void writeStatus(TunnelStream& stream, const Status& status) {
+  http::response<http::string_body> res{static_cast<http::status>(status.code()), 11};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = status.toJson().dump();
+  res.prepare_payload();
+  beast::error_code ec;
+  http::write(stream, res, ec);
+}
+
+// True when the engine closed its end (the client left): it sends nothing else meanwhile.
+bool peerGone(TunnelStream& stream) {
+  pollfd p{beast::get_lowest_layer(stream).socket().native_handle(), POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+// --- logs ----------------------------------------------------------------------------------
+
+struct CriRecord {
+  std::string_view time, stream, content;
+  bool partial = false;
+};
+
+std::optional<CriRecord> parseCriRecord(std::string_view line) {
+  const size_t a = line.find(' ');
+  const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+  if (b == std::string_view::npos || b + 2 > line.size()) return std::nullopt;
+  CriRecord r;
+  r.time = line.substr(0, a);
+  r.stream = line.substr(a + 1, b - a - 1);
+  r.partial = line[b + 1] == 'P';
+  r.content = b + 3 <= line.size() ? line.substr(b + 3) : std::string_view();
+  return r;
+}
+
+// Turns CRI records into what `kubectl logs` prints, applying sinceSeconds/sinceTime,
+// timestamps and limitBytes as the kubelet does.
+class LogRenderer {
+ public:
+  explicit LogRenderer(const KubeletRequest& r) : timestamps_(r.flag("timestamps")) {
+    if (const std::string s = r.param("sinceSeconds"); !s.empty()) {
+      since_ = Clock::now() - std::chrono::seconds(std::stoll(s));
+    } else if (const std::string t = r.param("sinceTime"); !t.empty()) {
+      since_ = parseTime(t);
+    }
+    if (const std::string l = r.param("limitBytes"); !l.empty()) budget_ = std::stoll(l);
+  }
+
+  // Appends the rendering of one record to `out`.
+  void render(const CriRecord& r, std::string& out) {
+    if (since_ != Clock::time_point{} && parseTime(std::string(r.time)) < since_) return;
+    std::string text;
+    if (timestamps_ && atLineStart_) text.append(r.time).append(" ");
+    text.append(r.content);
+    if (!r.partial) text += '\n';
+    atLineStart_ = !r.partial;
+    if (budget_ >= 0) {
+      if (static_cast<int64_t>(text.size()) > budget_) text.resize(static_cast<size_t>(budget_));
+      budget_ -= static_cast<int64_t>(text.size());
+    }
+    out += text;
+  }
+  bool exhausted() const { return budget_ == 0; }
+
+ private:
+  bool timestamps_;
+  Clock::time_point since_{};  // the epoch: no limit
+  int64_t budget_ = -1;        // bytes left to print; -1: no limit
+  bool atLineStart_ = true;
+};
+
+// Renders the complete lines of `data` (consumed from its front), keeping a trailing partial
+// line for later.
+std::string renderLines(std::string& data, LogRenderer& renderer) {
+  std::string out;
+  size_t start = 0;
+  for (size_t nl; (nl = data.find('\n', start)) != std::string::npos; start = nl + 1) {
+    if (auto rec = parseCriRecord(std::string_view(data).substr(start, nl - start))) {
+      renderer.render(*rec, out);
+    }
+  }
+  data.erase(0, start);
+  return out;
+}
+
+// The start of the last `tail` lines of a CRI log (partial records belong to their line).
+size_t tailOffset(const std::string& log, int64_t tail) {
+  if (tail < 0) return 0;
+  int64_t lines = 0;
+  size_t end = log.size();  // one past the newline of the record looked at
+  while (end > 0) {
+    const size_t nl = end >= 2 ? log.rfind('\n', end - 2) : std::string::npos;
+    const size_t begin = nl == std::string::npos ? 0 : nl + 1;
+    auto rec = parseCriRecord(std::string_view(log).substr(begin, end - 1 - begin));
+    if (rec && !rec->partial && ++lines > tail) return end;
+    end = begin;
+  }
+  return 0;
+}
+
+Status serveLogs(TunnelStream& stream, const KubeletRequest& r, const StreamingContext& ctx) {
+  ContainerFiles files(ctx, r);
+  int attempt = files.currentAttempt();
+  if (r.flag("previous")) --attempt;
+  const fs::path path = files.logPath(attempt);
+  std::ifstream in(path, std::ios::binary);
+  if (attempt < 0 || !in) {
+    if (r.flag("previous")) {
+      return Status::badRequest("previous terminated container \"" + r.container + "\" in pod \"" +
+                                r.pod + "\" not found");
+    }
+    return Status::badRequest("container \"" + r.container + "\" in pod \"" + r.pod +
+                              "\" is waiting to start: ContainerCreating");
+  }
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (const std::string tail = r.param("tailLines"); !tail.empty()) {
+    data.erase(0, tailOffset(data, std::stoll(tail)));
+  }
+
+  http::response<http::empty_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain");
+  res.keep_alive(false);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> serializer{res};
+  beast::error_code ec;
+  http::write_header(stream, serializer, ec);
+  LogRenderer renderer(r);
+  const bool follow = r.flag("follow") && !r.flag("previous");
+  for (;;) {
+    const std::string out = renderLines(data, renderer);
+    if (!out.empty()) net::write(stream, http::make_chunk(net::buffer(out)), ec);
+    if (ec || renderer.exhausted() || !follow || peerGone(stream)) break;
+    const bool wasRunning = files.running(attempt);
+    std::this_thread::sleep_for(kFollowPollPeriod);
+    in.clear();
+    const std::string more((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (more.empty() && !wasRunning) break;
+    data += more;
+  }
+  if (!ec) net::write(stream, http::make_chunk_last(), ec);
+  return {};
+}
+
+// --- exec: the channel protocol over WebSocket ---------------------------------------------
+
+enum Channel : uint8_t {
+  kStdin = 0,
+  kStdout = 1,
+  kStderr = 2,
+  kError = 3,
+  kResize = 4,
+  kClose = 255
+};
+
+// The Status kubectl turns into its own exit code.
+json exitStatus(int code, const std::vector<std::string>& command) {
+  if (code == 0) return {{"metadata", json::object()}, {"status", "Success"}};
+  std::string cmd;
+  for (const auto& c : command) cmd += (cmd.empty() ? "" : " ") + c;
+  return {
+      {"metadata", json::object()},
+      {"status", "Failure"},
+      {"message", "command terminated with non-zero exit code: error executing command [" + cmd +
+                      "], exit code " + std::to_string(code)},
+      {"reason", "NonZeroExitCode"},
+      {"details",
+       {{"causes", json::array({{{"reason", "ExitCode"}, {"message", std::to_string(code)}}})}}}};
+}
+
+using WebSocket = websocket::stream<TunnelStream>;
+
+class ExecSession : public std::enable_shared_from_this<ExecSession> {
+ public:
+  ExecSession(net::io_context& ioc, WebSocket& ws, ExecProcess process,
+              std::vector<std::string> command)
+      : ioc_(ioc),
+        ws_(ws),
+        process_(process),
+        command_(std::move(command)),
+        stdin_(ioc),
+        stdout_(ioc),
+        stderr_(ioc),
+        timer_(ioc),
+        work_(net::make_work_guard(ioc)) {
+    if (process.stdinFd >= 0) stdin_.assign(process.tty ? ::dup(process.stdinFd) : process.stdinFd);
+    if (process.stdoutFd >= 0) stdout_.assign(process.stdoutFd);
+    if (process.stderrFd >= 0) stderr_.assign(process.stderrFd);
+    outputsOpen_ = (process.stdoutFd >= 0) + (process.stderrFd >= 0);
+  }
+
+  // Starts the exchange; `waiter` reaps the process. Runs on the io_context thread.
+  void start(std::thread& waiter) {
+    auto self = shared_from_this();
+    waiter = std::thread([self] {
+      int status = 0;
+      while (::waitpid(self->process_.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      net::post(self->ioc_, [self, code] { self->onExit(code); });
+    });
+    ws_.binary(true);
+    readClient();
+    readOutput(stdout_, kStdout);
+    readOutput(stderr_, process_.tty ? kStdout : kStderr);
+  }
+
+ private:
+  void readClient() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->clientGone();
+      std::string message = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->onClientMessage(std::move(message));
+    });
+  }
+
+  void onClientMessage(std::string message) {
+    if (message.empty()) return readClient();
+    const auto channel = static_cast<uint8_t>(message[0]);
+    message.erase(0, 1);
+    if (channel == kStdin && stdin_.is_open() && !message.empty()) {
+      auto data = std::make_shared<std::string>(std::move(message));
+      net::async_write(
+          stdin_, net::buffer(*data),
+          [self = shared_from_this(), data](beast::error_code, size_t) { self->readClient(); });
+      return;
+    }
+    if (channel == kResize) resize(message);
+    if (channel == kClose && !message.empty() && message[0] == kStdin) closeStdin();
+    readClient();
+  }
+
+  void resize(const std::string& message) {
+    if (!process_.tty || process_.stdoutFd < 0) return;
+    const json size = json::parse(message, nullptr, false);
+    if (!size.is_object()) return;
+    const json width = size.value("Width", json()), height = size.value("Height", json());
+    if (!width.is_number_unsigned() || !height.is_number_unsigned()) return;
+    winsize ws{};
+    ws.ws_col = width.get<uint16_t>();
+    ws.ws_row = height.get<uint16_t>();
+    ::ioctl(stdout_.native_handle(), TIOCSWINSZ, &ws);
+  }
+
+  void closeStdin() {
+    if (!stdin_.is_open()) return;
+    if (process_.tty) {
+      // A terminal has no half-close: end-of-file is the EOT character.
+      beast::error_code ec;
+      net::write(stdin_, net::buffer("\x04", 1), ec);
+    }
+    stdin_.close();
+  }
+
+  void readOutput(net::posix::stream_descriptor& fd, uint8_t channel) {
+    if (!fd.is_open()) return;
+    auto buffer = std::make_shared<std::array<char, 16 * 1024>>();
+    fd.async_read_some(net::buffer(*buffer), [self = shared_from_this(), &fd, channel, buffer](
+                                                 beast::error_code ec, size_t n) {
+      if (ec) {  // EOF, or EIO once a terminal's last user is gone
+        --self->outputsOpen_;
+        return self->maybeFinish();
+      }
+      self->send(channel, std::string_view(buffer->data(), n));
+      self->readOutput(fd, channel);
+    });
+  }
+
+  void send(uint8_t channel, std::string_view data) {
+    std::string message(1, static_cast<char>(channel));
+    message.append(data);
+    outq_.push_back(std::move(message));
+    flush();
+  }
+
+  void flush() {
+    if (writing_ || clientGone_) return;
+    if (outq_.empty()) {
+      if (finished_ && !closing_) {
+        closing_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        [self = shared_from_this()](beast::error_code) { self->shutdown(); });
+      }
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(net::buffer(outq_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      self->outq_.pop_front();
+                      if (ec) return self->clientGone();
+                      self->flush();
+                    });
+  }
+
+  void onExit(int code) {
+    exitCode_ = code;
+    work_.reset();
+    timer_.expires_after(kDrainGrace);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->finish();
+    });
+    maybeFinish();
+  }
+
+  void maybeFinish() {
+    if (exitCode_ && outputsOpen_ <= 0) finish();
+  }
+
+  void finish() {
+    if (finished_ || clientGone_) return;
+    timer_.cancel();
+    send(kError, exitStatus(*exitCode_, command_).dump());
+    finished_ = true;
+    flush();
+  }
+
+  // The client left: hang up on the process and, if it lingers, kill it.
+  void clientGone() {
+    if (clientGone_) return;
+    clientGone_ = true;
+    shutdown();
+    if (exitCode_) return;
+    ::kill(process_.pid, SIGHUP);
+    timer_.expires_after(kHangupGrace);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->exitCode_) ::kill(self->process_.pid, SIGKILL);
+    });
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stdin_.close(ec);
+    stdout_.close(ec);
+    stderr_.close(ec);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  net::io_context& ioc_;
+  WebSocket& ws_;
+  ExecProcess process_;
+  std::vector<std::string> command_;
+  net::posix::stream_descriptor stdin_, stdout_, stderr_;
+  net::steady_timer timer_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  beast::flat_buffer in_;
+  std::deque<std::string> outq_;
+  int outputsOpen_ = 0;
+  std::optional<int> exitCode_;
+  bool writing_ = false, finished_ = false, closing_ = false, clientGone_ = false;
+};
+
+// The subprotocol to answer with: v5 when offered, else v4; "" when neither.
+std::string chooseSubprotocol(std::string_view offered) {
+  for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io"}) {
+    for (const auto& item : splitOn(offered, ',')) {
+      const size_t b = item.find_first_not_of(' ');
+      if (b != std::string::npos && item.substr(b, item.find_last_not_of(' ') - b + 1) == p) {
+        return p;
+      }
+    }
+  }
+  return {};
+}
+
+Status serveExec(net::io_context& ioc, TunnelStream& stream,
+                 const http::request<http::string_body>& req, const KubeletRequest& r,
+                 const StreamingContext& ctx) {
+  if (!websocket::is_upgrade(req)) {
+    return Status::badRequest("KubeDesk serves exec over WebSocket (v5.channel.k8s.io) only");
+  }
+  const std::string protocol =
+      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]));
+  if (protocol.empty()) {
+    return Status::badRequest(
+        "exec needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
+  }
+  const auto command = r.all("command");
+  if (command.empty()) return Status::badRequest("you must specify at least 1 command");
+  ContainerFiles files(ctx, r);
+  const int attempt = files.currentAttempt();
+  if (attempt < 0 || !files.running(attempt)) {
+    return Status::badRequest("container " + r.container + " is not running in pod " + r.pod);
+  }
+  auto process =
+      ctx.runtime->exec(files.runtimeId(attempt), command, r.flag("tty"), r.flag("stdin"));
+  if (!process.ok()) return process.status();
+
+  WebSocket ws(std::move(stream));
+  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+    res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  beast::error_code ec;
+  ws.accept(req, ec);
+  if (ec) ::kill(process->pid, SIGKILL);  // the session still reaps it and closes the fds
+  std::thread waiter;
+  std::make_shared<ExecSession>(ioc, ws, *process, command)->start(waiter);
+  ioc.run();
+  waiter.join();
+  return {};
+}
+
+}  // namespace
+
+void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingContext& ctx) {
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  beast::error_code ec;
+  http::read(stream, buffer, req, ec);
+  if (ec) return;
+  auto r = parseTarget(std::string(req.target()));
+  Status status = r.status();
+  try {
+    if (r.ok() && r->verb == "containerLogs") {
+      status = serveLogs(stream, *r, ctx);
+    } else if (r.ok() && r->verb == "exec") {
+      status = serveExec(ioc, stream, req, *r, ctx);
+    } else if (r.ok()) {
+      status = Status::badRequest(
+          "pods/" + r->verb + " is not served by KubeDesk's node agent yet (logs and exec are)");
+    }
+  } catch (const std::exception& e) {  // a malformed parameter (tailLines=x) costs one request
+    status = Status::badRequest(e.what());
+  }
+  if (!status.isOk()) writeStatus(stream, status);
+}
+
+}  // namespace kd::node

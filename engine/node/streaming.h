@@ -1,0 +1,43 @@
+#pragma once
+// The agent's streaming server: what the kubelet serves for `kubectl logs`, `exec` and
+// `attach`, one request per tunnel stream (tunnel.h). The engine has already authenticated and
+// authorized the client, chosen the container, and rewritten the request to a kubelet path
+// that carries the pod's uid:
+//
+//   GET /containerLogs/<ns>/<pod>/<uid>/<container>?follow&previous&tailLines&sinceSeconds
+//       &sinceTime&timestamps&limitBytes            chunked text/plain, as the kubelet answers
+//   GET /exec/<ns>/<pod>/<uid>/<container>?command=..&stdin&stdout&stderr&tty     (WebSocket)
+//   GET /attach/<ns>/<pod>/<uid>/<container>?stdout&stderr                         (WebSocket)
+//
+// exec and attach speak the channel protocol (subprotocol v5.channel.k8s.io, or v4): every
+// binary message starts with its channel — 0 stdin, 1 stdout, 2 stderr, 3 error (a meta/v1
+// Status, with the exit code as kubectl expects), 4 terminal resize ({"Width","Height"}) and,
+// in v5, 255 close (the client closed the channel in the next byte, e.g. stdin). Attach shows
+// the container's output from now on (our shim keeps no stdin open, so input is ignored).
+// Failures before an upgrade are answered as meta/v1 Status objects.
+//
+// Containers are found from the files the pod worker and the shim write (pod_worker.h,
+// shim.h); nothing here asks the API server.
+
+#include <filesystem>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "engine/node/runtime.h"
+
+namespace kd::node {
+
+using TunnelStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+struct StreamingContext {
+  const OciRuntime* runtime = nullptr;
+  std::filesystem::path stateDir;
+};
+
+// Reads one request from `stream`, serves it and closes the stream. Runs `ioc`, the stream's
+// io_context, on the calling thread until the exchange is over.
+void serveStream(boost::asio::io_context& ioc, TunnelStream stream, const StreamingContext& ctx);
+
+}  // namespace kd::node

@@ -1,0 +1,591 @@
+// Pulls from a real registry: Debian's docker-registry on 127.0.0.1, filled with skopeo from
+// the bundled busybox OCI layout. First the puller against the store directly (digests,
+// sharing, image indexes, Bearer tokens), then end to end through the real engine, the real
+// kubedesk-node and the real kubectl. The end-to-end part needs root.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QtTest>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "../../e2e/engine_process.h"
+#include "engine/node/image_puller.h"
+#include "engine/node/image_store.h"
+
+namespace fs = std::filesystem;
+using kd::node::ImageStore;
+
+namespace {
+
+const QString kBusyboxLayout = KD_BINARY_DIR "/images/busybox";
+const char* kToken = "kd-test-token";
+
+CommandResult run(const QString& program, const QStringList& args, int timeoutMs = 60000) {
+  QProcess p;
+  p.start(program, args);
+  CommandResult r;
+  if (!p.waitForFinished(timeoutMs)) return r;
+  r.exitCode = p.exitCode();
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// A listening socket on 127.0.0.1 at a free port, which goes to `*port`.
+int listenOnLoopback(uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = loopback(0);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(fd, 16);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+uint16_t freePort() {
+  uint16_t port = 0;
+  ::close(listenOnLoopback(&port));
+  return port;
+}
+
+int connectToLoopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = loopback(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+void sendAll(int fd, const QByteArray& bytes) {
+  for (qsizetype sent = 0; sent < bytes.size();) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += n;
+  }
+}
+
+QJsonObject readJson(const QString& file) {
+  QFile f(file);
+  f.open(QIODevice::ReadOnly);
+  return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+// Writes `bytes` as a blob of the OCI layout `dir`; returns its descriptor.
+QJsonObject writeBlob(const QString& dir, const QByteArray& bytes, const QString& mediaType) {
+  const QString hex = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
+  QFile f(dir + "/blobs/sha256/" + hex);
+  f.open(QIODevice::WriteOnly);
+  f.write(bytes);
+  return {{"mediaType", mediaType}, {"digest", "sha256:" + hex}, {"size", bytes.size()}};
+}
+
+// A real docker-registry on a free loopback port, storing under `dir`.
+class Registry {
+ public:
+  ~Registry() {
+    process_.kill();
+    process_.waitForFinished(5000);
+  }
+  bool start(const QString& dir) {
+    dir_ = dir;
+    port_ = freePort();
+    QDir().mkpath(dir);
+    QFile config(dir + "/config.yml");
+    config.open(QIODevice::WriteOnly);
+    config.write(("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+                  "    rootdirectory: " +
+                  dir + "/data\nhttp:\n  addr: " + host() + "\n")
+                     .toUtf8());
+    config.close();
+    process_.setProcessChannelMode(QProcess::MergedChannels);
+    process_.start("/usr/bin/docker-registry", {"serve", dir + "/config.yml"});
+    if (!process_.waitForStarted(5000)) return false;
+    for (int i = 0; i < 100; ++i) {
+      const int fd = connectToLoopback(port_);
+      if (fd >= 0) {
+        ::close(fd);
+        return true;
+      }
+      QThread::msleep(100);
+    }
+    return false;
+  }
+  QString host() const { return "127.0.0.1:" + QString::number(port_); }
+  // Copies `source` (e.g. "oci:/dir:tag") to `repoTag` ("library/busybox:1.36") here.
+  CommandResult push(const QString& source, const QString& repoTag, bool all = false) const {
+    QStringList args = {"copy", "--dest-tls-verify=false"};
+    if (all) args << "--all";
+    return run("skopeo", args << source << "docker://" + host() + "/" + repoTag);
+  }
+  QString blobFile(const QString& digest) const {
+    const QString hex = digest.mid(7);
+    return dir_ + "/data/docker/registry/v2/blobs/sha256/" + hex.left(2) + "/" + hex + "/data";
+  }
+  QString log() { return QString::fromUtf8(process_.readAll()); }
+
+ private:
+  QProcess process_;
+  QString dir_;
+  uint16_t port_ = 0;
+};
+
+// A Bearer-token front for a registry, the way Docker Hub's auth works: /token hands out a
+// token; any other request without it gets 401 and a challenge naming /token; requests with
+// it are relayed to the registry. One connection at a time, on a thread of its own.
+class TokenGate {
+ public:
+  explicit TokenGate(uint16_t upstream) : upstream_(upstream) {
+    fd_ = listenOnLoopback(&port_);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~TokenGate() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::atomic<int> tokensIssued{0}, challenged{0}, relayed{0};
+  QString tokenQuery() {
+    std::lock_guard lock(mu_);
+    return tokenQuery_;
+  }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      timeval timeout{5, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      serve(c);
+      ::close(c);
+    }
+  }
+
+  void serve(int c) {
+    QByteArray head;
+    char buf[4096];
+    while (!head.contains("\r\n\r\n")) {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      head.append(buf, n);
+    }
+    const QByteArray target = head.split(' ').value(1);
+    if (target.startsWith("/token")) {
+      ++tokensIssued;
+      std::lock_guard lock(mu_);
+      tokenQuery_ = QString::fromUtf8(target.mid(target.indexOf('?') + 1));
+      return reply(c, "200 OK", "", QByteArray("{\"token\":\"") + kToken + "\"}");
+    }
+    if (!head.toLower().contains(QByteArray("authorization: bearer ") + kToken)) {
+      ++challenged;
+      const QByteArray challenge =
+          "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:" + QByteArray::number(port_) +
+          "/token\",service=\"kd-test\",scope=\"repository:library/busybox:pull\"\r\n";
+      return reply(c, "401 Unauthorized", challenge,
+                   "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
+                   "required\"}]}");
+    }
+    ++relayed;
+    const int u = connectToLoopback(upstream_);
+    if (u < 0) return;
+    sendAll(u, head);
+    for (ssize_t n; (n = ::recv(u, buf, sizeof buf, 0)) > 0;) sendAll(c, QByteArray(buf, n));
+    ::close(u);
+  }
+
+  static void reply(int c, const QByteArray& status, const QByteArray& headers,
+                    const QByteArray& body) {
+    sendAll(c, "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + headers +
+                   "Content-Length: " + QByteArray::number(body.size()) +
+                   "\r\nConnection: close\r\n\r\n" + body);
+  }
+
+  uint16_t upstream_;
+  uint16_t port_ = 0;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  QString tokenQuery_;
+  std::thread thread_;
+};
+
+#define KUBECTL_OK(result)                                                                   \
+  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
+                                              "\n" + (result).err + (result).out))
+
+QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {}) {
+  QJsonObject container{
+      {"name", "main"}, {"image", image}, {"command", QJsonArray{"sleep", "3600"}}};
+  if (!policy.isEmpty()) container["imagePullPolicy"] = policy;
+  QJsonObject pod{{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata", QJsonObject{{"name", name}}},
+                  {"spec", QJsonObject{{"nodeName", "n1"},
+                                       {"terminationGracePeriodSeconds", 1},
+                                       {"containers", QJsonArray{container}}}}};
+  return QJsonDocument(pod).toJson();
+}
+
+}  // namespace
+
+class RegistryPullTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  Registry registry_;
+  QString busyboxManifest_, busyboxConfig_, busyboxLayer_;
+  std::unique_ptr<EngineProcess> engine_;
+  QProcess agent_;
+  QString stateDir_;
+
+  QString path(const QString& sub) const { return tmp_.filePath(sub); }
+  std::string image(const QString& repoTag) const {
+    return (registry_.host() + "/" + repoTag).toStdString();
+  }
+  std::unique_ptr<ImageStore> freshStore(const QString& name) const {
+    auto store = std::make_unique<ImageStore>(path(name).toStdString());
+    return store->open().isOk() ? std::move(store) : nullptr;
+  }
+
+  // --- end to end helpers ---------------------------------------------------------------
+  CommandResult k(const QStringList& args, const QByteArray& input = {}) {
+    return engine_->kubectl(args, input);
+  }
+  QString jsonpath(const QString& name, const QString& path) {
+    return k({"get", "pod", name, "-o", "jsonpath=" + path}).out.trimmed();
+  }
+  bool waitFor(const std::function<bool()>& check, int ms) {
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms) {
+      if (check()) return true;
+      QThread::msleep(250);
+    }
+    return check();
+  }
+  QString events(const QString& pod) {
+    return k({"get", "events", "--field-selector", "involvedObject.name=" + pod}).out;
+  }
+  void requireCluster() {
+    if (!engine_) QSKIP("the end-to-end part needs root (kubedesk-node)");
+  }
+
+ private slots:
+  void initTestCase() {
+    QVERIFY2(registry_.start(path("registry")), qPrintable(registry_.log()));
+    const auto pushed = registry_.push("oci:" + kBusyboxLayout + ":latest", "library/busybox:1.36");
+    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+    const QJsonObject index = readJson(kBusyboxLayout + "/index.json");
+    busyboxManifest_ = index["manifests"].toArray()[0].toObject()["digest"].toString();
+    const QJsonObject manifest =
+        readJson(kBusyboxLayout + "/blobs/sha256/" + busyboxManifest_.mid(7));
+    busyboxConfig_ = manifest["config"].toObject()["digest"].toString();
+    busyboxLayer_ = manifest["layers"].toArray()[0].toObject()["digest"].toString();
+    if (::geteuid() != 0) return;
+    engine_ = std::make_unique<EngineProcess>();
+    QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+    stateDir_ = path("state");
+    agent_.setProcessChannelMode(QProcess::MergedChannels);
+    agent_.start(
+        KD_BINARY_DIR "/bin/kubedesk-node",
+        {"--kubeconfig", engine_->kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
+    QVERIFY(agent_.waitForStarted(5000));
+  }
+
+  void pullsIntoAFreshStore() {
+    auto store = freshStore("fresh");
+    QVERIFY(store);
+    std::vector<std::string> progress;
+    auto report = kd::node::pullImage(*store, image("library/busybox:1.36"), {},
+                                      [&](const std::string& d, uint64_t, uint64_t) {
+                                        if (progress.empty() || progress.back() != d)
+                                          progress.push_back(d);
+                                      });
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    QCOMPARE(report->blobsFetched, 2);  // config and the one layer
+    QCOMPARE(report->blobsShared, 0);
+    QCOMPARE(QString::fromStdString(report->manifestDigest), busyboxManifest_);
+    QVERIFY(report->imageSize > 1'000'000);
+    QCOMPARE(progress.size(), size_t{2});
+    auto found = store->find(image("library/busybox:1.36"));
+    QVERIFY2(found.ok(), found.status().message().c_str());
+    QCOMPARE(QString::fromStdString(found->configDigest), busyboxConfig_);
+    QCOMPARE(found->imageId(), image("library/busybox") + "@" + busyboxManifest_.toStdString());
+    QVERIFY(store->pulledFromRegistry(image("library/busybox:1.36")));
+    // The gzip layer unpacks into a usable root filesystem.
+    auto rootfs = store->prepareRootfs(*found, path("fresh-rootfs").toStdString());
+    QVERIFY2(rootfs.ok(), rootfs.status().message().c_str());
+    QVERIFY(fs::exists(*rootfs / "bin" / "busybox"));
+    QVERIFY(ImageStore::releaseRootfs(path("fresh-rootfs").toStdString()).isOk());
+  }
+
+  void aStoredImageSharesItsLayers() {
+    auto store = freshStore("shared");
+    QVERIFY(store);
+    QVERIFY(store->importOciLayout(kBusyboxLayout.toStdString()).ok());
+    QVERIFY(!store->pulledFromRegistry("busybox"));
+    auto report = kd::node::pullImage(*store, image("library/busybox:1.36"));
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    QCOMPARE(report->blobsFetched, 0);
+    QCOMPARE(report->blobsShared, 2);
+    QVERIFY(store->find(image("library/busybox:1.36")).ok());
+  }
+
+  void pullPolicies_data() {
+    QTest::addColumn<QString>("repoTag");
+    QTest::addColumn<QString>("policy");
+    QTest::addColumn<QString>("reason");  // "" when the image is there afterwards
+    QTest::addColumn<bool>("pulls");
+    QTest::newRow("IfNotPresent pulls a missing image") << "library/busybox:1.36"
+                                                        << "IfNotPresent"
+                                                        << "" << true;
+    QTest::newRow("Never refuses a missing image") << "library/busybox:1.36"
+                                                   << "Never"
+                                                   << "ErrImageNeverPull" << false;
+    QTest::newRow("a missing tag") << "library/busybox:nope"
+                                   << "IfNotPresent"
+                                   << "ErrImagePull" << true;
+    QTest::newRow("a missing repository") << "library/absent:1"
+                                          << "Always"
+                                          << "ErrImagePull" << true;
+  }
+  void pullPolicies() {
+    QFETCH(QString, repoTag);
+    QFETCH(QString, policy);
+    QFETCH(QString, reason);
+    QFETCH(bool, pulls);
+    auto store = freshStore("policy-" + QString::number(qHash(QTest::currentDataTag())));
+    QVERIFY(store);
+    bool pulling = false;
+    kd::node::EnsureHooks hooks;
+    hooks.beforePull = [&] { pulling = true; };
+    const std::string name = image(repoTag);
+    auto got = kd::node::ensureImage(*store, name,
+                                     kd::node::pullPolicyOf(policy.toStdString(), name), hooks);
+    QCOMPARE(QString::fromStdString(got.reason), reason);
+    QCOMPARE(pulling, pulls);
+    QCOMPARE(got.image.has_value(), reason.isEmpty());
+    if (reason == "ErrImagePull") {
+      // The registry's own words: "manifest unknown", "repository name not known to registry".
+      QVERIFY2(got.message.find("unknown") != std::string::npos ||
+                   got.message.find("not known") != std::string::npos,
+               got.message.c_str());
+    }
+  }
+
+  void alwaysRefreshesPulledImagesOnly() {
+    auto store = freshStore("always");
+    QVERIFY(store);
+    QVERIFY(store->importOciLayout(kBusyboxLayout.toStdString()).ok());
+    int pulls = 0;
+    kd::node::EnsureHooks hooks;
+    hooks.beforePull = [&] { ++pulls; };
+    using kd::node::PullPolicy;
+    // The bundled image has no registry: Always uses it as it is.
+    QVERIFY(kd::node::ensureImage(*store, "busybox", PullPolicy::Always, hooks).image);
+    QCOMPARE(pulls, 0);
+    const std::string name = image("library/busybox:1.36");
+    QVERIFY(kd::node::ensureImage(*store, name, PullPolicy::Always, hooks).pulled);
+    QVERIFY(kd::node::ensureImage(*store, name, PullPolicy::Always, hooks).pulled);
+    QCOMPARE(pulls, 2);
+    QVERIFY(!kd::node::ensureImage(*store, name, PullPolicy::IfNotPresent, hooks).pulled);
+    QCOMPARE(pulls, 2);
+  }
+
+  void anIndexResolvesToLinuxAmd64() {
+    // A layout whose one image is an index: arm64 first, then the real amd64 busybox.
+    const QString dir = path("multi-layout");
+    QVERIFY(run("cp", {"-r", kBusyboxLayout, dir}).exitCode == 0);
+    const QString blobs = dir + "/blobs/sha256/";
+    QJsonObject armConfig = readJson(blobs + busyboxConfig_.mid(7));
+    armConfig["architecture"] = "arm64";
+    const QJsonObject armConfigDesc =
+        writeBlob(dir, QJsonDocument(armConfig).toJson(QJsonDocument::Compact),
+                  "application/vnd.oci.image.config.v1+json");
+    QJsonObject armManifest = readJson(blobs + busyboxManifest_.mid(7));
+    armManifest["config"] = armConfigDesc;
+    const QString manifestType = "application/vnd.oci.image.manifest.v1+json";
+    QJsonObject armDesc =
+        writeBlob(dir, QJsonDocument(armManifest).toJson(QJsonDocument::Compact), manifestType);
+    armDesc["platform"] = QJsonObject{{"os", "linux"}, {"architecture", "arm64"}};
+    QFile amdManifest(blobs + busyboxManifest_.mid(7));
+    amdManifest.open(QIODevice::ReadOnly);
+    QJsonObject amdDesc{{"mediaType", manifestType},
+                        {"digest", busyboxManifest_},
+                        {"size", amdManifest.size()},
+                        {"platform", QJsonObject{{"os", "linux"}, {"architecture", "amd64"}}}};
+    const QString indexType = "application/vnd.oci.image.index.v1+json";
+    const QJsonObject index{{"schemaVersion", 2},
+                            {"mediaType", indexType},
+                            {"manifests", QJsonArray{armDesc, amdDesc}}};
+    QJsonObject indexDesc =
+        writeBlob(dir, QJsonDocument(index).toJson(QJsonDocument::Compact), indexType);
+    indexDesc["annotations"] = QJsonObject{{"org.opencontainers.image.ref.name", "multi"}};
+    QFile layoutIndex(dir + "/index.json");
+    QVERIFY(layoutIndex.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    layoutIndex.write(
+        QJsonDocument(QJsonObject{{"schemaVersion", 2}, {"manifests", QJsonArray{indexDesc}}})
+            .toJson(QJsonDocument::Compact));
+    layoutIndex.close();
+    const auto pushed = registry_.push("oci:" + dir + ":multi", "library/multi:1", true);
+    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+
+    auto store = freshStore("multi");
+    QVERIFY(store);
+    auto report = kd::node::pullImage(*store, image("library/multi:1"));
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    QCOMPARE(QString::fromStdString(report->manifestDigest), indexDesc["digest"].toString());
+    QCOMPARE(report->blobsFetched, 2);  // the amd64 config and layer, nothing of arm64
+    QVERIFY(!store->hasBlob(armConfigDesc["digest"].toString().toStdString()));
+    auto found = store->find(image("library/multi:1"));
+    QVERIFY2(found.ok(), found.status().message().c_str());
+    QCOMPARE(QString::fromStdString(found->configDigest), busyboxConfig_);
+    QCOMPARE(QString::fromStdString(found->manifestDigest), indexDesc["digest"].toString());
+    // By the index's digest too.
+    QVERIFY(store->find(image("library/multi@" + indexDesc["digest"].toString())).ok());
+  }
+
+  void aBearerTokenRegistry() {
+    TokenGate gate(static_cast<uint16_t>(registry_.host().section(':', 1).toUShort()));
+    const std::string name = "127.0.0.1:" + std::to_string(gate.port()) + "/library/busybox:1.36";
+    auto store = freshStore("token");
+    QVERIFY(store);
+    auto report = kd::node::pullImage(*store, name);
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    QCOMPARE(report->blobsFetched, 2);
+    QCOMPARE(gate.challenged, 1);  // the token is reused for the blobs
+    QCOMPARE(gate.tokensIssued, 1);
+    QCOMPARE(gate.relayed, 3);  // manifest, config, layer
+    const QString query = gate.tokenQuery();
+    QVERIFY2(query.contains("service=kd-test") &&
+                 query.contains("scope=repository%3Alibrary%2Fbusybox%3Apull"),
+             qPrintable(query));
+  }
+
+  void aCorruptedBlobIsRejected() {
+    Registry tampered;
+    QVERIFY2(tampered.start(path("tampered")), qPrintable(tampered.log()));
+    const auto pushed = tampered.push("oci:" + kBusyboxLayout + ":latest", "library/busybox:1");
+    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+    QFile blob(tampered.blobFile(busyboxLayer_));
+    QVERIFY2(blob.open(QIODevice::ReadWrite), qPrintable(blob.fileName()));
+    blob.seek(blob.size() / 2);
+    blob.write("tampered");
+    blob.close();
+    auto store = freshStore("tampered-store");
+    QVERIFY(store);
+    const std::string name = (tampered.host() + "/library/busybox:1").toStdString();
+    auto report = kd::node::pullImage(*store, name);
+    QVERIFY(!report.ok());
+    QVERIFY2(report.status().message().find("digest mismatch") != std::string::npos,
+             report.status().message().c_str());
+    QVERIFY(!store->hasBlob(busyboxLayer_.toStdString()));
+    QVERIFY(!store->find(name).ok());
+    QVERIFY(QDir(path("tampered-store/tmp")).isEmpty());
+  }
+
+  // --- end to end -------------------------------------------------------------------------
+
+  void aPodRunsFromAPulledImage() {
+    requireCluster();
+    const QString img = registry_.host() + "/library/busybox:1.36";
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("pulled", img)));
+    QVERIFY2(waitFor([&] { return jsonpath("pulled", "{.status.phase}") == "Running"; }, 60000),
+             qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_.readAll()));
+    QCOMPARE(jsonpath("pulled", "{.status.containerStatuses[0].imageID}"),
+             registry_.host() + "/library/busybox@" + busyboxManifest_);
+    const QString ev = events("pulled");
+    QVERIFY2(ev.contains("Pulling image \"" + img + "\""), qPrintable(ev));
+    QVERIFY2(ev.contains(QRegularExpression("Successfully pulled image \"" +
+                                            QRegularExpression::escape(img) +
+                                            "\" in [0-9.]+m?s \\(.* including waiting\\)")),
+             qPrintable(ev));
+  }
+
+  void aMissingTagBacksOff() {
+    requireCluster();
+    const QString img = registry_.host() + "/library/busybox:nope";
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("missingtag", img)));
+    const QString waiting = "{.status.containerStatuses[0].state.waiting.";
+    QStringList seen;
+    QVERIFY2(waitFor(
+                 [&] {
+                   const QString r = jsonpath("missingtag", waiting + "reason}");
+                   if (!r.isEmpty() && (seen.isEmpty() || seen.last() != r)) seen << r;
+                   return r == "ImagePullBackOff";
+                 },
+                 30000),
+             qPrintable(seen.join(',')));
+    QVERIFY2(seen.contains("ErrImagePull") || seen.first() == "ImagePullBackOff",
+             qPrintable(seen.join(',')));
+    QVERIFY2(jsonpath("missingtag", waiting + "message}").contains("manifest unknown"),
+             qPrintable(jsonpath("missingtag", waiting + "message}")));
+    const QString describe = k({"describe", "pod", "missingtag"}).out;
+    for (const char* expected : {"ImagePullBackOff", "Failed to pull image", "manifest unknown",
+                                 "Error: ErrImagePull", "Back-off pulling image"}) {
+      QVERIFY2(describe.contains(expected), qPrintable(expected + QString("\n") + describe));
+    }
+    QCOMPARE(jsonpath("missingtag", "{.status.phase}"), QString("Pending"));
+  }
+
+  void neverPullOfAMissingImage() {
+    requireCluster();
+    const QString img = registry_.host() + "/library/absent:1";
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("neverpull", img, "Never")));
+    const QString waiting = "{.status.containerStatuses[0].state.waiting.";
+    QVERIFY(waitFor(
+        [&] { return jsonpath("neverpull", waiting + "reason}") == "ErrImageNeverPull"; }, 30000));
+    QVERIFY(jsonpath("neverpull", waiting + "message}")
+                .contains("is not present with pull policy of Never"));
+    QVERIFY2(events("neverpull").contains("ErrImageNeverPull"), qPrintable(events("neverpull")));
+    QVERIFY(!events("neverpull").contains("Pulling"));
+  }
+
+  void cleanupTestCase() {
+    if (!engine_) return;
+    k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
+    agent_.terminate();
+    agent_.waitForFinished(10000);
+    // Whatever a failed test left behind.
+    const auto list = run("runc", {"list", "-f", "json"});
+    for (const auto& v : QJsonDocument::fromJson(list.out.toUtf8()).array()) {
+      const QJsonObject c = v.toObject();
+      if (c["bundle"].toString().startsWith(stateDir_)) {
+        run("runc", {"delete", "--force", c["id"].toString()});
+      }
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(RegistryPullTest)
+#include "registry_pull_test.moc"

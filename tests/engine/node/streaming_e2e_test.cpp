@@ -1,0 +1,272 @@
+// End to end: kubectl logs and exec reach containers through the reverse tunnel. A real
+// kubedesk-engine, the real kubedesk-node agent (which dials the engine back) running busybox
+// under the real runc, and the real kubectl. Needs root.
+
+#include <unistd.h>
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QtTest>
+#include <functional>
+
+#include "../../e2e/engine_process.h"
+
+namespace {
+
+#define KUBECTL_OK(result)                                                                   \
+  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
+                                              "\n" + (result).err + (result).out))
+
+QByteArray podManifest(const QString& name, const QString& node, const QString& restartPolicy,
+                       const QStringList& command) {
+  QJsonObject container{
+      {"name", "main"}, {"image", "busybox"}, {"command", QJsonArray::fromStringList(command)}};
+  QJsonObject pod{{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata", QJsonObject{{"name", name}}},
+                  {"spec", QJsonObject{{"nodeName", node},
+                                       {"restartPolicy", restartPolicy},
+                                       {"terminationGracePeriodSeconds", 1},
+                                       {"containers", QJsonArray{container}}}}};
+  return QJsonDocument(pod).toJson();
+}
+
+// Prints three lines, then one more each time /tmp/go appears (made through exec).
+const QStringList kTalker = {
+    "sh", "-c",
+    "echo one; echo two; echo three; "
+    "while true; do if [ -f /tmp/go ]; then rm /tmp/go; echo after; fi; sleep 0.2; done"};
+
+// Runs argv[2:] on a fresh pseudo-terminal, types argv[1] into it once the remote shell shows
+// its prompt (typed earlier, the local terminal would still echo it), and prints everything
+// the terminal showed; exits with the child's exit code.
+const char* kPtyDriver =
+    "import os, pty, select, sys, time\n"
+    "pid, fd = pty.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "out = b''\n"
+    "sent = False\n"
+    "deadline = time.time() + 30\n"
+    "while time.time() < deadline:\n"
+    "    if not sent and b'# ' in out:\n"
+    "        os.write(fd, sys.argv[1].encode())\n"
+    "        sent = True\n"
+    "    r, _, _ = select.select([fd], [], [], 0.5)\n"
+    "    if not r:\n"
+    "        continue\n"
+    "    try:\n"
+    "        data = os.read(fd, 4096)\n"
+    "    except OSError:\n"
+    "        break\n"
+    "    if not data:\n"
+    "        break\n"
+    "    out += data\n"
+    "else:\n"
+    "    os.kill(pid, 9)\n"
+    "sys.stdout.write(out.decode(errors='replace'))\n"
+    "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n";
+
+}  // namespace
+
+class StreamingE2eTest : public QObject {
+  Q_OBJECT
+  EngineProcess engine_;
+  QTemporaryDir tmp_;
+  QProcess agent_;
+  QString stateDir_;
+
+  CommandResult k(const QStringList& args, const QByteArray& input = {}) {
+    return engine_.kubectl(args, input);
+  }
+  QString jsonpath(const QString& kind, const QString& name, const QString& path) {
+    return k({"get", kind, name, "-o", "jsonpath=" + path}).out.trimmed();
+  }
+  bool waitFor(const std::function<bool()>& check, int ms) {
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms) {
+      if (check()) return true;
+      QThread::msleep(200);
+    }
+    return check();
+  }
+  QString agentLog() { return QString::fromUtf8(agent_.readAll()); }
+  QProcessEnvironment kubectlEnv() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("KUBECONFIG", engine_.kubeconfig());
+    return env;
+  }
+  void runPod(const QString& name, const QString& policy, const QStringList& command) {
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest(name, "n1", policy, command)));
+    QVERIFY2(waitFor([&] { return jsonpath("pod", name, "{.status.phase}") == "Running"; }, 60000),
+             qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agentLog()));
+  }
+
+ private slots:
+  void initTestCase() {
+    if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
+    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    stateDir_ = tmp_.filePath("state");
+    agent_.setProcessChannelMode(QProcess::MergedChannels);
+    agent_.start(
+        KD_BINARY_DIR "/bin/kubedesk-node",
+        {"--kubeconfig", engine_.kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
+    QVERIFY(agent_.waitForStarted(5000));
+    runPod("talker", "Always", kTalker);
+    QVERIFY2(waitFor(
+                 [&] {
+                   return k({"logs", "talker"}).out.contains("three");
+                 },
+                 20000),
+             qPrintable(k({"logs", "talker"}).err + agentLog()));
+  }
+
+  void logs_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("pattern");  // the whole output must match
+    QTest::newRow("all") << QStringList{} << "one\ntwo\nthree\n";
+    QTest::newRow("tail") << QStringList{"--tail=2"} << "two\nthree\n";
+    QTest::newRow("tail 0") << QStringList{"--tail=0"} << "";
+    QTest::newRow("limit bytes") << QStringList{"--limit-bytes=6"} << "one\ntw";
+    QTest::newRow("timestamps") << QStringList{"--timestamps", "--tail=1"}
+                                << "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z three\n";
+    QTest::newRow("since") << QStringList{"--since=1h"} << "one\ntwo\nthree\n";
+  }
+  void logs() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, pattern);
+    auto r = k(QStringList{"logs", "talker"} + args);
+    KUBECTL_OK(r);
+    QVERIFY2(QRegularExpression("\\A" + pattern + "\\z").match(r.out).hasMatch(),
+             qPrintable(r.out));
+  }
+
+  void followSeesNewLines() {
+    QProcess* follow = engine_.startKubectl({"logs", "-f", "talker"});
+    QVERIFY(waitFor([&] { return follow->waitForReadyRead(100) || follow->bytesAvailable() > 0; },
+                    10000));
+    QString seen;
+    QVERIFY2(waitFor(
+                 [&] {
+                   seen += QString::fromUtf8(follow->readAll());
+                   return seen.contains("three");
+                 },
+                 10000),
+             qPrintable("saw: " + seen + "\nstderr: " + follow->readAllStandardError() +
+                        "\nstate: " + QString::number(follow->state())));
+    KUBECTL_OK(k({"exec", "talker", "--", "touch", "/tmp/go"}));
+    QVERIFY2(waitFor(
+                 [&] {
+                   follow->waitForReadyRead(100);
+                   seen += QString::fromUtf8(follow->readAll());
+                   return seen.contains("after");
+                 },
+                 10000),
+             qPrintable(seen));
+    QCOMPARE(follow->state(), QProcess::Running);  // -f keeps following a running container
+    follow->kill();
+    follow->waitForFinished(5000);
+    delete follow;
+  }
+
+  void previousAfterRestart() {
+    runPod("restarter", "Always",
+           {"sh", "-c", "echo run $(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1"});
+    QVERIFY2(waitFor(
+                 [&] {
+                   return jsonpath("pod", "restarter",
+                                   "{.status.containerStatuses[0].restartCount}")
+                              .toInt() >= 1;
+                 },
+                 60000),
+             qPrintable(k({"get", "pod", "restarter", "-o", "yaml"}).out));
+    auto previous = k({"logs", "-p", "restarter"});
+    KUBECTL_OK(previous);
+    QVERIFY2(previous.out.startsWith("run "), qPrintable(previous.out));
+    auto current = k({"logs", "restarter"});
+    QVERIFY(waitFor(
+        [&] {
+          current = k({"logs", "restarter"});
+          return current.out.startsWith("run ");
+        },
+        15000));
+    QVERIFY2(current.out != previous.out, qPrintable(current.out + previous.out));
+    // A container that never restarted has no previous instance.
+    auto none = k({"logs", "-p", "talker"});
+    QCOMPARE(none.exitCode, 1);
+    QVERIFY2(
+        none.err.contains("previous terminated container \"main\" in pod \"talker\" not found"),
+        qPrintable(none.err));
+  }
+
+  void exec_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QString>("out");
+    QTest::addColumn<int>("exitCode");
+    QTest::newRow("output") << QStringList{"--", "cat", "/etc/hostname"} << QByteArray()
+                            << "talker\n"
+                            << 0;
+    QTest::newRow("exit code") << QStringList{"--", "sh", "-c", "exit 3"} << QByteArray() << ""
+                               << 3;
+    QTest::newRow("stderr") << QStringList{"--", "sh", "-c", "echo oops >&2; echo fine"}
+                            << QByteArray() << "fine\n"
+                            << 0;
+    QTest::newRow("stdin") << QStringList{"-i", "--", "sh", "-c", "tr a-z A-Z"}
+                           << QByteArray("hello\nworld\n") << "HELLO\nWORLD\n"
+                           << 0;
+  }
+  void exec() {
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, input);
+    QFETCH(QString, out);
+    QFETCH(int, exitCode);
+    auto r = k(QStringList{"exec", "talker"} + args, input);
+    QVERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
+    QCOMPARE(r.out, out);
+  }
+
+  void execWithTerminal() {
+    QProcess p;
+    p.setProcessEnvironment(kubectlEnv());
+    p.start("python3", {"-c", kPtyDriver, "echo hi$((40+2))\rexit 5\r", "/usr/bin/kubectl", "exec",
+                        "-it", "talker", "--", "sh"});
+    QVERIFY(p.waitForFinished(40000));
+    const QString shown = QString::fromUtf8(p.readAllStandardOutput());
+    // The shell ran the command (hi42, not just the echoed input) and its exit code came back.
+    QVERIFY2(shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
+             qPrintable(shown + p.readAllStandardError()));
+    QCOMPARE(p.exitCode(), 5);
+  }
+
+  void noAgentIsServiceUnavailable() {
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("stranded", "ghost", "Never", {"true"})));
+    for (const auto& args :
+         {QStringList{"logs", "stranded"}, QStringList{"exec", "stranded", "--", "true"}}) {
+      auto r = k(args);
+      QVERIFY(r.exitCode != 0);
+      QVERIFY2(r.err.contains("no node agent of node \"ghost\" is connected"), qPrintable(r.err));
+    }
+    auto raw = k({"get", "--raw", "/api/v1/namespaces/default/pods/stranded/log"});
+    QVERIFY2(raw.err.contains("ServiceUnavailable") || raw.err.contains("503"),
+             qPrintable(raw.err));
+    k({"delete", "pod", "stranded", "--grace-period=0", "--force"});
+  }
+
+  void cleanupTestCase() {
+    if (engine_.url().isEmpty()) return;
+    k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
+    agent_.terminate();
+    agent_.waitForFinished(10000);
+  }
+};
+
+QTEST_GUILESS_MAIN(StreamingE2eTest)
+#include "streaming_e2e_test.moc"
