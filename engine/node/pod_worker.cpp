@@ -161,8 +161,22 @@ bool PodWorker::runOnce(const json& pod, bool deleted) {
 
 // --- paths and ids ------------------------------------------------------------------------
 
+std::string PodWorker::containerId(const std::string& uid, const std::string& name, int attempt) {
+  return sha256Digest(uid + "/" + name + "/" + std::to_string(attempt)).substr(7);
+}
+
+fs::path PodWorker::podLogDir(const fs::path& stateDir, const std::string& ns,
+                              const std::string& pod, const std::string& uid) {
+  return stateDir / "logs" / (ns + "_" + pod + "_" + uid);
+}
+
+fs::path PodWorker::logPath(const fs::path& stateDir, const std::string& ns, const std::string& pod,
+                            const std::string& uid, const std::string& name, int attempt) {
+  return podLogDir(stateDir, ns, pod, uid) / name / (std::to_string(attempt) + ".log");
+}
+
 std::string PodWorker::containerId(const std::string& name, int attempt) const {
-  return sha256Digest(uid_ + "/" + name + "/" + std::to_string(attempt)).substr(7);
+  return containerId(uid_, name, attempt);
 }
 
 fs::path PodWorker::attemptDir(const std::string& name, int attempt) const {
@@ -170,11 +184,11 @@ fs::path PodWorker::attemptDir(const std::string& name, int attempt) const {
 }
 
 fs::path PodWorker::logDir() const {
-  return ctx_.stateDir / "logs" / (namespace_ + "_" + name_ + "_" + uid_);
+  return podLogDir(ctx_.stateDir, namespace_, name_, uid_);
 }
 
 fs::path PodWorker::logPath(const std::string& name, int attempt) const {
-  return logDir() / name / (std::to_string(attempt) + ".log");
+  return logPath(ctx_.stateDir, namespace_, name_, uid_, name, attempt);
 }
 
 void PodWorker::event(const json& pod, const Slot& slot, const std::string& type,

@@ -61,6 +61,15 @@ class PodWorker {
   bool done() const;
 
   // The directory a pod's state lives in.
+  // A container instance's runtime id, and its CRI log file: the streaming server
+  // (streaming.h) finds containers by the same formulas.
+  static std::string containerId(const std::string& uid, const std::string& name, int attempt);
+  static std::filesystem::path podLogDir(const std::filesystem::path& stateDir,
+                                         const std::string& ns, const std::string& pod,
+                                         const std::string& uid);
+  static std::filesystem::path logPath(const std::filesystem::path& stateDir, const std::string& ns,
+                                       const std::string& pod, const std::string& uid,
+                                       const std::string& name, int attempt);
   static std::filesystem::path podDir(const std::filesystem::path& stateDir,
                                       const std::string& uid);
 

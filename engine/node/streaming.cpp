@@ -119,8 +119,7 @@ Result<KubeletRequest> parseTarget(std::string_view target) {
 
 // --- containers on disk --------------------------------------------------------------------
 
-// A container's instances as the pod worker lays them out (pod_worker.h); the id formula and
-// the log path follow PodWorker::containerId and PodWorker::logPath.
+// A container's instances as the pod worker lays them out (pod_worker.h).
 class ContainerFiles {
  public:
   ContainerFiles(const StreamingContext& ctx, const KubeletRequest& r)
@@ -141,11 +140,10 @@ class ContainerFiles {
     return attempt;
   }
   fs::path logPath(int attempt) const {
-    return ctx_.stateDir / "logs" / (r_.ns + "_" + r_.pod + "_" + r_.uid) / r_.container /
-           (std::to_string(attempt) + ".log");
+    return PodWorker::logPath(ctx_.stateDir, r_.ns, r_.pod, r_.uid, r_.container, attempt);
   }
   std::string runtimeId(int attempt) const {
-    return sha256Digest(r_.uid + "/" + r_.container + "/" + std::to_string(attempt)).substr(7);
+    return PodWorker::containerId(r_.uid, r_.container, attempt);
   }
   bool running(int attempt) const {
     const fs::path dir = dir_ / std::to_string(attempt);
