@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 
 #include "engine/node/image_puller.h"
+#include "engine/node/lifecycle_hooks.h"
 #include "engine/node/oci_spec.h"
 #include "engine/node/sandbox.h"
 #include "engine/node/shim.h"
@@ -23,6 +25,11 @@ constexpr int kMaxBackoffSeconds = 300;
 constexpr auto kBackoffResetAfter = std::chrono::minutes(10);
 constexpr auto kSyncPeriod = std::chrono::milliseconds(1000);
 constexpr auto kTerminatingPeriod = std::chrono::milliseconds(200);
+// The kubelet waits for a postStart hook without a limit; ours is bounded so a hung hook cannot
+// hold the pod's worker forever.
+constexpr auto kPostStartTimeout = std::chrono::seconds(120);
+// What the kubelet grants once more when a preStop hook used up the whole grace period.
+constexpr auto kPreStopExtraGrace = std::chrono::seconds(2);
 
 // pod.<name>, or an empty object when the pod has none.
 json section(const json& pod, const char* name) {
@@ -44,6 +51,19 @@ void nextBackoff(int& delay) {
 bool shouldRestart(const std::string& policy, int exitCode, bool init) {
   if (policy == "Never") return false;
   return init || policy == "OnFailure" ? exitCode != 0 : true;
+}
+
+// The spec of the (init) container `name`, or an empty object.
+json containerSpecOf(const json& pod, const std::string& name) {
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const auto& c : section(pod, "spec").value(list, json::array()))
+      if (c.value("name", "") == name) return c;
+  }
+  return json::object();
+}
+
+int64_t gracePeriodOf(const json& pod) {
+  return section(pod, "spec").value("terminationGracePeriodSeconds", int64_t{30});
 }
 
 std::string hostnameOf(const json& pod) {
@@ -269,6 +289,11 @@ ContainerView PodWorker::step(Slot& slot, const json& pod, const json& spec, boo
     return view;
   }
   if (now.term) {
+    if (slot.deletedAttempt != slot.attempt) {
+      // The shim has written the exit file: the stopped container is no longer needed.
+      ctx_.runtime->remove(containerId(slot.name, slot.attempt));
+      slot.deletedAttempt = slot.attempt;
+    }
     ImageStore::releaseRootfs(attemptDir(slot.name, slot.attempt));
     const std::string policy = section(pod, "spec").value("restartPolicy", "Always");
     if (final || !shouldRestart(policy, now.term->exitCode, slot.init)) {
@@ -313,7 +338,6 @@ void PodWorker::runProbes(Slot& slot, const json& pod, const json& spec, Contain
   if (slot.probesFor != slot.attempt) {
     slot.probesFor = slot.attempt;
     slot.probes.clear();
-    slot.killAt.reset();
     for (const auto& [kind, field] : kFields) {
       if (spec.contains(field))
         slot.probes.emplace_back(kind, ProbeSettings::fromJson(spec[field]),
@@ -327,9 +351,7 @@ void PodWorker::runProbes(Slot& slot, const json& pod, const json& spec, Contain
     view.probeReady = false;
     return;
   }
-  const bool hostNetwork = section(pod, "spec").value("hostNetwork", false);
-  const ProbeTarget target{ctx_.runtime, id, hostNetwork ? "" : (podDir_ / "ns" / "net").string(),
-                           spec};
+  const ProbeTarget target = targetOf(pod, spec, id);
   bool started = true;
   for (auto& probe : slot.probes) {
     const bool startup = probe.kind() == ProbeKind::Startup;
@@ -345,23 +367,51 @@ void PodWorker::runProbes(Slot& slot, const json& pod, const json& spec, Contain
     if (probe.kind() == ProbeKind::Readiness)
       view.probeReady = probe.result() == ProbeResult::Success;
     if (!startup || started) continue;
-    if (probe.result() == ProbeResult::Failure) killForProbe(slot, pod, probe.kind());
+    if (probe.result() == ProbeResult::Failure) killForProbe(slot, pod, spec, probe.kind());
   }
   for (auto& probe : slot.probes) {
     if (probe.kind() == ProbeKind::Liveness && probe.result() == ProbeResult::Failure)
-      killForProbe(slot, pod, probe.kind());
+      killForProbe(slot, pod, spec, probe.kind());
   }
   view.probeStarted = started;
   if (!started || slot.killAt) view.probeReady = false;
 }
 
-void PodWorker::killForProbe(Slot& slot, const json& pod, ProbeKind kind) {
+void PodWorker::killForProbe(Slot& slot, const json& pod, const json& spec, ProbeKind kind) {
+  killContainer(
+      slot, pod, spec,
+      "Container " + slot.name + " failed " + probeKey(kind) + " probe, will be restarted");
+}
+
+ProbeTarget PodWorker::targetOf(const json& pod, const json& spec, const std::string& id) const {
+  const bool hostNetwork = section(pod, "spec").value("hostNetwork", false);
+  return {ctx_.runtime, id, hostNetwork ? "" : (podDir_ / "ns" / "net").string(), spec};
+}
+
+std::future<std::string> PodWorker::stopAsync(const Slot& slot, const json& pod, const json& spec,
+                                              int64_t grace) {
+  const std::string id = containerId(slot.name, slot.attempt);
+  const json preStop = spec.value("lifecycle", json::object()).value("preStop", json());
+  HookContext hook{targetOf(pod, spec, id), slot.name, name_ + "_" + namespace_ + "(" + uid_ + ")"};
+  const OciRuntime* runtime = ctx_.runtime;
+  return std::async(std::launch::async, [=] {
+    // Like the kubelet, no hook when there is no time for one.
+    const std::string failed =
+        grace > 0 ? runLifecycleHook(preStop, hook, std::chrono::seconds(grace)) : "";
+    runtime->kill(id, grace == 0 ? "KILL" : "TERM");
+    return failed;
+  });
+}
+
+void PodWorker::killContainer(Slot& slot, const json& pod, const json& spec,
+                              const std::string& message) {
   if (slot.killAt) return;
-  event(pod, slot, "Normal", "Killing",
-        "Container " + slot.name + " failed " + probeKey(kind) + " probe, will be restarted");
-  const int64_t grace = section(pod, "spec").value("terminationGracePeriodSeconds", int64_t{30});
+  event(pod, slot, "Normal", "Killing", message);
+  const int64_t grace = gracePeriodOf(pod);
   slot.killAt = Clock::now() + std::chrono::seconds(grace);
-  ctx_.runtime->kill(containerId(slot.name, slot.attempt), grace == 0 ? "KILL" : "TERM");
+  if (const std::string failed = stopAsync(slot, pod, spec, grace).get(); !failed.empty())
+    event(pod, slot, "Warning", "FailedPreStopHook", failed);
+  if (grace > 0) slot.killAt = std::max(*slot.killAt, Clock::now() + kPreStopExtraGrace);
 }
 
 void PodWorker::publishProbeStatus() {
@@ -476,8 +526,17 @@ ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, Co
               std::to_string(slot.crash.delaySeconds));
   }
   slot.attempt = attempt;
+  slot.killAt.reset();
   event(pod, slot, "Normal", "Created", "Created container " + slot.name);
   event(pod, slot, "Normal", "Started", "Started container " + slot.name);
+  const json postStart = spec.value("lifecycle", json::object()).value("postStart", json());
+  const HookContext hook{targetOf(pod, spec, containerId(slot.name, attempt)), slot.name,
+                         name_ + "_" + namespace_ + "(" + uid_ + ")"};
+  if (const std::string failed = runLifecycleHook(postStart, hook, kPostStartTimeout);
+      !failed.empty()) {
+    event(pod, slot, "Warning", "FailedPostStartHook", failed);
+    killContainer(slot, pod, spec, "FailedPostStartHook");
+  }
   view.state = ContainerView::State::Running;
   view.restartCount = attempt;
   view.containerId = "runc://" + containerId(slot.name, attempt);
@@ -626,11 +685,19 @@ bool PodWorker::terminate(const json& pod, bool apiGone) {
     const int64_t grace =
         apiGone ? 0 : section(pod, "metadata").value("deletionGracePeriodSeconds", int64_t{30});
     killDeadline_ = now + std::chrono::seconds(grace);
+    // Every container's preStop hook runs at once; each container gets SIGTERM when its own
+    // hook is done.
+    std::vector<std::pair<const Slot*, std::future<std::string>>> stopping;
     for (auto& [name, slot] : slots_) {
       if (!observe(slot, slot.attempt).running) continue;
       event(pod, slot, "Normal", "Killing", "Stopping container " + name);
-      ctx_.runtime->kill(containerId(name, slot.attempt), grace == 0 ? "KILL" : "TERM");
+      stopping.emplace_back(&slot, stopAsync(slot, pod, containerSpecOf(pod, name), grace));
     }
+    for (auto& [slot, stopped] : stopping) {
+      if (const std::string failed = stopped.get(); !failed.empty())
+        event(pod, *slot, "Warning", "FailedPreStopHook", failed);
+    }
+    if (grace > 0) killDeadline_ = std::max(killDeadline_, Clock::now() + kPreStopExtraGrace);
   }
   bool anyRunning = false;
   for (auto& [name, slot] : slots_) {

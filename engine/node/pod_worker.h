@@ -8,7 +8,8 @@
 // runs the running containers' probes (probes.h): readiness drives `ready` and the Ready
 // conditions, a failed liveness/startup probe kills the container (Killing event) so the
 // restart policy brings it back, and the latest results go to the kubedesk.io/probe-status
-// annotation.
+// annotation. Lifecycle hooks (lifecycle_hooks.h): postStart before a started container counts
+// as Running, preStop before every SIGTERM the worker sends (deletion, probe or hook failure).
 //
 // Everything the worker knows about a container lives on disk under
 // <state>/pods/<uid>/containers/<name>/<attempt>/ (bundle, shim pid file, exit file), so a new
@@ -16,6 +17,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -81,7 +83,8 @@ class PodWorker {
   struct Slot {
     std::string name;
     bool init = false;
-    int attempt = -1;  // the current instance; -1 before the first start
+    int attempt = -1;         // the current instance; -1 before the first start
+    int deletedAttempt = -1;  // the last ended instance whose runtime state was deleted
     Backoff crash, pull;
     std::optional<Image> image;
     std::string waitingReason, waitingMessage;  // why the last start failed
@@ -114,7 +117,16 @@ class PodWorker {
   // Runs the running container's due probes, sets the view's ready/started verdicts, and
   // kills the container when its liveness or startup probe has failed.
   void runProbes(Slot& slot, const json& pod, const json& spec, ContainerView& view);
-  void killForProbe(Slot& slot, const json& pod, ProbeKind kind);
+  void killForProbe(Slot& slot, const json& pod, const json& spec, ProbeKind kind);
+  // Stops the running instance for a restart: a Killing event with `message`, its preStop hook
+  // (FailedPreStopHook on failure), SIGTERM, and SIGKILL once the grace period has passed.
+  void killContainer(Slot& slot, const json& pod, const json& spec, const std::string& message);
+  // On another thread: the instance's preStop hook within `grace` seconds, then SIGTERM (SIGKILL
+  // for a zero grace). Yields the hook's failure message, "" when none.
+  std::future<std::string> stopAsync(const Slot& slot, const json& pod, const json& spec,
+                                     int64_t grace);
+  // Where probes and hooks of container instance `id` reach it.
+  ProbeTarget targetOf(const json& pod, const json& spec, const std::string& id) const;
   void publishProbeStatus();
   void publish(const json& pod, const std::vector<ContainerView>& init,
                const std::vector<ContainerView>& app, bool sandboxReady);

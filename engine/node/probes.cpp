@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "engine/node/process.h"
 
@@ -153,7 +154,7 @@ ProbeOutcome execProbe(const json& handler, const ProbeTarget& target, int timeo
   if (!r.ok()) return {false, r.status().message()};
   if (r->exitCode == 124)
     return {false, "command timed out after " + std::to_string(timeoutSeconds) + "s"};
-  return {r->exitCode == 0, r->output};
+  return {r->exitCode == 0, r->output, r->exitCode};
 }
 
 }  // namespace
@@ -235,6 +236,16 @@ ProbeOutcome runProbe(const ProbeSettings& settings, const ProbeTarget& target) 
   if (h.contains("tcpSocket"))
     return inNetns(target.netns, [&] { return tcpProbe(h["tcpSocket"], target, timeout); });
   return {false, "unsupported probe handler"};
+}
+
+Result<int> dialLoopback(const std::string& netns, int port, Millis timeout) {
+  Fd sock;
+  const ProbeOutcome out = inNetns(netns, [&] {
+    const std::string error = connectLoopback(sock, port, timeout);
+    return ProbeOutcome{error.empty(), goError(error)};
+  });
+  if (!out.success) return Status::serviceUnavailable(out.message);
+  return std::exchange(sock.fd, -1);
 }
 
 }  // namespace kd::node

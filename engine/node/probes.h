@@ -88,8 +88,15 @@ struct ProbeTarget {
 struct ProbeOutcome {
   bool success = false;
   std::string message;  // why it failed
+  int exitCode = -1;    // of an exec check that ran to its end
 };
 
 ProbeOutcome runProbe(const ProbeSettings& settings, const ProbeTarget& target);
+
+// Connects to 127.0.0.1:`port` inside the network namespace `netns` ("" = the agent's own), as
+// the network probes do, within `timeout`. The connected socket (non-blocking; the caller owns
+// it), or the Go-style dial error as the message: "dial tcp 127.0.0.1:81: connect: connection
+// refused". Port-forward dials the same way.
+Result<int> dialLoopback(const std::string& netns, int port, std::chrono::milliseconds timeout);
 
 }  // namespace kd::node

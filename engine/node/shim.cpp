@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,25 +68,56 @@ int64_t oomKills(const std::string& cgroup) {
   return 0;
 }
 
-[[noreturn]] void execRuntime(const std::map<std::string, std::string>& a, int out, int err) {
-  const int devNull = ::open("/dev/null", O_RDONLY);
-  ::dup2(devNull, 0);
-  ::dup2(out, 1);
-  ::dup2(err, 2);
+int waitFor(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
+int exitCodeOf(int status) {
+  if (status < 0) return 128;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Runs `<runtime> [--root R] <command...>` with stdin on /dev/null and stdout/stderr on
+// `out`/`err` (which a created container inherits); returns its exit code.
+int runRuntime(const std::map<std::string, std::string>& a, std::vector<std::string> command,
+               int out, int err) {
   std::vector<std::string> argv = {a.at("--runtime")};
   if (!a.at("--root").empty()) argv.insert(argv.end(), {"--root", a.at("--root")});
-  argv.insert(argv.end(), {"run", "--bundle", a.at("--bundle"), a.at("--id")});
+  argv.insert(argv.end(), command.begin(), command.end());
   std::vector<char*> cargv;
   for (auto& s : argv) cargv.push_back(s.data());
   cargv.push_back(nullptr);
-  ::execv(cargv[0], cargv.data());
-  ::_exit(127);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devNull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devNull, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  return pid < 0 ? 128 : exitCodeOf(waitFor(pid));
 }
 
-struct PumpResult {
-  bool oomKilled = false;
-  std::string runtimeError;  // the runtime's own last error line, e.g. a missing executable
-};
+// Creates and starts the container with its stdio on the pipes; the container's pid once it
+// runs, or the runtime's exit code (negated) when it could not be started.
+int startContainer(const std::map<std::string, std::string>& a, int out, int err) {
+  const std::string pidFile = (fs::path(a.at("--pid-file")).parent_path() / "container.pid");
+  const std::string& id = a.at("--id");
+  int code =
+      runRuntime(a, {"create", "--bundle", a.at("--bundle"), "--pid-file", pidFile, id}, out, err);
+  if (code == 0) code = runRuntime(a, {"start", id}, out, err);
+  int pid = 0;
+  std::ifstream(pidFile) >> pid;
+  if (code == 0 && pid > 0) return pid;
+  // A container created but not started still holds the pipes open: take it down.
+  runRuntime(a, {"delete", "--force", id}, out, err);
+  return -std::max(code, 1);
+}
 
 // The message of a runtime error line: time="..." level=error msg="<message>".
 std::optional<std::string> runtimeErrorIn(std::string_view record) {
@@ -98,23 +130,21 @@ std::optional<std::string> runtimeErrorIn(std::string_view record) {
   return std::string(msg);
 }
 
-// Copies the two pipes into the log until both close, watching the cgroup for OOM kills.
-PumpResult pumpOutput(int outFd, int errFd, int logFd, const std::string& memoryCgroup) {
-  PumpResult result;
-  auto sink = [logFd, &result](const std::string& record) {
+// Copies the two pipes into the log until both close. Returns the runtime's own last error
+// line, e.g. a missing executable ("" when there was none).
+std::string pumpOutput(int outFd, int errFd, int logFd) {
+  std::string runtimeError;
+  auto sink = [logFd, &runtimeError](const std::string& record) {
     // One write per record keeps stdout and stderr records whole in the shared file.
     [[maybe_unused]] ssize_t n = ::write(logFd, record.data(), record.size());
-    if (auto error = runtimeErrorIn(record)) result.runtimeError = *error;
+    if (auto error = runtimeErrorIn(record)) runtimeError = *error;
   };
   CriLogWriter writers[2] = {CriLogWriter("stdout", sink), CriLogWriter("stderr", sink)};
   pollfd fds[2] = {{outFd, POLLIN, 0}, {errFd, POLLIN, 0}};
-  const int64_t oomBefore = oomKills(memoryCgroup);
-  int64_t oomSeen = oomBefore;
   int open = 2;
   char buf[8192];
   while (open > 0) {
-    if (::poll(fds, 2, 1000) < 0 && errno != EINTR) break;
-    oomSeen = std::max(oomSeen, oomKills(memoryCgroup));
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
@@ -127,8 +157,7 @@ PumpResult pumpOutput(int outFd, int errFd, int logFd, const std::string& memory
       }
     }
   }
-  result.oomKilled = std::max(oomSeen, oomKills(memoryCgroup)) > oomBefore;
-  return result;
+  return runtimeError;
 }
 
 }  // namespace
@@ -177,21 +206,25 @@ int runShim(const std::vector<std::string>& args) {
   const int logFd = ::open(a["--log"].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   int out[2], err[2];
   if (logFd < 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return 1;
+  // The container's process is reparented to the shim once `create` has exited, so the shim
+  // reaps it and learns its exit status; and since nothing runs `delete` until the agent has
+  // read the exit file, the container's cgroup is still there to tell whether it was OOM-killed.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const int started = startContainer(a, out[1], err[1]);
   writeJsonAtomically(a["--pid-file"],
                       {{"pid", ::getpid()}, {"startedAt", formatTime(Clock::now())}});
-  const pid_t runtimePid = ::fork();
-  if (runtimePid == 0) execRuntime(a, out[1], err[1]);
   ::close(out[1]);
   ::close(err[1]);
-  const PumpResult pumped = pumpOutput(out[0], err[0], logFd, a["--memory-cgroup"]);
-  int status = 0;
-  while (::waitpid(runtimePid, &status, 0) < 0 && errno == EINTR) {
+  const std::string runtimeError = pumpOutput(out[0], err[0], logFd);
+  int exitCode = started > 0 ? exitCodeOf(waitFor(started)) : -started;
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans of the container
   }
-  int exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  json exit = {{"finishedAt", formatTime(Clock::now())}, {"oomKilled", pumped.oomKilled}};
-  if (exitCode != 0 && !pumped.runtimeError.empty()) {
+  // Each container has a cgroup of its own, so any OOM kill it counts was this container's.
+  json exit = {{"finishedAt", formatTime(Clock::now())},
+               {"oomKilled", oomKills(a["--memory-cgroup"]) > 0}};
+  if (exitCode != 0 && !runtimeError.empty()) {
     exitCode = 128;  // as the kubelet reports a container that never started
-    exit["startError"] = pumped.runtimeError;
+    exit["startError"] = runtimeError;
   }
   exit["exitCode"] = exitCode;
   writeJsonAtomically(a["--exit-file"], exit);

@@ -1,11 +1,14 @@
 #pragma once
 // The container shim: one small process per container, started detached (its own session) so
-// it outlives agent restarts. It runs `<runtime> run` in the foreground, writes the container's
+// it outlives agent restarts. It runs `<runtime> create` and `start` with the container's
+// stdio on its pipes and, as the container's subreaper, waits for it; it writes the container's
 // stdout and stderr to its log file in the CRI format, and when the container ends records the
-// exit code, the finish time and whether the kernel OOM-killed it. The agent learns everything
-// about a container from the files the shim writes:
+// exit code, the finish time and whether the kernel OOM-killed it. The stopped container (and
+// its cgroup) stays until the agent deletes it after reading the exit file. The agent learns
+// everything about a container from the files the shim writes:
 //
-//   pid file   {"pid": <shim pid>, "startedAt": "<RFC 3339>"}   written before the runtime starts
+//   pid file   {"pid": <shim pid>, "startedAt": "<RFC 3339>"}   written once the container has
+//              started (or failed to), so the container exists when startShim returns
 //   exit file  {"exitCode": N, "finishedAt": "...", "oomKilled": bool}   written when it ends;
 //              when the runtime could not start the process (no such executable, ...) exitCode
 //              is 128 and "startError" holds the runtime's message

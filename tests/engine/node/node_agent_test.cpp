@@ -1,6 +1,7 @@
 // Integration: a real kubedesk-engine, the real kubedesk-node agent running containers under
 // the real runc from the bundled busybox image, driven by the real kubectl. Needs root.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <QDir>
@@ -15,15 +16,10 @@
 #include <algorithm>
 #include <functional>
 
-#include "../../e2e/engine_process.h"
+#include "../../e2e/node_agent_process.h"
 
 namespace {
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
-// A one-container pod as JSON (kubectl takes JSON on stdin).
 QByteArray podManifest(const QString& name, const QString& restartPolicy, const QString& image,
                        const QStringList& command, int grace = 30) {
   QJsonObject container{
@@ -38,27 +34,23 @@ QByteArray podManifest(const QString& name, const QString& restartPolicy, const 
   return QJsonDocument(pod).toJson();
 }
 
-// Lines of `mountpoint` fields from /proc/self/mountinfo under `prefix`.
-QStringList mountsUnder(const QString& prefix) {
-  QFile f("/proc/self/mountinfo");
-  f.open(QIODevice::ReadOnly);
-  QStringList out;
-  for (const auto& line : QString::fromUtf8(f.readAll()).split('\n')) {
-    const QStringList fields = line.split(' ');
-    if (fields.size() > 4 && fields[4].startsWith(prefix)) out << fields[4];
-  }
-  return out;
+// `manifest` with `container` merged into its first container and `spec` into its spec.
+QByteArray amended(const QByteArray& manifest, const QJsonObject& container,
+                   const QJsonObject& spec = {}) {
+  QJsonObject pod = QJsonDocument::fromJson(manifest).object();
+  QJsonObject podSpec = pod["spec"].toObject();
+  QJsonArray containers = podSpec["containers"].toArray();
+  QJsonObject first = containers[0].toObject();
+  for (auto it = container.begin(); it != container.end(); ++it) first[it.key()] = it.value();
+  containers[0] = first;
+  podSpec["containers"] = containers;
+  for (auto it = spec.begin(); it != spec.end(); ++it) podSpec[it.key()] = it.value();
+  pod["spec"] = podSpec;
+  return QJsonDocument(pod).toJson();
 }
 
-CommandResult run(const QString& program, const QStringList& args) {
-  QProcess p;
-  p.start(program, args);
-  CommandResult r;
-  if (!p.waitForFinished(30000)) return r;
-  r.exitCode = p.exitCode();
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
+QJsonObject execHandler(const QString& script) {
+  return {{"exec", QJsonObject{{"command", QJsonArray{"sh", "-c", script}}}}};
 }
 
 }  // namespace
@@ -66,9 +58,7 @@ CommandResult run(const QString& program, const QStringList& args) {
 class NodeAgentTest : public QObject {
   Q_OBJECT
   EngineProcess engine_;
-  QTemporaryDir tmp_;
-  QProcess agent_;
-  QString stateDir_;
+  NodeAgentProcess agent_{engine_};
 
   CommandResult k(const QStringList& args, const QByteArray& input = {}) {
     return engine_.kubectl(args, input);
@@ -76,41 +66,15 @@ class NodeAgentTest : public QObject {
   QString jsonpath(const QString& kind, const QString& name, const QString& path) {
     return k({"get", kind, name, "-o", "jsonpath=" + path}).out.trimmed();
   }
-  // Polls `check` every 250 ms until it holds or `ms` pass.
-  bool waitFor(const std::function<bool()>& check, int ms) {
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms) {
-      if (check()) return true;
-      QThread::msleep(250);
-    }
-    return check();
-  }
-  QString agentLog() { return QString::fromUtf8(agent_.readAll()); }
-  bool startAgent() {
-    agent_.start(
-        KD_BINARY_DIR "/bin/kubedesk-node",
-        {"--kubeconfig", engine_.kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
-    return agent_.waitForStarted(5000);
-  }
+  QString agentLog() { return agent_.log(); }
   bool waitRunning(const QString& pod) {
     return waitFor([&] { return jsonpath("pod", pod, "{.status.phase}") == "Running"; }, 30000);
   }
-  // runc containers whose bundle lies in this test's state directory.
-  QStringList ourContainers() {
-    auto r = run("runc", {"list", "-f", "json"});
-    QStringList ids;
-    for (const auto& v : QJsonDocument::fromJson(r.out.toUtf8()).array()) {
-      const QJsonObject c = v.toObject();
-      if (c["bundle"].toString().startsWith(stateDir_)) ids << c["id"].toString();
-    }
-    return ids;
-  }
+  QStringList ourContainers() { return agent_.containers(); }
 
-  // The container's log so far (attempt 0).
   QString containerLog(const QString& pod) {
     const QString uid = jsonpath("pod", pod, "{.metadata.uid}");
-    QFile log(stateDir_ + "/logs/default_" + pod + "_" + uid + "/main/0.log");
+    QFile log(agent_.stateDir() + "/logs/default_" + pod + "_" + uid + "/main/0.log");
     return log.open(QIODevice::ReadOnly) ? QString::fromUtf8(log.readAll()) : QString();
   }
 
@@ -118,12 +82,7 @@ class NodeAgentTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    stateDir_ = tmp_.filePath("state");
-    agent_.setProcessChannelMode(QProcess::MergedChannels);
-    agent_.start(
-        KD_BINARY_DIR "/bin/kubedesk-node",
-        {"--kubeconfig", engine_.kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
-    QVERIFY(agent_.waitForStarted(5000));
+    QVERIFY(agent_.start());
   }
 
   void nodeGoesReady() {
@@ -155,7 +114,7 @@ class NodeAgentTest : public QObject {
                 .startsWith("docker.io/library/busybox@sha256:"));
     // The container's output is in its CRI log.
     const QString uid = jsonpath("pod", "fails", "{.metadata.uid}");
-    QFile log(stateDir_ + "/logs/default_fails_" + uid + "/main/0.log");
+    QFile log(agent_.stateDir() + "/logs/default_fails_" + uid + "/main/0.log");
     QVERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
     QVERIFY(QString::fromUtf8(log.readAll())
                 .contains(QRegularExpression("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z "
@@ -283,7 +242,7 @@ class NodeAgentTest : public QObject {
     // An update of the ConfigMap reaches the mounted file within the sync period.
     const QString uid = jsonpath("pod", "configured", "{.metadata.uid}");
     KUBECTL_OK(k({"patch", "configmap", "cfg", "-p", "{\"data\": {\"greeting\": \"hi-again\"}}"}));
-    const QString path = stateDir_ + "/pods/" + uid + "/volumes/c/greeting";
+    const QString path = agent_.stateDir() + "/pods/" + uid + "/volumes/c/greeting";
     QVERIFY(waitFor(
         [&] {
           QFile file(path);
@@ -375,6 +334,84 @@ class NodeAgentTest : public QObject {
     KUBECTL_OK(k({"delete", "pod", "web", "--timeout=30s"}));
   }
 
+  void containerOverItsMemoryLimitIsOOMKilled() {
+    // The shell doubles a string until the 20 MiB limit stops it.
+    const QByteArray pod =
+        amended(podManifest("hog", "Never", "busybox",
+                            {"sh", "-c", "x=0123456789; while true; do x=$x$x; done"}, 1),
+                {{"resources", QJsonObject{{"limits", QJsonObject{{"memory", "20Mi"}}}}}});
+    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    const QString terminated = "{.status.containerStatuses[0].state.terminated.";
+    QVERIFY2(waitFor([&] { return jsonpath("pod", "hog", terminated + "reason}") == "OOMKilled"; },
+                     60000),
+             qPrintable(k({"get", "pod", "hog", "-o", "yaml"}).out + agentLog()));
+    QCOMPARE(jsonpath("pod", "hog", terminated + "exitCode}"), QString("137"));
+    QVERIFY(waitFor([&] { return jsonpath("pod", "hog", "{.status.phase}") == "Failed"; }, 10000));
+    KUBECTL_OK(k({"delete", "pod", "hog", "--timeout=30s"}));
+  }
+
+  void postStartRunsBeforeTheContainerCountsAsRunning() {
+    const QByteArray pod = amended(
+        podManifest("hooked", "Always", "busybox", {"sleep", "3600"}, 1),
+        {{"lifecycle",
+          QJsonObject{{"postStart", execHandler("sleep 1; echo started > /tmp/poststart")}}}});
+    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    QVERIFY2(waitRunning("hooked"), qPrintable(agentLog()));
+    // Running is reported only once the hook returned, so its file is already there.
+    const auto r = k({"exec", "hooked", "--", "cat", "/tmp/poststart"});
+    KUBECTL_OK(r);
+    QCOMPARE(r.out, QString("started\n"));
+    KUBECTL_OK(k({"delete", "pod", "hooked", "--timeout=30s"}));
+  }
+
+  void failingPostStartKillsAndRestartsTheContainer() {
+    const QByteArray pod =
+        amended(podManifest("badhook", "Always", "busybox", {"sleep", "3600"}, 1),
+                {{"lifecycle", QJsonObject{{"postStart", execHandler("echo nope; exit 3")}}}});
+    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    const QString restarts = "{.status.containerStatuses[0].restartCount}";
+    QVERIFY2(waitFor([&] { return jsonpath("pod", "badhook", restarts).toInt() >= 1; }, 40000),
+             qPrintable(k({"get", "pod", "badhook", "-o", "yaml"}).out + agentLog()));
+    const QString events =
+        k({"get", "events", "--field-selector", "involvedObject.name=badhook"}).out;
+    QVERIFY2(events.contains("FailedPostStartHook"), qPrintable(events));
+    const QString describe = k({"describe", "pod", "badhook"}).out;
+    for (const QString& expected :
+         {QString("Exec lifecycle hook ([sh -c echo nope; exit 3]) for Container \"main\" in Pod "
+                  "\"badhook_default("),
+          QString("failed - error: command 'sh -c echo nope; exit 3' exited with 3: , message: "
+                  "\"nope\\n\""),
+          QString("Killing")}) {
+      QVERIFY2(describe.contains(expected), qPrintable(expected + "\n" + describe));
+    }
+    KUBECTL_OK(k({"delete", "pod", "badhook", "--timeout=30s"}));
+  }
+
+  void preStopRunsBeforeSigtermWithinTheGracePeriod() {
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    ::chmod(out.path().toUtf8().constData(), 0777);
+    const QString trap =
+        "trap 'echo term >> /out/log; exit 0' TERM; while true; do sleep 0.2; done";
+    const QByteArray pod = amended(
+        podManifest("polite", "Always", "busybox", {"sh", "-c", trap}, 10),
+        {{"lifecycle", QJsonObject{{"preStop", execHandler("echo prestop >> /out/log; sleep 2")}}},
+         {"volumeMounts", QJsonArray{QJsonObject{{"name", "out"}, {"mountPath", "/out"}}}}},
+        {{"volumes", QJsonArray{QJsonObject{{"name", "out"},
+                                            {"hostPath", QJsonObject{{"path", out.path()}}}}}}});
+    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    QVERIFY2(waitRunning("polite"), qPrintable(agentLog()));
+    QElapsedTimer t;
+    t.start();
+    KUBECTL_OK(k({"delete", "pod", "polite", "--timeout=40s"}));
+    // The hook's two seconds pass before SIGTERM, which ends the container well within its
+    // ten-second grace period.
+    QVERIFY2(t.elapsed() >= 2000, qPrintable(QString::number(t.elapsed())));
+    QFile log(out.filePath("log"));
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    QCOMPARE(QString::fromUtf8(log.readAll()), QString("prestop\nterm\n"));
+  }
+
   void restartedAgentAdoptsRunningContainers() {
     KUBECTL_OK(k({"apply", "-f", "-"},
                  podManifest("survivor", "Always", "busybox", {"sleep", "3600"}, 1)));
@@ -385,10 +422,9 @@ class NodeAgentTest : public QObject {
         "{.status.containerStatuses[0].restartCount}";
     const QString before = jsonpath("pod", "survivor", status);
     const QString id = before.section(' ', 0, 0).mid(7);
-    agent_.terminate();
-    QVERIFY(agent_.waitForFinished(10000));
+    agent_.stop();
     QVERIFY2(ourContainers().contains(id), qPrintable(agentLog()));
-    QVERIFY(startAgent());
+    QVERIFY(agent_.start());
     // A pod created after the restart runs: the new agent is at work.
     KUBECTL_OK(
         k({"apply", "-f", "-"}, podManifest("after", "Always", "busybox", {"sleep", "60"}, 1)));
@@ -419,13 +455,8 @@ class NodeAgentTest : public QObject {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     QVERIFY2(ourContainers().isEmpty(), qPrintable(ourContainers().join(',')));
-    agent_.terminate();
-    agent_.waitForFinished(10000);
-    // Whatever a failed test left behind: containers, then mounts.
-    for (const auto& id : ourContainers()) run("runc", {"delete", "--force", id});
-    const QStringList mounts = mountsUnder(stateDir_);
-    for (const auto& m : mounts) run("umount", {"-l", m});
-    QVERIFY2(mounts.isEmpty(), qPrintable(mounts.join(',')));
+    const QStringList left = agent_.cleanUp();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

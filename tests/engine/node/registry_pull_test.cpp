@@ -11,7 +11,6 @@
 
 #include <QCryptographicHash>
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -27,7 +26,7 @@
 #include <mutex>
 #include <thread>
 
-#include "../../e2e/engine_process.h"
+#include "../../e2e/node_agent_process.h"
 #include "engine/node/image_puller.h"
 #include "engine/node/image_store.h"
 
@@ -39,15 +38,8 @@ namespace {
 const QString kBusyboxLayout = KD_BINARY_DIR "/images/busybox";
 const char* kToken = "kd-test-token";
 
-CommandResult run(const QString& program, const QStringList& args, int timeoutMs = 60000) {
-  QProcess p;
-  p.start(program, args);
-  CommandResult r;
-  if (!p.waitForFinished(timeoutMs)) return r;
-  r.exitCode = p.exitCode();
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
+CommandResult run(const QString& program, const QStringList& args) {
+  return runProgram(program, args, 60000);
 }
 
 sockaddr_in loopback(uint16_t port) {
@@ -240,10 +232,6 @@ class TokenGate {
   std::thread thread_;
 };
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {}) {
   QJsonObject container{
       {"name", "main"}, {"image", image}, {"command", QJsonArray{"sleep", "3600"}}};
@@ -265,8 +253,7 @@ class RegistryPullTest : public QObject {
   Registry registry_;
   QString busyboxManifest_, busyboxConfig_, busyboxLayer_;
   std::unique_ptr<EngineProcess> engine_;
-  QProcess agent_;
-  QString stateDir_;
+  std::unique_ptr<NodeAgentProcess> agent_;
 
   QString path(const QString& sub) const { return tmp_.filePath(sub); }
   std::string image(const QString& repoTag) const {
@@ -283,15 +270,6 @@ class RegistryPullTest : public QObject {
   }
   QString jsonpath(const QString& name, const QString& path) {
     return k({"get", "pod", name, "-o", "jsonpath=" + path}).out.trimmed();
-  }
-  bool waitFor(const std::function<bool()>& check, int ms) {
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms) {
-      if (check()) return true;
-      QThread::msleep(250);
-    }
-    return check();
   }
   QString events(const QString& pod) {
     return k({"get", "events", "--field-selector", "involvedObject.name=" + pod}).out;
@@ -314,12 +292,8 @@ class RegistryPullTest : public QObject {
     if (::geteuid() != 0) return;
     engine_ = std::make_unique<EngineProcess>();
     QVERIFY2(engine_->start(), qPrintable(engine_->log()));
-    stateDir_ = path("state");
-    agent_.setProcessChannelMode(QProcess::MergedChannels);
-    agent_.start(
-        KD_BINARY_DIR "/bin/kubedesk-node",
-        {"--kubeconfig", engine_->kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
-    QVERIFY(agent_.waitForStarted(5000));
+    agent_ = std::make_unique<NodeAgentProcess>(*engine_);
+    QVERIFY(agent_->start());
   }
 
   void pullsIntoAFreshStore() {
@@ -521,7 +495,7 @@ class RegistryPullTest : public QObject {
     const QString img = registry_.host() + "/library/busybox:1.36";
     KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("pulled", img)));
     QVERIFY2(waitFor([&] { return jsonpath("pulled", "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_.readAll()));
+             qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_->log()));
     QCOMPARE(jsonpath("pulled", "{.status.containerStatuses[0].imageID}"),
              registry_.host() + "/library/busybox@" + busyboxManifest_);
     const QString ev = events("pulled");
@@ -572,18 +546,10 @@ class RegistryPullTest : public QObject {
   }
 
   void cleanupTestCase() {
-    if (!engine_) return;
+    if (!agent_) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
-    agent_.terminate();
-    agent_.waitForFinished(10000);
-    // Whatever a failed test left behind.
-    const auto list = run("runc", {"list", "-f", "json"});
-    for (const auto& v : QJsonDocument::fromJson(list.out.toUtf8()).array()) {
-      const QJsonObject c = v.toObject();
-      if (c["bundle"].toString().startsWith(stateDir_)) {
-        run("runc", {"delete", "--force", c["id"].toString()});
-      }
-    }
+    const QStringList left = agent_->cleanUp();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

@@ -4,38 +4,17 @@
 
 #include <unistd.h>
 
-#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
-#include <QTemporaryDir>
 #include <QThread>
 #include <QtTest>
-#include <functional>
 
-#include "../../e2e/engine_process.h"
+#include "../../e2e/node_agent_process.h"
 
 namespace {
-
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
-QByteArray podManifest(const QString& name, const QString& node, const QString& restartPolicy,
-                       const QStringList& command) {
-  QJsonObject container{
-      {"name", "main"}, {"image", "busybox"}, {"command", QJsonArray::fromStringList(command)}};
-  QJsonObject pod{{"apiVersion", "v1"},
-                  {"kind", "Pod"},
-                  {"metadata", QJsonObject{{"name", name}}},
-                  {"spec", QJsonObject{{"nodeName", node},
-                                       {"restartPolicy", restartPolicy},
-                                       {"terminationGracePeriodSeconds", 1},
-                                       {"containers", QJsonArray{container}}}}};
-  return QJsonDocument(pod).toJson();
-}
 
 // Prints three lines, then one more each time /tmp/go appears (made through exec).
 const QStringList kTalker = {
@@ -78,9 +57,7 @@ const char* kPtyDriver =
 class StreamingE2eTest : public QObject {
   Q_OBJECT
   EngineProcess engine_;
-  QTemporaryDir tmp_;
-  QProcess agent_;
-  QString stateDir_;
+  NodeAgentProcess agent_{engine_};
 
   CommandResult k(const QStringList& args, const QByteArray& input = {}) {
     return engine_.kubectl(args, input);
@@ -88,23 +65,14 @@ class StreamingE2eTest : public QObject {
   QString jsonpath(const QString& kind, const QString& name, const QString& path) {
     return k({"get", kind, name, "-o", "jsonpath=" + path}).out.trimmed();
   }
-  bool waitFor(const std::function<bool()>& check, int ms) {
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms) {
-      if (check()) return true;
-      QThread::msleep(200);
-    }
-    return check();
-  }
-  QString agentLog() { return QString::fromUtf8(agent_.readAll()); }
+  QString agentLog() { return agent_.log(); }
   QProcessEnvironment kubectlEnv() {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("KUBECONFIG", engine_.kubeconfig());
     return env;
   }
   void runPod(const QString& name, const QString& policy, const QStringList& command) {
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest(name, "n1", policy, command)));
+    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod(name, "n1", policy, command)));
     QVERIFY2(waitFor([&] { return jsonpath("pod", name, "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agentLog()));
   }
@@ -113,12 +81,7 @@ class StreamingE2eTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    stateDir_ = tmp_.filePath("state");
-    agent_.setProcessChannelMode(QProcess::MergedChannels);
-    agent_.start(
-        KD_BINARY_DIR "/bin/kubedesk-node",
-        {"--kubeconfig", engine_.kubeconfig(), "--node-name", "n1", "--state-dir", stateDir_});
-    QVERIFY(agent_.waitForStarted(5000));
+    QVERIFY(agent_.start());
     runPod("talker", "Always", kTalker);
     QVERIFY2(waitFor(
                  [&] {
@@ -247,7 +210,7 @@ class StreamingE2eTest : public QObject {
   }
 
   void noAgentIsServiceUnavailable() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("stranded", "ghost", "Never", {"true"})));
+    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("stranded", "ghost", "Never", {"true"})));
     for (const auto& args :
          {QStringList{"logs", "stranded"}, QStringList{"exec", "stranded", "--", "true"}}) {
       auto r = k(args);
@@ -263,8 +226,8 @@ class StreamingE2eTest : public QObject {
   void cleanupTestCase() {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
-    agent_.terminate();
-    agent_.waitForFinished(10000);
+    const QStringList left = agent_.cleanUp();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 
