@@ -1,5 +1,6 @@
 #include "bench/engine_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,17 @@
 namespace kd::bench {
 namespace {
 
-long statusField(pid_t pid, const std::string& field) {
+void stopChild(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  pid = -1;
+}
+
+}  // namespace
+
+long statusKiB(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
     if (line.starts_with(field + ":"))
@@ -21,8 +32,6 @@ long statusField(pid_t pid, const std::string& field) {
   }
   return 0;
 }
-
-}  // namespace
 
 EngineProcess::EngineProcess(std::filesystem::path binary, std::vector<std::string> extraArgs)
     : binary_(std::move(binary)), extraArgs_(std::move(extraArgs)) {}
@@ -73,23 +82,11 @@ Status EngineProcess::start() {
 }
 
 void EngineProcess::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
+  stopChild(pid_);
 }
 
-long EngineProcess::rssKiB() const {
-  return statusField(pid_, "VmRSS");
-}
-
-long EngineProcess::peakRssKiB() const {
-  return statusField(pid_, "VmHWM");
-}
-
-double EngineProcess::cpuSeconds() const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+double cpuSecondsOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   std::getline(in, stat);
   // Fields after the parenthesized command name (which may hold spaces): state is field 3,
@@ -117,6 +114,43 @@ uintmax_t EngineProcess::databaseBytes() const {
 
 void Samples::add(std::chrono::steady_clock::duration d) {
   ms.push_back(std::chrono::duration<double, std::milli>(d).count());
+}
+
+AgentProcess::AgentProcess(std::filesystem::path binary, const EngineProcess& engine,
+                           std::string nodeName)
+    : binary_(std::move(binary)), engine_(engine), nodeName_(std::move(nodeName)) {}
+
+AgentProcess::~AgentProcess() {
+  stop();
+  std::error_code ec;
+  if (!stateDir_.empty()) std::filesystem::remove_all(stateDir_, ec);
+}
+
+Status AgentProcess::start() {
+  char tmpl[] = "/tmp/kubedesk-bench-node-XXXXXX";
+  if (!mkdtemp(tmpl)) return Status::internal("mkdtemp failed");
+  stateDir_ = tmpl;
+  const std::string log = stateDir_.string() + ".log";
+  std::vector<std::string> args = {binary_.string(),  "--kubeconfig", engine_.kubeconfig(),
+                                   "--node-name",     nodeName_,      "--state-dir",
+                                   stateDir_.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) return Status::internal("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    execv(binary_.c_str(), argv.data());
+    _exit(127);
+  }
+  return {};
+}
+
+void AgentProcess::stop() {
+  stopChild(pid_);
 }
 
 double Samples::percentile(double p) {

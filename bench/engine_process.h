@@ -14,6 +14,11 @@
 
 namespace kd::bench {
 
+// From /proc/PID/status: a KiB field such as VmRSS or VmHWM (0 when unreadable).
+long statusKiB(pid_t pid, const std::string& field);
+// CPU time (user + system, all threads) process `pid` has used so far, in seconds.
+double cpuSecondsOf(pid_t pid);
+
 class EngineProcess {
  public:
   // `binary` is the kubedesk-engine to run; `extraArgs` are added to its command line
@@ -34,12 +39,12 @@ class EngineProcess {
   std::filesystem::path kubeconfig() const { return dataDir_ / "kubeconfig"; }
 
   // VmRSS / VmHWM of the engine in KiB (0 when unreadable).
-  long rssKiB() const;
-  long peakRssKiB() const;
-  // CPU time (user + system, all threads) the engine has used so far, in seconds (0 when
-  // unreadable). Differences of it measure work per operation even on a loaded machine,
-  // where wall-clock rates mostly measure the neighbours.
-  double cpuSeconds() const;
+  long rssKiB() const { return statusKiB(pid_, "VmRSS"); }
+  long peakRssKiB() const { return statusKiB(pid_, "VmHWM"); }
+  // CPU time the engine has used so far, in seconds (0 when unreadable). Differences of it
+  // measure work per operation even on a loaded machine, where wall-clock rates mostly
+  // measure the neighbours.
+  double cpuSeconds() const { return cpuSecondsOf(pid_); }
   // Bytes of every store.db* file (database, WAL, shared memory).
   uintmax_t databaseBytes() const;
 
@@ -49,6 +54,27 @@ class EngineProcess {
   std::filesystem::path dataDir_;
   pid_t pid_ = -1;
   std::string url_;
+};
+
+// A kubedesk-node agent for node `nodeName` of `engine`, with a throw-away state directory
+// and its output in `<state>.log`.
+class AgentProcess {
+ public:
+  AgentProcess(std::filesystem::path binary, const EngineProcess& engine, std::string nodeName);
+  ~AgentProcess();  // stops the agent and removes its state directory
+  AgentProcess(const AgentProcess&) = delete;
+  AgentProcess& operator=(const AgentProcess&) = delete;
+
+  Status start();
+  void stop();  // SIGTERM, then wait
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::filesystem::path binary_;
+  const EngineProcess& engine_;
+  std::string nodeName_;
+  std::filesystem::path stateDir_;
+  pid_t pid_ = -1;
 };
 
 // Sorted samples in milliseconds.

@@ -582,7 +582,9 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
                    logPath(slot.name, attempt),
                    dir / "shim.json",
                    dir / "exit.json",
-                   memoryCgroupFor(input.cgroupsPath)};
+                   memoryCgroupFor(input.cgroupsPath),
+                   ctx_.containerLogMaxBytes,
+                   ctx_.containerLogMaxFiles};
   return startShim(ctx_.selfExe, *ctx_.runtime, shim);
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/client/api_client.h"
+#include "engine/node/cri_log.h"
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
 #include "engine/node/pod_status.h"
@@ -45,6 +46,9 @@ struct NodeContext {
   std::string nodeIp;
   std::string selfExe;  // for re-executing as the shim
   std::filesystem::path stateDir;
+  // Container log rotation, as the kubelet's containerLogMaxSize / containerLogMaxFiles.
+  uint64_t containerLogMaxBytes = RotatingLogFile::kDefaultMaxBytes;
+  int containerLogMaxFiles = RotatingLogFile::kDefaultMaxFiles;
 };
 
 class PodWorker {

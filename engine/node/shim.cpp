@@ -47,11 +47,28 @@ std::optional<json> readJsonFile(const fs::path& file) {
 
 std::vector<std::string> shimArgs(const std::string& selfExe, const OciRuntime& runtime,
                                   const ShimOptions& o) {
-  return {selfExe,           kShimMarker,        "--runtime",   runtime.binary(),
-          "--root",          runtime.root(),     "--id",        o.id,
-          "--bundle",        o.bundle.string(),  "--log",       o.log.string(),
-          "--pid-file",      o.pidFile.string(), "--exit-file", o.exitFile.string(),
-          "--memory-cgroup", o.memoryCgroup};
+  return {selfExe,
+          kShimMarker,
+          "--runtime",
+          runtime.binary(),
+          "--root",
+          runtime.root(),
+          "--id",
+          o.id,
+          "--bundle",
+          o.bundle.string(),
+          "--log",
+          o.log.string(),
+          "--pid-file",
+          o.pidFile.string(),
+          "--exit-file",
+          o.exitFile.string(),
+          "--memory-cgroup",
+          o.memoryCgroup,
+          "--log-max-size",
+          std::to_string(o.logMaxBytes),
+          "--log-max-files",
+          std::to_string(o.logMaxFiles)};
 }
 
 // The number of OOM kills the cgroup has seen (cgroup v1 memory.oom_control, v2 memory.events).
@@ -132,11 +149,10 @@ std::optional<std::string> runtimeErrorIn(std::string_view record) {
 
 // Copies the two pipes into the log until both close. Returns the runtime's own last error
 // line, e.g. a missing executable ("" when there was none).
-std::string pumpOutput(int outFd, int errFd, int logFd) {
+std::string pumpOutput(int outFd, int errFd, RotatingLogFile& log) {
   std::string runtimeError;
-  auto sink = [logFd, &runtimeError](const std::string& record) {
-    // One write per record keeps stdout and stderr records whole in the shared file.
-    [[maybe_unused]] ssize_t n = ::write(logFd, record.data(), record.size());
+  auto sink = [&log, &runtimeError](const std::string& record) {
+    log.append(record);
     if (auto error = runtimeErrorIn(record)) runtimeError = *error;
   };
   CriLogWriter writers[2] = {CriLogWriter("stdout", sink), CriLogWriter("stderr", sink)};
@@ -203,9 +219,15 @@ int runShim(const std::vector<std::string>& args) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGHUP, SIG_IGN);
-  const int logFd = ::open(a["--log"].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // Shims started by an older agent may lack the rotation limits: the kubelet's defaults.
+  RotatingLogFile log(a["--log"],
+                      a.count("--log-max-size")
+                          ? std::strtoull(a["--log-max-size"].c_str(), nullptr, 10)
+                          : RotatingLogFile::kDefaultMaxBytes,
+                      a.count("--log-max-files") ? std::atoi(a["--log-max-files"].c_str())
+                                                 : RotatingLogFile::kDefaultMaxFiles);
   int out[2], err[2];
-  if (logFd < 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return 1;
+  if (!log.open() || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return 1;
   // The container's process is reparented to the shim once `create` has exited, so the shim
   // reaps it and learns its exit status; and since nothing runs `delete` until the agent has
   // read the exit file, the container's cgroup is still there to tell whether it was OOM-killed.
@@ -215,7 +237,7 @@ int runShim(const std::vector<std::string>& args) {
                       {{"pid", ::getpid()}, {"startedAt", formatTime(Clock::now())}});
   ::close(out[1]);
   ::close(err[1]);
-  const std::string runtimeError = pumpOutput(out[0], err[0], logFd);
+  const std::string runtimeError = pumpOutput(out[0], err[0], log);
   int exitCode = started > 0 ? exitCodeOf(waitFor(started)) : -started;
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans of the container
   }

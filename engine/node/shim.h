@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/api/status.h"
+#include "engine/node/cri_log.h"
 #include "engine/node/runtime.h"
 
 namespace kd::node {
@@ -31,6 +32,9 @@ struct ShimOptions {
   std::filesystem::path exitFile;
   // The container's memory cgroup directory, read for OOM kills ("" = don't look).
   std::string memoryCgroup;
+  // Log rotation (cri_log.h RotatingLogFile).
+  uint64_t logMaxBytes = RotatingLogFile::kDefaultMaxBytes;
+  int logMaxFiles = RotatingLogFile::kDefaultMaxFiles;
 };
 
 // Starts `selfExe shim ...` detached and waits until it has written its pid file.

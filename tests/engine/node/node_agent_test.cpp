@@ -334,6 +334,38 @@ class NodeAgentTest : public QObject {
     KUBECTL_OK(k({"delete", "pod", "web", "--timeout=30s"}));
   }
 
+  void deploymentOfHttpdPodsRollsOutReady() {
+    // Scheduled, not bound by hand: the scheduler, the ReplicaSet controller and the agent.
+    KUBECTL_OK(k({"create", "configmap", "site", "--from-literal=index.html=hi"}));
+    KUBECTL_OK(
+        k({"apply", "-f", "-"},
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: site}\nspec:\n  replicas: 2\n"
+          "  selector: {matchLabels: {app: site}}\n  template:\n"
+          "    metadata: {labels: {app: site}}\n    spec:\n"
+          "      terminationGracePeriodSeconds: 1\n      containers:\n      - name: httpd\n"
+          "        image: busybox\n        command: [httpd, -f, -p, '8080', -h, /www]\n"
+          "        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}\n"
+          "        livenessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 2}\n"
+          "        volumeMounts: [{name: www, mountPath: /www}]\n"
+          "      volumes: [{name: www, configMap: {name: site}}]\n"));
+    const auto rollout = engine_.kubectl({"rollout", "status", "deployment/site", "--timeout=90s"},
+                                         {}, "/usr/bin/kubectl", 100000);
+    QVERIFY2(rollout.exitCode == 0 &&
+                 rollout.out.contains("deployment \"site\" successfully rolled out"),
+             qPrintable(rollout.out + rollout.err + k({"get", "pods", "-o", "wide"}).out));
+    QCOMPARE(jsonpath("deployment", "site", "{.status.readyReplicas}/{.status.availableReplicas}"),
+             QString("2/2"));
+    const auto pods = k({"get", "pods", "-l", "app=site", "-o",
+                         "jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}\n{end}"});
+    QCOMPARE(pods.out, QString("n1 Running\nn1 Running\n"));
+    KUBECTL_OK(k({"delete", "deployment", "site"}));
+    QVERIFY(waitFor(
+        [&] {
+          return k({"get", "pods", "-l", "app=site", "-o", "name"}).out.isEmpty();
+        },
+        30000));
+  }
+
   void containerOverItsMemoryLimitIsOOMKilled() {
     // The shell doubles a string until the 20 MiB limit stops it.
     const QByteArray pod =
