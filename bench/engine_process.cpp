@@ -14,6 +14,28 @@
 namespace kd::bench {
 namespace {
 
+// Starts `args` (args[0] the binary) with stdout on `out` and stderr on `err` (-1: inherited);
+// the child's pid, or -1.
+pid_t spawn(std::vector<std::string> args, int out, int err) {
+  std::vector<char*> argv;  // built before fork: the child only dups and execs
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (out >= 0) dup2(out, STDOUT_FILENO);
+    if (err >= 0) dup2(err, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+Result<std::filesystem::path> makeTempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "XXXXXX";
+  if (!mkdtemp(tmpl.data())) return Status::internal("mkdtemp failed");
+  return std::filesystem::path(tmpl);
+}
+
 void stopChild(pid_t& pid) {
   if (pid <= 0) return;
   kill(pid, SIGTERM);
@@ -43,27 +65,17 @@ EngineProcess::~EngineProcess() {
 }
 
 Status EngineProcess::start() {
-  char tmpl[] = "/tmp/kubedesk-bench-XXXXXX";
-  if (!mkdtemp(tmpl)) return Status::internal("mkdtemp failed");
-  dataDir_ = tmpl;
+  auto dir = makeTempDir("kubedesk-bench-");
+  if (!dir.ok()) return dir.status();
+  dataDir_ = *dir;
   int out[2];
-  if (pipe(out) != 0) return Status::internal("pipe failed");
-  pid_ = fork();
-  if (pid_ < 0) return Status::internal("fork failed");
-  if (pid_ == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<std::string> args = {binary_.string(),  "--data-dir", dataDir_.string(),
-                                     "--no-kubeconfig", "--port",     "0"};
-    args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary_.c_str(), argv.data());
-    _exit(127);
-  }
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::internal("pipe failed");
+  std::vector<std::string> args = {binary_.string(),  "--data-dir", dataDir_.string(),
+                                   "--no-kubeconfig", "--port",     "0"};
+  args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
+  pid_ = spawn(args, out[1], -1);
   close(out[1]);
+  if (pid_ < 0) return Status::internal("fork failed");
   // The engine prints "... serving https://127.0.0.1:PORT" once it accepts connections.
   FILE* stream = fdopen(out[0], "r");
   char line[1024];
@@ -127,26 +139,17 @@ AgentProcess::~AgentProcess() {
 }
 
 Status AgentProcess::start() {
-  char tmpl[] = "/tmp/kubedesk-bench-node-XXXXXX";
-  if (!mkdtemp(tmpl)) return Status::internal("mkdtemp failed");
-  stateDir_ = tmpl;
+  auto dir = makeTempDir("kubedesk-bench-node-");
+  if (!dir.ok()) return dir.status();
+  stateDir_ = *dir;
   const std::string log = stateDir_.string() + ".log";
-  std::vector<std::string> args = {binary_.string(),  "--kubeconfig", engine_.kubeconfig(),
-                                   "--node-name",     nodeName_,      "--state-dir",
-                                   stateDir_.string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ < 0) return Status::internal("fork failed");
-  if (pid_ == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(binary_.c_str(), argv.data());
-    _exit(127);
-  }
-  return {};
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::internal("cannot write " + log);
+  pid_ = spawn({binary_.string(), "--kubeconfig", engine_.kubeconfig(), "--node-name", nodeName_,
+                "--state-dir", stateDir_.string()},
+               fd, fd);
+  ::close(fd);
+  return pid_ < 0 ? Status::internal("fork failed") : Status{};
 }
 
 void AgentProcess::stop() {
