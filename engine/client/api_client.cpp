@@ -236,6 +236,17 @@ Result<Response> ApiClient::request(std::string_view method, std::string_view pa
                            std::string(contentType), std::string(accept)});
 }
 
+Status ApiClient::streamGet(std::string_view path,
+                            const std::function<void(std::string_view)>& onData,
+                            std::string_view accept) {
+  auto conn = pool_->openDedicated();
+  if (!conn) return conn.status();
+  auto head = (*conn)->startStream({"GET", std::string(path), {}, {}, std::string(accept)});
+  if (!head) return head.status();
+  if (!head->ok()) return statusFromResponse(head->status, head->body);
+  return (*conn)->pumpBody(onData);
+}
+
 Result<json> ApiClient::call(std::string_view method, const std::string& path, std::string body,
                              std::string_view contentType, std::string_view accept) {
   auto response = request(method, path, std::move(body), contentType, accept);

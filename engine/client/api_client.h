@@ -163,6 +163,11 @@ class ApiClient {
                            std::string_view contentType = {},
                            std::string_view accept = "application/json");
 
+  // A GET whose body goes to `onData` piece by piece as it arrives (`logs -f`), on a
+  // connection of its own, until the server ends it. A 4xx/5xx answer is its Status.
+  Status streamGet(std::string_view path, const std::function<void(std::string_view)>& onData,
+                   std::string_view accept = "*/*");
+
   // --- URL paths, as the API server routes them ------------------------------------------
   // /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]] or /apis/GROUP/VERSION/...; `ns` is ignored
   // for cluster-scoped kinds and "" means all namespaces.

@@ -52,6 +52,7 @@ const std::vector<FlagSpec>& knownFlags() {
       {"container", 'c', A::Value},
       {"all-containers", 0, A::Switch},
       {"prefix", 0, A::Switch},
+      {"max-log-requests", 0, A::Value},
       {"containers", 0, A::Switch},
       {"help", 'h', A::Switch},
   };

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <mutex>
 #include <ostream>
+#include <thread>
 
 #include "engine/api/selectors.h"
 #include "engine/client/cli/commands.h"
@@ -175,7 +178,10 @@ int runLogs(Invocation& inv) {
                ? inv.usageError(pods.status().message())
                : inv.fail(pods.status());
   }
-  const bool prefix = inv.args.boolean("prefix");
+  struct Stream {
+    std::string path, tag;
+  };
+  std::vector<Stream> streams;
   for (const json& pod : *pods) {
     std::string notice;
     auto containers =
@@ -185,18 +191,58 @@ int runLogs(Invocation& inv) {
     for (const auto& container : *containers) {
       LogOptions o = *options;
       o.container = container;
-      const std::string path =
-          client::ApiClient::resourcePath(podsKind(), str(pod, "metadata.namespace"),
-                                          str(pod, "metadata.name"), "log") +
-          logQuery(o);
-      auto r = (*c)->request("GET", path, {}, {}, "*/*");
-      if (!r.ok()) return inv.fail(r.status());
-      if (!r->ok()) return inv.fail(client::statusFromResponse(r->status, r->body));
-      inv.out << (prefix ? prefixLines(r->body,
-                                       "[pod/" + str(pod, "metadata.name") + "/" + container + "] ")
-                         : r->body)
-              << std::flush;
+      streams.push_back({client::ApiClient::resourcePath(podsKind(), str(pod, "metadata.namespace"),
+                                                         str(pod, "metadata.name"), "log") +
+                             logQuery(o),
+                         inv.args.boolean("prefix")
+                             ? "[pod/" + str(pod, "metadata.name") + "/" + container + "] "
+                             : ""});
     }
+  }
+  // Followed streams never end, so several are read at once, as kubectl does.
+  const bool together = options->follow && streams.size() > 1;
+  const int64_t maxRequests =
+      inv.args.has("max-log-requests") ? std::atoll(inv.args.value("max-log-requests").c_str()) : 5;
+  if (together && static_cast<int64_t>(streams.size()) > maxRequests) {
+    return inv.usageError("you are attempting to follow " + std::to_string(streams.size()) +
+                          " log streams, but maximum allowed concurrency is " +
+                          std::to_string(maxRequests) +
+                          ", use --max-log-requests to increase the limit");
+  }
+  std::mutex outMu;
+  auto pump = [&](const Stream& s) {
+    // Whole lines only when streams share the terminal or lines get a prefix.
+    const bool byLine = together || !s.tag.empty();
+    std::string partial;
+    auto emit = [&](std::string_view text) {
+      std::lock_guard lock(outMu);
+      inv.out << (s.tag.empty() ? std::string(text) : prefixLines(std::string(text), s.tag))
+              << std::flush;
+    };
+    Status st = (*c)->streamGet(s.path, [&](std::string_view data) {
+      if (!byLine) return emit(data);
+      partial += data;
+      const size_t end = partial.rfind('\n');
+      if (end == std::string::npos) return;
+      emit(std::string_view(partial).substr(0, end + 1));
+      partial.erase(0, end + 1);
+    });
+    if (!partial.empty()) emit(partial);
+    return st;
+  };
+  if (!together) {
+    for (const auto& s : streams) {
+      if (Status st = pump(s); !st.isOk()) return inv.fail(st);
+    }
+    return 0;
+  }
+  std::vector<Status> results(streams.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < streams.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = pump(streams[i]); });
+  for (auto& t : threads) t.join();
+  for (const auto& st : results) {
+    if (!st.isOk()) return inv.fail(st);
   }
   return 0;
 }
