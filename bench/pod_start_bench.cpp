@@ -43,7 +43,7 @@ json pod(const std::string& name) {
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
           {"metadata", {{"name", name}, {"labels", {{"bench", "start"}}}}},
-          {"spec", {{"terminationGracePeriodSeconds", 0}, {"containers", {container}}}}};
+          {"spec", {{"terminationGracePeriodSeconds", 1}, {"containers", {container}}}}};
 }
 
 bool runningAndStarted(const json& p) {
@@ -120,16 +120,21 @@ RunResult run(ApiClient& api, RunningTimes& times, const std::string& prefix, in
   return result;
 }
 
-// Deletes the run's pods and waits until they are gone.
-void clear(ApiClient& api) {
+// Deletes the run's pods and waits until the agent has torn them down: with a grace period
+// the pod objects go only after their containers and mounts (with 0 they would go at once and
+// the agent would tear down afterwards); false when some are still there after 5 minutes.
+bool clear(ApiClient& api) {
   kd::client::ListOptions selection;
   selection.labelSelector = "bench=start";
   api.removeCollection(podKind(), "default", selection);
-  for (int i = 0; i < 600; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     auto list = api.list(podKind(), "default");
-    if (list.ok() && (*list)["items"].empty()) return;
+    if (list.ok() && (*list)["items"].empty()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  std::fputs("pod_start_bench: pods still not gone after 5 minutes; containers may be left\n",
+             stderr);
+  return false;
 }
 
 void report(const char* title, RunResult& r, int pods) {
@@ -188,7 +193,7 @@ int main(int argc, char** argv) {
     std::fputs("pod_start_bench: the warm-up pod never ran (is the agent up?)\n", stderr);
     return 1;
   }
-  clear(api);
+  if (!clear(api)) return 1;
   const long idleKiB = kd::bench::statusKiB(agent.pid(), "VmRSS");
   const double agentCpu0 = kd::bench::cpuSecondsOf(agent.pid());
   const double engineCpu0 = engine.cpuSeconds();
@@ -197,9 +202,11 @@ int main(int argc, char** argv) {
   const long burstKiB = kd::bench::statusKiB(agent.pid(), "VmRSS");
   const double agentCpuBurst = kd::bench::cpuSecondsOf(agent.pid()) - agentCpu0;
   const double engineCpuBurst = engine.cpuSeconds() - engineCpu0;
-  clear(api);
+  if (!clear(api)) return 1;
   RunResult paced = run(api, times, "paced-", pods, rate);
-  clear(api);
+  const auto deleting = Clock::now();
+  if (!clear(api)) return 1;
+  const double deleteSeconds = std::chrono::duration<double>(Clock::now() - deleting).count();
 
   std::printf("pod_start_bench: one local node, busybox under runc, %d pods per run\n", pods);
   report("burst", burst, pods);
@@ -208,6 +215,7 @@ int main(int argc, char** argv) {
   std::printf("| agent RSS idle / with %d pods / peak (MB) | %.1f / %.1f / %.1f | |\n", pods,
               idleKiB / 1024.0, burstKiB / 1024.0,
               kd::bench::statusKiB(agent.pid(), "VmHWM") / 1024.0);
+  std::printf("| delete %d pods → all torn down (s) | %.2f | |\n", pods, deleteSeconds);
   std::printf("| CPU per pod started, burst: agent / engine (ms) | %.1f / %.1f | |\n",
               agentCpuBurst * 1000 / pods, engineCpuBurst * 1000 / pods);
   return burst.missing || paced.missing ? 1 : 0;

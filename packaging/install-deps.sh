@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang-format
-  libboost-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
+  libboost-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev
   qt6-base-dev qt6-charts-dev libqt6svg6
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev libfuzzer-14-dev

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/api/quantity.h"
 #include "engine/node/agent.h"
 #include "engine/node/shim.h"
 
@@ -27,7 +31,8 @@ void onSignal(int) {
 const char* const kUsage =
     "usage: kubedesk-node --kubeconfig FILE --node-name NAME --state-dir DIR\n"
     "                     [--context NAME] [--runtime runc|crun|PATH] [--runtime-root DIR]\n"
-    "                     [--node-ip IP] [--image-layout DIR]...\n";
+    "                     [--node-ip IP] [--image-layout DIR]... [--metrics-interval 10s]\n"
+    "                     [--container-log-max-size 10Mi] [--container-log-max-files 5]\n";
 
 std::string selfExe() {
   std::error_code ec;
@@ -42,7 +47,20 @@ std::vector<std::filesystem::path> bundledImages(const std::string& exe) {
   return {};
 }
 
+// metrics: "10s", "500ms", "1m" or plain seconds; false when malformed.
+bool parseInterval(const std::string& text, std::chrono::milliseconds& out) {
+  static const std::map<std::string, int64_t> kUnitMs = {
+      {"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}};
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  auto unit = kUnitMs.find(text.substr(digits));
+  if (digits == 0 || digits > 9 || unit == kUnitMs.end()) return false;
+  out = std::chrono::milliseconds(std::stoll(text.substr(0, digits)) * unit->second);
+  return true;
+}
+
 bool parseFlags(int argc, char** argv, kd::node::AgentOptions& o) {
+  bool valid = true;
   using Setter = std::function<void(const std::string&)>;
   const std::map<std::string, Setter> flags = {
       {"--kubeconfig", [&](const std::string& v) { o.kubeconfig = v; }},
@@ -53,6 +71,19 @@ bool parseFlags(int argc, char** argv, kd::node::AgentOptions& o) {
       {"--runtime-root", [&](const std::string& v) { o.runtimeRoot = v; }},
       {"--node-ip", [&](const std::string& v) { o.nodeIp = v; }},
       {"--image-layout", [&](const std::string& v) { o.imageLayouts.emplace_back(v); }},
+      {"--metrics-interval",
+       [&](const std::string& v) { valid = parseInterval(v, o.metricsInterval) && valid; }},
+      {"--container-log-max-size",
+       [&](const std::string& v) {
+         auto q = kd::api::Quantity::parse(v);
+         valid = valid && q.ok() && q->value() > 0;
+         if (q.ok()) o.containerLogMaxBytes = static_cast<uint64_t>(q->value());
+       }},
+      {"--container-log-max-files",
+       [&](const std::string& v) {
+         o.containerLogMaxFiles = std::atoi(v.c_str());
+         valid = valid && o.containerLogMaxFiles >= 2;  // the live file and one rotated
+       }},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = flags.find(argv[i]);
@@ -61,7 +92,7 @@ bool parseFlags(int argc, char** argv, kd::node::AgentOptions& o) {
   }
   if (argc % 2 == 0) return false;  // a flag without its value
   if (o.imageLayouts.empty()) o.imageLayouts = bundledImages(o.selfExe);
-  return !o.kubeconfig.empty() && !o.nodeName.empty() && !o.stateDir.empty();
+  return valid && !o.kubeconfig.empty() && !o.nodeName.empty() && !o.stateDir.empty();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "engine/client/api_client.h"
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
+#include "engine/node/metrics_collector.h"
 #include "engine/node/network.h"
 #include "engine/node/node_status.h"
 #include "engine/node/pod_worker.h"
@@ -51,6 +52,7 @@ class Agent {
   void handle(const client::WatchEvent& event);
   void upsert(const json& pod);
   void reapFinished();
+  void reportMetrics();
   void tearDownOrphans(const std::set<std::string>& live);
 
   const AgentOptions& options_;
@@ -67,6 +69,8 @@ class Agent {
   std::unique_ptr<client::Watch> watch_;
   std::string resourceVersion_;
   std::unique_ptr<NodeNetwork> network_;
+  std::unique_ptr<MetricsCollector> metrics_;  // metrics: null when the interval is 0
+  std::chrono::steady_clock::time_point lastMetrics_{};
   std::unique_ptr<ReverseTunnel> tunnel_;  // last: stops before what its streams use
 };
 
@@ -98,8 +102,16 @@ Status Agent::init() {
   events_ = std::make_unique<PodEventRecorder>(*api_, options_.nodeName);
   facts_ = gatherNodeFacts(options_.nodeIp, options_.stateDir.string(),
                            runtime_.name() + "://" + runtime_.version());
-  ctx_ = {api_.get(),        images_.get(),     &runtime_,        events_.get(),
-          options_.nodeName, facts_.internalIp, options_.selfExe, options_.stateDir};
+  ctx_ = {api_.get(),
+          images_.get(),
+          &runtime_,
+          events_.get(),
+          options_.nodeName,
+          facts_.internalIp,
+          options_.selfExe,
+          options_.stateDir,
+          options_.containerLogMaxBytes,
+          options_.containerLogMaxFiles};
   tunnel_ = std::make_unique<ReverseTunnel>(*access, options_.nodeName,
                                             StreamingContext{&runtime_, options_.stateDir});
   if (Status s = tunnel_->start(); !s.isOk()) return s;
@@ -230,6 +242,18 @@ void Agent::reapFinished() {
   }
 }
 
+// metrics: one report per interval; a failed post is retried with the next one.
+void Agent::reportMetrics() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!metrics_ || now - lastMetrics_ < options_.metricsInterval) return;
+  lastMetrics_ = now;
+  auto report = metrics_->collect(now);
+  if (!report) return;
+  if (Status s = postMetricsReport(*api_, options_.nodeName, *report); !s.isOk()) {
+    logLine("reporting metrics: " + s.message());
+  }
+}
+
 void Agent::run() {
   while (!stopped()) {
     if (Status s = registerNode(); s.isOk())
@@ -241,8 +265,12 @@ void Agent::run() {
   logLine("node " + options_.nodeName + " registered (" + runtime_.name() + " " +
           runtime_.version() + ", " + facts_.internalIp + ")");
   network_ = std::make_unique<NodeNetwork>(*api_, options_.nodeName, options_.stateDir);
+  if (options_.metricsInterval.count() > 0) {
+    metrics_ = std::make_unique<MetricsCollector>(MetricsCollectorOptions{options_.stateDir});
+  }
   while (!stopped()) {
     heartbeat();
+    reportMetrics();
     reapFinished();
     if (!watch_ || watch_->ended()) {
       if (watch_ && watch_->endStatus().isOk() && !resourceVersion_.empty()) {

@@ -6,6 +6,7 @@
 // containers keep running meanwhile.
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "engine/api/status.h"
+#include "engine/node/cri_log.h"
 
 namespace kd::node {
 
@@ -26,6 +28,11 @@ struct AgentOptions {
   std::string nodeIp;                               // "" = first non-loopback IPv4 address
   std::vector<std::filesystem::path> imageLayouts;  // OCI layouts imported at start
   std::string selfExe;                              // this binary, for the shim
+  // metrics: how often usage is read from cgroups and reported (metrics_collector.h); 0 = never.
+  std::chrono::milliseconds metricsInterval{10000};
+  // Container log rotation (cri_log.h), the kubelet's containerLogMaxSize/MaxFiles.
+  uint64_t containerLogMaxBytes = RotatingLogFile::kDefaultMaxBytes;
+  int containerLogMaxFiles = RotatingLogFile::kDefaultMaxFiles;
 };
 
 // Runs until `stop` becomes true. Fails only when it cannot start (bad kubeconfig, no OCI

@@ -81,10 +81,7 @@ std::string readFileText(const fs::path& file) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// The container's cgroup below a kubedesk parent, and where its memory controller lives.
-std::string cgroupsPathFor(const std::string& uid, const std::string& id) {
-  return "/kubedesk/pod" + uid + "/" + id;
-}
+// Where a container's memory controller lives.
 std::string memoryCgroupFor(const std::string& cgroupsPath) {
   return (cgroupV2() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory") + cgroupsPath;
 }
@@ -94,7 +91,7 @@ void removePodCgroups(const std::string& uid) {
   std::vector<fs::path> bases = {"/sys/fs/cgroup"};
   for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec))
     bases.push_back(entry.path());
-  for (const auto& base : bases) ::rmdir((base / "kubedesk" / ("pod" + uid)).c_str());
+  for (const auto& base : bases) ::rmdir((base.string() + PodWorker::podCgroup(uid)).c_str());
 }
 
 }  // namespace
@@ -195,6 +192,25 @@ fs::path PodWorker::logPath(const fs::path& stateDir, const std::string& ns, con
   return podLogDir(stateDir, ns, pod, uid) / name / (std::to_string(attempt) + ".log");
 }
 
+int PodWorker::latestAttempt(const fs::path& podDir, const std::string& name) {
+  int attempt = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(podDir / "containers" / name, ec)) {
+    const std::string n = entry.path().filename().string();
+    if (!n.empty() && n.size() < 9 && n.find_first_not_of("0123456789") == std::string::npos)
+      attempt = std::max(attempt, std::stoi(n));
+  }
+  return attempt;
+}
+
+std::string PodWorker::podCgroup(const std::string& uid) {
+  return "/kubedesk/pod" + uid;
+}
+
+std::string PodWorker::containerCgroup(const std::string& uid, const std::string& id) {
+  return podCgroup(uid) + "/" + id;
+}
+
 std::string PodWorker::containerId(const std::string& name, int attempt) const {
   return containerId(uid_, name, attempt);
 }
@@ -226,13 +242,7 @@ void PodWorker::adoptSlots(const json& pod) {
       Slot slot;
       slot.name = name;
       slot.init = std::string_view(list) == "initContainers";
-      std::error_code ec;
-      for (const auto& entry : fs::directory_iterator(podDir_ / "containers" / name, ec)) {
-        const std::string n = entry.path().filename().string();
-        if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) {
-          slot.attempt = std::max(slot.attempt, std::stoi(n));
-        }
-      }
+      slot.attempt = latestAttempt(podDir_, name);
       // The back-off survives agent restarts, so a crash loop does not speed up.
       const std::string backoff = readFileText(podDir_ / "containers" / name / "backoff");
       if (!backoff.empty()) slot.crash.delaySeconds = std::atoi(backoff.c_str());
@@ -566,7 +576,7 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
   input.rootfs = rootfs->string();
   input.env = *env;
   input.namespaces = sandbox->namespaces();
-  input.cgroupsPath = cgroupsPathFor(uid_, id);
+  input.cgroupsPath = containerCgroup(uid_, id);
   for (const char* file : {"hosts", "hostname", "resolv.conf"}) {
     input.mounts.push_back(
         {(podDir_ / ("etc-" + std::string(file))).string(), "/etc/" + std::string(file), false});

@@ -78,6 +78,12 @@ class PodWorker {
                                        const std::string& name, int attempt);
   static std::filesystem::path podDir(const std::filesystem::path& stateDir,
                                       const std::string& uid);
+  // The newest instance of container `name` recorded in the pod's directory, -1 before the
+  // first start.
+  static int latestAttempt(const std::filesystem::path& podDir, const std::string& name);
+  // The cgroup (below each controller's root) of a pod, and of one container instance in it.
+  static std::string podCgroup(const std::string& uid);
+  static std::string containerCgroup(const std::string& uid, const std::string& id);
 
  private:
   struct Backoff {

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,9 @@
 #include <thread>
 
 #include "engine/node/image_store.h"
+#include "engine/node/network.h"
 #include "engine/node/pod_worker.h"
+#include "engine/node/port_forward.h"
 #include "engine/node/shim.h"
 #include "engine/node/timestamps.h"
 
@@ -129,15 +132,7 @@ class ContainerFiles {
 
   // The newest instance, -1 before the first start.
   int currentAttempt() const {
-    int attempt = -1;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-      const std::string n = entry.path().filename().string();
-      if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) {
-        attempt = std::max(attempt, std::stoi(n));
-      }
-    }
-    return attempt;
+    return PodWorker::latestAttempt(PodWorker::podDir(ctx_.stateDir, r_.uid), r_.container);
   }
   fs::path logPath(int attempt) const {
     return PodWorker::logPath(ctx_.stateDir, r_.ns, r_.pod, r_.uid, r_.container, attempt);
@@ -259,11 +254,18 @@ size_t tailOffset(const std::string& log, int64_t tail) {
   return 0;
 }
 
+// The file's inode number, 0 when it does not exist.
+ino_t inodeOf(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 Status serveLogs(TunnelStream& stream, const KubeletRequest& r, const StreamingContext& ctx) {
   ContainerFiles files(ctx, r);
   int attempt = files.currentAttempt();
   if (r.flag("previous")) --attempt;
   const fs::path path = files.logPath(attempt);
+  ino_t inode = inodeOf(path);
   std::ifstream in(path, std::ios::binary);
   if (attempt < 0 || !in) {
     if (r.flag("previous")) {
@@ -294,7 +296,13 @@ Status serveLogs(TunnelStream& stream, const KubeletRequest& r, const StreamingC
     const bool wasRunning = files.running(attempt);
     std::this_thread::sleep_for(kFollowPollPeriod);
     in.clear();
-    const std::string more((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string more((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (more.empty() && inode != inodeOf(path)) {
+      // The shim rotated the log (cri_log.h): what follows is in the new live file.
+      in = std::ifstream(path, std::ios::binary);
+      inode = inodeOf(path);
+      more.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     if (more.empty() && !wasRunning) break;
     data += more;
   }
@@ -511,9 +519,9 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   bool writing_ = false, finished_ = false, closing_ = false, clientGone_ = false;
 };
 
-// The subprotocol to answer with: v5 when offered, else v4; "" when neither.
-std::string chooseSubprotocol(std::string_view offered) {
-  for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io"}) {
+// The first of `wanted` that the client offered; "" when none.
+std::string chooseSubprotocol(std::string_view offered, std::initializer_list<const char*> wanted) {
+  for (const char* p : wanted) {
     for (const auto& item : splitOn(offered, ',')) {
       const size_t b = item.find_first_not_of(' ');
       if (b != std::string::npos && item.substr(b, item.find_last_not_of(' ') - b + 1) == p) {
@@ -531,7 +539,8 @@ Status serveExec(net::io_context& ioc, TunnelStream& stream,
     return Status::badRequest("KubeDesk serves exec over WebSocket (v5.channel.k8s.io) only");
   }
   const std::string protocol =
-      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]));
+      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
+                        {"v5.channel.k8s.io", "v4.channel.k8s.io"});
   if (protocol.empty()) {
     return Status::badRequest(
         "exec needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
@@ -561,6 +570,37 @@ Status serveExec(net::io_context& ioc, TunnelStream& stream,
   return {};
 }
 
+// Where port-forward connects: the pod's own network namespace, or the node's for a
+// hostNetwork pod (its sandbox has no network namespace of its own).
+Result<PortForwardTarget> portForwardTarget(const KubeletRequest& r, const StreamingContext& ctx) {
+  const fs::path ns = PodWorker::podDir(ctx.stateDir, r.uid) / "ns";
+  PortForwardTarget target{r.ns, r.pod, r.uid, {}};
+  if (fs::exists(ns / "net")) {
+    target.netns = (ns / "net").string();
+  } else if (fs::exists(ns / "ready")) {
+    target.netns = nodeNetnsPath(ctx.stateDir);
+  } else {
+    return Status::badRequest("pod \"" + r.pod + "\" has no running sandbox on this node");
+  }
+  return target;
+}
+
+Status servePortForward(net::io_context& ioc, TunnelStream& stream,
+                        const http::request<http::string_body>& req,
+                        const beast::flat_buffer& buffer, const KubeletRequest& r,
+                        const StreamingContext& ctx) {
+  if (websocket::is_upgrade(req) &&
+      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
+                        {kPortForwardWebSocketProtocol})
+          .empty()) {
+    return Status::badRequest(std::string("port-forward over WebSocket needs the subprotocol ") +
+                              kPortForwardWebSocketProtocol);
+  }
+  auto target = portForwardTarget(r, ctx);
+  if (!target.ok()) return target.status();
+  return servePortForward(ioc, stream, req, beast::buffers_to_string(buffer.data()), *target);
+}
+
 }  // namespace
 
 void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingContext& ctx) {
@@ -576,9 +616,12 @@ void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingConte
       status = serveLogs(stream, *r, ctx);
     } else if (r.ok() && r->verb == "exec") {
       status = serveExec(ioc, stream, req, *r, ctx);
+    } else if (r.ok() && r->verb == "portForward") {
+      status = servePortForward(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok()) {
-      status = Status::badRequest(
-          "pods/" + r->verb + " is not served by KubeDesk's node agent yet (logs and exec are)");
+      status = Status::badRequest("pods/" + r->verb +
+                                  " is not served by KubeDesk's node agent yet (logs, exec and "
+                                  "port-forward are)");
     }
   } catch (const std::exception& e) {  // a malformed parameter (tailLines=x) costs one request
     status = Status::badRequest(e.what());

@@ -1,20 +1,22 @@
 #pragma once
-// The agent's streaming server: what the kubelet serves for `kubectl logs`, `exec` and
-// `attach`, one request per tunnel stream (tunnel.h). The engine has already authenticated and
-// authorized the client, chosen the container, and rewritten the request to a kubelet path
-// that carries the pod's uid:
+// The agent's streaming server: what the kubelet serves for `kubectl logs`, `exec`, `attach`
+// and `port-forward`, one request per tunnel stream (tunnel.h). The engine has already
+// authenticated and authorized the client, chosen the container, and rewritten the request to
+// a kubelet path that carries the pod's uid:
 //
 //   GET /containerLogs/<ns>/<pod>/<uid>/<container>?follow&previous&tailLines&sinceSeconds
 //       &sinceTime&timestamps&limitBytes            chunked text/plain, as the kubelet answers
 //   GET /exec/<ns>/<pod>/<uid>/<container>?command=..&stdin&stdout&stderr&tty     (WebSocket)
 //   GET /attach/<ns>/<pod>/<uid>/<container>?stdout&stderr                         (WebSocket)
+//   GET|POST /portForward/<ns>/<pod>/<uid>       (WebSocket-tunnelled SPDY, or SPDY/3.1)
 //
 // exec and attach speak the channel protocol (subprotocol v5.channel.k8s.io, or v4): every
 // binary message starts with its channel — 0 stdin, 1 stdout, 2 stderr, 3 error (a meta/v1
 // Status, with the exit code as kubectl expects), 4 terminal resize ({"Width","Height"}) and,
 // in v5, 255 close (the client closed the channel in the next byte, e.g. stdin). Attach shows
 // the container's output from now on (our shim keeps no stdin open, so input is ignored).
-// Failures before an upgrade are answered as meta/v1 Status objects.
+// port-forward is served by port_forward.h, into the pod's network namespace (the node's
+// for a hostNetwork pod). Failures before an upgrade are answered as meta/v1 Status objects.
 //
 // Containers are found from the files the pod worker and the shim write (pod_worker.h,
 // shim.h); nothing here asks the API server.

@@ -9,6 +9,7 @@
 #include "engine/api/table.h"
 #include "engine/api/yaml_json.h"
 #include "engine/server/discovery.h"
+#include "engine/server/metrics_api.h"
 
 namespace kd::server {
 namespace {
@@ -316,7 +317,12 @@ HttpResponse statusResponse(const Status& status) {
 }
 
 ApiHandler::ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress)
-    : objects_(objects), serverAddress_(std::move(serverAddress)) {}
+    : objects_(objects),
+      serverAddress_(std::move(serverAddress)),
+      metricsStore_(std::make_unique<MetricsStore>([&objects] { return objects.now(); })),
+      metrics_(std::make_unique<MetricsApi>(objects, *metricsStore_)) {}
+
+ApiHandler::~ApiHandler() = default;
 
 HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void()> notify) {
   HandlerResult result;
@@ -330,7 +336,16 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
     return result;
   }
   if (!info->isResourceRequest) {
+    // metrics: /kubedesk/v1/nodes/<node>/metrics and /kubedesk/v1/metrics/history.
+    if (auto r = metrics_->serveKubedesk(*info, request)) {
+      result.response = std::move(*r);
+      return result;
+    }
     result.response = handleNonResource(*info, request);
+    return result;
+  }
+  if (info->group == "metrics.k8s.io") {  // metrics: served from memory, not the store
+    result.response = metrics_->serveMetricsGroup(*info, request);
     return result;
   }
   const KindInfo* kind = objects_.kinds().byResource(info->group, info->version, info->resource);

@@ -14,6 +14,9 @@
 
 namespace kd::server {
 
+class MetricsApi;    // metrics: metrics_api.h
+class MetricsStore;  // metrics: metrics_store.h
+
 struct UserInfo {
   std::string name;                 // "kubedesk-admin", "system:node:m01", "" = anonymous
   std::vector<std::string> groups;  // "system:masters", "system:nodes", ...
@@ -70,6 +73,7 @@ class ApiHandler {
   // `serverAddress` yields "127.0.0.1:PORT" for discovery; it is asked per request because the
   // port is known only once the transport has bound.
   ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress);
+  ~ApiHandler();
 
   // `notify` is handed to a watch: called (on a store thread) when the watch has more to pump.
   HandlerResult handle(const HttpRequest& request, std::function<void()> notify);
@@ -90,6 +94,9 @@ class ApiHandler {
   std::string openApiV2Protobuf_;
   json openApiV3Index_;
   std::mutex openApiMu_;
+  // metrics: node agents' reports, served as metrics.k8s.io (metrics_api.h).
+  std::unique_ptr<MetricsStore> metricsStore_;
+  std::unique_ptr<MetricsApi> metrics_;
 };
 
 HttpResponse statusResponse(const Status& status);

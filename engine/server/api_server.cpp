@@ -56,6 +56,14 @@ bool mayServeNode(const UserInfo& user, const std::string& node) {
   return std::find(user.groups.begin(), user.groups.end(), "system:masters") != user.groups.end();
 }
 
+// The reverse tunnel's paths; other /kubedesk/v1/ paths (metrics) are ordinary requests that
+// the handler serves.
+bool isTunnelPath(std::string_view target) {
+  if (!target.starts_with(kTunnelPrefix)) return false;
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path.substr(kTunnelPrefix.size()).starts_with("tunnel/") || path.ends_with("/tunnel");
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, ssl::context& ctx, Shared& shared)
@@ -131,7 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.user = userFor(req);
     keepAlive_ = req.keep_alive();
     const bool head = req.method() == http::verb::head;
-    if (request.target.starts_with(kTunnelPrefix)) return serveTunnelPath(request);
+    if (isTunnelPath(request.target)) return serveTunnelPath(request);
 
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = stream_.get_executor();

@@ -1,5 +1,7 @@
 #include "engine/server/discovery.h"
 
+#include "engine/server/metrics_api.h"
+
 namespace kd::server {
 namespace {
 
@@ -41,7 +43,10 @@ json apiVersions(const std::string& serverAddress) {
            {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", serverAddress}}}}};
 }
 
-json apiGroupList(const api::KindsRegistry& kinds) {
+namespace {
+
+// The APIGroup entries of one registry.
+json groupsOf(const api::KindsRegistry& kinds) {
   json groups = json::array();
   for (const auto& g : kinds.groups()) {
     if (g.group.empty()) continue;
@@ -52,13 +57,22 @@ json apiGroupList(const api::KindsRegistry& kinds) {
     groups.push_back(
         {{"name", g.group}, {"versions", versions}, {"preferredVersion", versions.front()}});
   }
+  return groups;
+}
+
+}  // namespace
+
+json apiGroupList(const api::KindsRegistry& kinds) {
+  json groups = groupsOf(kinds);
+  for (auto& g : groupsOf(metricsKinds())) groups.push_back(std::move(g));  // metrics
   return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
 }
 
 Result<json> apiResourceList(const api::KindsRegistry& kinds, std::string_view group,
                              std::string_view version) {
   json resources = json::array();
-  for (const auto& k : kinds.all()) {
+  const bool metrics = group == metricsKinds().all().front().group;  // metrics: its own registry
+  for (const auto& k : (metrics ? metricsKinds() : kinds).all()) {
     if (k.group != group || k.version != version) continue;
     json r = {{"name", k.resource},
               {"singularName", k.singular},
@@ -93,8 +107,10 @@ Result<json> apiResourceList(const api::KindsRegistry& kinds, std::string_view g
               {"resources", resources}};
 }
 
-json aggregatedDiscovery(const api::KindsRegistry& kinds, bool core,
-                         std::string_view discoveryVersion) {
+namespace {
+
+// The APIGroupDiscovery items of one registry.
+json discoveryItemsOf(const api::KindsRegistry& kinds, bool core) {
   json items = json::array();
   for (const auto& g : kinds.groups()) {
     if (g.group.empty() != core) continue;
@@ -126,6 +142,15 @@ json aggregatedDiscovery(const api::KindsRegistry& kinds, bool core,
     }
     items.push_back({{"metadata", {{"name", g.group}}}, {"versions", versions}});
   }
+  return items;
+}
+
+}  // namespace
+
+json aggregatedDiscovery(const api::KindsRegistry& kinds, bool core,
+                         std::string_view discoveryVersion) {
+  json items = discoveryItemsOf(kinds, core);
+  for (auto& i : discoveryItemsOf(metricsKinds(), core)) items.push_back(std::move(i));  // metrics
   return {{"kind", "APIGroupDiscoveryList"},
           {"apiVersion", "apidiscovery.k8s.io/" + std::string(discoveryVersion)},
           {"metadata", json::object()},

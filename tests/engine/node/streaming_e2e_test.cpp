@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -57,7 +58,9 @@ const char* kPtyDriver =
 class StreamingE2eTest : public QObject {
   Q_OBJECT
   EngineProcess engine_;
-  NodeAgentProcess agent_{engine_};
+  // Small logs, so rotation shows within a test.
+  NodeAgentProcess agent_{
+      engine_, "n1", {"--container-log-max-size", "4Ki", "--container-log-max-files", "3"}};
 
   CommandResult k(const QStringList& args, const QByteArray& input = {}) {
     return engine_.kubectl(args, input);
@@ -111,8 +114,15 @@ class StreamingE2eTest : public QObject {
              qPrintable(r.out));
   }
 
+  void followSeesNewLines_data() {
+    QTest::addColumn<QString>("binary");
+    QTest::newRow("kubectl") << QString("/usr/bin/kubectl");
+    QTest::newRow("kdctl") << QString(KD_BINARY_DIR "/bin/kdctl");
+  }
   void followSeesNewLines() {
-    QProcess* follow = engine_.startKubectl({"logs", "-f", "talker"});
+    QFETCH(QString, binary);
+    const qsizetype before = k({"logs", "talker"}).out.count("after");
+    QProcess* follow = engine_.startKubectl({"logs", "-f", "talker"}, binary);
     QVERIFY(waitFor([&] { return follow->waitForReadyRead(100) || follow->bytesAvailable() > 0; },
                     10000));
     QString seen;
@@ -129,7 +139,7 @@ class StreamingE2eTest : public QObject {
                  [&] {
                    follow->waitForReadyRead(100);
                    seen += QString::fromUtf8(follow->readAll());
-                   return seen.contains("after");
+                   return seen.count("after") > before;
                  },
                  10000),
              qPrintable(seen));
@@ -137,6 +147,52 @@ class StreamingE2eTest : public QObject {
     follow->kill();
     follow->waitForFinished(5000);
     delete follow;
+  }
+
+  void followContinuesAcrossRotation() {
+    // ~60-byte numbered lines: a 4 KiB file rotates about every 65 lines.
+    runPod("chatty", "Always",
+           {"sh", "-c",
+            "i=0; while true; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; "
+            "i=$((i+1)); sleep 0.02; done"});
+    QProcess* follow = engine_.startKubectl({"logs", "-f", "chatty"});
+    QString seen;
+    const QRegularExpression number("line-(\\d+)-");
+    auto lastNumber = [&] {
+      auto it = number.globalMatch(seen);
+      int last = -1;
+      while (it.hasNext()) last = it.next().captured(1).toInt();
+      return last;
+    };
+    QVERIFY2(waitFor(
+                 [&] {
+                   follow->waitForReadyRead(100);
+                   seen += QString::fromUtf8(follow->readAll());
+                   return lastNumber() >= 300;
+                 },
+                 60000),
+             qPrintable(seen.right(500)));
+    follow->kill();
+    follow->waitForFinished(5000);
+    delete follow;
+    // Every line from the first one shown to the last, none lost when the file moved.
+    auto it = number.globalMatch(seen);
+    int expected = -1;
+    while (it.hasNext()) {
+      const int n = it.next().captured(1).toInt();
+      QVERIFY2(expected < 0 || n == expected,
+               qPrintable(QString("line %1 after %2").arg(n).arg(expected - 1)));
+      expected = n + 1;
+    }
+    // The live file plus at most two rotated ones; `logs` shows only the live file's tail.
+    const QString uid = jsonpath("pod", "chatty", "{.metadata.uid}");
+    const QDir dir(agent_.stateDir() + "/logs/default_chatty_" + uid + "/main");
+    QVERIFY2(dir.entryList(QDir::Files).size() <= 3, qPrintable(dir.entryList().join(',')));
+    QVERIFY2(dir.entryList(QDir::Files).size() >= 2, qPrintable(dir.entryList().join(',')));
+    const auto now = k({"logs", "chatty"});
+    QVERIFY(!now.out.startsWith("line-0-"));
+    QVERIFY(now.out.size() <= 4096);
+    KUBECTL_OK(k({"delete", "pod", "chatty", "--grace-period=1", "--timeout=30s"}));
   }
 
   void previousAfterRestart() {
