@@ -77,6 +77,45 @@ std::string nodeRows(const json& metrics, const json& nodes) {
   return alignTabbed(text, 6, 3);
 }
 
+// Go's time.Duration.String() of `d`, e.g. "2m3.25s", as kubectl prints a pod's age.
+std::string goDuration(std::chrono::nanoseconds d) {
+  const int64_t total = d.count();
+  const int64_t hours = total / 3'600'000'000'000, minutes = total / 60'000'000'000 % 60;
+  const int64_t nanos = total % 60'000'000'000;
+  std::string seconds = std::to_string(nanos / 1'000'000'000);
+  if (const int64_t fraction = nanos % 1'000'000'000; fraction != 0) {
+    std::string digits = std::to_string(1'000'000'000 + fraction).substr(1);
+    digits.erase(digits.find_last_not_of('0') + 1);
+    seconds += "." + digits;
+  }
+  return (hours ? std::to_string(hours) + "h" : "") +
+         (hours || minutes ? std::to_string(minutes) + "m" : "") + seconds + "s";
+}
+
+// Why a pod list has no metrics, as kubectl top tells it: pods younger than two minutes are
+// probably not measured yet; an older one is named. No pods at all is not an error.
+int noPodMetrics(Invocation& inv, client::ApiClient& c, bool all) {
+  client::ListOptions o;
+  o.labelSelector = inv.args.value("selector");
+  auto pods =
+      c.list(*api::KindsRegistry::builtin().resolve("pods"), all ? "" : inv.namespaceName(), o);
+  if (!pods.ok()) return inv.fail(pods.status());
+  const json items = asArray(at(*pods, "items"));
+  if (items.empty()) {
+    inv.err << (all ? std::string("No resources found\n")
+                    : "No resources found in " + inv.namespaceName() + " namespace.\n");
+    return 0;
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const json& pod : items) {
+    const auto created = describe::parseTime(str(pod, "metadata.creationTimestamp"));
+    if (!created || now - *created <= std::chrono::minutes(2)) continue;
+    return inv.usageError("Metrics not available for pod " + str(pod, "metadata.namespace") + "/" +
+                          str(pod, "metadata.name") + ", age: " + goDuration(now - *created));
+  }
+  return inv.usageError("metrics not available yet");
+}
+
 }  // namespace
 
 int runTop(Invocation& inv) {
@@ -95,6 +134,7 @@ int runTop(Invocation& inv) {
     if (!metrics.ok()) return inv.fail(metrics.status());
     auto list = (*c)->list(*api::KindsRegistry::builtin().resolve("nodes"), "");
     if (!list.ok()) return inv.fail(list.status());
+    if (asArray(at(*metrics, "items")).empty()) return inv.usageError("metrics not available yet");
     inv.out << nodeRows(*metrics, *list);
     return 0;
   }
@@ -102,11 +142,7 @@ int runTop(Invocation& inv) {
   auto metrics = getJson(
       **c, std::string(kMetricsApi) + (all ? "" : "/namespaces/" + inv.namespaceName()) + "/pods");
   if (!metrics.ok()) return inv.fail(metrics.status());
-  if (asArray(at(*metrics, "items")).empty()) {
-    return inv.usageError(all ? "Metrics not available for pods"
-                              : "Metrics not available for pod in namespace " +
-                                    inv.namespaceName());
-  }
+  if (asArray(at(*metrics, "items")).empty()) return noPodMetrics(inv, **c, all);
   inv.out << podRows(*metrics, all);
   return 0;
 }
