@@ -10,6 +10,7 @@
 
 #include "engine/node/image_puller.h"
 #include "engine/node/lifecycle_hooks.h"
+#include "engine/node/network.h"
 #include "engine/node/oci_spec.h"
 #include "engine/node/sandbox.h"
 #include "engine/node/shim.h"
@@ -675,6 +676,11 @@ void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
   if (section(pod, "spec").value("hostNetwork", false)) {
     status["podIP"] = ctx_.nodeIp;
     status["podIPs"] = status["hostIPs"];
+  } else if (const std::string ip = podIp(ctx_.stateDir, uid_); !ip.empty()) {
+    // The sandbox got its address before any container started, so a Running or Ready pod
+    // is never reported without its IP (Endpoints skip pods without one).
+    status["podIP"] = ip;
+    status["podIPs"] = json::array({{{"ip", ip}}});
   }
   for (const auto& c : app) status["containerStatuses"].push_back(containerStatusJson(c));
   if (!init.empty()) {

@@ -1,6 +1,9 @@
 #include "vm/simulated/simulated_nodes.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "engine/controllers/controller_manager.h"
 #include "vm/simulated/simulated_kubelet.h"
@@ -62,9 +65,13 @@ std::string SimulatedNodes::podCidr(int index) {
 Status SimulatedNodes::start() {
   std::vector<SimulatedNode> nodes;
   for (int i = 1; i <= options_.count; ++i) {
-    // The node lifecycle controller may taint a node between our read and write: re-register.
+    // The node lifecycle and IPAM controllers may write a node between our read and write:
+    // re-register, backing off so their own retries can land first.
     Status st = registerNode(i);
-    for (int attempt = 0; st.code() == 409 && attempt < 10; ++attempt) st = registerNode(i);
+    for (int attempt = 1; st.code() == 409 && attempt <= 50; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
+      st = registerNode(i);
+    }
     if (!st.isOk()) return st;
     if (Status lease = renewLease(names_[size_t(i - 1)], true); !lease.isOk()) return lease;
     nodes.push_back({names_[size_t(i - 1)], nodeIp(i), i});
