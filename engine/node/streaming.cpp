@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "engine/node/container_io.h"
 #include "engine/node/image_store.h"
 #include "engine/node/network.h"
 #include "engine/node/pod_worker.h"
@@ -570,6 +572,161 @@ Status serveExec(net::io_context& ioc, TunnelStream& stream,
   return {};
 }
 
+// `kubectl attach`: the container's stdio as its shim holds it (container_io.h), bridged to
+// the client's WebSocket channels. Output flows from the moment of attaching; the session ends
+// when the container does (or the client leaves), with a Success Status as the kubelet sends.
+class AttachSession : public std::enable_shared_from_this<AttachSession> {
+ public:
+  AttachSession(net::io_context& ioc, WebSocket& ws, int shimSocket)
+      : ws_(ws), shim_(ioc), work_(net::make_work_guard(ioc)) {
+    shim_.assign(shimSocket);
+  }
+
+  void start() {
+    ws_.binary(true);
+    readClient();
+    readShim();
+  }
+
+ private:
+  void readClient() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->end();
+      std::string message = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->onClientMessage(message);
+      self->readClient();
+    });
+  }
+
+  void onClientMessage(const std::string& message) {
+    if (message.empty()) return;
+    const auto channel = static_cast<uint8_t>(message[0]);
+    const std::string payload = message.substr(1);
+    if (channel == kStdin) toShim(attach::kStdin, payload);
+    if (channel == kClose && !payload.empty() && payload[0] == kStdin)
+      toShim(attach::kCloseStdin, "");
+    if (channel == kResize) {
+      const json size = json::parse(payload, nullptr, false);
+      if (size.is_object() && size.value("Width", json()).is_number_unsigned() &&
+          size.value("Height", json()).is_number_unsigned()) {
+        toShim(attach::kResize, std::to_string(size["Width"].get<unsigned>()) + " " +
+                                    std::to_string(size["Height"].get<unsigned>()));
+      }
+    }
+  }
+
+  void toShim(uint8_t channel, const std::string& payload) {
+    beast::error_code ec;
+    net::write(shim_, net::buffer(attach::frame(channel, payload)), ec);
+  }
+
+  void readShim() {
+    shim_.async_read_some(
+        net::buffer(buffer_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->containerEnded();
+          self->frames_.feed(std::string_view(self->buffer_.data(), n));
+          while (auto f = self->frames_.next()) {
+            if (f->first == attach::kStdout || f->first == attach::kStderr)
+              self->send(f->first == attach::kStdout ? kStdout : kStderr, f->second);
+          }
+          self->readShim();
+        });
+  }
+
+  void containerEnded() {
+    if (ended_) return;
+    send(kError, json{{"metadata", json::object()}, {"status", "Success"}}.dump());
+    ended_ = true;
+    flush();
+  }
+
+  void send(uint8_t channel, std::string_view data) {
+    std::string message(1, static_cast<char>(channel));
+    message.append(data);
+    outq_.push_back(std::move(message));
+    flush();
+  }
+
+  void flush() {
+    if (writing_ || gone_) return;
+    if (outq_.empty()) {
+      if (ended_) {
+        gone_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        [self = shared_from_this()](beast::error_code) { self->end(); });
+      }
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(net::buffer(outq_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      self->outq_.pop_front();
+                      if (ec) return self->end();
+                      self->flush();
+                    });
+  }
+
+  // Either side is gone: detaching leaves the container running.
+  void end() {
+    gone_ = true;
+    beast::error_code ec;
+    shim_.close(ec);
+    beast::get_lowest_layer(ws_).close();
+    work_.reset();
+  }
+
+  WebSocket& ws_;
+  net::posix::stream_descriptor shim_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  beast::flat_buffer in_;
+  std::array<char, 16 * 1024> buffer_{};
+  attach::FrameReader frames_;
+  std::deque<std::string> outq_;
+  bool writing_ = false, ended_ = false, gone_ = false;
+};
+
+Status serveAttach(net::io_context& ioc, TunnelStream& stream,
+                   const http::request<http::string_body>& req, const KubeletRequest& r,
+                   const StreamingContext& ctx) {
+  if (!websocket::is_upgrade(req)) {
+    return Status::badRequest("KubeDesk serves attach over WebSocket (v5.channel.k8s.io) only");
+  }
+  const std::string protocol =
+      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
+                        {"v5.channel.k8s.io", "v4.channel.k8s.io"});
+  if (protocol.empty()) {
+    return Status::badRequest(
+        "attach needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
+  }
+  ContainerFiles files(ctx, r);
+  const int attempt = files.currentAttempt();
+  if (attempt < 0 || !files.running(attempt)) {
+    return Status::badRequest("container " + r.container + " is not running in pod " + r.pod);
+  }
+  const int shim = attach::connectUnix((PodWorker::podDir(ctx.stateDir, r.uid) / "containers" /
+                                        r.container / std::to_string(attempt) / "attach.sock")
+                                           .string());
+  if (shim < 0) {
+    return Status::badRequest("container " + r.container + " in pod " + r.pod +
+                              " was started before attach was served; restart it to attach");
+  }
+  WebSocket ws(std::move(stream));
+  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+    res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  beast::error_code ec;
+  ws.accept(req, ec);
+  if (ec) {
+    ::close(shim);
+    return {};
+  }
+  std::make_shared<AttachSession>(ioc, ws, shim)->start();
+  ioc.run();
+  return {};
+}
+
 // Where port-forward connects: the pod's own network namespace, or the node's for a
 // hostNetwork pod (its sandbox has no network namespace of its own).
 Result<PortForwardTarget> portForwardTarget(const KubeletRequest& r, const StreamingContext& ctx) {
@@ -616,12 +773,12 @@ void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingConte
       status = serveLogs(stream, *r, ctx);
     } else if (r.ok() && r->verb == "exec") {
       status = serveExec(ioc, stream, req, *r, ctx);
+    } else if (r.ok() && r->verb == "attach") {
+      status = serveAttach(ioc, stream, req, *r, ctx);
     } else if (r.ok() && r->verb == "portForward") {
       status = servePortForward(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok()) {
-      status = Status::badRequest("pods/" + r->verb +
-                                  " is not served by KubeDesk's node agent yet (logs, exec and "
-                                  "port-forward are)");
+      status = Status::badRequest("pods/" + r->verb + " is not served by KubeDesk's node agent");
     }
   } catch (const std::exception& e) {  // a malformed parameter (tailLines=x) costs one request
     status = Status::badRequest(e.what());
