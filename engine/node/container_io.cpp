@@ -139,7 +139,7 @@ std::string ContainerIo::pumpOutput() {
       if (n > 0) {
         const std::string_view data(buf, static_cast<size_t>(n));
         writers[i].write(data);
-        broadcast(i == 0 ? attach::kStdout : attach::kStderr, data);
+        broadcast(i == 0 ? kStdout : kStderr, data);
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {  // a master ends with EIO
         writers[i].flush();
         outputs[i] = -1;
@@ -163,7 +163,7 @@ void ContainerIo::finish(int exitCode) {
   for (auto& c : clients_) {
     if (c.fd < 0) continue;
     if (exitCode >= 0) {
-      const std::string f = attach::frame(attach::kExit, std::to_string(exitCode));
+      const std::string f = attach::frame(kError, std::to_string(exitCode));
       [[maybe_unused]] ssize_t n = ::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL);
     }
     ::close(c.fd);
@@ -192,12 +192,12 @@ void ContainerIo::readClient(Client& client) {
   client.reader.feed(std::string_view(buf, static_cast<size_t>(n)));
   while (auto f = client.reader.next()) {
     const auto& [channel, payload] = *f;
-    if (channel == attach::kStdin) {
+    if (channel == kStdin) {
       client.sentInput = client.sentInput || !payload.empty();
       writeInput(payload);
-    } else if (channel == attach::kResize) {
+    } else if (channel == kResize) {
       resize(payload);
-    } else if (channel == attach::kCloseStdin) {
+    } else if (channel == kClose) {
       closeInput();
     }
   }

@@ -6,10 +6,10 @@
 // unix socket <attempt dir>/attach.sock. Both directions carry frames: a one-byte channel, a
 // four-byte big-endian length, the payload.
 //   shim -> client   kStdout / kStderr: output from the moment of attaching (a terminal's
-//                    output is all kStdout); kExit: the exit code in decimal, once the
+//                    output is all kStdout); kError: the exit code in decimal, once the
 //                    container ended; then end of file.
 //   client -> shim   kStdin: bytes for the container's stdin (ignored when it has none);
-//                    kResize: "<columns> <rows>" for a terminal; kCloseStdin: end of input.
+//                    kResize: "<columns> <rows>" for a terminal; kClose: end of input.
 // A container with `stdinOnce` has its stdin closed when the first client that sent input
 // goes away, as the kubelet does.
 
@@ -24,16 +24,19 @@
 
 namespace kd::node {
 
-namespace attach {
-
-enum Channel : uint8_t {
+// Stream channels as Kubernetes' remote-command protocol numbers them (exec and attach over
+// WebSocket); the attach socket uses the same numbers, with kError carrying the exit code and
+// kClose ending the container's stdin.
+enum StreamChannel : uint8_t {
   kStdin = 0,
   kStdout = 1,
   kStderr = 2,
-  kExit = 3,
+  kError = 3,
   kResize = 4,
-  kCloseStdin = 255,
+  kClose = 255,
 };
+
+namespace attach {
 
 std::string frame(uint8_t channel, std::string_view payload);
 
