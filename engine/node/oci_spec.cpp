@@ -112,7 +112,7 @@ json processSection(const OciConfigInput& input, const std::vector<std::string>&
   std::string cwd = input.container.value("workingDir", "");
   if (cwd.empty()) cwd = input.imageConfig.value("WorkingDir", "");
   const json caps = toJson(kDefaultCapabilities);
-  return {{"terminal", false},
+  return {{"terminal", input.container.value("tty", false)},
           {"user", {{"uid", uid}, {"gid", gid}}},
           {"args", argv},
           {"env", env},

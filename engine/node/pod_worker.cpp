@@ -560,7 +560,9 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
   auto rootfs = ctx_.images->prepareRootfs(*slot.image, dir);
   if (!rootfs.ok()) return rootfs.status();
   const std::string hostname = hostnameOf(pod);
-  auto env = resolveContainerEnv(slot.image->config, pod, spec, {{"HOSTNAME", hostname}},
+  EnvList kubeletEnv = {{"HOSTNAME", hostname}};
+  if (spec.value("tty", false)) kubeletEnv.push_back({"TERM", "xterm"});  // as containerd does
+  auto env = resolveContainerEnv(slot.image->config, pod, spec, kubeletEnv,
                                  [this](const std::string& resource, const std::string& name) {
                                    return getObject(resource, name);
                                  });
@@ -595,7 +597,10 @@ Status PodWorker::createContainer(Slot& slot, const json& pod, const json& spec,
                    dir / "exit.json",
                    memoryCgroupFor(input.cgroupsPath),
                    ctx_.containerLogMaxBytes,
-                   ctx_.containerLogMaxFiles};
+                   ctx_.containerLogMaxFiles,
+                   spec.value("stdin", false),
+                   spec.value("stdinOnce", false),
+                   spec.value("tty", false)};
   return startShim(ctx_.selfExe, *ctx_.runtime, shim);
 }
 

@@ -4,16 +4,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
 
+#include "engine/node/container_io.h"
 #include "engine/node/cri_log.h"
 #include "engine/node/timestamps.h"
 
@@ -68,7 +71,13 @@ std::vector<std::string> shimArgs(const std::string& selfExe, const OciRuntime& 
           "--log-max-size",
           std::to_string(o.logMaxBytes),
           "--log-max-files",
-          std::to_string(o.logMaxFiles)};
+          std::to_string(o.logMaxFiles),
+          "--stdin",
+          o.stdin ? "true" : "false",
+          "--stdin-once",
+          o.stdinOnce ? "true" : "false",
+          "--tty",
+          o.tty ? "true" : "false"};
 }
 
 // The number of OOM kills the cgroup has seen (cgroup v1 memory.oom_control, v2 memory.events).
@@ -98,10 +107,16 @@ int exitCodeOf(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Runs `<runtime> [--root R] <command...>` with stdin on /dev/null and stdout/stderr on
-// `out`/`err` (which a created container inherits); returns its exit code.
+// The container's stdio as the runtime is given it: a created container inherits `in`
+// (-1: /dev/null), `out` and `err`, unless it has a terminal (then they are the runtime's own).
+struct RuntimeStdio {
+  int in = -1, out = -1, err = -1;
+};
+
+// Runs `<runtime> [--root R] <command...>` in the bundle directory (so a console socket can
+// be named relative to it) with `io`; returns its exit code.
 int runRuntime(const std::map<std::string, std::string>& a, std::vector<std::string> command,
-               int out, int err) {
+               const RuntimeStdio& io) {
   std::vector<std::string> argv = {a.at("--runtime")};
   if (!a.at("--root").empty()) argv.insert(argv.end(), {"--root", a.at("--root")});
   argv.insert(argv.end(), command.begin(), command.end());
@@ -110,70 +125,61 @@ int runRuntime(const std::map<std::string, std::string>& a, std::vector<std::str
   cargv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const int devNull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devNull, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
+    ::dup2(io.in >= 0 ? io.in : ::open("/dev/null", O_RDONLY), 0);
+    ::dup2(io.out, 1);
+    ::dup2(io.err, 2);
+    if (::chdir(a.at("--bundle").c_str()) != 0) ::_exit(127);
     ::execv(cargv[0], cargv.data());
     ::_exit(127);
   }
   return pid < 0 ? 128 : exitCodeOf(waitFor(pid));
 }
 
-// Creates and starts the container with its stdio on the pipes; the container's pid once it
-// runs, or the runtime's exit code (negated) when it could not be started.
-int startContainer(const std::map<std::string, std::string>& a, int out, int err) {
+// Creates and starts the container with `io` (and, with `consoleSocket`, a terminal whose
+// master the runtime sends there); the container's pid once it runs, or the runtime's exit
+// code (negated) when it could not be started.
+int startContainer(const std::map<std::string, std::string>& a, const RuntimeStdio& io,
+                   const std::string& consoleSocket) {
   const std::string pidFile = (fs::path(a.at("--pid-file")).parent_path() / "container.pid");
   const std::string& id = a.at("--id");
-  int code =
-      runRuntime(a, {"create", "--bundle", a.at("--bundle"), "--pid-file", pidFile, id}, out, err);
-  if (code == 0) code = runRuntime(a, {"start", id}, out, err);
+  std::vector<std::string> create = {"create", "--bundle", a.at("--bundle"), "--pid-file", pidFile};
+  if (!consoleSocket.empty())
+    create.insert(create.end(), {"--console-socket", fs::path(consoleSocket).filename()});
+  create.push_back(id);
+  int code = runRuntime(a, create, io);
+  if (code == 0) code = runRuntime(a, {"start", id}, io);
   int pid = 0;
   std::ifstream(pidFile) >> pid;
   if (code == 0 && pid > 0) return pid;
   // A container created but not started still holds the pipes open: take it down.
-  runRuntime(a, {"delete", "--force", id}, out, err);
+  runRuntime(a, {"delete", "--force", id}, io);
   return -std::max(code, 1);
 }
 
-// The message of a runtime error line: time="..." level=error msg="<message>".
-std::optional<std::string> runtimeErrorIn(std::string_view record) {
-  constexpr std::string_view kMarker = " level=error msg=\"";
-  if (record.find(" stderr F time=\"") == std::string_view::npos) return std::nullopt;
-  const auto at = record.find(kMarker);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view msg = record.substr(at + kMarker.size());
-  msg = msg.substr(0, msg.rfind('"'));
-  return std::string(msg);
-}
-
-// Copies the two pipes into the log until both close. Returns the runtime's own last error
-// line, e.g. a missing executable ("" when there was none).
-std::string pumpOutput(int outFd, int errFd, RotatingLogFile& log) {
-  std::string runtimeError;
-  auto sink = [&log, &runtimeError](const std::string& record) {
-    log.append(record);
-    if (auto error = runtimeErrorIn(record)) runtimeError = *error;
-  };
-  CriLogWriter writers[2] = {CriLogWriter("stdout", sink), CriLogWriter("stderr", sink)};
-  pollfd fds[2] = {{outFd, POLLIN, 0}, {errFd, POLLIN, 0}};
-  int open = 2;
-  char buf[8192];
-  while (open > 0) {
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        writers[i].write(std::string_view(buf, static_cast<size_t>(n)));
-      } else if (n == 0 || errno != EINTR) {
-        writers[i].flush();
-        fds[i].fd = -1;
-        --open;
-      }
+// The terminal's master that the runtime sends to the console socket for a container with
+// `terminal: true`; -1 when none came.
+int receiveConsole(int listenFd) {
+  pollfd p{listenFd, POLLIN, 0};
+  if (::poll(&p, 1, 5000) <= 0) return -1;
+  const int conn = ::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (conn < 0) return -1;
+  char name[4096];
+  iovec iov{name, sizeof name};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  int fd = -1;
+  if (::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) > 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
     }
   }
-  return runtimeError;
+  ::close(conn);
+  return fd;
 }
 
 }  // namespace
@@ -226,19 +232,43 @@ int runShim(const std::vector<std::string>& args) {
                           : RotatingLogFile::kDefaultMaxBytes,
                       a.count("--log-max-files") ? std::atoi(a["--log-max-files"].c_str())
                                                  : RotatingLogFile::kDefaultMaxFiles);
-  int out[2], err[2];
-  if (!log.open() || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return 1;
+  const bool tty = a["--tty"] == "true", withStdin = a["--stdin"] == "true";
+  // A terminal carries all the container's stdio; the err pipe then only hears the runtime.
+  int out[2] = {-1, -1}, err[2], in[2] = {-1, -1};
+  if (!log.open() || ::pipe2(err, O_CLOEXEC) != 0) return 1;
+  if (!tty && ::pipe2(out, O_CLOEXEC) != 0) return 1;
+  if (!tty && withStdin && ::pipe2(in, O_CLOEXEC) != 0) return 1;
+  const fs::path dir = fs::path(a["--pid-file"]).parent_path();
+  const std::string consoleSocket = tty ? (dir / "console.sock").string() : "";
+  const int console = tty ? attach::listenUnix(consoleSocket) : -1;
+  if (tty && console < 0) return 1;
   // The container's process is reparented to the shim once `create` has exited, so the shim
   // reaps it and learns its exit status; and since nothing runs `delete` until the agent has
   // read the exit file, the container's cgroup is still there to tell whether it was OOM-killed.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const int started = startContainer(a, out[1], err[1]);
+  const int started = startContainer(a, {in[0], tty ? err[1] : out[1], err[1]}, consoleSocket);
+  ContainerIoFds fds;
+  fds.terminal = tty;
+  fds.stdinOnce = a["--stdin-once"] == "true";
+  fds.error = err[0];
+  if (tty) {
+    fds.output = started > 0 ? receiveConsole(console) : -1;
+    fds.input = withStdin && fds.output >= 0 ? ::dup(fds.output) : -1;
+    ::close(console);
+    ::unlink(consoleSocket.c_str());
+  } else {
+    fds.output = out[0];
+    fds.input = in[1];
+  }
+  for (int fd : {in[0], out[1], err[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  ContainerIo io(fds, log, (dir / "attach.sock").string());
   writeJsonAtomically(a["--pid-file"],
                       {{"pid", ::getpid()}, {"startedAt", formatTime(Clock::now())}});
-  ::close(out[1]);
-  ::close(err[1]);
-  const std::string runtimeError = pumpOutput(out[0], err[0], log);
+  const std::string runtimeError = io.pumpOutput();
   int exitCode = started > 0 ? exitCodeOf(waitFor(started)) : -started;
+  io.finish(exitCode);
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans of the container
   }
   // Each container has a cgroup of its own, so any OOM kill it counts was this container's.

@@ -35,6 +35,9 @@ struct ShimOptions {
   // Log rotation (cri_log.h RotatingLogFile).
   uint64_t logMaxBytes = RotatingLogFile::kDefaultMaxBytes;
   int logMaxFiles = RotatingLogFile::kDefaultMaxFiles;
+  // The container's stdin/stdinOnce/tty: a stdin pipe or a terminal the shim holds for
+  // `kubectl attach` (container_io.h).
+  bool stdin = false, stdinOnce = false, tty = false;
 };
 
 // Starts `selfExe shim ...` detached and waits until it has written its pid file.

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,10 +16,12 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
 
+#include "engine/node/container_io.h"
 #include "engine/node/image_store.h"
 #include "engine/node/network.h"
 #include "engine/node/pod_worker.h"
@@ -312,15 +315,6 @@ Status serveLogs(TunnelStream& stream, const KubeletRequest& r, const StreamingC
 
 // --- exec: the channel protocol over WebSocket ---------------------------------------------
 
-enum Channel : uint8_t {
-  kStdin = 0,
-  kStdout = 1,
-  kStderr = 2,
-  kError = 3,
-  kResize = 4,
-  kClose = 255
-};
-
 // The Status kubectl turns into its own exit code.
 json exitStatus(int code, const std::vector<std::string>& command) {
   if (code == 0) return {{"metadata", json::object()}, {"status", "Success"}};
@@ -338,6 +332,59 @@ json exitStatus(int code, const std::vector<std::string>& command) {
 
 using WebSocket = websocket::stream<TunnelStream>;
 
+// Messages to a channel-protocol client (the first byte is the channel), written one at a
+// time, in order. After finish() the WebSocket is closed once the queue has drained. `owner`
+// keeps the session alive while a write is pending.
+class ChannelWriter {
+ public:
+  ChannelWriter(WebSocket& ws, std::function<std::shared_ptr<void>()> owner,
+                std::function<void()> onClosed, std::function<void()> onWriteError)
+      : ws_(ws),
+        owner_(std::move(owner)),
+        onClosed_(std::move(onClosed)),
+        onWriteError_(std::move(onWriteError)) {}
+
+  void send(uint8_t channel, std::string_view data) {
+    std::string message(1, static_cast<char>(channel));
+    message.append(data);
+    queue_.push_back(std::move(message));
+    flush();
+  }
+  void finish() {
+    finishing_ = true;
+    flush();
+  }
+  // The client is gone: nothing more is written.
+  void stop() { stopped_ = true; }
+
+ private:
+  void flush() {
+    if (writing_ || stopped_) return;
+    auto hold = owner_();
+    if (queue_.empty()) {
+      if (finishing_ && !closing_) {
+        closing_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        [this, hold](beast::error_code) { onClosed_(); });
+      }
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(net::buffer(queue_.front()), [this, hold](beast::error_code ec, size_t) {
+      writing_ = false;
+      queue_.pop_front();
+      if (ec) return onWriteError_();
+      flush();
+    });
+  }
+
+  WebSocket& ws_;
+  std::function<std::shared_ptr<void>()> owner_;
+  std::function<void()> onClosed_, onWriteError_;
+  std::deque<std::string> queue_;
+  bool writing_ = false, finishing_ = false, closing_ = false, stopped_ = false;
+};
+
 class ExecSession : public std::enable_shared_from_this<ExecSession> {
  public:
   ExecSession(net::io_context& ioc, WebSocket& ws, ExecProcess process,
@@ -350,7 +397,10 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
         stdout_(ioc),
         stderr_(ioc),
         timer_(ioc),
-        work_(net::make_work_guard(ioc)) {
+        work_(net::make_work_guard(ioc)),
+        out_(
+            ws, [this] { return shared_from_this(); }, [this] { shutdown(); },
+            [this] { clientGone(); }) {
     if (process.stdinFd >= 0) stdin_.assign(process.tty ? ::dup(process.stdinFd) : process.stdinFd);
     if (process.stdoutFd >= 0) stdout_.assign(process.stdoutFd);
     if (process.stderrFd >= 0) stderr_.assign(process.stderrFd);
@@ -430,36 +480,9 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
         --self->outputsOpen_;
         return self->maybeFinish();
       }
-      self->send(channel, std::string_view(buffer->data(), n));
+      self->out_.send(channel, std::string_view(buffer->data(), n));
       self->readOutput(fd, channel);
     });
-  }
-
-  void send(uint8_t channel, std::string_view data) {
-    std::string message(1, static_cast<char>(channel));
-    message.append(data);
-    outq_.push_back(std::move(message));
-    flush();
-  }
-
-  void flush() {
-    if (writing_ || clientGone_) return;
-    if (outq_.empty()) {
-      if (finished_ && !closing_) {
-        closing_ = true;
-        ws_.async_close(websocket::close_code::normal,
-                        [self = shared_from_this()](beast::error_code) { self->shutdown(); });
-      }
-      return;
-    }
-    writing_ = true;
-    ws_.async_write(net::buffer(outq_.front()),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->writing_ = false;
-                      self->outq_.pop_front();
-                      if (ec) return self->clientGone();
-                      self->flush();
-                    });
   }
 
   void onExit(int code) {
@@ -479,15 +502,16 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   void finish() {
     if (finished_ || clientGone_) return;
     timer_.cancel();
-    send(kError, exitStatus(*exitCode_, command_).dump());
+    out_.send(kError, exitStatus(*exitCode_, command_).dump());
     finished_ = true;
-    flush();
+    out_.finish();
   }
 
   // The client left: hang up on the process and, if it lingers, kill it.
   void clientGone() {
     if (clientGone_) return;
     clientGone_ = true;
+    out_.stop();
     shutdown();
     if (exitCode_) return;
     ::kill(process_.pid, SIGHUP);
@@ -513,10 +537,10 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   net::steady_timer timer_;
   net::executor_work_guard<net::io_context::executor_type> work_;
   beast::flat_buffer in_;
-  std::deque<std::string> outq_;
+  ChannelWriter out_;
   int outputsOpen_ = 0;
   std::optional<int> exitCode_;
-  bool writing_ = false, finished_ = false, closing_ = false, clientGone_ = false;
+  bool finished_ = false, clientGone_ = false;
 };
 
 // The first of `wanted` that the client offered; "" when none.
@@ -570,6 +594,137 @@ Status serveExec(net::io_context& ioc, TunnelStream& stream,
   return {};
 }
 
+// `kubectl attach`: the container's stdio as its shim holds it (container_io.h), bridged to
+// the client's WebSocket channels. Output flows from the moment of attaching; the session ends
+// when the container does (or the client leaves), with a Success Status as the kubelet sends.
+class AttachSession : public std::enable_shared_from_this<AttachSession> {
+ public:
+  AttachSession(net::io_context& ioc, WebSocket& ws, int shimSocket)
+      : ws_(ws),
+        shim_(ioc),
+        work_(net::make_work_guard(ioc)),
+        out_(
+            ws, [this] { return shared_from_this(); }, [this] { end(); }, [this] { end(); }) {
+    shim_.assign(shimSocket);
+  }
+
+  void start() {
+    ws_.binary(true);
+    readClient();
+    readShim();
+  }
+
+ private:
+  void readClient() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->end();
+      std::string message = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->onClientMessage(message);
+      self->readClient();
+    });
+  }
+
+  void onClientMessage(const std::string& message) {
+    if (message.empty()) return;
+    const auto channel = static_cast<uint8_t>(message[0]);
+    const std::string payload = message.substr(1);
+    if (channel == kStdin) toShim(kStdin, payload);
+    if (channel == kClose && !payload.empty() && payload[0] == kStdin) toShim(kClose, "");
+    if (channel == kResize) {
+      const json size = json::parse(payload, nullptr, false);
+      if (size.is_object() && size.value("Width", json()).is_number_unsigned() &&
+          size.value("Height", json()).is_number_unsigned()) {
+        toShim(kResize, std::to_string(size["Width"].get<unsigned>()) + " " +
+                            std::to_string(size["Height"].get<unsigned>()));
+      }
+    }
+  }
+
+  void toShim(uint8_t channel, const std::string& payload) {
+    beast::error_code ec;
+    net::write(shim_, net::buffer(attach::frame(channel, payload)), ec);
+  }
+
+  void readShim() {
+    shim_.async_read_some(net::buffer(buffer_),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec) return self->containerEnded();
+                            self->frames_.feed(std::string_view(self->buffer_.data(), n));
+                            while (auto f = self->frames_.next()) {
+                              if (f->first == kStdout || f->first == kStderr)
+                                self->out_.send(f->first == kStdout ? kStdout : kStderr, f->second);
+                            }
+                            self->readShim();
+                          });
+  }
+
+  void containerEnded() {
+    if (ended_) return;
+    ended_ = true;
+    out_.send(kError, json{{"metadata", json::object()}, {"status", "Success"}}.dump());
+    out_.finish();
+  }
+
+  // Either side is gone: detaching leaves the container running.
+  void end() {
+    out_.stop();
+    beast::error_code ec;
+    shim_.close(ec);
+    beast::get_lowest_layer(ws_).close();
+    work_.reset();
+  }
+
+  WebSocket& ws_;
+  net::posix::stream_descriptor shim_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  beast::flat_buffer in_;
+  std::array<char, 16 * 1024> buffer_{};
+  attach::FrameReader frames_;
+  ChannelWriter out_;
+  bool ended_ = false;
+};
+
+Status serveAttach(net::io_context& ioc, TunnelStream& stream,
+                   const http::request<http::string_body>& req, const KubeletRequest& r,
+                   const StreamingContext& ctx) {
+  if (!websocket::is_upgrade(req)) {
+    return Status::badRequest("KubeDesk serves attach over WebSocket (v5.channel.k8s.io) only");
+  }
+  const std::string protocol =
+      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
+                        {"v5.channel.k8s.io", "v4.channel.k8s.io"});
+  if (protocol.empty()) {
+    return Status::badRequest(
+        "attach needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
+  }
+  ContainerFiles files(ctx, r);
+  const int attempt = files.currentAttempt();
+  if (attempt < 0 || !files.running(attempt)) {
+    return Status::badRequest("container " + r.container + " is not running in pod " + r.pod);
+  }
+  const int shim = attach::connectUnix((PodWorker::podDir(ctx.stateDir, r.uid) / "containers" /
+                                        r.container / std::to_string(attempt) / "attach.sock")
+                                           .string());
+  if (shim < 0) {
+    return Status::badRequest("container " + r.container + " in pod " + r.pod +
+                              " was started before attach was served; restart it to attach");
+  }
+  WebSocket ws(std::move(stream));
+  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+    res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  beast::error_code ec;
+  ws.accept(req, ec);
+  if (ec) {
+    ::close(shim);
+    return {};
+  }
+  std::make_shared<AttachSession>(ioc, ws, shim)->start();
+  ioc.run();
+  return {};
+}
+
 // Where port-forward connects: the pod's own network namespace, or the node's for a
 // hostNetwork pod (its sandbox has no network namespace of its own).
 Result<PortForwardTarget> portForwardTarget(const KubeletRequest& r, const StreamingContext& ctx) {
@@ -616,12 +771,12 @@ void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingConte
       status = serveLogs(stream, *r, ctx);
     } else if (r.ok() && r->verb == "exec") {
       status = serveExec(ioc, stream, req, *r, ctx);
+    } else if (r.ok() && r->verb == "attach") {
+      status = serveAttach(ioc, stream, req, *r, ctx);
     } else if (r.ok() && r->verb == "portForward") {
       status = servePortForward(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok()) {
-      status = Status::badRequest("pods/" + r->verb +
-                                  " is not served by KubeDesk's node agent yet (logs, exec and "
-                                  "port-forward are)");
+      status = Status::badRequest("pods/" + r->verb + " is not served by KubeDesk's node agent");
     }
   } catch (const std::exception& e) {  // a malformed parameter (tailLines=x) costs one request
     status = Status::badRequest(e.what());

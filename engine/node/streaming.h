@@ -13,8 +13,11 @@
 // exec and attach speak the channel protocol (subprotocol v5.channel.k8s.io, or v4): every
 // binary message starts with its channel — 0 stdin, 1 stdout, 2 stderr, 3 error (a meta/v1
 // Status, with the exit code as kubectl expects), 4 terminal resize ({"Width","Height"}) and,
-// in v5, 255 close (the client closed the channel in the next byte, e.g. stdin). Attach shows
-// the container's output from now on (our shim keeps no stdin open, so input is ignored).
+// in v5, 255 close (the client closed the channel in the next byte, e.g. stdin). Attach joins
+// the container's stdio through its shim's attach socket (container_io.h): output from now on,
+// input to the container's stdin (a pipe, or its terminal for `tty: true`), terminal resizes;
+// it ends with a Success Status when the container ends, and leaving it leaves the container
+// running (unless `stdinOnce`, which closes its stdin).
 // port-forward is served by port_forward.h, into the pod's network namespace (the node's
 // for a hostNetwork pod). Failures before an upgrade are answered as meta/v1 Status objects.
 //

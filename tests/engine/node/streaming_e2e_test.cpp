@@ -265,6 +265,48 @@ class StreamingE2eTest : public QObject {
     QCOMPARE(p.exitCode(), 5);
   }
 
+  void attachFeedsStdinOnce() {
+    // stdinOnce: the container's stdin closes when the first attached client leaves.
+    QJsonObject pod =
+        QJsonDocument::fromJson(
+            busyboxPod("reader", "n1", "Never", {"sh", "-c", "echo ready; cat; echo done"}))
+            .object();
+    QJsonObject spec = pod["spec"].toObject();
+    QJsonObject container = spec["containers"].toArray()[0].toObject();
+    container["stdin"] = true;
+    container["stdinOnce"] = true;
+    spec["containers"] = QJsonArray{container};
+    pod["spec"] = spec;
+    KUBECTL_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
+    QVERIFY2(
+        waitFor([&] { return jsonpath("pod", "reader", "{.status.phase}") == "Running"; }, 60000),
+        qPrintable(agentLog()));
+    const auto attached = k({"attach", "-i", "reader"}, "hello from stdin\n");
+    KUBECTL_OK(attached);
+    QCOMPARE(attached.out, QString("hello from stdin\ndone\n"));
+    QVERIFY(waitFor([&] { return jsonpath("pod", "reader", "{.status.phase}") == "Succeeded"; },
+                    20000));
+    QCOMPARE(k({"logs", "reader"}).out, QString("ready\nhello from stdin\ndone\n"));
+  }
+
+  void runWithTerminal() {
+    // `kubectl run -it --rm`: a pod with stdin and tty, attached at once, deleted afterwards.
+    QProcess p;
+    p.setProcessEnvironment(kubectlEnv());
+    p.start("python3",
+            {"-c", kPtyDriver, "echo hi$((40+2))\rtty\rexit 7\r", "/usr/bin/kubectl", "run", "-it",
+             "--rm", "shell", "--image=busybox", "--restart=Never",
+             "--overrides={\"spec\":{\"nodeName\":\"n1\",\"terminationGracePeriodSeconds\":1}}",
+             "--", "sh"});
+    QVERIFY(p.waitForFinished(60000));
+    const QString shown = QString::fromUtf8(p.readAllStandardOutput());
+    QVERIFY2(shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
+             qPrintable(shown + p.readAllStandardError() + agentLog()));
+    QVERIFY2(shown.contains("/dev/pts/0"), qPrintable(shown));  // the container's own terminal
+    QCOMPARE(p.exitCode(), 7);
+    QVERIFY(waitFor([&] { return k({"get", "pod", "shell"}).exitCode != 0; }, 30000));
+  }
+
   void noAgentIsServiceUnavailable() {
     KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("stranded", "ghost", "Never", {"true"})));
     for (const auto& args :
