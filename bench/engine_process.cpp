@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/client/node_credentials.h"
+
 namespace kd::bench {
 namespace {
 
@@ -145,7 +147,13 @@ Status AgentProcess::start() {
   const std::string log = stateDir_.string() + ".log";
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::internal("cannot write " + log);
-  pid_ = spawn({binary_.string(), "--kubeconfig", engine_.kubeconfig(), "--node-name", nodeName_,
+  // The node's own token, as drivers start agents (and as the node authorizer then sees them).
+  const std::string kubeconfig = (stateDir_ / "kubeconfig").string();
+  if (Status s = client::writeNodeKubeconfig(engine_.kubeconfig(), nodeName_, kubeconfig); !s) {
+    ::close(fd);
+    return s;
+  }
+  pid_ = spawn({binary_.string(), "--kubeconfig", kubeconfig, "--node-name", nodeName_,
                 "--state-dir", stateDir_.string()},
                fd, fd);
   ::close(fd);

@@ -18,6 +18,10 @@ packages=(
   python3 util-linux
   # desktop app tests: a virtual X server for screenshots
   xvfb xauth
+  # VM nodes: libvirt + qemu (TCG where KVM does not work), the kernel and the programs the
+  # node image is built from (crun, nftables and dnsmasq run inside the guests)
+  libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  linux-image-amd64 crun nftables dnsmasq-base cpio e2fsprogs lz4
 )
 
 missing=()
@@ -25,14 +29,24 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# libvirt's QEMU driver does not start without the user and group libvirt-qemu, which Debian's
+# libvirt-daemon-system creates along with polkit, a firewall and a default NAT network that
+# KubeDesk does not use; create just the account, as that package does.
+if ! getent group libvirt-qemu > /dev/null; then
+  $SUDO groupadd --system libvirt-qemu
+fi
+if ! getent passwd libvirt-qemu > /dev/null; then
+  $SUDO useradd --system --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin \
+    -g libvirt-qemu libvirt-qemu
+fi

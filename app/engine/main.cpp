@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/crash_report/crash_report.h"
 #include "engine/server/control_plane.h"
 
 namespace {
@@ -24,6 +25,7 @@ Options:
   --no-kubeconfig       do not touch any kubeconfig (DIR/kubeconfig is still written)
   --threads N           API server I/O threads (default 2)
   --simulated-nodes N   register N simulated nodes (kwok-like: pods run without containers)
+  --cluster-switch      serve the VM nodes' cluster network (an L2 switch on 127.0.0.1)
   -h, --help            show this help
 )";
 
@@ -39,6 +41,7 @@ bool takeValue(int& i, int argc, char** argv, std::string& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kd::installCrashReport("kubedesk-engine");
   kd::server::ControlPlaneOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
       options.kubeconfig = value;
     } else if (arg == "--no-kubeconfig") {
       options.writeKubeconfig = false;
+    } else if (arg == "--cluster-switch") {
+      options.clusterSwitch = true;
     } else {
       std::fprintf(stderr, "kubedesk-engine: unknown option %s\n%s", arg.c_str(), kUsage);
       return 2;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "app/crash_report/crash_report.h"
 #include "engine/api/quantity.h"
 #include "engine/node/agent.h"
 #include "engine/node/shim.h"
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "shim") == 0) {
     return kd::node::runShim(std::vector<std::string>(argv + 2, argv + argc));
   }
+  kd::installCrashReport("kubedesk-node");
   kd::node::AgentOptions options;
   options.selfExe = selfExe();
   if (!parseFlags(argc, argv, options)) {

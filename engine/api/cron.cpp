@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "engine/api/split.h"
+
 namespace kd::api {
 
 // ---------------------------------------------------------------------------------------------
@@ -382,16 +384,6 @@ Result<int64_t> parseIntOrName(std::string_view s, const FieldRange& f) {
   return parseInt(s);
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  for (size_t begin = 0;;) {
-    const size_t at = s.find(sep, begin);
-    parts.push_back(s.substr(begin, at == std::string_view::npos ? at : at - begin));
-    if (at == std::string_view::npos) return parts;
-    begin = at + 1;
-  }
-}
-
 struct FieldBits {
   uint64_t bits = 0;
   bool star = false;
@@ -399,8 +391,8 @@ struct FieldBits {
 
 // One comma-separated part of a field: `*`, `?`, `a`, `a-b`, each optionally `/step`.
 Result<FieldBits> parseRange(std::string_view expr, const FieldRange& f) {
-  const auto rangeAndStep = split(expr, '/');
-  const auto lowAndHigh = split(rangeAndStep[0], '-');
+  const auto rangeAndStep = splitOn(expr, '/');
+  const auto lowAndHigh = splitOn(rangeAndStep[0], '-');
   int64_t start = f.min, end = f.max, step = 1;
   bool star = lowAndHigh[0] == "*" || lowAndHigh[0] == "?";
   if (!star) {
@@ -445,7 +437,7 @@ Result<FieldBits> parseRange(std::string_view expr, const FieldRange& f) {
 
 Result<FieldBits> parseField(std::string_view field, const FieldRange& f) {
   FieldBits all;
-  for (std::string_view part : split(field, ',')) {
+  for (std::string_view part : splitOn(field, ',')) {
     auto r = parseRange(part, f);
     if (!r.ok()) return r.status();
     all.bits |= r->bits;

@@ -98,6 +98,7 @@ json clusterBody(const ClusterAccess& access) {
   json cluster = {{"server", access.server}};
   if (!access.caPem.empty())
     cluster["certificate-authority-data"] = api::base64Encode(access.caPem);
+  if (!access.tlsServerName.empty()) cluster["tls-server-name"] = access.tlsServerName;
   if (access.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
   return cluster;
 }
@@ -360,6 +361,7 @@ Result<std::string> dataOrFile(const NamedEntry& entry, const std::string& what,
 
 Status fillCluster(const NamedEntry& cluster, const std::string& what, ClusterAccess& access) {
   access.server = stringField(cluster.body, "server");
+  access.tlsServerName = stringField(cluster.body, "tls-server-name");
   auto insecure = cluster.body.find("insecure-skip-tls-verify");
   access.insecureSkipTlsVerify =
       insecure != cluster.body.end() && insecure->is_boolean() && insecure->get<bool>();

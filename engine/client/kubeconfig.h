@@ -20,6 +20,10 @@ struct ClusterAccess {
   std::string server;         // https://127.0.0.1:PORT
   std::string namespaceName;  // the context's namespace ("" means default)
   std::string caPem;          // certificate-authority-data or the file it names
+  // tls-server-name: the name the server's certificate is verified against (and sent as SNI)
+  // instead of the server URL's host, for a server reached under another address (a VM
+  // reaching the host's 127.0.0.1 through its gateway). Empty: the URL's host.
+  std::string tlsServerName;
   std::string clientCertPem;
   std::string clientKeyPem;
   std::string token;

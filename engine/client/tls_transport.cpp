@@ -48,6 +48,21 @@ std::string describe(const beast::error_code& ec) {
   return ec.message();
 }
 
+std::string handshakeFailure(SSL* ssl, const beast::error_code& ec) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    return std::string("TLS certificate verification failed: ") +
+           X509_verify_cert_error_string(verify) +
+           " (does the context's certificate-authority match this server?)";
+  }
+  return "TLS handshake failed: " + describe(ec);
+}
+
+void runToCompletion(net::io_context& ioc) {
+  ioc.restart();
+  ioc.run();
+}
+
 }  // namespace
 
 Result<ServerEndpoint> ServerEndpoint::parse(const std::string& url) {
@@ -87,31 +102,55 @@ Result<ServerEndpoint> ServerEndpoint::parse(const std::string& url) {
   return ep;
 }
 
+void pinServerName(SSL* ssl, const ClusterAccess& access, const ServerEndpoint& endpoint) {
+  const std::string& name = access.tlsServerName.empty() ? endpoint.host : access.tlsServerName;
+  if (isIpAddress(name)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    SSL_set1_host(ssl, name.c_str());
+  }
+}
+
 // --- one connection -----------------------------------------------------------------------
+
+namespace {
+
+// Connects `stream` (on `ioc`, which nothing else runs meanwhile) and makes the TLS handshake.
+Status dialTls(net::io_context& ioc, beast::ssl_stream<beast::tcp_stream>& stream,
+               const ClusterAccess& access, const ServerEndpoint& ep,
+               const TransportOptions& options) {
+  beast::error_code ec;
+  tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(ep.host, ep.port, ec);
+  if (ec) return unreachable(ep, "cannot resolve " + ep.host + ": " + ec.message());
+  pinServerName(stream.native_handle(), access, ep);
+  auto& tcpStream = beast::get_lowest_layer(stream);
+  tcpStream.expires_after(options.connectTimeout);
+  tcpStream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  runToCompletion(ioc);
+  if (ec) return unreachable(ep, describe(ec));
+  tcpStream.socket().set_option(tcp::no_delay(true), ec);
+  stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+  runToCompletion(ioc);
+  tcpStream.expires_never();
+  if (ec) return unreachable(ep, handshakeFailure(stream.native_handle(), ec));
+  return {};
+}
+
+}  // namespace
 
 class TlsConnection::Impl {
  public:
-  Impl(ssl::context& ctx, const ServerEndpoint& ep, const TransportOptions& options,
-       const std::string& authorization)
-      : ep_(ep), options_(options), authorization_(authorization), stream_(ioc_, ctx) {}
+  Impl(ssl::context& ctx, const ClusterAccess& access, const ServerEndpoint& ep,
+       const TransportOptions& options, const std::string& authorization)
+      : access_(access),
+        ep_(ep),
+        options_(options),
+        authorization_(authorization),
+        stream_(ioc_, ctx) {}
 
-  Status connect() {
-    beast::error_code ec;
-    tcp::resolver resolver(ioc_);
-    auto endpoints = resolver.resolve(ep_.host, ep_.port, ec);
-    if (ec) return unreachable(ep_, "cannot resolve " + ep_.host + ": " + ec.message());
-    pinServerName();
-    auto& tcpStream = beast::get_lowest_layer(stream_);
-    tcpStream.expires_after(options_.connectTimeout);
-    tcpStream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-    run();
-    if (ec) return unreachable(ep_, describe(ec));
-    tcpStream.socket().set_option(tcp::no_delay(true), ec);
-    stream_.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
-    run();
-    if (ec) return unreachable(ep_, handshakeFailure(ec));
-    return {};
-  }
+  Status connect() { return dialTls(ioc_, stream_, access_, ep_, options_); }
 
   Result<Response> roundTrip(const RequestSpec& request, bool& sawResponse) {
     sawResponse = false;
@@ -189,27 +228,6 @@ class TlsConnection::Impl {
     ioc_.run();
   }
 
-  // Hostname (or IP) verification and SNI, as every TLS client of an API server does.
-  void pinServerName() {
-    SSL* ssl = stream_.native_handle();
-    if (isIpAddress(ep_.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep_.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(ssl, ep_.host.c_str());
-      SSL_set1_host(ssl, ep_.host.c_str());
-    }
-  }
-
-  std::string handshakeFailure(const beast::error_code& ec) {
-    const long verify = SSL_get_verify_result(stream_.native_handle());
-    if (verify != X509_V_OK) {
-      return std::string("TLS certificate verification failed: ") +
-             X509_verify_cert_error_string(verify) +
-             " (does the context's certificate-authority match this server?)";
-    }
-    return "TLS handshake failed: " + describe(ec);
-  }
-
   Status send(const RequestSpec& r, std::chrono::milliseconds timeout) {
     http::request<http::string_body> req;
     const http::verb verb = http::string_to_verb(r.method);
@@ -255,6 +273,7 @@ class TlsConnection::Impl {
     return r;
   }
 
+  const ClusterAccess& access_;
   const ServerEndpoint& ep_;
   const TransportOptions& options_;
   const std::string& authorization_;
@@ -316,11 +335,12 @@ class ConnectionPool::Impl {
                                   "\" is unusable: " + ec.message());
     }
     if (!access.token.empty()) authorization_ = "Bearer " + access.token;
+    access_ = access;
     return {};
   }
 
   Result<std::unique_ptr<TlsConnection>> dial() {
-    auto impl = std::make_unique<TlsConnection::Impl>(ctx_, ep_, options_, authorization_);
+    auto impl = std::make_unique<TlsConnection::Impl>(ctx_, access_, ep_, options_, authorization_);
     if (Status st = impl->connect(); !st) return st;
     return std::make_unique<TlsConnection>(std::move(impl));
   }
@@ -350,6 +370,7 @@ class ConnectionPool::Impl {
     dead.swap(idle_);
   }
 
+  ClusterAccess access_;
   ServerEndpoint ep_;
   TransportOptions options_;
   ssl::context ctx_;
@@ -394,6 +415,18 @@ Result<Response> ConnectionPool::roundTrip(const RequestSpec& request) {
 
 Result<std::unique_ptr<TlsConnection>> ConnectionPool::openDedicated() {
   return impl_->dial();
+}
+
+Result<std::unique_ptr<ConnectionPool::TlsStream>> ConnectionPool::dialStream(
+    net::io_context& ioc) {
+  auto stream = std::make_unique<TlsStream>(ioc, impl_->ctx_);
+  if (Status st = dialTls(ioc, *stream, impl_->access_, impl_->ep_, impl_->options_); !st)
+    return st;
+  return stream;
+}
+
+const std::string& ConnectionPool::authorization() const {
+  return impl_->authorization_;
 }
 
 const ServerEndpoint& ConnectionPool::endpoint() const {

@@ -5,6 +5,11 @@
 // Every operation is synchronous for the caller but runs on the connection's own io_context
 // so it can carry a deadline and be cancelled from another thread.
 
+#include <openssl/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -33,6 +38,12 @@ struct ServerEndpoint {
 
   static Result<ServerEndpoint> parse(const std::string& url);
 };
+
+// Makes the TLS handshake on `ssl` verify the server's certificate against the name a client
+// of `access` expects: the kubeconfig's tls-server-name when set, else the URL's host (an IP
+// address is matched as one). A DNS name is also sent as SNI. Shared by every TLS dialer of
+// the API server (this transport, the node agent's tunnel).
+void pinServerName(SSL* ssl, const ClusterAccess& access, const ServerEndpoint& endpoint);
 
 struct RequestSpec {
   std::string method;
@@ -68,6 +79,14 @@ class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
 
   // A fresh, unpooled connection for a long-lived stream.
   Result<std::unique_ptr<TlsConnection>> openDedicated();
+
+  // A connected, handshaken TLS stream to the server on the caller's io_context, for
+  // protocols that take the connection over (WebSocket exec, attach, port-forward). Runs `ioc`
+  // until connected: call it while nothing else runs `ioc`. The pool must outlive the stream.
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  Result<std::unique_ptr<TlsStream>> dialStream(boost::asio::io_context& ioc);
+  // The Authorization header requests carry ("" for a client-certificate user).
+  const std::string& authorization() const;
 
   const ServerEndpoint& endpoint() const;
   const TransportOptions& options() const;

@@ -63,7 +63,14 @@ Status ControllerManager::start() {
 
 void ControllerManager::work(Running& r) {
   while (auto key = r.queue->get()) {
-    Status st = r.controller->sync(*key);
+    Status st;
+    try {
+      st = r.controller->sync(*key);
+    } catch (const std::exception& e) {
+      // A bug in one sync costs that key a retry, never the engine (Kubernetes' controllers
+      // recover from panics the same way); the message says where to look.
+      st = Status::internal("sync threw: " + std::string(e.what()));
+    }
     if (st.isOk()) {
       r.queue->forget(*key);
     } else {

@@ -1,5 +1,7 @@
 #include "engine/node/agent.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -13,6 +15,7 @@
 #include "engine/node/node_status.h"
 #include "engine/node/pod_worker.h"
 #include "engine/node/runtime.h"
+#include "engine/node/sync_pool.h"
 #include "engine/node/tunnel.h"
 
 namespace kd::node {
@@ -25,6 +28,13 @@ constexpr auto kLeasePeriod = std::chrono::seconds(10);
 constexpr auto kNodeStatusPeriod = std::chrono::seconds(10);
 constexpr auto kRetryPeriod = std::chrono::seconds(1);
 constexpr int kLeaseDurationSeconds = 40;
+constexpr auto kHeapTrimPeriod = std::chrono::seconds(30);
+// glibc gives each thread that allocates an arena of its own, up to 8 per core; the pool's
+// threads come and go with load, and memory freed in an arena stays with it. Two arenas, and
+// giving free heap pages back now and then, keep the agent's memory near what it uses (a
+// burst of 100 pod starts left ~12 MB of heap for ~5 MB in use without them).
+constexpr int kMallocArenas = 2;
+constexpr size_t kIdleApiConnections = 4;
 
 const api::KindInfo& kindOf(const char* group, const char* resource) {
   const char* version = "v1";
@@ -54,6 +64,7 @@ class Agent {
   void reapFinished();
   void reportMetrics();
   void tearDownOrphans(const std::set<std::string>& live);
+  void trimHeap();
 
   const AgentOptions& options_;
   const std::atomic<bool>& stop_;
@@ -65,12 +76,14 @@ class Agent {
   NodeFacts facts_;
   Clock::time_point registeredAt_{};
   Clock::time_point lastLease_{}, lastStatus_{};
+  SyncPool pool_;                                              // outlives the workers
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by pod uid
   std::unique_ptr<client::Watch> watch_;
   std::string resourceVersion_;
   std::unique_ptr<NodeNetwork> network_;
   std::unique_ptr<MetricsCollector> metrics_;  // metrics: null when the interval is 0
   std::chrono::steady_clock::time_point lastMetrics_{};
+  std::chrono::steady_clock::time_point lastTrim_{};
   std::unique_ptr<ReverseTunnel> tunnel_;  // last: stops before what its streams use
 };
 
@@ -86,6 +99,8 @@ Status Agent::init() {
   if (!access.ok()) return access.status();
   client::ClientOptions clientOptions;
   clientOptions.userAgent = "kubedesk-node/" + options_.nodeName;
+  // Each idle TLS connection holds ~60 KB of buffers; the pool's few threads need few.
+  clientOptions.maxIdleConnections = kIdleApiConnections;
   auto api = client::ApiClient::create(*access, clientOptions);
   if (!api.ok()) return api.status();
   api_ = std::move(*api);
@@ -106,6 +121,7 @@ Status Agent::init() {
           images_.get(),
           &runtime_,
           events_.get(),
+          &pool_,
           options_.nodeName,
           facts_.internalIp,
           options_.selfExe,
@@ -161,7 +177,8 @@ void Agent::heartbeat() {
   const auto now = Clock::now();
   if (now - lastLease_ >= kLeasePeriod && renewLease().isOk()) lastLease_ = now;
   if (now - lastStatus_ < kNodeStatusPeriod) return;
-  const json body = {{"status", buildNodeStatus(facts_, registeredAt_, now)}};
+  json body = {{"status", buildNodeStatus(facts_, registeredAt_, now)}};
+  body["status"]["images"] = buildNodeImages(images_->list());
   auto r = api_->patch(kindOf("", "nodes"), "", options_.nodeName, client::PatchType::Merge,
                        body.dump(), {.subresource = "status"});
   if (r.ok()) {
@@ -242,6 +259,13 @@ void Agent::reapFinished() {
   }
 }
 
+void Agent::trimHeap() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - lastTrim_ < kHeapTrimPeriod) return;
+  lastTrim_ = now;
+  ::malloc_trim(0);
+}
+
 // metrics: one report per interval; a failed post is retried with the next one.
 void Agent::reportMetrics() {
   const auto now = std::chrono::steady_clock::now();
@@ -272,6 +296,7 @@ void Agent::run() {
     heartbeat();
     reportMetrics();
     reapFinished();
+    trimHeap();
     if (!watch_ || watch_->ended()) {
       if (watch_ && watch_->endStatus().isOk() && !resourceVersion_.empty()) {
         client::ListOptions options;
@@ -304,6 +329,7 @@ void Agent::run() {
 }  // namespace
 
 Status runAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
+  ::mallopt(M_ARENA_MAX, kMallocArenas);  // before any thread allocates
   Agent agent(options, stop);
   if (Status s = agent.init(); !s.isOk()) return s;
   agent.run();

@@ -62,6 +62,26 @@ Status fetchBlob(ImageStore& store, RegistryClient& registry, const json& descri
   return {};
 }
 
+// pullImage with each credential in turn until one works, or anonymously with none.
+Result<PullReport> pullWithCredentials(ImageStore& store, const std::string& name,
+                                       const EnsureHooks& hooks) {
+  if (!hooks.credentials.ok()) return hooks.credentials.status();
+  const auto& credentials = *hooks.credentials;
+  if (credentials.empty()) return pullImage(store, name, hooks.registry, hooks.progress);
+  std::vector<Status> failures;
+  for (const auto& credential : credentials) {
+    RegistryOptions options = hooks.registry;
+    options.credential = credential;
+    auto pulled = pullImage(store, name, options, hooks.progress);
+    if (pulled.ok()) return pulled;
+    failures.push_back(pulled.status());
+  }
+  if (failures.size() == 1) return failures.front();
+  std::string errors;
+  for (const auto& f : failures) errors += (errors.empty() ? "" : ", ") + f.message();
+  return Status::internal("[" + errors + "]");  // ensureImage reports only the message
+}
+
 }  // namespace
 
 PullPolicy pullPolicyOf(const std::string& policy, const std::string& image) {
@@ -125,7 +145,7 @@ EnsuredImage ensureImage(ImageStore& store, const std::string& name, PullPolicy 
     return out;
   }
   if (hooks.beforePull) hooks.beforePull();
-  auto pulled = pullImage(store, name, hooks.registry, hooks.progress);
+  auto pulled = pullWithCredentials(store, name, hooks);
   auto image = pulled.ok() ? store.find(name) : Result<Image>(pulled.status());
   if (!image.ok()) {
     out.reason = "ErrImagePull";
@@ -135,22 +155,6 @@ EnsuredImage ensureImage(ImageStore& store, const std::string& name, PullPolicy 
   out.image = std::move(*image);
   out.pulled = *pulled;
   return out;
-}
-
-std::string goDuration(std::chrono::milliseconds d) {
-  const auto ms = d.count();
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  char seconds[32];
-  std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(ms % 60000) / 1000.0);
-  std::string s = seconds;
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  const auto minutes = ms / 60000;
-  const auto hours = minutes / 60;
-  std::string out;
-  if (hours > 0) out += std::to_string(hours) + "h";
-  if (minutes > 0) out += std::to_string(minutes % 60) + "m";
-  return out + s + "s";
 }
 
 }  // namespace kd::node

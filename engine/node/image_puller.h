@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/api/status.h"
 #include "engine/node/image_store.h"
@@ -58,16 +59,17 @@ struct EnsuredImage {
 
 struct EnsureHooks {
   std::function<void()> beforePull;  // the kubelet's "Pulling" event
-  RegistryOptions registry;
+  RegistryOptions registry;          // its credential is set from `credentials`
   PullProgress progress;
+  // What a pull may present (PodPullCredentials::forImage): each in turn until one pull
+  // works, as the kubelet does; none pulls anonymously. An error fails the pull with it.
+  Result<std::vector<RegistryCredential>> credentials = std::vector<RegistryCredential>{};
 };
 
-// Makes the image `name` present as `policy` says, pulling when it must.
+// Makes the image `name` present as `policy` says, pulling when it must. When every
+// credential fails, the message lists each attempt's error ("[first, second]"), as the
+// kubelet's aggregated error does; with one attempt it is that attempt's.
 EnsuredImage ensureImage(ImageStore& store, const std::string& name, PullPolicy policy,
                          const EnsureHooks& hooks = {});
-
-// A duration as Go prints a time.Duration truncated to milliseconds ("523ms", "1.2s",
-// "1m2.5s"), the form of the kubelet's "Successfully pulled image" event.
-std::string goDuration(std::chrono::milliseconds d);
 
 }  // namespace kd::node

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -471,6 +472,43 @@ Result<Image> ImageStore::find(const std::string& name) const {
     image.layers.push_back(layer.value("digest", ""));
   }
   return image;
+}
+
+std::vector<ImageSummary> ImageStore::list() const {
+  json references;
+  {
+    std::lock_guard lock(mu_);
+    references = references_;
+  }
+  std::map<std::string, ImageSummary> byManifest;  // manifest digest -> summary
+  std::map<std::string, std::vector<std::string>> tags;
+  for (const auto& [name, digest] : references.items()) {
+    auto image = find(name);
+    if (!image.ok()) continue;  // a reference whose blobs are gone is not an image
+    ImageSummary& summary = byManifest[image->manifestDigest];
+    if (summary.names.empty()) {
+      std::error_code ec;
+      for (const auto& blob : image->layers) {
+        summary.sizeBytes += static_cast<int64_t>(fs::file_size(blobPath(blob), ec));
+      }
+      summary.sizeBytes += static_cast<int64_t>(fs::file_size(blobPath(image->configDigest), ec));
+    }
+    // Each repository naming the manifest has its repo digest, as containerd reports them.
+    if (std::find(summary.names.begin(), summary.names.end(), image->imageId()) ==
+        summary.names.end()) {
+      summary.names.push_back(image->imageId());
+    }
+    tags[image->manifestDigest].push_back(name);
+  }
+  std::vector<ImageSummary> out;
+  for (auto& [digest, summary] : byManifest) {
+    for (auto& tag : tags[digest]) summary.names.push_back(std::move(tag));
+    out.push_back(std::move(summary));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ImageSummary& a, const ImageSummary& b) {
+    return a.sizeBytes > b.sizeBytes;
+  });
+  return out;
 }
 
 Result<fs::path> ImageStore::unpackedLayer(const std::string& digest) {

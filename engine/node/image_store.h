@@ -14,6 +14,7 @@
 //
 // Thread-safe: one mutex guards the references and layer unpacking.
 
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -32,6 +33,13 @@ struct Image {
 
   // "docker.io/library/busybox@sha256:<manifest>", as a kubelet reports imageID.
   std::string imageId() const;
+};
+
+// One stored image as the kubelet reports it in Node.status.images: its repo digests
+// ("docker.io/library/busybox@sha256:...") then its tags, and the bytes of its blobs.
+struct ImageSummary {
+  std::vector<std::string> names;
+  int64_t sizeBytes = 0;
 };
 
 // "sha256:<hex>" of the bytes / of a file's contents.
@@ -68,6 +76,8 @@ class ImageStore {
 
   // The image a pod's `image` field names, after normalisation; NotFound when absent.
   Result<Image> find(const std::string& name) const;
+  // Every named image, one entry per manifest, largest first (the kubelet's order).
+  std::vector<ImageSummary> list() const;
 
   // For pulls (image_puller.h). Blobs are content-addressed, so an image that shares layers
   // with one already stored shares their files, and concurrent adds of one blob are harmless.

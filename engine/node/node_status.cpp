@@ -169,4 +169,13 @@ json buildNode(const std::string& nodeName, const NodeFacts& facts, Clock::time_
           {"status", buildNodeStatus(facts, now, now)}};
 }
 
+json buildNodeImages(const std::vector<ImageSummary>& images) {
+  constexpr size_t kMaxImages = 50;
+  json out = json::array();
+  for (size_t i = 0; i < images.size() && i < kMaxImages; ++i) {
+    out.push_back({{"names", images[i].names}, {"sizeBytes", images[i].sizeBytes}});
+  }
+  return out;
+}
+
 }  // namespace kd::node

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/api/status.h"
+#include "engine/node/image_store.h"
 #include "engine/node/timestamps.h"
 
 namespace kd::node {
@@ -37,5 +38,8 @@ extern const char* const kKubeletVersion;
 json buildNode(const std::string& nodeName, const NodeFacts& facts, Clock::time_point now);
 // The status alone: conditions keep `since` as lastTransitionTime, `now` as heartbeat.
 json buildNodeStatus(const NodeFacts& facts, Clock::time_point since, Clock::time_point now);
+// status.images: the largest 50 of `images` (the kubelet's nodeStatusMaxImages), as
+// [{"names": [...], "sizeBytes": N}].
+json buildNodeImages(const std::vector<ImageSummary>& images);
 
 }  // namespace kd::node

@@ -8,10 +8,12 @@
 #include <fstream>
 #include <future>
 
+#include "engine/api/go_duration.h"
 #include "engine/node/image_puller.h"
 #include "engine/node/lifecycle_hooks.h"
 #include "engine/node/network.h"
 #include "engine/node/oci_spec.h"
+#include "engine/node/pull_secrets.h"
 #include "engine/node/sandbox.h"
 #include "engine/node/shim.h"
 
@@ -97,23 +99,18 @@ void removePodCgroups(const std::string& uid) {
 
 }  // namespace
 
-PodWorker::PodWorker(const NodeContext& ctx, json pod) : ctx_(ctx), pod_(std::move(pod)) {
-  const json meta = section(pod_, "metadata");
+PodWorker::PodWorker(const NodeContext& ctx, json pod)
+    : ctx_(ctx), pod_(std::make_shared<const json>(std::move(pod))) {
+  const json& meta = section(*pod_, "metadata");
   uid_ = meta.value("uid", "");
   namespace_ = meta.value("namespace", "");
   name_ = meta.value("name", "");
   podDir_ = podDir(ctx_.stateDir, uid_);
-  dirty_ = true;
-  thread_ = std::thread([this] { loop(); });
+  task_ = ctx_.pool->add([this] { return step(); });
 }
 
 PodWorker::~PodWorker() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  ctx_.pool->remove(task_);
 }
 
 fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
@@ -123,19 +120,17 @@ fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
 void PodWorker::update(json pod) {
   {
     std::lock_guard lock(mu_);
-    pod_ = std::move(pod);
-    dirty_ = true;
+    pod_ = std::make_shared<const json>(std::move(pod));
   }
-  cv_.notify_all();
+  ctx_.pool->wake(task_);
 }
 
 void PodWorker::podDeleted() {
   {
     std::lock_guard lock(mu_);
     deleted_ = true;
-    dirty_ = true;
   }
-  cv_.notify_all();
+  ctx_.pool->wake(task_);
 }
 
 bool PodWorker::done() const {
@@ -143,25 +138,20 @@ bool PodWorker::done() const {
   return done_;
 }
 
-void PodWorker::loop() {
-  for (;;) {
-    json pod;
-    bool deleted = false;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, terminating_ ? kTerminatingPeriod : kSyncPeriod,
-                   [&] { return stop_ || dirty_; });
-      if (stop_) return;
-      dirty_ = false;
-      pod = pod_;
-      deleted = deleted_;
-    }
-    if (runOnce(pod, deleted)) {
-      std::lock_guard lock(mu_);
-      done_ = true;
-      return;
-    }
+std::optional<SyncPool::Duration> PodWorker::step() {
+  std::shared_ptr<const json> pod;
+  bool deleted = false;
+  {
+    std::lock_guard lock(mu_);
+    pod = pod_;
+    deleted = deleted_;
   }
+  if (runOnce(*pod, deleted)) {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    return std::nullopt;
+  }
+  return terminating_ ? kTerminatingPeriod : kSyncPeriod;
 }
 
 bool PodWorker::runOnce(const json& pod, bool deleted) {
@@ -432,8 +422,9 @@ void PodWorker::publishProbeStatus() {
     for (const auto& probe : slot.probes) status[name][probeKey(probe.kind())] = probe.statusJson();
   }
   const json patch = {{"metadata", {{"annotations", {{kProbeStatusAnnotation, status.dump()}}}}}};
-  auto r =
-      ctx_.api->patch(podKind(), namespace_, name_, client::PatchType::Merge, patch.dump(), {});
+  // Through pods/status: a node may change a pod's annotations there, not on the pod itself.
+  auto r = ctx_.api->patch(podKind(), namespace_, name_, client::PatchType::Merge, patch.dump(),
+                           {.subresource = "status"});
   if (r.ok()) probeStatusDirty_ = false;
 }
 
@@ -459,14 +450,22 @@ Result<Image> PodWorker::resolveImage(Slot& slot, const json& pod, const json& s
   hooks.beforePull = [&] {
     event(pod, slot, "Normal", "Pulling", "Pulling image \"" + image + "\"");
   };
+  // The kubelet reads the pod's pull secrets at every sync that may pull; so do we.
+  const PodPullCredentials pullCredentials = readPullCredentials(
+      pod, [this](const std::string& r, const std::string& n) { return getObject(r, n); });
+  if (!pullCredentials.unreadable.empty()) {
+    ctx_.events->record(pod, "", "Warning", "FailedToRetrieveImagePullSecret",
+                        unreadablePullSecretsMessage(pullCredentials.unreadable));
+  }
+  hooks.credentials = pullCredentials.forImage(image);
   EnsuredImage got = ensureImage(*ctx_.images, image,
                                  pullPolicyOf(spec.value("imagePullPolicy", ""), image), hooks);
   if (got.image) {
     if (got.pulled) {
       const auto& r = *got.pulled;
       event(pod, slot, "Normal", "Pulled",
-            "Successfully pulled image \"" + image + "\" in " + goDuration(r.elapsed) + " (" +
-                goDuration(r.elapsed + r.waited) +
+            "Successfully pulled image \"" + image + "\" in " + api::goDuration(r.elapsed) + " (" +
+                api::goDuration(r.elapsed + r.waited) +
                 " including waiting). Image size: " + std::to_string(r.imageSize) + " bytes.");
       std::fprintf(stderr, "kubedesk-node: pulled %s (%s): %d blobs fetched, %d shared\n",
                    image.c_str(), r.manifestDigest.c_str(), r.blobsFetched, r.blobsShared);
@@ -681,11 +680,15 @@ void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
   if (section(pod, "spec").value("hostNetwork", false)) {
     status["podIP"] = ctx_.nodeIp;
     status["podIPs"] = status["hostIPs"];
-  } else if (const std::string ip = podIp(ctx_.stateDir, uid_); !ip.empty()) {
+  } else {
     // The sandbox got its address before any container started, so a Running or Ready pod
-    // is never reported without its IP (Endpoints skip pods without one).
-    status["podIP"] = ip;
-    status["podIPs"] = json::array({{{"ip", ip}}});
+    // is never reported without its IP (Endpoints skip pods without one). It never changes,
+    // so the allocation file is read only until it is known.
+    if (podIp_.empty()) podIp_ = podIp(ctx_.stateDir, uid_);
+    if (!podIp_.empty()) {
+      status["podIP"] = podIp_;
+      status["podIPs"] = json::array({{{"ip", podIp_}}});
+    }
   }
   for (const auto& c : app) status["containerStatuses"].push_back(containerStatusJson(c));
   if (!init.empty()) {

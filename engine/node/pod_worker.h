@@ -1,6 +1,7 @@
 #pragma once
-// One pod on this node, driven by its own thread: it makes the pod's sandbox, runs the init
-// containers in order and then the app containers, restarts them per restartPolicy with the
+// One pod on this node, stepped by the agent's SyncPool (sync_pool.h) once a second (every
+// 200 ms while terminating) and at once when the pod changes: it makes the pod's sandbox, runs the
+// init containers in order and then the app containers, restarts them per restartPolicy with the
 // kubelet's back-off (10 s doubling to 5 min, reset after 10 min of running), writes the pod's
 // status and events, and on deletion stops the containers (SIGTERM, the grace period, SIGKILL),
 // cleans up and removes the pod object. Each sync also refreshes the pod's volumes
@@ -15,14 +16,13 @@
 // <state>/pods/<uid>/containers/<name>/<attempt>/ (bundle, shim pid file, exit file), so a new
 // worker — after an agent restart — adopts running containers instead of restarting them.
 
-#include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/client/api_client.h"
@@ -32,6 +32,7 @@
 #include "engine/node/pod_status.h"
 #include "engine/node/probes.h"
 #include "engine/node/runtime.h"
+#include "engine/node/sync_pool.h"
 #include "engine/node/volumes.h"
 
 namespace kd::node {
@@ -42,6 +43,7 @@ struct NodeContext {
   ImageStore* images = nullptr;
   const OciRuntime* runtime = nullptr;
   PodEventRecorder* events = nullptr;
+  SyncPool* pool = nullptr;  // steps every worker
   std::string nodeName;
   std::string nodeIp;
   std::string selfExe;  // for re-executing as the shim
@@ -54,7 +56,8 @@ struct NodeContext {
 class PodWorker {
  public:
   PodWorker(const NodeContext& ctx, json pod);
-  // Stops the thread; containers keep running (they are adopted by the next agent).
+  // Stops stepping (waiting for a running step); containers keep running (they are adopted
+  // by the next agent).
   ~PodWorker();
   PodWorker(const PodWorker&) = delete;
   PodWorker& operator=(const PodWorker&) = delete;
@@ -63,7 +66,7 @@ class PodWorker {
   void update(json pod);
   // The pod object is gone from the API: stop everything at once and clean up.
   void podDeleted();
-  // True once the pod has been torn down and the thread ended.
+  // True once the pod has been torn down and the worker steps no more.
   bool done() const;
 
   // The directory a pod's state lives in.
@@ -111,7 +114,8 @@ class PodWorker {
     std::optional<Termination> term;
   };
 
-  void loop();
+  // One step for the pool: the delay until the next, nullopt once torn down.
+  std::optional<SyncPool::Duration> step();
   // One sync or termination step; true once the pod is torn down.
   bool runOnce(const json& pod, bool deleted);
   void sync(const json& pod);
@@ -160,6 +164,7 @@ class PodWorker {
   std::map<std::string, Slot> slots_;
   json published_ = json::object();  // last status written
   std::string startTime_;
+  std::string podIp_;  // "" until the node network has given the sandbox one
   VolumePaths volumes_;
   std::string volumeError_;  // "" once every volume is set up
   bool probeStatusDirty_ = false;
@@ -169,14 +174,11 @@ class PodWorker {
   bool killSent_ = false;
   Clock::time_point killDeadline_{};
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  json pod_;
-  bool dirty_ = false;
+  mutable std::mutex mu_;            // guards what update()/podDeleted() hand to the next step
+  std::shared_ptr<const json> pod_;  // shared with a running step, never copied
   bool deleted_ = false;
-  bool stop_ = false;
   bool done_ = false;
-  std::thread thread_;
+  SyncPool::TaskId task_ = 0;
 };
 
 }  // namespace kd::node

@@ -2,19 +2,16 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
-#include <functional>
 #include <map>
 #include <set>
 
 #include "engine/node/probes.h"
-#include "engine/node/spdy.h"
+#include "engine/node/spdy_session.h"
 
 namespace kd::node {
 namespace {
@@ -35,60 +32,6 @@ constexpr size_t kReadChunk = 32 * 1024;
 constexpr size_t kClientQueueLimit = 512 * 1024;
 constexpr size_t kPodQueueLimit = 1024 * 1024;
 
-// --- byte transports for the SPDY session ------------------------------------------------------
-
-class Transport {
- public:
-  using ReadHandler = std::function<void(beast::error_code, std::string_view)>;
-  using WriteHandler = std::function<void(beast::error_code)>;
-  virtual ~Transport() = default;
-  // One read or write in flight each at a time.
-  virtual void read(ReadHandler handler) = 0;
-  virtual void write(const std::string& bytes, WriteHandler handler) = 0;
-  virtual void close() = 0;
-};
-
-// The SPDY bytes straight on the tunnel stream.
-class RawTransport : public Transport {
- public:
-  explicit RawTransport(TunnelStream& stream) : stream_(stream) {}
-  void read(ReadHandler handler) override {
-    stream_.async_read_some(net::buffer(buf_), [this, handler](beast::error_code ec, size_t n) {
-      handler(ec, std::string_view(buf_.data(), n));
-    });
-  }
-  void write(const std::string& bytes, WriteHandler handler) override {
-    net::async_write(stream_, net::buffer(bytes),
-                     [handler](beast::error_code ec, size_t) { handler(ec); });
-  }
-  void close() override { beast::get_lowest_layer(stream_).close(); }
-
- private:
-  TunnelStream& stream_;
-  std::array<char, 64 * 1024> buf_{};
-};
-
-// The SPDY bytes in WebSocket binary messages (KEP-4006 tunnelling).
-class WebSocketTransport : public Transport {
- public:
-  explicit WebSocketTransport(websocket::stream<TunnelStream>& ws) : ws_(ws) { ws_.binary(true); }
-  void read(ReadHandler handler) override {
-    ws_.async_read(in_, [this, handler](beast::error_code ec, size_t) {
-      const std::string message = beast::buffers_to_string(in_.data());
-      in_.consume(in_.size());
-      handler(ec, message);
-    });
-  }
-  void write(const std::string& bytes, WriteHandler handler) override {
-    ws_.async_write(net::buffer(bytes), [handler](beast::error_code ec, size_t) { handler(ec); });
-  }
-  void close() override { beast::get_lowest_layer(ws_).close(); }
-
- private:
-  websocket::stream<TunnelStream>& ws_;
-  beast::flat_buffer in_;
-};
-
 // --- the session -------------------------------------------------------------------------------
 
 // One forwarded connection: a pair of streams and the socket in the pod.
@@ -104,88 +47,28 @@ struct Forward {
   std::array<char, kReadChunk> buf{};
 };
 
-class PortForwardSession : public std::enable_shared_from_this<PortForwardSession> {
+class PortForwardSession : public spdy::Session {
  public:
-  PortForwardSession(net::io_context& ioc, std::unique_ptr<Transport> transport,
+  PortForwardSession(net::io_context& ioc, std::unique_ptr<spdy::Transport> transport,
                      PortForwardTarget target)
-      : ioc_(ioc), transport_(std::move(transport)), target_(std::move(target)) {}
-
-  void start(std::string_view leftover) {
-    if (!leftover.empty()) decoder_.feed(leftover);
-    processFrames();
-  }
+      : Session(ioc, std::move(transport)), target_(std::move(target)) {}
 
  private:
+  std::shared_ptr<PortForwardSession> self() {
+    return std::static_pointer_cast<PortForwardSession>(shared_from_this());
+  }
+
   // --- kubectl -> agent
 
-  void readClient() {
-    if (reading_ || ended_) return;
-    if (podQueuesFull()) {
-      readPaused_ = true;
-      return;
-    }
-    reading_ = true;
-    transport_->read([self = shared_from_this()](beast::error_code ec, std::string_view bytes) {
-      self->reading_ = false;
-      if (ec) return self->end();
-      self->decoder_.feed(bytes);
-      self->processFrames();
-    });
-  }
-
-  void processFrames() {
-    for (;;) {
-      auto frame = decoder_.next();
-      if (!frame.ok()) {
-        send(spdy::goAway(lastStream_, 1));
-        return endAfterFlush();
-      }
-      if (!*frame) break;
-      handle(std::move(**frame));
-      if (ended_) return;
-    }
-    readClient();
-  }
-
-  void handle(Frame f) {
-    switch (f.type) {
-      case FrameType::SynStream:
-        return onSynStream(f);
-      case FrameType::Data:
-        return onData(std::move(f));
-      case FrameType::RstStream:
-        if (auto fw = forwardOf(f.streamId)) closeForward(fw, false);
-        forgetPending(f.streamId);
-        return;
-      case FrameType::Settings:
-        flow_.settings(f.settings);
-        return wakeReaders();
-      case FrameType::WindowUpdate:
-        if (!flow_.windowUpdate(f.streamId, f.value).isOk()) {
-          send(spdy::rstStream(f.streamId, spdy::kFlowControlError));
-        }
-        return wakeReaders();
-      case FrameType::Ping:
-        return send(spdy::ping(f.value));
-      case FrameType::GoAway:
-        return endAfterFlush();
-      default:
-        return;
-    }
-  }
-
-  void onSynStream(const Frame& f) {
-    lastStream_ = std::max(lastStream_, f.streamId);
-    flow_.openStream(f.streamId);
-    send(spdy::synReply(f.streamId));
+  void onStream(const Frame& f) override {
     const std::string type = spdy::headerValue(f.headers, "streamtype");
     const std::string id = spdy::headerValue(f.headers, "requestid");
     if (type != "error" && type != "data") {
       send(spdy::rstStream(f.streamId, spdy::kProtocolError));
-      return flow_.closeStream(f.streamId);
+      return flow().closeStream(f.streamId);
     }
     auto& fw = pending_[id];
-    if (!fw) fw = std::make_shared<Forward>(ioc_);
+    if (!fw) fw = std::make_shared<Forward>(ioc());
     (type == "error" ? fw->errorStream : fw->dataStream) = f.streamId;
     fw->port = spdy::headerValue(f.headers, "port");
     if (fw->errorStream == 0 || fw->dataStream == 0) return;
@@ -194,13 +77,17 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     connect(ready);
   }
 
-  void onData(Frame f) {
+  void onReset(uint32_t stream) override {
+    if (auto fw = forwardOf(stream)) closeForward(fw, false);
+    forgetPending(stream);
+  }
+
+  void onData(Frame f) override {
     auto fw = forwardOf(f.streamId);
     if (!fw || f.streamId != fw->dataStream || fw->closed) {
       // The error stream carries nothing from kubectl; data for a stream already gone is
       // still returned to the session window.
-      for (auto& update : flow_.consumed(f.streamId, f.data.size())) send(std::move(update));
-      return;
+      return consumed(f.streamId, f.data.size());
     }
     if (!f.data.empty()) {
       fw->toPodBytes += f.data.size();
@@ -209,6 +96,8 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     if (f.fin()) fw->clientFin = true;
     writePod(fw);
   }
+
+  bool acceptsInput() const override { return !podQueuesFull(); }
 
   // --- agent -> pod
 
@@ -234,8 +123,8 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
                                 " inside the pod's network namespace: " + why;
     send(spdy::dataFrame(fw->errorStream, message, true));
     send(spdy::dataFrame(fw->dataStream, {}, true));
-    flow_.closeStream(fw->errorStream);
-    flow_.closeStream(fw->dataStream);
+    flow().closeStream(fw->errorStream);
+    flow().closeStream(fw->dataStream);
   }
 
   void writePod(const std::shared_ptr<Forward>& fw) {
@@ -250,25 +139,22 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     }
     fw->writing = true;
     net::async_write(fw->socket, net::buffer(fw->toPod.front()),
-                     [self = shared_from_this(), fw](beast::error_code ec, size_t n) {
+                     [self = self(), fw](beast::error_code ec, size_t n) {
                        fw->writing = false;
                        if (fw->closed) return;
                        if (ec) return self->closeForward(fw, true);
                        fw->toPod.pop_front();
                        fw->toPodBytes -= n;
-                       for (auto& u : self->flow_.consumed(fw->dataStream, n)) self->send(u);
+                       self->consumed(fw->dataStream, n);
                        self->writePod(fw);
-                       if (self->readPaused_ && !self->podQueuesFull()) {
-                         self->readPaused_ = false;
-                         self->readClient();
-                       }
+                       self->resumeReading();
                      });
   }
 
   void readPod(const std::shared_ptr<Forward>& fw) {
     if (fw->reading || fw->podEof || fw->closed) return;
-    const int64_t window = flow_.sendable(fw->dataStream);
-    if (outBytes_ >= kClientQueueLimit || window <= 0) {
+    const int64_t window = flow().sendable(fw->dataStream);
+    if (queuedBytes() >= kClientQueueLimit || window <= 0) {
       fw->waitingToRead = true;
       return;
     }
@@ -276,12 +162,11 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     fw->reading = true;
     const size_t n = static_cast<size_t>(std::min<int64_t>(window, kReadChunk));
     fw->socket.async_read_some(
-        net::buffer(fw->buf.data(), n),
-        [self = shared_from_this(), fw](beast::error_code ec, size_t got) {
+        net::buffer(fw->buf.data(), n), [self = self(), fw](beast::error_code ec, size_t got) {
           fw->reading = false;
           if (fw->closed) return;
           if (ec) return self->podEnded(fw);
-          self->flow_.sent(fw->dataStream, got);
+          self->flow().sent(fw->dataStream, got);
           self->send(spdy::dataFrame(fw->dataStream, std::string(fw->buf.data(), got)));
           self->readPod(fw);
         });
@@ -315,12 +200,9 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     finishErrorStream(fw);
     for (uint32_t id : {fw->errorStream, fw->dataStream}) {
       forwards_.erase(id);
-      flow_.closeStream(id);
+      flow().closeStream(id);
     }
-    if (readPaused_ && !podQueuesFull()) {
-      readPaused_ = false;
-      readClient();
-    }
+    resumeReading();
   }
 
   std::shared_ptr<Forward> forwardOf(uint32_t stream) const {
@@ -340,53 +222,15 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     return false;
   }
 
-  void wakeReaders() {
+  void onWritable() override {
     std::set<std::shared_ptr<Forward>> waiting;
     for (const auto& [id, fw] : forwards_)
       if (fw->waitingToRead) waiting.insert(fw);
     for (const auto& fw : waiting) readPod(fw);
   }
 
-  // --- agent -> kubectl
-
-  void send(const Frame& frame) {
-    if (ended_) return;
-    std::string bytes;
-    if (!encoder_.encode(frame, bytes).isOk()) return end();
-    outBytes_ += bytes.size();
-    outq_.push_back(std::move(bytes));
-    flush();
-  }
-
-  void flush() {
-    if (writing_ || outq_.empty()) {
-      if (!writing_ && endAfterFlush_) end();
-      return;
-    }
-    auto batch = std::make_shared<std::string>();
-    while (!outq_.empty() && batch->size() < kReadChunk * 4) {
-      *batch += outq_.front();
-      outq_.pop_front();
-    }
-    writing_ = true;
-    transport_->write(*batch, [self = shared_from_this(), batch](beast::error_code ec) {
-      self->writing_ = false;
-      self->outBytes_ -= batch->size();
-      if (ec) return self->end();
-      self->flush();
-      if (self->outBytes_ < kClientQueueLimit) self->wakeReaders();
-    });
-  }
-
-  void endAfterFlush() {
-    endAfterFlush_ = true;
-    flush();
-  }
-
   // kubectl is gone or misbehaved: every connection ends with it.
-  void end() {
-    if (ended_) return;
-    ended_ = true;
+  void onEnd() override {
     std::set<std::shared_ptr<Forward>> all;
     for (const auto& [id, fw] : forwards_) all.insert(fw);
     for (const auto& fw : all) {
@@ -396,29 +240,12 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
     }
     forwards_.clear();
     pending_.clear();
-    transport_->close();
   }
 
-  net::io_context& ioc_;
-  std::unique_ptr<Transport> transport_;
   PortForwardTarget target_;
-  spdy::Encoder encoder_;
-  spdy::Decoder decoder_;
-  spdy::FlowControl flow_;
   std::map<std::string, std::shared_ptr<Forward>> pending_;  // by requestID, until both streams
   std::map<uint32_t, std::shared_ptr<Forward>> forwards_;    // by either stream id
-  std::deque<std::string> outq_;
-  size_t outBytes_ = 0;
-  uint32_t lastStream_ = 0;
-  bool reading_ = false, readPaused_ = false, writing_ = false;
-  bool endAfterFlush_ = false, ended_ = false;
 };
-
-bool isSpdyUpgrade(const http::request<http::string_body>& req) {
-  std::string upgrade(req[http::field::upgrade]);
-  for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return upgrade.find("spdy/3.1") != std::string::npos;
-}
 
 }  // namespace
 
@@ -433,23 +260,16 @@ Status servePortForward(net::io_context& ioc, TunnelStream& stream,
     beast::error_code ec;
     ws.accept(req, ec);
     if (ec) return {};  // the client is gone; nothing to answer
-    std::make_shared<PortForwardSession>(ioc, std::make_unique<WebSocketTransport>(ws), target)
-        ->start({});
+    std::make_shared<PortForwardSession>(ioc, spdy::webSocketTransport(ws), target)->start();
     ioc.run();
     return {};
   }
-  if (!isSpdyUpgrade(req)) {
+  if (!spdy::isUpgrade(req)) {
     return Status::badRequest("port-forward needs an upgrade to SPDY/3.1 or WebSocket (" +
                               std::string(kPortForwardWebSocketProtocol) + ")");
   }
-  const std::string reply =
-      std::string("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n") +
-      "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: " + kProtocol + "\r\n\r\n";
-  beast::error_code ec;
-  net::write(stream, net::buffer(reply), ec);
-  if (ec) return {};
-  std::make_shared<PortForwardSession>(ioc, std::make_unique<RawTransport>(stream), target)
-      ->start(leftover);
+  if (!spdy::acceptUpgrade(stream, kProtocol)) return {};
+  std::make_shared<PortForwardSession>(ioc, spdy::rawTransport(stream), target)->start(leftover);
   ioc.run();
   return {};
 }

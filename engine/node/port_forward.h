@@ -1,6 +1,6 @@
 #pragma once
 // `kubectl port-forward` on the agent: the kubelet's port-forward protocol over SPDY/3.1
-// (spdy.h), reached through the reverse tunnel (tunnel.h, streaming.h).
+// (engine/client/spdy.h), reached through the reverse tunnel (tunnel.h, streaming.h).
 //
 // The upgrade comes in one of two forms; both carry the same SPDY session:
 //   - WebSocket with the subprotocol `SPDY/3.1+portforward.k8s.io` (KEP-4006, kubectl 1.30+):

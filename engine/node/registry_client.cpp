@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 
+#include "engine/api/base64.h"
 #include "engine/api/percent_encoding.h"
 #include "engine/client/api_client.h"
 #include "engine/node/image_store.h"
@@ -135,11 +136,13 @@ std::pair<std::string, std::map<std::string, std::string>> parseChallenge(std::s
 Status registryError(const Response& r, const std::string& what) {
   std::string messages;
   try {
-    for (const auto& e : json::parse(r.body).value("errors", json::array())) {
+    const json body = json::parse(r.body);
+    for (const auto& e : body.value("errors", json::array())) {
       std::string m = e.value("message", "");
       if (m.empty()) m = e.value("code", "");
       messages += (messages.empty() ? "" : "; ") + m;
     }
+    if (messages.empty()) messages = body.value("details", "");  // Docker Hub's token endpoint
   } catch (const std::exception&) {
   }
   if (messages.empty()) messages = "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
@@ -302,7 +305,10 @@ bool isRedirect(int status) {
 class RegistryClient::Impl {
  public:
   Impl(std::string domain, std::string repository, RegistryOptions options)
-      : domain_(std::move(domain)), repository_(std::move(repository)), http_(options) {}
+      : domain_(std::move(domain)),
+        repository_(std::move(repository)),
+        credential_(options.credential),
+        http_(options) {}
 
   std::string name() const { return domain_ + "/" + repository_; }
 
@@ -341,14 +347,25 @@ class RegistryClient::Impl {
     }
   }
 
-  // Answers a Bearer challenge with a pull token from its token endpoint.
+  // Answers a challenge: Basic with the credential itself, Bearer with a pull token.
   Status authorize(const Response& challenged) {
     const auto [scheme, params] = parseChallenge(challenged.header("WWW-Authenticate"));
-    if (scheme != "bearer" || !params.count("realm")) {
-      return Status::unauthorized(name() + ": the registry requires " +
-                                  (scheme.empty() ? "credentials" : scheme + " credentials") +
-                                  ", and none are configured");
+    if (scheme == "bearer" && params.count("realm")) return fetchToken(params);
+    if (scheme == "basic" && credential_) {
+      authorization_ = basicAuthorization(*credential_);
+      return {};
     }
+    if (credential_ && !scheme.empty() && scheme != "basic") {
+      return Status::unauthorized(name() + ": the registry asks for \"" + scheme +
+                                  "\" authentication, which is not supported");
+    }
+    return Status::unauthorized(name() + ": the registry requires " +
+                                (scheme.empty() ? "credentials" : scheme + " credentials") +
+                                ", and none are configured");
+  }
+
+  // Asks the challenge's token endpoint for a pull token, with the credential if there is one.
+  Status fetchToken(const std::map<std::string, std::string>& params) {
     auto realm = Url::parse(params.at("realm"));
     if (!realm.ok()) return realm.status();
     const std::string scope =
@@ -356,8 +373,10 @@ class RegistryClient::Impl {
     realm->target += realm->target.find('?') == std::string::npos ? "?" : "&";
     if (params.count("service"))
       realm->target += "service=" + percentEncode(params.at("service")) + "&";
+    if (credential_) realm->target += "account=" + percentEncode(credential_->username) + "&";
     realm->target += "scope=" + percentEncode(scope);
-    auto r = http_.get(*realm, "application/json", "", nullptr, {});
+    const std::string auth = credential_ ? basicAuthorization(*credential_) : "";
+    auto r = http_.get(*realm, "application/json", auth, nullptr, {});
     if (!r.ok()) return r.status();
     if (!r->ok()) return registryError(*r, "getting a pull token for " + name());
     std::string token;
@@ -373,7 +392,12 @@ class RegistryClient::Impl {
     return {};
   }
 
+  static std::string basicAuthorization(const RegistryCredential& c) {
+    return "Basic " + api::base64Encode(c.username + ":" + c.password);
+  }
+
   std::string domain_, repository_;
+  std::optional<RegistryCredential> credential_;
   HttpClient http_;
   std::string authorization_;
 };

@@ -10,9 +10,12 @@
 // are often sent to storage elsewhere) are followed, and credentials never follow one that
 // leaves the host they were issued for.
 //
-// Auth: anonymous. A 401 whose WWW-Authenticate header is a Bearer challenge is answered the
-// way docker does: the challenge's token endpoint is asked for a pull token for this
-// repository and the request is retried with it; the token serves the client's later requests.
+// Auth: a 401 is answered once, the way docker does, and the request retried. A Bearer
+// challenge: the challenge's token endpoint is asked for a pull token for this repository
+// (anonymously, or with the configured credential as Basic auth and `account=<username>`);
+// the token serves the client's later requests. A Basic challenge: the configured credential
+// as Basic auth on this and later requests; without one, the pull fails saying so. A registry
+// that still refuses gives its own 401 message.
 //
 // Errors: a registry's refusal is a Status whose code follows the HTTP answer (404 NotFound,
 // 401 Unauthorized, 403 Forbidden, others Internal) and whose message quotes the registry's
@@ -25,16 +28,25 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/api/status.h"
 
 namespace kd::node {
 
+// A user name and password for one registry, as a docker config entry holds them.
+struct RegistryCredential {
+  std::string username;
+  std::string password;
+  bool operator==(const RegistryCredential&) const = default;
+};
+
 struct RegistryOptions {
   std::chrono::milliseconds connectTimeout{10'000};
   std::chrono::milliseconds idleTimeout{60'000};  // no progress for this long fails a request
   std::string userAgent = "kubedesk-node";
+  std::optional<RegistryCredential> credential;  // none: anonymous
 };
 
 struct FetchedManifest {

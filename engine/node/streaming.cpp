@@ -19,13 +19,16 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
+#include "engine/api/split.h"
 #include "engine/node/container_io.h"
 #include "engine/node/image_store.h"
 #include "engine/node/network.h"
 #include "engine/node/pod_worker.h"
 #include "engine/node/port_forward.h"
+#include "engine/node/remote_command.h"
 #include "engine/node/shim.h"
 #include "engine/node/timestamps.h"
 
@@ -90,19 +93,9 @@ struct KubeletRequest {
   }
 };
 
-std::vector<std::string> splitOn(std::string_view s, char sep) {
-  std::vector<std::string> parts;
-  for (size_t start = 0;;) {
-    const size_t at = s.find(sep, start);
-    parts.emplace_back(s.substr(start, at == std::string_view::npos ? at : at - start));
-    if (at == std::string_view::npos) return parts;
-    start = at + 1;
-  }
-}
-
 Result<KubeletRequest> parseTarget(std::string_view target) {
   const size_t q = target.find('?');
-  const auto segments = splitOn(target.substr(0, q), '/');
+  const auto segments = api::splitOn(target.substr(0, q), '/');
   if (segments.size() < 5 || !segments[0].empty()) {
     return Status::notFound("no such kubelet path: " + std::string(target));
   }
@@ -113,7 +106,7 @@ Result<KubeletRequest> parseTarget(std::string_view target) {
   r.uid = segments[4];
   if (segments.size() > 5) r.container = segments[5];
   if (q != std::string_view::npos) {
-    for (const auto& pair : splitOn(target.substr(q + 1), '&')) {
+    for (const auto& pair : api::splitOn(target.substr(q + 1), '&')) {
       const size_t eq = pair.find('=');
       if (pair.empty()) continue;
       r.query.emplace(percentDecode(pair.substr(0, eq)),
@@ -330,77 +323,45 @@ json exitStatus(int code, const std::vector<std::string>& command) {
        {{"causes", json::array({{{"reason", "ExitCode"}, {"message", std::to_string(code)}}})}}}};
 }
 
-using WebSocket = websocket::stream<TunnelStream>;
+// Stdin bytes queued towards a process above which the client's input is held back.
+constexpr size_t kStdinQueueLimit = 1024 * 1024;
 
-// Messages to a channel-protocol client (the first byte is the channel), written one at a
-// time, in order. After finish() the WebSocket is closed once the queue has drained. `owner`
-// keeps the session alive while a write is pending.
-class ChannelWriter {
- public:
-  ChannelWriter(WebSocket& ws, std::function<std::shared_ptr<void>()> owner,
-                std::function<void()> onClosed, std::function<void()> onWriteError)
-      : ws_(ws),
-        owner_(std::move(owner)),
-        onClosed_(std::move(onClosed)),
-        onWriteError_(std::move(onWriteError)) {}
+// The channels a request asks for.
+RemoteCommandOptions channelOptions(const KubeletRequest& r) {
+  return {r.flag("stdin"), r.flag("stdout"), r.flag("stderr"), r.flag("tty")};
+}
 
-  void send(uint8_t channel, std::string_view data) {
-    std::string message(1, static_cast<char>(channel));
-    message.append(data);
-    queue_.push_back(std::move(message));
-    flush();
-  }
-  void finish() {
-    finishing_ = true;
-    flush();
-  }
-  // The client is gone: nothing more is written.
-  void stop() { stopped_ = true; }
+// Answers the upgrade, starts a session (ExecSession or AttachSession) on the client's
+// channels and runs `ioc` until it is over; false when the client left before the upgrade
+// completed.
+bool runSession(net::io_context& ioc, TunnelStream& stream,
+                const http::request<http::string_body>& req, const beast::flat_buffer& buffer,
+                const ChannelProtocol& protocol, const RemoteCommandOptions& options,
+                const std::function<void(std::shared_ptr<ClientChannels>)>& startSession) {
+  auto client =
+      acceptChannels(ioc, stream, req, protocol, options, beast::buffers_to_string(buffer.data()));
+  if (!client) return false;
+  startSession(std::move(client));
+  ioc.run();
+  return true;
+}
 
- private:
-  void flush() {
-    if (writing_ || stopped_) return;
-    auto hold = owner_();
-    if (queue_.empty()) {
-      if (finishing_ && !closing_) {
-        closing_ = true;
-        ws_.async_close(websocket::close_code::normal,
-                        [this, hold](beast::error_code) { onClosed_(); });
-      }
-      return;
-    }
-    writing_ = true;
-    ws_.async_write(net::buffer(queue_.front()), [this, hold](beast::error_code ec, size_t) {
-      writing_ = false;
-      queue_.pop_front();
-      if (ec) return onWriteError_();
-      flush();
-    });
-  }
-
-  WebSocket& ws_;
-  std::function<std::shared_ptr<void>()> owner_;
-  std::function<void()> onClosed_, onWriteError_;
-  std::deque<std::string> queue_;
-  bool writing_ = false, finishing_ = false, closing_ = false, stopped_ = false;
-};
-
+// `kubectl exec`: a process started in the container (runtime.h), bridged to the client's
+// channels. Output flows once the client's channels are all there; the session ends with the
+// exit Status once the process has ended and its output is drained.
 class ExecSession : public std::enable_shared_from_this<ExecSession> {
  public:
-  ExecSession(net::io_context& ioc, WebSocket& ws, ExecProcess process,
+  ExecSession(net::io_context& ioc, std::shared_ptr<ClientChannels> client, ExecProcess process,
               std::vector<std::string> command)
       : ioc_(ioc),
-        ws_(ws),
+        client_(std::move(client)),
         process_(process),
         command_(std::move(command)),
         stdin_(ioc),
         stdout_(ioc),
         stderr_(ioc),
         timer_(ioc),
-        work_(net::make_work_guard(ioc)),
-        out_(
-            ws, [this] { return shared_from_this(); }, [this] { shutdown(); },
-            [this] { clientGone(); }) {
+        work_(net::make_work_guard(ioc)) {
     if (process.stdinFd >= 0) stdin_.assign(process.tty ? ::dup(process.stdinFd) : process.stdinFd);
     if (process.stdoutFd >= 0) stdout_.assign(process.stdoutFd);
     if (process.stderrFd >= 0) stderr_.assign(process.stderrFd);
@@ -417,36 +378,50 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       net::post(self->ioc_, [self, code] { self->onExit(code); });
     });
-    ws_.binary(true);
-    readClient();
-    readOutput(stdout_, kStdout);
-    readOutput(stderr_, process_.tty ? kStdout : kStderr);
+    client_->open(
+        {[self] { self->onReady(); },
+         [self](uint8_t channel, std::string data) { self->onInput(channel, std::move(data)); },
+         [self] { self->clientGone(); }});
   }
 
  private:
-  void readClient() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->clientGone();
-      std::string message = beast::buffers_to_string(self->in_.data());
-      self->in_.consume(self->in_.size());
-      self->onClientMessage(std::move(message));
-    });
+  void onReady() {
+    ready_ = true;
+    readOutput(stdout_, kStdout);
+    readOutput(stderr_, process_.tty ? kStdout : kStderr);
+    if (exitCode_) startDrainTimer();
   }
 
-  void onClientMessage(std::string message) {
-    if (message.empty()) return readClient();
-    const auto channel = static_cast<uint8_t>(message[0]);
-    message.erase(0, 1);
-    if (channel == kStdin && stdin_.is_open() && !message.empty()) {
-      auto data = std::make_shared<std::string>(std::move(message));
-      net::async_write(
-          stdin_, net::buffer(*data),
-          [self = shared_from_this(), data](beast::error_code, size_t) { self->readClient(); });
+  void onInput(uint8_t channel, std::string data) {
+    if (channel == kStdin && stdin_.is_open()) {
+      stdinBytes_ += data.size();
+      stdinQueue_.push_back(std::move(data));
+      if (stdinBytes_ >= kStdinQueueLimit) client_->holdInput(true);
+      return writeStdin();
+    }
+    if (channel == kResize) resize(data);
+    if (channel == kClose && !data.empty() && data[0] == kStdin) {
+      stdinClosing_ = true;
+      writeStdin();
+    }
+  }
+
+  void writeStdin() {
+    if (stdinWriting_ || !stdin_.is_open()) return;
+    if (stdinQueue_.empty()) {
+      if (stdinClosing_) closeStdin();
       return;
     }
-    if (channel == kResize) resize(message);
-    if (channel == kClose && !message.empty() && message[0] == kStdin) closeStdin();
-    readClient();
+    stdinWriting_ = true;
+    net::async_write(stdin_, net::buffer(stdinQueue_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                       self->stdinWriting_ = false;
+                       self->stdinQueue_.pop_front();
+                       self->stdinBytes_ -= n;
+                       if (self->stdinBytes_ < kStdinQueueLimit) self->client_->holdInput(false);
+                       if (ec) return self->closeStdin();
+                       self->writeStdin();
+                     });
   }
 
   void resize(const std::string& message) {
@@ -468,7 +443,10 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
       beast::error_code ec;
       net::write(stdin_, net::buffer("\x04", 1), ec);
     }
-    stdin_.close();
+    beast::error_code ec;
+    stdin_.close(ec);
+    stdinQueue_.clear();
+    stdinBytes_ = 0;
   }
 
   void readOutput(net::posix::stream_descriptor& fd, uint8_t channel) {
@@ -480,7 +458,7 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
         --self->outputsOpen_;
         return self->maybeFinish();
       }
-      self->out_.send(channel, std::string_view(buffer->data(), n));
+      if (!self->clientGone_) self->client_->write(channel, std::string_view(buffer->data(), n));
       self->readOutput(fd, channel);
     });
   }
@@ -488,11 +466,15 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   void onExit(int code) {
     exitCode_ = code;
     work_.reset();
+    if (ready_) startDrainTimer();
+    maybeFinish();
+  }
+
+  void startDrainTimer() {
     timer_.expires_after(kDrainGrace);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->finish();
     });
-    maybeFinish();
   }
 
   void maybeFinish() {
@@ -501,18 +483,19 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
 
   void finish() {
     if (finished_ || clientGone_) return;
-    timer_.cancel();
-    out_.send(kError, exitStatus(*exitCode_, command_).dump());
     finished_ = true;
-    out_.finish();
+    timer_.cancel();
+    client_->write(kError, exitStatus(*exitCode_, command_).dump());
+    client_->finish();
+    closeFds();
   }
 
   // The client left: hang up on the process and, if it lingers, kill it.
   void clientGone() {
-    if (clientGone_) return;
+    if (clientGone_ || finished_) return;
     clientGone_ = true;
-    out_.stop();
-    shutdown();
+    client_->abandon();
+    closeFds();
     if (exitCode_) return;
     ::kill(process_.pid, SIGHUP);
     timer_.expires_after(kHangupGrace);
@@ -521,114 +504,88 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
     });
   }
 
-  void shutdown() {
+  void closeFds() {
     beast::error_code ec;
     stdin_.close(ec);
     stdout_.close(ec);
     stderr_.close(ec);
-    beast::get_lowest_layer(ws_).close();
   }
 
   net::io_context& ioc_;
-  WebSocket& ws_;
+  std::shared_ptr<ClientChannels> client_;
   ExecProcess process_;
   std::vector<std::string> command_;
   net::posix::stream_descriptor stdin_, stdout_, stderr_;
   net::steady_timer timer_;
   net::executor_work_guard<net::io_context::executor_type> work_;
-  beast::flat_buffer in_;
-  ChannelWriter out_;
+  std::deque<std::string> stdinQueue_;
+  size_t stdinBytes_ = 0;
+  bool stdinWriting_ = false, stdinClosing_ = false;
   int outputsOpen_ = 0;
   std::optional<int> exitCode_;
-  bool finished_ = false, clientGone_ = false;
+  bool ready_ = false, finished_ = false, clientGone_ = false;
 };
 
-// The first of `wanted` that the client offered; "" when none.
-std::string chooseSubprotocol(std::string_view offered, std::initializer_list<const char*> wanted) {
-  for (const char* p : wanted) {
-    for (const auto& item : splitOn(offered, ',')) {
-      const size_t b = item.find_first_not_of(' ');
-      if (b != std::string::npos && item.substr(b, item.find_last_not_of(' ') - b + 1) == p) {
-        return p;
-      }
-    }
-  }
-  return {};
-}
-
-Status serveExec(net::io_context& ioc, TunnelStream& stream,
-                 const http::request<http::string_body>& req, const KubeletRequest& r,
-                 const StreamingContext& ctx) {
-  if (!websocket::is_upgrade(req)) {
-    return Status::badRequest("KubeDesk serves exec over WebSocket (v5.channel.k8s.io) only");
-  }
-  const std::string protocol =
-      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
-                        {"v5.channel.k8s.io", "v4.channel.k8s.io"});
-  if (protocol.empty()) {
-    return Status::badRequest(
-        "exec needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
-  }
-  const auto command = r.all("command");
-  if (command.empty()) return Status::badRequest("you must specify at least 1 command");
+// The running instance of the request's container, or why there is none.
+Result<int> runningAttempt(const KubeletRequest& r, const StreamingContext& ctx) {
   ContainerFiles files(ctx, r);
   const int attempt = files.currentAttempt();
   if (attempt < 0 || !files.running(attempt)) {
     return Status::badRequest("container " + r.container + " is not running in pod " + r.pod);
   }
-  auto process =
-      ctx.runtime->exec(files.runtimeId(attempt), command, r.flag("tty"), r.flag("stdin"));
-  if (!process.ok()) return process.status();
+  return attempt;
+}
 
-  WebSocket ws(std::move(stream));
-  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
-    res.set(http::field::sec_websocket_protocol, protocol);
-  }));
-  beast::error_code ec;
-  ws.accept(req, ec);
-  if (ec) ::kill(process->pid, SIGKILL);  // the session still reaps it and closes the fds
+Status serveExec(net::io_context& ioc, TunnelStream& stream,
+                 const http::request<http::string_body>& req, const beast::flat_buffer& buffer,
+                 const KubeletRequest& r, const StreamingContext& ctx) {
+  auto protocol = negotiateChannels(req, "exec");
+  if (!protocol.ok()) return protocol.status();
+  const auto command = r.all("command");
+  if (command.empty()) return Status::badRequest("you must specify at least 1 command");
+  const auto attempt = runningAttempt(r, ctx);
+  if (!attempt.ok()) return attempt.status();
+  const ContainerFiles files(ctx, r);
+  auto process =
+      ctx.runtime->exec(files.runtimeId(*attempt), command, r.flag("tty"), r.flag("stdin"));
+  if (!process.ok()) return process.status();
   std::thread waiter;
-  std::make_shared<ExecSession>(ioc, ws, *process, command)->start(waiter);
-  ioc.run();
-  waiter.join();
+  const bool served = runSession(
+      ioc, stream, req, buffer, *protocol, channelOptions(r),
+      [&](std::shared_ptr<ClientChannels> client) {
+        std::make_shared<ExecSession>(ioc, std::move(client), *process, command)->start(waiter);
+      });
+  if (waiter.joinable()) waiter.join();
+  if (!served) {  // nobody to tell: end the process the client never saw
+    ::kill(process->pid, SIGKILL);
+    ::waitpid(process->pid, nullptr, 0);
+    for (int fd : std::set<int>{process->stdinFd, process->stdoutFd, process->stderrFd}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
   return {};
 }
 
 // `kubectl attach`: the container's stdio as its shim holds it (container_io.h), bridged to
-// the client's WebSocket channels. Output flows from the moment of attaching; the session ends
-// when the container does (or the client leaves), with a Success Status as the kubelet sends.
+// the client's channels. Output flows from the moment of attaching; the session ends when the
+// container does (or the client leaves), with a Success Status as the kubelet sends.
 class AttachSession : public std::enable_shared_from_this<AttachSession> {
  public:
-  AttachSession(net::io_context& ioc, WebSocket& ws, int shimSocket)
-      : ws_(ws),
-        shim_(ioc),
-        work_(net::make_work_guard(ioc)),
-        out_(
-            ws, [this] { return shared_from_this(); }, [this] { end(); }, [this] { end(); }) {
+  AttachSession(net::io_context& ioc, std::shared_ptr<ClientChannels> client, int shimSocket)
+      : client_(std::move(client)), shim_(ioc), work_(net::make_work_guard(ioc)) {
     shim_.assign(shimSocket);
   }
 
   void start() {
-    ws_.binary(true);
-    readClient();
-    readShim();
+    auto self = shared_from_this();
+    client_->open(
+        {[self] { self->readShim(); },
+         [self](uint8_t channel, std::string data) { self->onInput(channel, std::move(data)); },
+         [self] { self->end(); }});
   }
 
  private:
-  void readClient() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->end();
-      std::string message = beast::buffers_to_string(self->in_.data());
-      self->in_.consume(self->in_.size());
-      self->onClientMessage(message);
-      self->readClient();
-    });
-  }
-
-  void onClientMessage(const std::string& message) {
-    if (message.empty()) return;
-    const auto channel = static_cast<uint8_t>(message[0]);
-    const std::string payload = message.substr(1);
+  void onInput(uint8_t channel, const std::string& payload) {
     if (channel == kStdin) toShim(kStdin, payload);
     if (channel == kClose && !payload.empty() && payload[0] == kStdin) toShim(kClose, "");
     if (channel == kResize) {
@@ -653,7 +610,7 @@ class AttachSession : public std::enable_shared_from_this<AttachSession> {
                             self->frames_.feed(std::string_view(self->buffer_.data(), n));
                             while (auto f = self->frames_.next()) {
                               if (f->first == kStdout || f->first == kStderr)
-                                self->out_.send(f->first == kStdout ? kStdout : kStderr, f->second);
+                                self->client_->write(f->first, f->second);
                             }
                             self->readShim();
                           });
@@ -662,66 +619,48 @@ class AttachSession : public std::enable_shared_from_this<AttachSession> {
   void containerEnded() {
     if (ended_) return;
     ended_ = true;
-    out_.send(kError, json{{"metadata", json::object()}, {"status", "Success"}}.dump());
-    out_.finish();
-  }
-
-  // Either side is gone: detaching leaves the container running.
-  void end() {
-    out_.stop();
-    beast::error_code ec;
-    shim_.close(ec);
-    beast::get_lowest_layer(ws_).close();
+    client_->write(kError, json{{"metadata", json::object()}, {"status", "Success"}}.dump());
+    client_->finish();
     work_.reset();
   }
 
-  WebSocket& ws_;
+  // The client is gone: detaching leaves the container running.
+  void end() {
+    ended_ = true;
+    client_->abandon();
+    beast::error_code ec;
+    shim_.close(ec);
+    work_.reset();
+  }
+
+  std::shared_ptr<ClientChannels> client_;
   net::posix::stream_descriptor shim_;
   net::executor_work_guard<net::io_context::executor_type> work_;
-  beast::flat_buffer in_;
   std::array<char, 16 * 1024> buffer_{};
   attach::FrameReader frames_;
-  ChannelWriter out_;
   bool ended_ = false;
 };
 
 Status serveAttach(net::io_context& ioc, TunnelStream& stream,
-                   const http::request<http::string_body>& req, const KubeletRequest& r,
-                   const StreamingContext& ctx) {
-  if (!websocket::is_upgrade(req)) {
-    return Status::badRequest("KubeDesk serves attach over WebSocket (v5.channel.k8s.io) only");
-  }
-  const std::string protocol =
-      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
-                        {"v5.channel.k8s.io", "v4.channel.k8s.io"});
-  if (protocol.empty()) {
-    return Status::badRequest(
-        "attach needs the WebSocket subprotocol v5.channel.k8s.io or v4.channel.k8s.io");
-  }
-  ContainerFiles files(ctx, r);
-  const int attempt = files.currentAttempt();
-  if (attempt < 0 || !files.running(attempt)) {
-    return Status::badRequest("container " + r.container + " is not running in pod " + r.pod);
-  }
+                   const http::request<http::string_body>& req, const beast::flat_buffer& buffer,
+                   const KubeletRequest& r, const StreamingContext& ctx) {
+  auto protocol = negotiateChannels(req, "attach");
+  if (!protocol.ok()) return protocol.status();
+  const auto attempt = runningAttempt(r, ctx);
+  if (!attempt.ok()) return attempt.status();
   const int shim = attach::connectUnix((PodWorker::podDir(ctx.stateDir, r.uid) / "containers" /
-                                        r.container / std::to_string(attempt) / "attach.sock")
+                                        r.container / std::to_string(*attempt) / "attach.sock")
                                            .string());
   if (shim < 0) {
     return Status::badRequest("container " + r.container + " in pod " + r.pod +
                               " was started before attach was served; restart it to attach");
   }
-  WebSocket ws(std::move(stream));
-  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
-    res.set(http::field::sec_websocket_protocol, protocol);
-  }));
-  beast::error_code ec;
-  ws.accept(req, ec);
-  if (ec) {
-    ::close(shim);
-    return {};
-  }
-  std::make_shared<AttachSession>(ioc, ws, shim)->start();
-  ioc.run();
+  const bool served =
+      runSession(ioc, stream, req, buffer, *protocol, channelOptions(r),
+                 [&](std::shared_ptr<ClientChannels> client) {
+                   std::make_shared<AttachSession>(ioc, std::move(client), shim)->start();
+                 });
+  if (!served) ::close(shim);
   return {};
 }
 
@@ -745,9 +684,7 @@ Status servePortForward(net::io_context& ioc, TunnelStream& stream,
                         const beast::flat_buffer& buffer, const KubeletRequest& r,
                         const StreamingContext& ctx) {
   if (websocket::is_upgrade(req) &&
-      chooseSubprotocol(std::string(req[http::field::sec_websocket_protocol]),
-                        {kPortForwardWebSocketProtocol})
-          .empty()) {
+      chooseSubprotocol(req, {kPortForwardWebSocketProtocol}).empty()) {
     return Status::badRequest(std::string("port-forward over WebSocket needs the subprotocol ") +
                               kPortForwardWebSocketProtocol);
   }
@@ -770,9 +707,9 @@ void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingConte
     if (r.ok() && r->verb == "containerLogs") {
       status = serveLogs(stream, *r, ctx);
     } else if (r.ok() && r->verb == "exec") {
-      status = serveExec(ioc, stream, req, *r, ctx);
+      status = serveExec(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok() && r->verb == "attach") {
-      status = serveAttach(ioc, stream, req, *r, ctx);
+      status = serveAttach(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok() && r->verb == "portForward") {
       status = servePortForward(ioc, stream, req, buffer, *r, ctx);
     } else if (r.ok()) {

@@ -6,18 +6,18 @@
 //
 //   GET /containerLogs/<ns>/<pod>/<uid>/<container>?follow&previous&tailLines&sinceSeconds
 //       &sinceTime&timestamps&limitBytes            chunked text/plain, as the kubelet answers
-//   GET /exec/<ns>/<pod>/<uid>/<container>?command=..&stdin&stdout&stderr&tty     (WebSocket)
-//   GET /attach/<ns>/<pod>/<uid>/<container>?stdout&stderr                         (WebSocket)
+//   GET|POST /exec/<ns>/<pod>/<uid>/<container>?command=..&stdin&stdout&stderr&tty
+//   GET|POST /attach/<ns>/<pod>/<uid>/<container>?stdin&stdout&stderr&tty
 //   GET|POST /portForward/<ns>/<pod>/<uid>       (WebSocket-tunnelled SPDY, or SPDY/3.1)
 //
-// exec and attach speak the channel protocol (subprotocol v5.channel.k8s.io, or v4): every
-// binary message starts with its channel — 0 stdin, 1 stdout, 2 stderr, 3 error (a meta/v1
-// Status, with the exit code as kubectl expects), 4 terminal resize ({"Width","Height"}) and,
-// in v5, 255 close (the client closed the channel in the next byte, e.g. stdin). Attach joins
-// the container's stdio through its shim's attach socket (container_io.h): output from now on,
-// input to the container's stdin (a pipe, or its terminal for `tty: true`), terminal resizes;
-// it ends with a Success Status when the container ends, and leaving it leaves the container
-// running (unless `stdinOnce`, which closes its stdin).
+// exec and attach speak Kubernetes' remote-command protocol over WebSocket
+// (v5.channel.k8s.io, v4; kubectl 1.30+) or SPDY/3.1 (v4.channel.k8s.io, v3, v2; kubectl 1.29
+// and older), remote_command.h: stdin, stdout, stderr, the error channel (a meta/v1 Status,
+// with the exit code as kubectl expects) and terminal resizes ({"Width","Height"}). Attach
+// joins the container's stdio through its shim's attach socket (container_io.h): output from
+// now on, input to the container's stdin (a pipe, or its terminal for `tty: true`), terminal
+// resizes; it ends with a Success Status when the container ends, and leaving it leaves the
+// container running (unless `stdinOnce`, which closes its stdin).
 // port-forward is served by port_forward.h, into the pod's network namespace (the node's
 // for a hostNetwork pod). Failures before an upgrade are answered as meta/v1 Status objects.
 //

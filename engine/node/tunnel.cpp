@@ -1,6 +1,5 @@
 #include "engine/node/tunnel.h"
 
-#include <openssl/x509v3.h>
 #include <poll.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -27,12 +26,6 @@ constexpr auto kStopCheck = std::chrono::milliseconds(200);
 
 void logLine(const std::string& line) {
   std::fprintf(stderr, "kubedesk-node: tunnel: %s\n", line.c_str());
-}
-
-bool isIpAddress(const std::string& host) {
-  beast::error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -95,12 +88,7 @@ class ReverseTunnel::Impl : public std::enable_shared_from_this<Impl> {
     beast::get_lowest_layer(stream).socket().connect(*addresses.begin(), ec);
     if (ec) return Status::serviceUnavailable("connect " + access_.server + ": " + ec.message());
     SSL* native = stream.native_handle();
-    if (isIpAddress(endpoint_.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), endpoint_.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(native, endpoint_.host.c_str());
-      SSL_set1_host(native, endpoint_.host.c_str());
-    }
+    client::detail::pinServerName(native, access_, endpoint_);
     stream.handshake(ssl::stream_base::client, ec);
     if (ec) return Status::serviceUnavailable("TLS handshake: " + ec.message());
     std::string request = "GET " + endpoint_.pathPrefix + path +

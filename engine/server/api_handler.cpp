@@ -3,13 +3,17 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "engine/api/openapi.h"
 #include "engine/api/protobuf.h"
 #include "engine/api/table.h"
+#include "engine/api/validation.h"
 #include "engine/api/yaml_json.h"
 #include "engine/server/discovery.h"
 #include "engine/server/metrics_api.h"
+#include "engine/server/node_authorizer.h"
+#include "engine/server/node_token.h"
 
 namespace kd::server {
 namespace {
@@ -316,9 +320,11 @@ HttpResponse statusResponse(const Status& status) {
   return r;
 }
 
-ApiHandler::ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress)
+ApiHandler::ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress,
+                       std::string nodeTokenKey)
     : objects_(objects),
       serverAddress_(std::move(serverAddress)),
+      nodeTokenKey_(std::move(nodeTokenKey)),
       metricsStore_(std::make_unique<MetricsStore>([&objects] { return objects.now(); })),
       metrics_(std::make_unique<MetricsApi>(objects, *metricsStore_)) {}
 
@@ -335,7 +341,20 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
     result.response = statusResponse(Status::unauthorized("Unauthorized"));
     return result;
   }
+  if (auto node = nodeOfUser(request.user)) {
+    if (Status s = authorizeNodeRequest(*node, *info, request, objects_); !s.isOk()) {
+      // An agent denied something is a bug or an intrusion: worth a line in the engine's log.
+      std::fprintf(stderr, "kubedesk-engine: denied %s %s: %s\n", request.method.c_str(),
+                   info->path.c_str(), s.message().c_str());
+      result.response = statusResponse(s);
+      return result;
+    }
+  }
   if (!info->isResourceRequest) {
+    if (auto r = serveNodeToken(*info, request)) {
+      result.response = std::move(*r);
+      return result;
+    }
     // metrics: /kubedesk/v1/nodes/<node>/metrics and /kubedesk/v1/metrics/history.
     if (auto r = metrics_->serveKubedesk(*info, request)) {
       result.response = std::move(*r);
@@ -592,6 +611,41 @@ HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& k
       std::move(stream).value(), kind, output, tableObjects(info), bookmarks,
       bookmarks && options.sendInitialEvents, timeout, [this] { return objects_.now(); });
   return result;
+}
+
+// POST /kubedesk/v1/nodes/<name>/token: a bearer token for the agent of node <name>, in the
+// shape of a TokenRequest. Cluster admins only: drivers ask for one per node they start.
+std::optional<HttpResponse> ApiHandler::serveNodeToken(const RequestInfo& info,
+                                                       const HttpRequest& request) {
+  constexpr std::string_view kPrefix = "/kubedesk/v1/nodes/";
+  const std::string& path = info.path;
+  if (!path.starts_with(kPrefix) || !path.ends_with("/token")) return std::nullopt;
+  const std::string node = path.substr(kPrefix.size(), path.size() - kPrefix.size() - 6);
+  if (node.empty() || node.find('/') != std::string::npos) return std::nullopt;
+  if (info.verb != "post") {
+    return statusResponse(Status::methodNotAllowed("only POST is allowed on " + path));
+  }
+  const auto& groups = request.user.groups;
+  if (std::find(groups.begin(), groups.end(), "system:masters") == groups.end()) {
+    return statusResponse(Status::forbidden("User \"" + request.user.name +
+                                            "\" cannot create node tokens: only cluster admins "
+                                            "(group system:masters) may"));
+  }
+  if (auto invalid = api::checkDns1123Subdomain(node); !invalid.empty()) {
+    return statusResponse(Status::badRequest("invalid node name \"" + node + "\": " + invalid));
+  }
+  if (nodeTokenKey_.empty()) {
+    return statusResponse(Status::serviceUnavailable("this API server has no node-token key"));
+  }
+  HttpResponse r;
+  r.status = 201;
+  r.body = json{{"apiVersion", "authentication.k8s.io/v1"},
+                {"kind", "TokenRequest"},
+                {"metadata", {{"name", node}}},
+                {"spec", {{"audiences", json::array()}}},
+                {"status", {{"token", mintNodeToken(nodeTokenKey_, node)}}}}
+               .dump();
+  return r;
 }
 
 HttpResponse ApiHandler::handleNonResource(const RequestInfo& info, const HttpRequest& request) {

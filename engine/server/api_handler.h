@@ -71,8 +71,10 @@ struct HandlerResult {
 class ApiHandler {
  public:
   // `serverAddress` yields "127.0.0.1:PORT" for discovery; it is asked per request because the
-  // port is known only once the transport has bound.
-  ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress);
+  // port is known only once the transport has bound. `nodeTokenKey` signs node bearer tokens
+  // (node_token.h); without one, POST /kubedesk/v1/nodes/<name>/token is unavailable.
+  ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress,
+             std::string nodeTokenKey = {});
   ~ApiHandler();
 
   // `notify` is handed to a watch: called (on a store thread) when the watch has more to pump.
@@ -84,12 +86,14 @@ class ApiHandler {
   HandlerResult handleWatch(const RequestInfo& info, const api::KindInfo& kind,
                             const HttpRequest& request, std::function<void()> notify);
   HttpResponse handleNonResource(const RequestInfo& info, const HttpRequest& request);
+  std::optional<HttpResponse> serveNodeToken(const RequestInfo& info, const HttpRequest& request);
   HttpResponse list(const RequestInfo& info, const api::KindInfo& kind, const HttpRequest& r);
   HttpResponse render(const json& object, const HttpRequest& request, int status,
                       const api::KindInfo* kind) const;
 
   ObjectService& objects_;
   std::function<std::string()> serverAddress_;
+  std::string nodeTokenKey_;
   std::string openApiV2_;  // built once, on first request
   std::string openApiV2Protobuf_;
   json openApiV3Index_;

@@ -13,9 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "engine/server/node_authorizer.h"
 #include "engine/server/tunnel_broker.h"
 
 namespace kd::server {
@@ -45,14 +45,13 @@ std::string nameEntry(X509_NAME* name, int nid) {
 
 struct Shared {
   ApiHandler& handler;
-  std::mutex tokensMu;
-  std::map<std::string, UserInfo> tokens;
+  std::function<UserInfo(std::string_view)> authenticateToken;
   TunnelBroker broker;
 };
 
 // Only a node's own agent (or a cluster admin, which agents are today) may serve its pods.
 bool mayServeNode(const UserInfo& user, const std::string& node) {
-  if (user.name == "system:node:" + node) return true;
+  if (nodeOfUser(user) == node) return true;
   return std::find(user.groups.begin(), user.groups.end(), "system:masters") != user.groups.end();
 }
 
@@ -103,10 +102,9 @@ class Session : public std::enable_shared_from_this<Session> {
   UserInfo userFor(const http::request<http::string_body>& req) {
     auto auth = req[http::field::authorization];
     if (auth.starts_with("Bearer ")) {
-      std::string token(auth.substr(7));
-      std::lock_guard lock(shared_.tokensMu);
-      auto it = shared_.tokens.find(token);
-      return it == shared_.tokens.end() ? UserInfo{} : it->second;
+      return shared_.authenticateToken
+                 ? shared_.authenticateToken(std::string_view(auth.data() + 7, auth.size() - 7))
+                 : UserInfo{};
     }
     return certUser_;
   }
@@ -500,7 +498,7 @@ class ApiServer::Impl {
  public:
   Impl(ApiHandler& handler, ApiServerConfig config)
       : config_(std::move(config)),
-        shared_{handler, {}, config_.bearerTokens},
+        shared_{handler, config_.authenticateToken, {}},
         ioc_(config_.threads),
         ctx_(ssl::context::tls_server),
         acceptor_(ioc_) {}
@@ -586,11 +584,6 @@ void ApiServer::stop() {
 }
 uint16_t ApiServer::port() const {
   return impl_->port_;
-}
-
-void ApiServer::setBearerToken(const std::string& token, UserInfo user) {
-  std::lock_guard lock(impl_->shared_.tokensMu);
-  impl_->shared_.tokens[token] = std::move(user);
 }
 
 }  // namespace kd::server

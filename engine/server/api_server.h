@@ -6,9 +6,10 @@
 // A fixed pool of threads runs the I/O; each connection is served on its own strand.
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/server/api_handler.h"
 #include "engine/server/pki.h"
@@ -19,7 +20,8 @@ struct ApiServerConfig {
   std::string bindAddress = "127.0.0.1";
   uint16_t port = 0;  // 0: let the system pick a free port
   PkiFiles pki;
-  std::map<std::string, UserInfo> bearerTokens;  // token → user
+  // The user a bearer token stands for; an unauthenticated UserInfo when it stands for none.
+  std::function<UserInfo(std::string_view token)> authenticateToken;
   int threads = 2;
 };
 
@@ -35,9 +37,6 @@ class ApiServer {
   // Stops accepting, closes connections and joins the threads. Idempotent.
   void stop();
   uint16_t port() const;
-
-  // Adds or replaces a bearer token at runtime (node agents). Thread-safe.
-  void setBearerToken(const std::string& token, UserInfo user);
 
  private:
   class Impl;

@@ -25,8 +25,10 @@
 #include "engine/controllers/volume_controller.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/server/api_server.h"
+#include "engine/server/node_token.h"
 #include "engine/server/object_service.h"
 #include "engine/server/pki.h"
+#include "vm/libvirt/cluster_switch.h"
 #include "vm/simulated/simulated_nodes.h"
 
 namespace kd::server {
@@ -76,6 +78,7 @@ class ControlPlane::Impl {
   std::unique_ptr<ObjectService> objects;
   std::unique_ptr<controllers::ControllerManager> controllers;
   std::unique_ptr<vm::SimulatedNodes> simulatedNodes;
+  std::unique_ptr<vm::ClusterSwitch> clusterSwitch;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<ApiServer> server;
   PkiFiles pki;
@@ -177,9 +180,16 @@ Status ControlPlane::Impl::startSimulatedNodes() {
 }
 
 Status ControlPlane::Impl::startServer() {
-  handler = std::make_unique<ApiHandler>(*objects,
-                                         [this] { return "127.0.0.1:" + std::to_string(port); });
+  handler = std::make_unique<ApiHandler>(
+      *objects, [this] { return "127.0.0.1:" + std::to_string(port); }, pki.nodeTokenKey);
   const json remembered = readJsonFile(dataDir / "engine.json");
+  if (options.clusterSwitch) {
+    // The nodes' domains name the switch's port: keep it, else take any free one.
+    auto started = vm::ClusterSwitch::start(remembered.value("switchPort", uint16_t{0}));
+    if (!started.ok()) started = vm::ClusterSwitch::start(0);
+    if (!started.ok()) return started.status();
+    clusterSwitch = std::move(started).value();
+  }
   std::vector<uint16_t> candidates;
   if (options.port != 0) {
     candidates.push_back(options.port);
@@ -193,6 +203,11 @@ Status ControlPlane::Impl::startServer() {
     ApiServerConfig config;
     config.port = candidate;
     config.pki = pki;
+    config.authenticateToken = [key = pki.nodeTokenKey](std::string_view token) {
+      auto node = nodeOfToken(key, token);
+      return node ? UserInfo{"system:node:" + *node, {"system:nodes", "system:authenticated"}}
+                  : UserInfo{};
+    };
     config.threads = options.threads;
     server = std::make_unique<ApiServer>(*handler, config);
     last = server->start();
@@ -201,7 +216,9 @@ Status ControlPlane::Impl::startServer() {
   }
   if (!server) return last;
   port = server->port();
-  std::ofstream(dataDir / "engine.json") << json{{"port", port}, {"pid", ::getpid()}}.dump();
+  json state = {{"port", port}, {"pid", ::getpid()}};
+  if (clusterSwitch) state["switchPort"] = clusterSwitch->port();
+  std::ofstream(dataDir / "engine.json") << state.dump();
   return {};
 }
 
@@ -294,6 +311,7 @@ void ControlPlane::Impl::stop() {
   server.reset();
   if (simulatedNodes) simulatedNodes->stop();
   simulatedNodes.reset();
+  clusterSwitch.reset();
   if (controllers) controllers->stop();
   controllers.reset();
 }

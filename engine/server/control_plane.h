@@ -20,6 +20,9 @@ struct ControlPlaneOptions {
   bool writeKubeconfig = true;
   int threads = 2;
   int simulatedNodes = 0;  // register this many simulated nodes (vm/simulated) at start
+  // Serve the VM nodes' cluster network (vm/libvirt/cluster_switch.h) on 127.0.0.1; its port
+  // goes into engine.json as "switchPort" and is kept across restarts, as the API port is.
+  bool clusterSwitch = false;
 };
 
 class ControlPlane {

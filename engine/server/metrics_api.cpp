@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "engine/api/go_duration.h"
 #include "engine/api/yaml_json.h"
 
 namespace kd::server {
@@ -42,7 +43,7 @@ json nodeMetrics(const json& node, const NodeMetricsSample& s, TimePoint now) {
           {"apiVersion", kApiVersion},
           {"metadata", metadataFor(node, now)},
           {"timestamp", formatTime(s.timestamp)},
-          {"window", goDuration(s.window)},
+          {"window", api::goDuration(s.window)},
           {"usage", usageJson(s.usage)}};
 }
 
@@ -55,7 +56,7 @@ json podMetrics(const json& pod, const PodMetricsSample& s, TimePoint now) {
           {"apiVersion", kApiVersion},
           {"metadata", metadataFor(pod, now)},
           {"timestamp", formatTime(s.timestamp)},
-          {"window", goDuration(s.window)},
+          {"window", api::goDuration(s.window)},
           {"containers", std::move(containers)}};
 }
 
@@ -183,22 +184,6 @@ std::string memoryQuantity(int64_t bytes) {
     ++i;
   }
   return std::to_string(bytes) + kSuffix[i];
-}
-
-std::string goDuration(std::chrono::milliseconds d) {
-  int64_t ms = d.count();
-  if (ms == 0) return "0s";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  std::string out;
-  if (ms >= 3600000) out += std::to_string(ms / 3600000) + "h";
-  if (ms >= 60000) out += std::to_string(ms / 60000 % 60) + "m";
-  out += std::to_string(ms / 1000 % 60);
-  if (int64_t frac = ms % 1000; frac != 0) {
-    std::string f = std::to_string(frac + 1000).substr(1);
-    while (f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out + "s";
 }
 
 MetricsApi::MetricsApi(ObjectService& objects, MetricsStore& store)

@@ -39,8 +39,6 @@ const api::KindsRegistry& metricsKinds();
 // Canonical resource.Quantity text: decimal SI from nanocores, binary SI from bytes.
 std::string cpuQuantity(int64_t nanoCores);
 std::string memoryQuantity(int64_t bytes);
-// Go's time.Duration.String(): "10.069s", "1m0.5s", "500ms".
-std::string goDuration(std::chrono::milliseconds d);
 
 class MetricsApi {
  public:

@@ -472,6 +472,18 @@ Result<WriteResult> ObjectService::storeUpdate(const KindInfo& kind, const std::
   if (options.subresource == "status") {
     json next = current;
     if (updated.contains("status")) next["status"] = updated["status"];
+    if (kind.resource == "pods" && kind.group.empty()) {
+      // As kube-apiserver's pod status strategy: pods/status may change labels and annotations
+      // too (agents publish probe results in an annotation, and may not write the pod itself).
+      for (const char* field : {"labels", "annotations"}) {
+        const json meta = updated.value("metadata", json::object());
+        if (meta.contains(field)) {
+          next["metadata"][field] = meta[field];
+        } else {
+          next["metadata"].erase(field);
+        }
+      }
+    }
     updated = std::move(next);
   } else if (options.subresource == "binding") {
     // pods/binding sets spec.nodeName only; nothing else of the pod changes, so the pod needs

@@ -1,5 +1,7 @@
 #include "engine/server/pki.h"
 
+#include "engine/server/node_token.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -389,6 +391,20 @@ std::string readNameEntry(X509_NAME* name, int nid) {
   return out;
 }
 
+Result<std::string> loadOrCreateNodeTokenKey(const fs::path& dir) {
+  const fs::path path = dir / "node-token.key";
+  if (fs::exists(path)) {
+    auto key = readFile(path);
+    if (key && key->size() < 32)
+      return corruptFile(dir, Status::internal(path.string() + " is too short"));
+    return key;
+  }
+  auto key = newNodeTokenKey();
+  if (!key) return key;
+  if (Status s = writeFileAtomically(path, *key, 0600); !s) return s;
+  return key;
+}
+
 }  // namespace
 
 Result<PkiFiles> loadOrCreatePki(const std::filesystem::path& dir) {
@@ -403,7 +419,12 @@ Result<PkiFiles> loadOrCreatePki(const std::filesystem::path& dir) {
                                {Role::Client, "kubedesk-admin", "system:masters", kLeafValidDays},
                                *ca, caIsNew);
   if (!admin) return admin.status();
-  return toPem(*ca, *server, *admin);
+  auto files = toPem(*ca, *server, *admin);
+  if (!files) return files;
+  auto key = loadOrCreateNodeTokenKey(dir);
+  if (!key) return key.status();
+  files->nodeTokenKey = std::move(*key);
+  return files;
 }
 
 Result<std::pair<std::string, std::string>> issueClientCertificate(

@@ -18,10 +18,11 @@ struct PkiFiles {
   std::string serverKeyPem;
   std::string adminCertPem;
   std::string adminKeyPem;
+  std::string nodeTokenKey;  // node-token.key: the HMAC key of node bearer tokens (node_token.h)
 };
 
 // Loads the PKI from `dir`, creating whatever is missing (ca.crt, ca.key, server.crt,
-// server.key, admin.crt, admin.key).
+// server.key, admin.crt, admin.key, node-token.key).
 Result<PkiFiles> loadOrCreatePki(const std::filesystem::path& dir);
 
 // Issues a client certificate signed by the CA, e.g. for a node agent

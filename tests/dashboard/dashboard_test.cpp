@@ -20,6 +20,7 @@
 #include "dashboard/pod_detail_view.h"
 #include "dashboard/resource_filter_model.h"
 #include "tests/e2e/engine_process.h"
+#include "tests/support/settle.h"
 
 using kd::dashboard::ClusterSession;
 using kd::dashboard::MainWindow;
@@ -169,7 +170,7 @@ void DashboardTest::deploymentPodsAppearAndRunLive() {
 void DashboardTest::ageUpdatesLive() {
   const QString before = cell(pods(), "dash-a/solo", "Age");
   QVERIFY(before.endsWith('s') || before.endsWith('m'));
-  QTRY_VERIFY_WITH_TIMEOUT(cell(pods(), "dash-a/solo", "Age") != before, 5000);
+  KD_TRY_VERIFY(cell(pods(), "dash-a/solo", "Age") != before);
 }
 
 void DashboardTest::filters_data() {
@@ -198,7 +199,7 @@ void DashboardTest::filters() {
   QFETCH(int, count);
   QVERIFY(window_->showSection("pods"));
   QComboBox* box = window_->namespaceSelector();
-  QTRY_VERIFY_WITH_TIMEOUT(box->findData("dash-b") >= 0, 10000);
+  KD_TRY_VERIFY(box->findData("dash-b") >= 0);
   box->setCurrentIndex(box->findData(ns));
   window_->textFilter()->setText(text);
   QAbstractItemModel* view = window_->table()->model();
@@ -219,7 +220,7 @@ void DashboardTest::sortsNumerically() {
   QVERIFY(window_->showSection("configmaps"));
   window_->textFilter()->setText("sort-");
   QAbstractItemModel* view = window_->table()->model();
-  QTRY_COMPARE_WITH_TIMEOUT(view->rowCount(), 3, 10000);
+  KD_TRY_COMPARE(view->rowCount(), 3);
   ResourceTableModel* configMaps = session_->model(kind("configmaps"));
   const int name = configMaps->columnNamed("Name");
   auto names = [&] {
@@ -269,17 +270,16 @@ void DashboardTest::podDetailShowsContainersProbesConditions() {
 }
 
 void DashboardTest::sidebarCountsFollowTables() {
-  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("pods"),
-                            QString("Pods (%1)").arg(pods()->rowCount()), 5000);
-  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("nodes"), QString("Nodes (3)"), 10000);
-  QTRY_COMPARE_WITH_TIMEOUT(window_->sidebarText("deployments"), QString("Deployments (2)"), 10000);
+  KD_TRY_COMPARE(window_->sidebarText("pods"), QString("Pods (%1)").arg(pods()->rowCount()));
+  KD_TRY_COMPARE(window_->sidebarText("nodes"), QString("Nodes (3)"));
+  KD_TRY_COMPARE(window_->sidebarText("deployments"), QString("Deployments (2)"));
 }
 
 void DashboardTest::secretValuesHiddenUntilRevealed() {
   kubectlOk(
       {"-n", "dash-a", "create", "secret", "generic", "creds", "--from-literal=password=hunter2"});
   QVERIFY(window_->showSection("secrets"));
-  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/creds"), 10000);
+  KD_TRY_VERIFY(window_->selectKey("dash-a/creds"));
   auto* detail = window_->objectDetail();
   QVERIFY(detail->isVisible());
   QVERIFY(detail->yamlText().contains("password"));
@@ -291,7 +291,7 @@ void DashboardTest::secretValuesHiddenUntilRevealed() {
 
 void DashboardTest::scaleReachesApi() {
   QVERIFY(window_->showSection("deployments"));
-  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/web"), 10000);
+  KD_TRY_VERIFY(window_->selectKey("dash-a/web"));
   QSignalSpy done(window_.get(), &MainWindow::actionFinished);
   window_->scaleSelected();
   QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
@@ -304,7 +304,7 @@ void DashboardTest::scaleReachesApi() {
 
 void DashboardTest::deleteAsksThenReachesApi() {
   QVERIFY(window_->showSection("pods"));
-  QTRY_VERIFY(window_->selectKey("dash-a/solo"));
+  KD_TRY_VERIFY(window_->selectKey("dash-a/solo"));
   QSignalSpy done(window_.get(), &MainWindow::actionFinished);
   answer_ = false;
   window_->deleteSelected();
@@ -324,7 +324,7 @@ void DashboardTest::deleteAsksThenReachesApi() {
 
 void DashboardTest::scaleErrorShowsStatusMessage() {
   QVERIFY(window_->showSection("deployments"));
-  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/web"), 10000);
+  KD_TRY_VERIFY(window_->selectKey("dash-a/web"));
   replicas_ = -1;
   QSignalSpy done(window_.get(), &MainWindow::actionFinished);
   window_->scaleSelected();
@@ -367,7 +367,7 @@ void DashboardTest::editorMarksInvalidFieldOnItsLine() {
   kd::dashboard::ManifestEditor* editor = window_->editor();
   QSignalSpy validated(editor, &kd::dashboard::ManifestEditor::validated);
   editor->setText(yaml);  // live validation follows the edit
-  QTRY_VERIFY_WITH_TIMEOUT(validated.count() >= 1, 10000);
+  KD_TRY_VERIFY(validated.count() >= 1);
   const auto status = validated.last().at(0).value<kd::Status>();
   QCOMPARE(status.code(), 422);
   QVERIFY(!editor->problems().empty());
@@ -388,7 +388,7 @@ void DashboardTest::editorAppliesValidManifest() {
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edited, namespace: dash-a}\n"
       "data: {color: blue}\n");
   editor->apply();
-  QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 10000);
+  KD_TRY_COMPARE(applied.count(), 1);
   QVERIFY(applied.at(0).at(0).value<kd::Status>().isOk());
   QVERIFY(editor->problems().empty());
   auto r = engine_->kubectl(
@@ -399,7 +399,7 @@ void DashboardTest::editorAppliesValidManifest() {
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edited, namespace: dash-a}\n"
       "data: {color: green}\n");
   editor->apply();
-  QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 2, 10000);
+  KD_TRY_COMPARE(applied.count(), 2);
   QVERIFY(applied.at(1).at(0).value<kd::Status>().isOk());
   r = engine_->kubectl(
       {"-n", "dash-a", "get", "configmap", "edited", "-o", "jsonpath={.data.color}"});

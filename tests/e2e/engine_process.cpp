@@ -18,6 +18,8 @@ EngineProcess::~EngineProcess() {
 }
 
 bool EngineProcess::start() {
+  stopping_ = false;
+  deathReported_ = false;
   process_.setProgram(QStringLiteral(KD_BINARY_DIR "/bin/kubedesk-engine"));
   process_.setArguments(QStringList{"--data-dir", dataDir_, "--no-kubeconfig"} + extraArgs_);
   process_.setProcessChannelMode(QProcess::MergedChannels);
@@ -39,7 +41,22 @@ bool EngineProcess::start() {
   return false;
 }
 
+bool EngineProcess::alive() const {
+  if (process_.state() != QProcess::NotRunning || stopping_ || url_.isEmpty()) return true;
+  if (!deathReported_) {
+    deathReported_ = true;
+    auto& process = const_cast<QProcess&>(process_);
+    log_ += QString::fromUtf8(process.readAll());
+    qWarning("kubedesk-engine at %s exited unexpectedly (%s, status %d); its output:\n%s",
+             qPrintable(url_),
+             process.exitStatus() == QProcess::CrashExit ? "killed by a signal" : "exited",
+             process.exitCode(), qPrintable(log_));
+  }
+  return false;
+}
+
 void EngineProcess::stop() {
+  stopping_ = true;
   if (process_.state() == QProcess::NotRunning) return;
   process_.terminate();
   if (!process_.waitForFinished(10000)) {
@@ -50,6 +67,7 @@ void EngineProcess::stop() {
 }
 
 void EngineProcess::kill9() {
+  stopping_ = true;
   if (process_.state() == QProcess::NotRunning) return;
   process_.kill();
   process_.waitForFinished(5000);
@@ -80,6 +98,7 @@ CommandResult EngineProcess::kubectl(const QStringList& args, const QByteArray& 
   r.exitCode = p.exitCode();
   r.out = QString::fromUtf8(p.readAllStandardOutput());
   r.err = QString::fromUtf8(p.readAllStandardError());
+  if (r.exitCode != 0) alive();
   return r;
 }
 
@@ -89,4 +108,23 @@ QProcess* EngineProcess::startKubectl(const QStringList& args, const QString& bi
   p->start(binary, args);
   p->waitForStarted(5000);
   return p;
+}
+
+CommandResult runWithEnvironment(const QString& program, const QStringList& args,
+                                 const QProcessEnvironment& env, int timeoutMs) {
+  QProcess p;
+  p.setProcessEnvironment(env);
+  p.start(program, args);
+  CommandResult r;
+  if (!p.waitForStarted(5000)) return r;
+  p.closeWriteChannel();
+  const bool finished = p.waitForFinished(timeoutMs);
+  if (!finished) {
+    p.kill();
+    p.waitForFinished(2000);
+  }
+  r.exitCode = finished ? p.exitCode() : -1;
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
 }

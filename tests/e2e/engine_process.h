@@ -13,6 +13,11 @@ struct CommandResult {
   QString err;
 };
 
+// Runs `program` with `env` to completion (`timeoutMs` at most; exit code -1 and what it printed
+// so far when it did not finish).
+CommandResult runWithEnvironment(const QString& program, const QStringList& args,
+                                 const QProcessEnvironment& env, int timeoutMs = 90000);
+
 class EngineProcess {
  public:
   // Starts build/bin/kubedesk-engine with a fresh state directory (or `dataDir` to reuse one)
@@ -27,6 +32,11 @@ class EngineProcess {
   QString dataDir() const { return dataDir_; }
   QString kubeconfig() const { return dataDir_ + "/kubeconfig"; }
   QString log() const { return log_; }
+  qint64 pid() const { return process_.processId(); }
+  // False once the engine has exited without stop() or kill9(); the first caller to notice
+  // prints its exit status and log as a warning, so a test failing because the engine died
+  // shows why.
+  bool alive() const;
 
   // Runs kubectl (a path, default /usr/bin/kubectl) with KUBECONFIG pointing at this engine.
   CommandResult kubectl(const QStringList& args, const QByteArray& input = {},
@@ -41,5 +51,7 @@ class EngineProcess {
   QString home_;
   QProcess process_;
   QString url_;
-  QString log_;
+  mutable QString log_;
+  bool stopping_ = false;
+  mutable bool deathReported_ = false;
 };

@@ -25,24 +25,6 @@ QString manifest(const QString& name) {
   QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
                                               "\n" + (result).err + (result).out))
 
-CommandResult run(const QString& program, const QStringList& args, const QProcessEnvironment& env) {
-  QProcess p;
-  p.setProcessEnvironment(env);
-  p.start(program, args);
-  CommandResult r;
-  if (!p.waitForStarted(5000)) return r;
-  p.closeWriteChannel();
-  if (!p.waitForFinished(90000)) {
-    p.kill();
-    p.waitForFinished(2000);
-    return r;
-  }
-  r.exitCode = p.exitCode();
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
-}
-
 bool writeFile(const QString& path, const QByteArray& text) {
   QFile f(path);
   return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(text) == text.size();
@@ -368,7 +350,7 @@ class KdctlE2eTest : public QObject {
     env.insert("KUBECONFIG", engine_.kubeconfig());
     env.insert("HOME", tmp_.path());
     env.insert("KUBECTL_EXTERNAL_DIFF", "diff -q");
-    auto external = run(kKdctl, {"diff", "-f", file}, env);
+    auto external = runWithEnvironment(kKdctl, {"diff", "-f", file}, env);
     QCOMPARE(external.exitCode, 1);
     QVERIFY2(external.out.contains(" differ"), qPrintable(external.out));
 
@@ -580,10 +562,10 @@ class KdctlE2eTest : public QObject {
     // Whatever fails below, no engine outlives the test.
     struct Cleanup {
       QProcessEnvironment env;
-      ~Cleanup() { run(kKdctl, {"delete", "--profile", "e2e"}, env); }
+      ~Cleanup() { runWithEnvironment(kKdctl, {"delete", "--profile", "e2e"}, env); }
     } cleanup{env};
 
-    auto started = run(kKdctl, QStringList{"start"} + profile, env);
+    auto started = runWithEnvironment(kKdctl, QStringList{"start"} + profile, env);
     CMD_OK(started);
     QVERIFY2(started.out.contains("Done! kubectl is now configured to use \"e2e\" cluster"),
              qPrintable(started.out));
@@ -596,7 +578,7 @@ class KdctlE2eTest : public QObject {
     const pid_t pid = state["pid"].toInt();
     QVERIFY(pid > 0 && alive(pid));
 
-    auto again = run(kKdctl, QStringList{"start"} + profile, env);
+    auto again = runWithEnvironment(kKdctl, QStringList{"start"} + profile, env);
     CMD_OK(again);
     QCOMPARE(QJsonDocument::fromJson([&] {
                QFile f(dir.filePath("data/kubedesk/e2e/engine.json"));
@@ -607,25 +589,41 @@ class KdctlE2eTest : public QObject {
                  .toInt(),
              int(pid));  // the running engine is reused
 
-    auto status = run(kKdctl, QStringList{"status"} + profile, env);
+    auto status = runWithEnvironment(kKdctl, QStringList{"status"} + profile, env);
     CMD_OK(status);
     QVERIFY2(status.out.contains("host: Running") && status.out.contains("apiserver: Running") &&
                  status.out.contains("kubeconfig: Configured"),
              qPrintable(status.out));
-    auto viaKubectl = run("/usr/bin/kubectl", {"get", "ns", "default", "-o", "name"}, env);
+    auto viaKubectl =
+        runWithEnvironment("/usr/bin/kubectl", {"get", "ns", "default", "-o", "name"}, env);
     CMD_OK(viaKubectl);
     QCOMPARE(viaKubectl.out, QString("namespace/default\n"));
-    auto list = run(kKdctl, {"profile", "list"}, env);
+    auto list = runWithEnvironment(kKdctl, {"profile", "list"}, env);
     CMD_OK(list);
     QVERIFY(list.out.contains(QRegularExpression("e2e\\s+Running")));
 
-    CMD_OK(run(kKdctl, QStringList{"stop"} + profile, env));
+    CMD_OK(runWithEnvironment(kKdctl, QStringList{"stop"} + profile, env));
     QVERIFY(!alive(pid));
-    auto stopped = run(kKdctl, QStringList{"status"} + profile, env);
+    auto stopped = runWithEnvironment(kKdctl, QStringList{"status"} + profile, env);
     QCOMPARE(stopped.exitCode, 7);
     QVERIFY(stopped.out.contains("host: Stopped"));
 
-    CMD_OK(run(kKdctl, QStringList{"start"} + profile, env));
+    // The stopped engine's pid may come round again, even as another profile's engine (pid_max
+    // is 32768 here): kdctl must neither count that engine as this profile's nor stop it.
+    {
+      QFile f(dir.filePath("data/kubedesk/e2e/engine.json"));
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      QJsonObject recorded = QJsonDocument::fromJson(f.readAll()).object();
+      f.close();
+      recorded["pid"] = engine_.pid();
+      QVERIFY(writeFile(f.fileName(), QJsonDocument(recorded).toJson()));
+    }
+    auto stranger = runWithEnvironment(kKdctl, QStringList{"status"} + profile, env);
+    QCOMPARE(stranger.exitCode, 7);
+    CMD_OK(runWithEnvironment(kKdctl, QStringList{"stop"} + profile, env));
+    QVERIFY(alive(pid_t(engine_.pid())));
+
+    CMD_OK(runWithEnvironment(kKdctl, QStringList{"start"} + profile, env));
     const pid_t second = QJsonDocument::fromJson([&] {
                            QFile f(dir.filePath("data/kubedesk/e2e/engine.json"));
                            f.open(QIODevice::ReadOnly);
@@ -634,7 +632,7 @@ class KdctlE2eTest : public QObject {
                              .object()["pid"]
                              .toInt();
     QVERIFY(second != pid && alive(second));
-    CMD_OK(run(kKdctl, {"delete", "-p", "e2e"}, env));
+    CMD_OK(runWithEnvironment(kKdctl, {"delete", "-p", "e2e"}, env));
     QVERIFY(!alive(second));
     QVERIFY(!QDir(dir.filePath("data/kubedesk/e2e")).exists());
     QFile kubeconfig(dir.filePath("kubeconfig"));

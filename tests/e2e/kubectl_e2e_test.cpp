@@ -6,6 +6,7 @@
 #include <QtTest>
 
 #include "engine_process.h"
+#include "tests/support/settle.h"
 
 namespace {
 
@@ -117,13 +118,11 @@ class KubectlE2eTest : public QObject {
     std::unique_ptr<QProcess> watch(engine_.startKubectl(
         {"get", "cm", "web-config", "-n", "shop", "-w", "--output-watch-events"}));
     QString seen;
-    QTRY_VERIFY_WITH_TIMEOUT((seen += watch->readAllStandardOutput(), seen.contains("ADDED")),
-                             10000);
+    KD_TRY_VERIFY((seen += watch->readAllStandardOutput(), seen.contains("ADDED")));
     KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
                   R"({"data":{"EXTRA":"1"}})"}));
-    QTRY_VERIFY_WITH_TIMEOUT((seen += watch->readAllStandardOutput(),
-                              seen.contains(QRegularExpression("MODIFIED\\s+web-config\\s+2\\s"))),
-                             10000);
+    KD_TRY_VERIFY((seen += watch->readAllStandardOutput(),
+                   seen.contains(QRegularExpression("MODIFIED\\s+web-config\\s+2\\s"))));
     watch->kill();
     watch->waitForFinished();
   }
@@ -308,13 +307,12 @@ class KubectlE2eTest : public QObject {
     QVERIFY2(timer.elapsed() < 10000, "kubectl delete waited for the deletion too long");
     QVERIFY(k({"get", "cm", "owner", "-n", "shop"}).exitCode != 0);
     if (dependentSurvives) {
-      QTRY_VERIFY_WITH_TIMEOUT(
+      KD_TRY_VERIFY(
           k({"get", "cm", "dependent", "-n", "shop", "-o", "jsonpath={.metadata.ownerReferences}"})
-              .out.isEmpty(),
-          10000);
+              .out.isEmpty());
       KUBECTL_OK(k({"delete", "cm", "dependent", "-n", "shop"}));
     } else {
-      QTRY_VERIFY_WITH_TIMEOUT(k({"get", "cm", "dependent", "-n", "shop"}).exitCode != 0, 10000);
+      KD_TRY_VERIFY(k({"get", "cm", "dependent", "-n", "shop"}).exitCode != 0);
     }
   }
 

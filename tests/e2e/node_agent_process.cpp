@@ -7,6 +7,8 @@
 #include <QJsonObject>
 #include <QThread>
 
+#include "engine/client/node_credentials.h"
+
 bool waitFor(const std::function<bool()>& check, int ms) {
   QElapsedTimer t;
   t.start();
@@ -56,10 +58,19 @@ NodeAgentProcess::~NodeAgentProcess() {
 }
 
 bool NodeAgentProcess::start() {
-  process_.start(KD_BINARY_DIR "/bin/kubedesk-node",
-                 QStringList{"--kubeconfig", engine_.kubeconfig(), "--node-name", nodeName_,
-                             "--state-dir", stateDir_} +
-                     extraArgs_);
+  // The agent authenticates with its node's token, as drivers start it, so every node test
+  // also runs under the node authorizer.
+  const QString kubeconfig = tmp_.filePath("kubeconfig");
+  kd::Status credentials = kd::client::writeNodeKubeconfig(
+      engine_.kubeconfig().toStdString(), nodeName_.toStdString(), kubeconfig.toStdString());
+  if (!credentials.isOk()) {
+    log_ += QString::fromStdString("node credentials: " + credentials.message() + "\n");
+    return false;
+  }
+  process_.start(
+      KD_BINARY_DIR "/bin/kubedesk-node",
+      QStringList{"--kubeconfig", kubeconfig, "--node-name", nodeName_, "--state-dir", stateDir_} +
+          extraArgs_);
   return process_.waitForStarted(5000);
 }
 

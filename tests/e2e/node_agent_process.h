@@ -36,6 +36,8 @@ class NodeAgentProcess {
   // Stops the agent; its containers keep running (cleanUp() removes them).
   ~NodeAgentProcess();
 
+  // Starts the agent with a kubeconfig holding its node's bearer token; false (with the reason
+  // in log()) when the token or the process could not be had.
   bool start();
   void stop();  // SIGTERM and wait
   QString stateDir() const { return stateDir_; }

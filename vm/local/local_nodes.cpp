@@ -12,7 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/client/node_credentials.h"
 #include "vm/local/local_network.h"
+#include "vm/local/process_identity.h"
 
 namespace kd::vm {
 namespace {
@@ -32,20 +34,9 @@ int readPid(const fs::path& dir) {
   return pid;
 }
 
-// Whether `pid` is a live kubedesk-node (not a reused pid, not a zombie).
-bool agentAlive(int pid) {
-  if (pid <= 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z') {
-    return false;
-  }
-  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string argv0;
-  std::getline(cmd, argv0, '\0');
-  return argv0.find("kubedesk-node") != std::string::npos;
+// Whether `pid` is the live agent of the node in `dir` (not a reused pid, not a zombie).
+bool agentAlive(int pid, const fs::path& dir) {
+  return processMatches(pid, "kubedesk-node", "--state-dir", (dir / "state").string());
 }
 
 // Runs argv to completion with output discarded; returns its stdout.
@@ -153,7 +144,7 @@ std::vector<LocalNode> localNodes(const fs::path& profileDir, const std::string&
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) break;
     const int pid = readPid(dir);
-    nodes.push_back({localNodeName(profile, i), dir, agentAlive(pid) ? pid : 0});
+    nodes.push_back({localNodeName(profile, i), dir, agentAlive(pid, dir) ? pid : 0});
   }
   return nodes;
 }
@@ -176,10 +167,14 @@ Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
     auto net = ensureLocalNodeNetwork(o.profileDir, o.profile, i, node.dir / "state");
     if (!net.ok()) return Status::internal(node.name + " network: " + net.status().message());
     node.pid = readPid(node.dir);
-    if (!agentAlive(node.pid)) {
+    if (!agentAlive(node.pid, node.dir)) {
+      const fs::path kubeconfig = node.dir / "kubeconfig";
+      if (Status s = client::writeNodeKubeconfig(o.kubeconfig, node.name, kubeconfig); !s.isOk()) {
+        return Status::internal(node.name + ": cannot get the node's credentials: " + s.message());
+      }
       std::vector<std::string> argv = {o.nodeBinary.string(),
                                        "--kubeconfig",
-                                       o.kubeconfig.string(),
+                                       kubeconfig.string(),
                                        "--node-name",
                                        node.name,
                                        "--state-dir",
@@ -207,10 +202,10 @@ Status stopLocalNodes(const fs::path& profileDir, const std::string& profile,
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (const auto& n : nodes) {
-    while (n.pid > 0 && agentAlive(n.pid) && std::chrono::steady_clock::now() < deadline) {
+    while (agentAlive(n.pid, n.dir) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (n.pid > 0 && agentAlive(n.pid)) ::kill(n.pid, SIGKILL);
+    if (agentAlive(n.pid, n.dir)) ::kill(n.pid, SIGKILL);
   }
   for (const auto& n : nodes) {
     removeContainers(n.dir);

@@ -14,7 +14,9 @@
 //     sandboxes, volumes) stays, so the next start brings the same nodes and pods back.
 //   - deleteLocalNodes stops, unmounts everything the agents mounted, removes the nodes'
 //     network namespaces, veth pairs and the bridge, and removes every node's state.
-// Nothing here talks to the API server: the agents register their Nodes themselves.
+// Each agent gets a kubeconfig of its own (nodes/mNN/kubeconfig) with its node's bearer token,
+// minted through the admin kubeconfig (node_credentials.h); the agents register their Nodes
+// themselves.
 
 #include <chrono>
 #include <filesystem>
@@ -27,7 +29,7 @@ namespace kd::vm {
 
 struct LocalNodesOptions {
   std::filesystem::path profileDir;  // the profile's state directory (the engine's --data-dir)
-  std::filesystem::path kubeconfig;  // what the agents use to reach the engine
+  std::filesystem::path kubeconfig;  // an admin's: mints the agents' node tokens
   std::string profile;               // node names are "<profile>-mNN"
   int count = 1;
   std::filesystem::path nodeBinary;  // kubedesk-node

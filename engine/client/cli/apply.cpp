@@ -4,6 +4,7 @@
 #include "engine/api/schema.h"
 #include "engine/client/cli/apply.h"
 #include "engine/client/cli/commands.h"
+#include "engine/client/cli/create.h"
 #include "engine/client/cli/manifests.h"
 
 namespace kd::cli {
@@ -166,6 +167,9 @@ int runApply(Invocation& inv) {
 }
 
 int runCreate(Invocation& inv) {
+  if (inv.args.words.size() > 1 && isCreateGenerator(inv.args.words[1])) {
+    return runCreateGenerator(inv);
+  }
   return forEachManifest(inv, createOne);
 }
 

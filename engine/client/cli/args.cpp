@@ -40,6 +40,8 @@ const std::vector<FlagSpec>& knownFlags() {
       {"simulated-nodes", 0, A::Value},
       {"driver", 0, A::Value},
       {"nodes", 0, A::Value},
+      {"cpus", 0, A::Value},
+      {"memory", 0, A::Value},
       {"revision", 0, A::Value},
       {"to-revision", 0, A::Value},
       {"types", 0, A::Value},
@@ -54,6 +56,21 @@ const std::vector<FlagSpec>& knownFlags() {
       {"prefix", 0, A::Switch},
       {"max-log-requests", 0, A::Value},
       {"containers", 0, A::Switch},
+      // create generators
+      {"image", 0, A::Value},
+      {"port", 0, A::Value},
+      {"from", 0, A::Value},
+      {"from-literal", 0, A::Value},
+      {"from-file", 0, A::Value},
+      {"from-env-file", 0, A::Value},
+      // image ls
+      {"format", 0, A::Value},
+      // exec, attach, port-forward
+      {"stdin", 'i', A::Switch},
+      {"tty", 't', A::Switch},
+      {"quiet", 'q', A::Switch},
+      {"address", 0, A::Value},
+      {"pod-running-timeout", 0, A::Value},
       {"help", 'h', A::Switch},
   };
   return kFlags;
@@ -118,6 +135,13 @@ Status readFlag(const std::vector<std::string>& argv, size_t& i, const std::vect
                                      : "unknown shorthand flag: '" + std::string(name) + "' in " +
                                            arg);
   }
+  // pflag groups shorthand switches: "-it" is "-i -t".
+  if (!isLong && flag->arity == Arity::Switch && body.size() > 1 && body[1] != '=') {
+    out.flags[flag->name].push_back(flag->bareValue);
+    const std::vector<std::string> rest{"-" + std::string(body.substr(1))};
+    size_t next = 0;
+    return readFlag(rest, next, spec, out);
+  }
   std::string value;
   if (inlineValue) {
     value = *inlineValue;
@@ -149,6 +173,7 @@ Result<ParsedArgs> parseArgs(const std::vector<std::string>& argv,
       out.words.push_back(arg);
     } else if (arg == "--") {
       flagsEnded = true;
+      out.argsLenAtDash = static_cast<int>(out.words.size());
     } else if (Status st = readFlag(argv, i, spec, out); !st.isOk()) {
       return st;
     }

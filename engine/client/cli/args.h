@@ -31,6 +31,9 @@ const std::vector<FlagSpec>& knownFlags();
 
 struct ParsedArgs {
   std::vector<std::string> words;  // non-flag arguments in order: verb, sub-verb, TYPE, NAME...
+  // How many words came before a "--" (cobra's ArgsLenAtDash): words from there on are a
+  // command to run, never flags. -1 when there was no "--".
+  int argsLenAtDash = -1;
   std::map<std::string, std::vector<std::string>, std::less<>> flags;  // by long name
 
   bool has(std::string_view flag) const { return flags.find(flag) != flags.end(); }

@@ -27,6 +27,8 @@ const std::map<std::string, std::function<int(Invocation&)>, std::less<>>& verbT
       {"kubeconfig", runKubeconfig},
       {"update-context", runUpdateContext},
       {"version", runVersion},
+      {"image", runImage},
+      {"node", runNode},
       {"get", runGet},
       {"apply", runApply},
       {"create", runCreate},
@@ -40,7 +42,11 @@ const std::map<std::string, std::function<int(Invocation&)>, std::less<>>& verbT
       {"events", runEvents},
       {"logs", runLogs},
       {"diff", runDiff},
+      {"edit", runEdit},
       {"top", runTop},
+      {"exec", runExec},
+      {"attach", runAttach},
+      {"port-forward", runPortForward},
       {"completion", runCompletion},
   };
   return kVerbs;

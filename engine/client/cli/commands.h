@@ -17,6 +17,9 @@ int runProfile(Invocation& inv);
 int runKubeconfig(Invocation& inv);
 int runUpdateContext(Invocation& inv);
 int runVersion(Invocation& inv);
+// image.cpp, node.cpp
+int runImage(Invocation& inv);
+int runNode(Invocation& inv);
 
 // get.cpp
 int runGet(Invocation& inv);
@@ -39,11 +42,17 @@ int runEvents(Invocation& inv);
 // logs.cpp, top.cpp
 int runLogs(Invocation& inv);
 int runTop(Invocation& inv);
+// edit.cpp
+int runEdit(Invocation& inv);
 // diff.cpp
 int runDiff(Invocation& inv);
 // kdctl diff's exit code for the diff program's: 0 same, 1 different, >1 failed (-1: it
 // could not run).
 int diffExitCode(int programStatus);
+// exec.cpp, port_forward.cpp
+int runExec(Invocation& inv);
+int runAttach(Invocation& inv);
+int runPortForward(Invocation& inv);
 // help.cpp
 int runHelp(Invocation& inv, const std::string& verb);
 int runCompletion(Invocation& inv);

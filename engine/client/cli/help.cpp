@@ -16,11 +16,15 @@ struct VerbHelp {
 const std::vector<VerbHelp>& verbs() {
   static const std::vector<VerbHelp> kVerbs = {
       {"start",
-       "Start the cluster of a profile: kubedesk-engine and its nodes. --driver=local runs node "
+       "Start the cluster of a profile: kubedesk-engine and its nodes. --driver=vm boots each "
+       "node as a libvirt VM (KVM when it works, else TCG) with --cpus and --memory; "
+       "--driver=local runs node "
        "agents as host processes (root) that run pods in real containers; --driver=simulated "
        "registers nodes that only pretend to run pods; auto picks local when it can",
-       "kdctl start [--profile NAME] [--driver auto|local|simulated] [--nodes N]",
-       "  kdctl start\n  kdctl start --driver=local --nodes=2\n  kdctl start --profile dev "
+       "kdctl start [--profile NAME] [--driver auto|vm|local|simulated] [--nodes N] [--cpus C] "
+       "[--memory MiB]",
+       "  kdctl start\n  kdctl start --driver=vm --nodes=2 --memory=1024\n  kdctl start "
+       "--driver=local --nodes=2\n  kdctl start --profile dev "
        "--driver=simulated --nodes=3"},
       {"stop", "Stop the engine of a profile", "kdctl stop [--profile NAME]", "  kdctl stop"},
       {"status", "Show whether the engine and API server run", "kdctl status [--profile NAME]",
@@ -36,6 +40,13 @@ const std::vector<VerbHelp>& verbs() {
        "kdctl update-context [--profile NAME]", "  kdctl update-context"},
       {"version", "Print client and server versions", "kdctl version [--client]",
        "  kdctl version"},
+      {"image",
+       "List the images the cluster's nodes hold (from each Node's status.images, so any "
+       "cluster)",
+       "kdctl image ls [--format short|table]",
+       "  kdctl image ls\n  kdctl image ls --format table"},
+      {"node", "List the cluster's nodes with their internal IPs", "kdctl node list",
+       "  kdctl node list"},
       {"get", "Display one or many resources",
        "kdctl get TYPE[.GROUP][,TYPE...] [NAME...] [-o wide|yaml|json|name|jsonpath=...] "
        "[-l SELECTOR] [--field-selector F] [-A] [-w]",
@@ -45,8 +56,21 @@ const std::vector<VerbHelp>& verbs() {
        "kdctl apply -f FILENAME|DIR|- [-R]",
        "  kdctl apply -f app.yaml\n  kdctl apply -R -f manifests/\n  cat pod.json | kdctl apply "
        "-f -"},
-      {"create", "Create resources from files or stdin", "kdctl create -f FILENAME|DIR|-",
-       "  kdctl create -f job.yaml"},
+      {"create",
+       "Create resources from files or stdin, or with a generator: deployment, job, namespace, "
+       "configmap, secret generic",
+       "kdctl create (-f FILENAME|DIR|- | deployment NAME --image=I [--replicas=N] [--port=P] "
+       "[-- CMD...] | job NAME (--image=I [-- CMD...] | --from=cronjob/CJ) | namespace NAME | "
+       "configmap|secret generic NAME [--from-literal=K=V] [--from-file=[K=]PATH] "
+       "[--from-env-file=PATH]) [--dry-run=client|server] [-o yaml|json|name]",
+       "  kdctl create -f job.yaml\n"
+       "  kdctl create deployment web --image=nginx --replicas=3 --port=80\n"
+       "  kdctl create deployment sleeper --image=busybox -- sleep 3600\n"
+       "  kdctl create job once --from=cronjob/report\n"
+       "  kdctl create namespace shop\n"
+       "  kdctl create configmap web-config --from-literal=MODE=dev --from-file=app.conf\n"
+       "  kdctl create secret generic db --from-env-file=db.env\n"
+       "  kdctl create deployment web --image=nginx --dry-run=client -o yaml > web.yaml"},
       {"scale", "Set a new size for a deployment, replica set or stateful set",
        "kdctl scale TYPE NAME --replicas=N", "  kdctl scale deploy/web --replicas=3"},
       {"label", "Update the labels on a resource",
@@ -110,12 +134,43 @@ const std::vector<VerbHelp>& verbs() {
       {"top", "Display resource (CPU/memory) usage", "kdctl top pods|nodes [-n NS | -A]",
        "  # Show metrics for all nodes\n  kdctl top nodes\n\n"
        "  # Show metrics for the pods of a namespace\n  kdctl top pods -n shop"},
+      {"exec", "Execute a command in a container",
+       "kdctl exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
+       "  # Run 'date' in pod mypod, in its default container\n  kdctl exec mypod -- date\n\n"
+       "  # Run 'ls /' in the ruby container; the command's exit code is kdctl's\n"
+       "  kdctl exec mypod -c ruby -- ls /\n\n"
+       "  # Pipe a file through 'cat' in the first pod of a deployment\n"
+       "  kdctl exec -i deploy/web -- cat < data.bin > copy.bin\n\n"
+       "  # An interactive shell on a terminal (resized with the local window)\n"
+       "  kdctl exec -it mypod -- sh"},
+      {"attach", "Attach to a process that is already running inside an existing container",
+       "kdctl attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]",
+       "  # Read the output of the running pod mypod\n  kdctl attach mypod\n\n"
+       "  # Send stdin to the ruby container of mypod\n  kdctl attach mypod -c ruby -i\n\n"
+       "  # An interactive session with a container that has a terminal\n"
+       "  kdctl attach -it deploy/web"},
+      {"port-forward", "Forward one or more local ports to a pod",
+       "kdctl port-forward (POD | TYPE/NAME) [LOCAL_PORT:]REMOTE_PORT... "
+       "[--address ADDR[,ADDR]]",
+       "  # Listen on ports 5000 and 6000 locally, forwarding to the same ports in mypod\n"
+       "  kdctl port-forward mypod 5000 6000\n\n"
+       "  # Listen on 8080 locally, forwarding to port 80 of a pod of the deployment\n"
+       "  kdctl port-forward deploy/web 8080:80\n\n"
+       "  # Forward to the target port behind service port 443 of a service\n"
+       "  kdctl port-forward svc/api 8443:443\n\n"
+       "  # A random local port, on every address\n"
+       "  kdctl port-forward --address 0.0.0.0 mypod :80"},
       {"diff", "Diff the live version against a would-be applied version",
        "kdctl diff -f FILENAME|DIR|- [-R]",
        "  # Diff resources included in pod.json\n  kdctl diff -f pod.json\n\n"
        "  # Diff file read from stdin\n  cat service.yaml | kdctl diff -f -\n\n"
        "  # Use another diff program (exit 0: no differences, 1: differences, >1: error)\n"
        "  KUBECTL_EXTERNAL_DIFF=\"colordiff -N -u\" kdctl diff -f app.yaml"},
+      {"edit", "Edit a resource in $KUBE_EDITOR, $EDITOR or vi, and save it back",
+       "kdctl edit (TYPE NAME | TYPE/NAME) [-n NS] [-o yaml|json]",
+       "  # Edit the deployment 'web' in YAML\n  kdctl edit deployment/web\n\n"
+       "  # Edit a config map in JSON with another editor\n"
+       "  KUBE_EDITOR=\"nano\" kdctl edit cm web-config -o json"},
       {"completion", "Print a shell completion script", "kdctl completion bash",
        "  source <(kdctl completion bash)"},
   };

@@ -13,8 +13,11 @@
 #include <thread>
 
 #include "engine/client/cli/commands.h"
+#include "engine/client/cli/describe_parts.h"
 #include "engine/client/cli/table_printer.h"
+#include "engine/client/cli/vm_driver.h"
 #include "vm/local/local_nodes.h"
+#include "vm/local/process_identity.h"
 
 namespace kd::cli {
 
@@ -47,24 +50,16 @@ std::string readFile(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// A running process (a zombie whose parent never reaps it counts as gone).
-bool processAlive(pid_t pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
-  const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
-}
-
-// A pid that is still a live kubedesk-engine, not one reused by another program.
-bool engineAlive(pid_t pid) {
-  return processAlive(pid) &&
-         readFile("/proc/" + std::to_string(pid) + "/cmdline").find("kubedesk-engine") !=
-             std::string::npos;
+// A pid that is still the live kubedesk-engine of the profile in `dir` (kdctl starts it with
+// --data-dir), not a stranger reusing the pid — possibly another profile's engine.
+bool engineAlive(pid_t pid, const fs::path& dir) {
+  return vm::processMatches(pid, "kubedesk-engine", "--data-dir", dir.string());
 }
 
 struct EngineState {
   pid_t pid = 0;
   int port = 0;
+  int switchPort = 0;  // the VM nodes' cluster switch, 0 when the engine serves none
 };
 
 EngineState readState(const fs::path& dir) {
@@ -73,6 +68,7 @@ EngineState readState(const fs::path& dir) {
     json j = json::parse(readFile(dir / "engine.json"));
     s.pid = j.value("pid", 0);
     s.port = j.value("port", 0);
+    s.switchPort = j.value("switchPort", 0);
   } catch (const json::exception&) {
   }
   return s;
@@ -97,7 +93,7 @@ bool probe(const fs::path& dir, const char* path) {
 }
 
 bool running(const fs::path& dir) {
-  return engineAlive(readState(dir).pid) && probe(dir, "/healthz");
+  return engineAlive(readState(dir).pid, dir) && probe(dir, "/healthz");
 }
 
 // A binary installed beside this one (build/bin), else the name for PATH lookup.
@@ -128,17 +124,54 @@ bool onPath(const char* program) {
 }
 
 struct DriverChoice {
-  std::string driver;  // "local", "simulated" or "" (engine only)
+  std::string driver;  // "vm", "local", "simulated" or "" (engine only)
   int nodes = 1;
-  std::string why;  // said to the person when auto chose
+  int cpus = 1;         // per VM node
+  int memoryMiB = 512;  // per VM node
+  std::string why;      // said to the person when auto chose
 };
 
-// --driver and --nodes (and the older --simulated-nodes) to a driver. auto: VMs are not
-// available yet, so local when this process may run node agents (root, kubedesk-node and an
-// OCI runtime present), else simulated.
-Result<DriverChoice> chooseDriver(const Invocation& inv) {
+// How a profile was started (<profile>/cluster.json: driver, nodes, cpus, memory), so stop,
+// delete and a plain `kdctl start` treat its nodes the way they were made. Empty when never
+// recorded.
+json recordedCluster(const fs::path& dir) {
+  const json j = json::parse(readFile(dir / "cluster.json"), nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+std::string recordedDriver(const fs::path& dir) {
+  return recordedCluster(dir).value("driver", "");
+}
+
+void recordDriver(const fs::path& dir, const DriverChoice& c) {
+  std::ofstream(dir / "cluster.json") << json{
+      {"driver", c.driver},
+      {"nodes", c.nodes},
+      {"cpus", c.cpus},
+      {"memory", c.memoryMiB}}.dump();
+}
+
+// --driver, --nodes, --cpus and --memory (and the older --simulated-nodes) to a driver. A
+// profile started before keeps its driver. auto: local when this process may run node agents
+// (root, kubedesk-node and an OCI runtime present), else simulated; VM nodes are asked for with
+// --driver=vm until auto can tell cheaply that KVM works.
+Result<DriverChoice> chooseDriver(const Invocation& inv, const fs::path& dir) {
   DriverChoice c;
-  std::string driver = inv.args.has("driver") ? inv.args.value("driver") : "auto";
+  const json recorded = recordedCluster(dir);
+  std::string driver = inv.args.has("driver") ? inv.args.value("driver") : "";
+  if (driver.empty() || driver == recorded.value("driver", "")) {
+    driver = recorded.value("driver", "auto");
+    c.nodes = recorded.value("nodes", c.nodes);
+    c.cpus = recorded.value("cpus", c.cpus);
+    c.memoryMiB = recorded.value("memory", c.memoryMiB);
+  }
+  for (auto [flag, out] : {std::pair{"cpus", &c.cpus}, {"memory", &c.memoryMiB}}) {
+    if (inv.args.has(flag)) *out = std::atoi(inv.args.value(flag).c_str());
+  }
+  if (c.cpus < 1 || c.cpus > 64) return Status::badRequest("--cpus must be 1..64");
+  if (c.memoryMiB < 256 || c.memoryMiB > 65536) {
+    return Status::badRequest("--memory must be 256..65536 (MiB)");
+  }
   if (inv.args.has("simulated-nodes")) {
     driver = "simulated";
     c.nodes = std::atoi(inv.args.value("simulated-nodes").c_str());
@@ -151,7 +184,7 @@ Result<DriverChoice> chooseDriver(const Invocation& inv) {
     const bool runtime = onPath("runc") || onPath("crun");
     if (root && agent && runtime) {
       driver = "local";
-      c.why = "using the local driver (VM nodes are not available in this build)";
+      c.why = "using the local driver (--driver=vm boots the nodes as VMs)";
     } else {
       driver = "simulated";
       c.why = std::string("using the simulated driver: the local driver needs ") +
@@ -160,14 +193,57 @@ Result<DriverChoice> chooseDriver(const Invocation& inv) {
                         : "runc or crun");
     }
   }
-  if (driver != "local" && driver != "simulated") {
-    return Status::badRequest("unknown driver \"" + driver + "\" (want auto, local or simulated)");
+  if (driver != "vm" && driver != "local" && driver != "simulated") {
+    return Status::badRequest("unknown driver \"" + driver +
+                              "\" (want auto, vm, local or simulated)");
   }
   c.driver = driver;
   return c;
 }
 
 std::string logTail(const fs::path& log);
+
+// Waits until every node is Ready, showing which are; on timeout, the tail of the log of the
+// first node that is not.
+int waitForNodes(Invocation& inv, const fs::path& dir,
+                 const std::vector<std::pair<std::string, fs::path>>& nodes,
+                 std::chrono::seconds timeout) {
+  inv.out << "⌛  Waiting for the nodes to be Ready ..." << std::flush;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A Node's Ready condition outlives a stopped node for a while: only a heartbeat from after
+  // this start counts (timestamps have whole seconds).
+  const auto startedAt = std::chrono::system_clock::now() - 1s;
+  const auto* kind = api::KindsRegistry::builtin().resolve("nodes");
+  std::unique_ptr<client::ApiClient> api;  // one client (one TLS session) for all the polls
+  for (const auto& [name, log] : nodes) {
+    for (;;) {
+      if (!api) {
+        if (auto c = profileClient(dir); c.ok()) api = std::move(*c);
+      }
+      bool ready = false;
+      if (api) {
+        if (auto n = api->get(*kind, "", name); n.ok()) {
+          for (const auto& cond :
+               n->value("status", json::object()).value("conditions", json::array())) {
+            const auto beat = describe::parseTime(cond.value("lastHeartbeatTime", ""));
+            ready |= cond.value("type", "") == "Ready" && cond.value("status", "") == "True" &&
+                     beat && *beat >= startedAt;
+          }
+        }
+      }
+      if (ready) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        inv.out << "\n";
+        return inv.usageError("node " + name + " did not become Ready; its log (" + log.string() +
+                              ") ends with:\n" + logTail(log));
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    if (nodes.size() > 1) inv.out << " " << name << std::flush;
+  }
+  inv.out << " done\n";
+  return 0;
+}
 
 // Starts the local node agents and waits until their Nodes are Ready.
 int startLocalDriver(Invocation& inv, const fs::path& dir, const std::string& profile, int count) {
@@ -181,33 +257,30 @@ int startLocalDriver(Invocation& inv, const fs::path& dir, const std::string& pr
           << std::flush;
   auto nodes = vm::startLocalNodes(o);
   if (!nodes.ok()) return inv.fail(nodes.status());
-  inv.out << "⌛  Waiting for the nodes to be Ready ..." << std::flush;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  for (const auto& node : *nodes) {
-    for (;;) {
-      auto c = profileClient(dir);
-      const auto* kind = api::KindsRegistry::builtin().resolve("nodes");
-      bool ready = false;
-      if (c.ok()) {
-        if (auto n = (*c)->get(*kind, "", node.name); n.ok()) {
-          for (const auto& cond :
-               n->value("status", json::object()).value("conditions", json::array())) {
-            ready |= cond.value("type", "") == "Ready" && cond.value("status", "") == "True";
-          }
-        }
-      }
-      if (ready) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        inv.out << "\n";
-        return inv.usageError("node " + node.name + " did not become Ready; its log (" +
-                              (node.dir / "agent.log").string() + ") ends with:\n" +
-                              logTail(node.dir / "agent.log"));
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-  }
-  inv.out << " done\n";
-  return 0;
+  std::vector<std::pair<std::string, fs::path>> waiting;
+  for (const auto& node : *nodes) waiting.emplace_back(node.name, node.dir / "agent.log");
+  return waitForNodes(inv, dir, waiting, 60s);
+}
+
+// Boots the VM nodes and waits until their Nodes are Ready (a TCG boot takes tens of seconds).
+int startVmDriver(Invocation& inv, const fs::path& dir, const std::string& profile,
+                  const DriverChoice& c) {
+  const EngineState state = readState(dir);
+  VmNodesRequest r;
+  r.dataRoot = dataRoot();
+  r.profileDir = dir;
+  r.profile = profile;
+  r.count = c.nodes;
+  r.cpus = c.cpus;
+  r.memoryMiB = c.memoryMiB;
+  r.apiPort = static_cast<uint16_t>(state.port);
+  r.switchPort = static_cast<uint16_t>(state.switchPort);
+  r.imageDir = siblingBinary("kubedesk-node").parent_path().parent_path() / "node-image";
+  auto nodes = startVmNodes(r, inv.out);
+  if (!nodes.ok()) return inv.fail(nodes.status());
+  std::vector<std::pair<std::string, fs::path>> waiting;
+  for (const auto& node : *nodes) waiting.emplace_back(node.name, node.consoleLog);
+  return waitForNodes(inv, dir, waiting, 300s);
 }
 
 bool engineSupports(const fs::path& engine, const std::string& flag) {
@@ -274,16 +347,17 @@ int selectContext(Invocation& inv, const fs::path& dir) {
   return 0;
 }
 
-bool stopEngine(pid_t pid) {
-  if (!engineAlive(pid)) return true;
+bool stopEngine(const fs::path& dir) {
+  const pid_t pid = readState(dir).pid;
+  if (!engineAlive(pid, dir)) return true;
   ::kill(pid, SIGTERM);
   for (auto deadline = std::chrono::steady_clock::now() + 30s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
-    if (!engineAlive(pid)) return true;
+    if (!vm::processRunning(pid)) return true;
   }
   ::kill(pid, SIGKILL);
   std::this_thread::sleep_for(200ms);
-  return !engineAlive(pid);
+  return !vm::processRunning(pid);
 }
 
 }  // namespace
@@ -292,7 +366,7 @@ int runStart(Invocation& inv) {
   const std::string profile = profileName(inv);
   const fs::path dir = dataRoot() / profile;
   inv.out << "😄  [" << profile << "] kdctl " << kClientVersion << "\n" << std::flush;
-  auto driver = chooseDriver(inv);
+  auto driver = chooseDriver(inv, dir);
   if (!driver.ok()) return inv.fail(driver.status());
   if (!driver->why.empty()) inv.out << "✨  " << driver->why << "\n";
   if (running(dir)) {
@@ -301,10 +375,11 @@ int runStart(Invocation& inv) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     const fs::path engine = engineBinary();
-    std::vector<std::string> args = {"--profile", profile};
+    std::vector<std::string> args = {"--profile", profile, "--data-dir", dir.string()};
     if (inv.args.has("kubeconfig")) {
       args.insert(args.end(), {"--kubeconfig", inv.args.value("kubeconfig")});
     }
+    if (driver->driver == "vm") args.push_back("--cluster-switch");
     if (driver->driver == "simulated" && driver->nodes > 0) {
       if (engineSupports(engine, "--simulated-nodes")) {
         args.insert(args.end(), {"--simulated-nodes", std::to_string(driver->nodes)});
@@ -317,7 +392,7 @@ int runStart(Invocation& inv) {
     inv.out << "⌛  Waiting for the API server to be ready ..." << std::flush;
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!(readState(dir).pid == pid && probe(dir, "/readyz"))) {
-      if (!processAlive(pid) || std::chrono::steady_clock::now() > deadline) {
+      if (!vm::processRunning(pid) || std::chrono::steady_clock::now() > deadline) {
         inv.out << "\n";
         return inv.usageError("kubedesk-engine did not become ready; its log (" +
                               (dir / "engine.log").string() + ") ends with:\n" +
@@ -327,8 +402,12 @@ int runStart(Invocation& inv) {
     }
     inv.out << " done\n";
   }
+  recordDriver(dir, *driver);
   if (driver->driver == "local" && driver->nodes > 0) {
     if (int rc = startLocalDriver(inv, dir, profile, driver->nodes); rc != 0) return rc;
+  }
+  if (driver->driver == "vm" && driver->nodes > 0) {
+    if (int rc = startVmDriver(inv, dir, profile, *driver); rc != 0) return rc;
   }
   if (int rc = selectContext(inv, dir); rc != 0) return rc;
   inv.out << "🏄  Done! kubectl is now configured to use \"" << profile
@@ -343,8 +422,10 @@ int runStop(Invocation& inv) {
     return inv.usageError("Profile \"" + profile + "\" not found. Run \"kdctl profile list\"");
   }
   inv.out << "✋  Stopping \"" << profile << "\" ...\n" << std::flush;
-  if (Status st = vm::stopLocalNodes(dir, profile); !st.isOk()) return inv.fail(st);
-  if (!stopEngine(readState(dir).pid)) return inv.usageError("kubedesk-engine did not stop");
+  const Status stopped =
+      recordedDriver(dir) == "vm" ? stopVmNodes(dir, profile) : vm::stopLocalNodes(dir, profile);
+  if (!stopped.isOk()) return inv.fail(stopped);
+  if (!stopEngine(dir)) return inv.usageError("kubedesk-engine did not stop");
   inv.out << "🛑  1 node stopped.\n";
   return 0;
 }
@@ -357,7 +438,7 @@ int runStatus(Invocation& inv) {
     return 85;
   }
   const EngineState state = readState(dir);
-  const bool host = engineAlive(state.pid);
+  const bool host = engineAlive(state.pid, dir);
   const bool api = host && probe(dir, "/readyz");
   auto contexts = client::listContexts(kubeconfigTarget(inv));
   const bool configured =
@@ -384,9 +465,11 @@ int runDeleteProfile(Invocation& inv) {
   const fs::path dir = dataRoot() / profile;
   inv.out << "🔥  Deleting \"" << profile << "\" ...\n" << std::flush;
   if (fs::exists(dir)) {
-    if (Status st = vm::deleteLocalNodes(dir, profile); !st.isOk()) return inv.fail(st);
+    const Status deleted = recordedDriver(dir) == "vm" ? deleteVmNodes(dir, profile)
+                                                       : vm::deleteLocalNodes(dir, profile);
+    if (!deleted.isOk()) return inv.fail(deleted);
   }
-  if (fs::exists(dir) && !stopEngine(readState(dir).pid)) {
+  if (fs::exists(dir) && !stopEngine(dir)) {
     return inv.usageError("kubedesk-engine did not stop");
   }
   std::error_code ec;

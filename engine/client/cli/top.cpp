@@ -3,6 +3,7 @@
 
 #include <ostream>
 
+#include "engine/api/go_duration.h"
 #include "engine/api/quantity.h"
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/describe_parts.h"
@@ -78,20 +79,6 @@ std::string nodeRows(const json& metrics, const json& nodes) {
 }
 
 // Go's time.Duration.String() of `d`, e.g. "2m3.25s", as kubectl prints a pod's age.
-std::string goDuration(std::chrono::nanoseconds d) {
-  const int64_t total = d.count();
-  const int64_t hours = total / 3'600'000'000'000, minutes = total / 60'000'000'000 % 60;
-  const int64_t nanos = total % 60'000'000'000;
-  std::string seconds = std::to_string(nanos / 1'000'000'000);
-  if (const int64_t fraction = nanos % 1'000'000'000; fraction != 0) {
-    std::string digits = std::to_string(1'000'000'000 + fraction).substr(1);
-    digits.erase(digits.find_last_not_of('0') + 1);
-    seconds += "." + digits;
-  }
-  return (hours ? std::to_string(hours) + "h" : "") +
-         (hours || minutes ? std::to_string(minutes) + "m" : "") + seconds + "s";
-}
-
 // Why a pod list has no metrics, as kubectl top tells it: pods younger than two minutes are
 // probably not measured yet; an older one is named. No pods at all is not an error.
 int noPodMetrics(Invocation& inv, client::ApiClient& c, bool all) {
@@ -111,7 +98,7 @@ int noPodMetrics(Invocation& inv, client::ApiClient& c, bool all) {
     const auto created = describe::parseTime(str(pod, "metadata.creationTimestamp"));
     if (!created || now - *created <= std::chrono::minutes(2)) continue;
     return inv.usageError("Metrics not available for pod " + str(pod, "metadata.namespace") + "/" +
-                          str(pod, "metadata.name") + ", age: " + goDuration(now - *created));
+                          str(pod, "metadata.name") + ", age: " + api::goDuration(now - *created));
   }
   return inv.usageError("metrics not available yet");
 }

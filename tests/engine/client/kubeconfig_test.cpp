@@ -350,6 +350,35 @@ class KubeconfigTest : public QObject {
     QCOMPARE(access->token, std::string("inline"));
   }
 
+  // A VM reaches the host's API server at its gateway address; tls-server-name names what the
+  // certificate says. kubectl must read our field as its own.
+  void tlsServerNameRoundTripsAndKubectlKnowsIt() {
+    fs::path file = dir_ / "config";
+    ClusterAccess access = kubedeskAccess();
+    access.server = "https://10.0.2.2:6443";
+    access.tlsServerName = "127.0.0.1";
+    QVERIFY(mergeIntoKubeconfig(file, access, true).isOk());
+    QCOMPARE(named(readYaml(file)["clusters"], "kubedesk")["cluster"].value("tls-server-name", ""),
+             std::string("127.0.0.1"));
+    auto loaded = loadClusterAccess(file, "");
+    QVERIFY2(loaded.ok(), loaded.status().message().c_str());
+    QCOMPARE(loaded->tlsServerName, std::string("127.0.0.1"));
+    QCOMPARE(loaded->server, std::string("https://10.0.2.2:6443"));
+
+    QProcess kubectl;
+    kubectl.start("/usr/bin/kubectl", {"--kubeconfig", q(file), "config", "view", "-o",
+                                       "jsonpath={.clusters[0].cluster.tls-server-name}"});
+    QVERIFY(kubectl.waitForFinished(30000));
+    QCOMPARE(kubectl.readAllStandardOutput(), QByteArray("127.0.0.1"));
+
+    writeText(file,
+              "clusters:\n- name: c\n  cluster: {server: 'https://h:1'}\n"
+              "contexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n");
+    auto unset = loadClusterAccess(file, "");
+    QVERIFY2(unset.ok(), unset.status().message().c_str());
+    QCOMPARE(unset->tlsServerName, std::string());
+  }
+
   void errorsNameWhatIsWrongAndWhere_data() {
     QTest::addColumn<QString>("yaml");
     QTest::addColumn<QString>("context");

@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -162,7 +163,7 @@ class DaemonSetControllerTest : public QObject {
     node("tainted", json::object(), {{{"key", "dedicated"}, {"effect", "NoSchedule"}}});
     QVERIFY(!cluster->create(daemonSets, "default", daemonSet("busybox:1")).is_null());
     start();
-    QTRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2"}));
+    KD_TRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2"}));
     const json pod = podsByNode()["n1"];
     QCOMPARE(pod["metadata"]["ownerReferences"][0]["kind"], "DaemonSet");
     QVERIFY(pod["metadata"]["labels"].contains("controller-revision-hash"));
@@ -174,19 +175,19 @@ class DaemonSetControllerTest : public QObject {
     QVERIFY(toleratesNotReady);
 
     node("n3");
-    QTRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2", "n3"}));
-    QTRY_COMPARE(dsStatus().value("desiredNumberScheduled", 0), 3);
+    KD_TRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2", "n3"}));
+    KD_TRY_COMPARE(dsStatus().value("desiredNumberScheduled", 0), 3);
     QCOMPARE(dsStatus().value("numberReady", -1), 0);
     for (const auto& [n, p] : podsByNode()) makeReady(p);
-    QTRY_COMPARE(dsStatus().value("numberAvailable", 0), 3);
+    KD_TRY_COMPARE(dsStatus().value("numberAvailable", 0), 3);
     QVERIFY(!dsStatus().contains("numberUnavailable"));
 
     // Tainting a node removes its daemon pod.
     json n2 = cluster->get(nodes, "", "n2");
     n2["spec"]["taints"] = {{{"key", "dedicated"}, {"effect", "NoExecute"}}};
     QVERIFY(cluster->objects().update(nodes, "", "n2", n2, {}).ok());
-    QTRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n3"}));
-    QTRY_COMPARE(dsStatus().value("desiredNumberScheduled", 0), 2);
+    KD_TRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n3"}));
+    KD_TRY_COMPARE(dsStatus().value("desiredNumberScheduled", 0), 2);
   }
 
   void nodeSelectorFollowsLabels() {
@@ -195,20 +196,20 @@ class DaemonSetControllerTest : public QObject {
     QVERIFY(!cluster->create(daemonSets, "default", daemonSet("busybox:1", {{"disk", "ssd"}}))
                  .is_null());
     start();
-    QTRY_COMPARE(nodeNames(), std::vector<std::string>{"n1"});
+    KD_TRY_COMPARE(nodeNames(), std::vector<std::string>{"n1"});
     json n2 = cluster->get(nodes, "", "n2");
     n2["metadata"]["labels"]["disk"] = "ssd";
     QVERIFY(cluster->objects().update(nodes, "", "n2", n2, {}).ok());
-    QTRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2"}));
+    KD_TRY_COMPARE(nodeNames(), (std::vector<std::string>{"n1", "n2"}));
   }
 
   void rollingUpdateReplacesOneNodeAtATime() {
     for (const char* n : {"n1", "n2", "n3"}) node(n);
     QVERIFY(!cluster->create(daemonSets, "default", daemonSet("busybox:1")).is_null());
     start();
-    QTRY_COMPARE(podsByNode().size(), 3u);
+    KD_TRY_COMPARE(podsByNode().size(), 3u);
     for (const auto& [n, p] : podsByNode()) makeReady(p);
-    QTRY_COMPARE(dsStatus().value("numberAvailable", 0), 3);
+    KD_TRY_COMPARE(dsStatus().value("numberAvailable", 0), 3);
 
     json ds = cluster->get(daemonSets, "default", "agent");
     ds["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2";
@@ -235,7 +236,7 @@ class DaemonSetControllerTest : public QObject {
     for (const auto& [n, p] : podsByNode()) {
       QCOMPARE(p["spec"]["containers"][0]["image"], "busybox:2");
     }
-    QTRY_COMPARE(dsStatus().value("updatedNumberScheduled", 0), 3);
+    KD_TRY_COMPARE(dsStatus().value("updatedNumberScheduled", 0), 3);
     auto revs = cluster->objects().list(revisions, "default", {});
     QCOMPARE(revs->items.size(), 2u);
     std::set<int64_t> numbers;

@@ -7,6 +7,7 @@
 #include "engine/controllers/controller_manager.h"
 #include "engine/controllers/replicaset_controller.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -206,7 +207,7 @@ class DeploymentControllerTest : public QObject {
   void createsReplicaSetNamedByHashAndScalesIt() {
     start();
     c().create(deploys, "ns", deployment("web", 3, "v1"));
-    QTRY_COMPARE_WITH_TIMEOUT(list(pods).size(), size_t(3), 10000);
+    KD_TRY_COMPARE(list(pods).size(), size_t(3));
     const auto all = list(rss);
     QCOMPARE(all.size(), size_t(1));
     const json& rs = all[0];
@@ -217,17 +218,15 @@ class DeploymentControllerTest : public QObject {
     QCOMPARE(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"], json("1"));
     QCOMPARE(rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"], json("3"));
     QCOMPARE(rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"], json("4"));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        hasEvent("ScalingReplicaSet", "Scaled up replica set web-" + hash + " to 3"), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(
+    KD_TRY_VERIFY(hasEvent("ScalingReplicaSet", "Scaled up replica set web-" + hash + " to 3"));
+    KD_TRY_COMPARE(
         get("web")["metadata"]["annotations"].value("deployment.kubernetes.io/revision", ""),
-        std::string("1"), 10000);
+        std::string("1"));
     QVERIFY(condition(get("web"), "Progressing")["status"] == "True");
 
     markPodsReady();
-    QTRY_VERIFY_WITH_TIMEOUT(rolledOut("web", "v1", 3), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(condition(get("web"), "Progressing")["reason"],
-                              json("NewReplicaSetAvailable"), 10000);
+    KD_TRY_VERIFY(rolledOut("web", "v1", 3));
+    KD_TRY_COMPARE(condition(get("web"), "Progressing")["reason"], json("NewReplicaSetAvailable"));
     const json d = get("web");
     QCOMPARE(condition(d, "Progressing")["message"],
              json("ReplicaSet \"web-" + hash + "\" has successfully progressed."));
@@ -236,10 +235,10 @@ class DeploymentControllerTest : public QObject {
 
     // Scaling event: the replica set follows, annotations too.
     patch(deploys, "web", {{"spec", {{"replicas", 5}}}});
-    QTRY_COMPARE_WITH_TIMEOUT(list(pods).size(), size_t(5), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(c().get(rss, "ns", "web-" + hash)["metadata"]["annotations"].value(
-                                  "deployment.kubernetes.io/desired-replicas", ""),
-                              std::string("5"), 10000);
+    KD_TRY_COMPARE(list(pods).size(), size_t(5));
+    KD_TRY_COMPARE(c().get(rss, "ns", "web-" + hash)["metadata"]["annotations"].value(
+                       "deployment.kubernetes.io/desired-replicas", ""),
+                   std::string("5"));
   }
 
   void rollingUpdateStaysWithinSurgeAndUnavailable_data() {
@@ -260,7 +259,7 @@ class DeploymentControllerTest : public QObject {
     c().create(deploys, "ns",
                deployment("web", replicas, "v1", "RollingUpdate",
                           {{"maxSurge", surge}, {"maxUnavailable", unavailable}}));
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v1", replicas)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v1", replicas)));
     setImage("web", "v2");
     QElapsedTimer timer;
     timer.start();
@@ -302,7 +301,7 @@ class DeploymentControllerTest : public QObject {
     start();
     auto created = c().objects().create(deploys, "ns", deployment("web", 3, "v1", "Recreate"), {});
     QVERIFY2(created.ok(), created.status().message().c_str());
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v1", 3)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v1", 3)));
     setImage("web", "v2");
     QElapsedTimer timer;
     timer.start();
@@ -319,19 +318,19 @@ class DeploymentControllerTest : public QObject {
   void revisionsFollowRollbacks() {
     start();
     c().create(deploys, "ns", deployment("web", 1, "v1"));
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v1", 1)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v1", 1)));
     setImage("web", "v2");
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v2", 1)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v2", 1)));
     // What `kubectl rollout undo` does: put the old template back.
     setImage("web", "v1");
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v1", 1)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v1", 1)));
     QCOMPARE(list(rss).size(), size_t(2));
     const json v1 = replicaSetWithImage("v1");
     QCOMPARE(v1["metadata"]["annotations"]["deployment.kubernetes.io/revision"], json("3"));
     QCOMPARE(v1["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"], json("1"));
-    QTRY_COMPARE_WITH_TIMEOUT(
+    KD_TRY_COMPARE(
         get("web")["metadata"]["annotations"].value("deployment.kubernetes.io/revision", ""),
-        std::string("3"), 10000);
+        std::string("3"));
   }
 
   void historyLimitDeletesOldReplicaSets() {
@@ -341,9 +340,9 @@ class DeploymentControllerTest : public QObject {
     c().create(deploys, "ns", d);
     for (const char* image : {"v1", "v2", "v3", "v4"}) {
       if (std::string(image) != "v1") setImage("web", image);
-      QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", image, 1)), 10000);
+      KD_TRY_VERIFY((markPodsReady(), rolledOut("web", image, 1)));
     }
-    QTRY_COMPARE_WITH_TIMEOUT(list(rss).size(), size_t(2), 10000);
+    KD_TRY_COMPARE(list(rss).size(), size_t(2));
     QVERIFY(!replicaSetWithImage("v4").is_null());
     QVERIFY(!replicaSetWithImage("v3").is_null());
   }
@@ -351,16 +350,15 @@ class DeploymentControllerTest : public QObject {
   void pauseStopsTheRollout() {
     start();
     c().create(deploys, "ns", deployment("web", 2, "v1"));
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v1", 2)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v1", 2)));
     patch(deploys, "web", {{"spec", {{"paused", true}}}});
-    QTRY_COMPARE_WITH_TIMEOUT(condition(get("web"), "Progressing")["reason"],
-                              json("DeploymentPaused"), 10000);
+    KD_TRY_COMPARE(condition(get("web"), "Progressing")["reason"], json("DeploymentPaused"));
     setImage("web", "v2");
-    QTRY_COMPARE_WITH_TIMEOUT(get("web")["status"].value("observedGeneration", 0),
-                              get("web")["metadata"].value("generation", 0), 10000);
+    KD_TRY_COMPARE(get("web")["status"].value("observedGeneration", 0),
+                   get("web")["metadata"].value("generation", 0));
     QCOMPARE(list(rss).size(), size_t(1));
     patch(deploys, "web", {{"spec", {{"paused", false}}}});
-    QTRY_VERIFY_WITH_TIMEOUT((markPodsReady(), rolledOut("web", "v2", 2)), 10000);
+    KD_TRY_VERIFY((markPodsReady(), rolledOut("web", "v2", 2)));
     QCOMPARE(list(rss).size(), size_t(2));
   }
 
@@ -369,18 +367,17 @@ class DeploymentControllerTest : public QObject {
     json d = deployment("web", 2, "v1");
     d["spec"]["progressDeadlineSeconds"] = 30;
     c().create(deploys, "ns", d);
-    QTRY_COMPARE_WITH_TIMEOUT(list(pods).size(), size_t(2), 10000);
+    KD_TRY_COMPARE(list(pods).size(), size_t(2));
     // Wait until the last progress (all pods created) is recorded before time moves on.
-    QTRY_VERIFY_WITH_TIMEOUT(get("web")["status"].value("updatedReplicas", 0) == 2 &&
-                                 get("web")["status"].value("replicas", 0) == 2 &&
-                                 condition(get("web"), "Progressing").contains("reason"),
-                             10000);
+    KD_TRY_VERIFY(get("web")["status"].value("updatedReplicas", 0) == 2 &&
+                  get("web")["status"].value("replicas", 0) == 2 &&
+                  condition(get("web"), "Progressing").contains("reason"));
     QCOMPARE(condition(get("web"), "Progressing")["status"], json("True"));
     QCOMPARE(condition(get("web"), "Available")["reason"], json("MinimumReplicasUnavailable"));
     clock.offsetSeconds = 31;  // nobody made the pods ready
     patch(deploys, "web", {{"metadata", {{"annotations", {{"poke", "1"}}}}}});
-    QTRY_COMPARE_WITH_TIMEOUT(condition(get("web"), "Progressing")["reason"],
-                              json("ProgressDeadlineExceeded"), 10000);
+    KD_TRY_COMPARE(condition(get("web"), "Progressing")["reason"],
+                   json("ProgressDeadlineExceeded"));
     const json cond = condition(get("web"), "Progressing");
     QCOMPARE(cond["status"], json("False"));
     const std::string rs = list(rss)[0]["metadata"]["name"];

@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -95,7 +96,7 @@ class EndpointsControllerTest : public QObject {
     service("web", {{"app", "web"}}, {{{"name", "http"}, {"port", 80}, {"targetPort", "http"}}});
     start();
 
-    QTRY_VERIFY(cluster->exists(endpoints, "default", "web"));
+    KD_TRY_VERIFY(cluster->exists(endpoints, "default", "web"));
     json ep = cluster->get(endpoints, "default", "web");
     QCOMPARE(ep["metadata"]["labels"]["team"], "a");
     QCOMPARE(ep["subsets"].size(), 1u);
@@ -107,7 +108,7 @@ class EndpointsControllerTest : public QObject {
     const json wantPorts = {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}};
     QCOMPARE(subset["ports"], wantPorts);
 
-    QTRY_COMPARE(slicesOf("web").size(), 1u);
+    KD_TRY_COMPARE(slicesOf("web").size(), 1u);
     json slice = slicesOf("web")[0];
     QCOMPARE(slice["addressType"], "IPv4");
     QCOMPARE(slice["endpoints"].size(), 2u);
@@ -119,7 +120,7 @@ class EndpointsControllerTest : public QObject {
 
     // A pod turning Ready moves to addresses.
     setStatus("b", "10.244.0.3", true);
-    QTRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 2u);
+    KD_TRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 2u);
     QVERIFY(!cluster->get(endpoints, "default", "web")["subsets"][0].contains("notReadyAddresses"));
   }
 
@@ -130,15 +131,15 @@ class EndpointsControllerTest : public QObject {
     pod("b", {{"app", "web"}}, "10.244.0.3", true);
     service("web", {{"app", "web"}}, {{{"port", 80}}});
     start();
-    QTRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 2u);
+    KD_TRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 2u);
     kd::server::DeleteOptions grace;
     grace.gracePeriodSeconds = 30;
     QVERIFY(cluster->objects().remove(pods, "default", "b", grace).ok());
     QVERIFY(cluster->exists(pods, "default", "b"));  // bound: waits for its kubelet
 
-    QTRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 1u);
+    KD_TRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(), 1u);
     QCOMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["ports"][0]["port"], 80);
-    QTRY_VERIFY(slicesOf("web")[0]["endpoints"][1]["conditions"]["terminating"] == true);
+    KD_TRY_VERIFY(slicesOf("web")[0]["endpoints"][1]["conditions"]["terminating"] == true);
     const json cond = slicesOf("web")[0]["endpoints"][1]["conditions"];
     QCOMPARE(cond["ready"], false);
     QCOMPARE(cond["serving"], true);
@@ -164,7 +165,7 @@ class EndpointsControllerTest : public QObject {
     }
     service("web", {{"app", "web"}}, {{{"port", 80}}});
     start(2);
-    QTRY_COMPARE(slicesOf("web").size(), 3u);
+    KD_TRY_COMPARE(slicesOf("web").size(), 3u);
     size_t total = 0;
     for (const auto& s : slicesOf("web")) total += s["endpoints"].size();
     QCOMPARE(total, 5u);
@@ -172,19 +173,19 @@ class EndpointsControllerTest : public QObject {
     for (int i = 1; i < 5; ++i) {  // no Node n1: the pods go at once
       QVERIFY(cluster->objects().remove(pods, "default", "p" + std::to_string(i), {}).ok());
     }
-    QTRY_COMPARE(slicesOf("web").size(), 1u);
-    QTRY_COMPARE(slicesOf("web")[0]["endpoints"].size(), 1u);
+    KD_TRY_COMPARE(slicesOf("web").size(), 1u);
+    KD_TRY_COMPARE(slicesOf("web")[0]["endpoints"].size(), 1u);
 
     QVERIFY(cluster->objects().remove(services, "default", "web", {}).ok());
-    QTRY_VERIFY(!cluster->exists(endpoints, "default", "web"));
+    KD_TRY_VERIFY(!cluster->exists(endpoints, "default", "web"));
   }
 
   void emptyServiceHasEmptyEndpointsAndPlaceholderSlice() {
     service("lonely", {{"app", "none"}}, {{{"port", 80}}});
     start();
-    QTRY_VERIFY(cluster->exists(endpoints, "default", "lonely"));
+    KD_TRY_VERIFY(cluster->exists(endpoints, "default", "lonely"));
     QVERIFY(!cluster->get(endpoints, "default", "lonely").contains("subsets"));
-    QTRY_COMPARE(slicesOf("lonely").size(), 1u);
+    KD_TRY_COMPARE(slicesOf("lonely").size(), 1u);
     QCOMPARE(slicesOf("lonely")[0]["endpoints"], json::array());
   }
 };

@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -69,11 +70,10 @@ class GarbageCollectorTest : public QObject {
                         {{"metadata", {{"name", "loner"}}},
                          {"spec", {{"containers", {{{"name", "c"}, {"image", "b"}}}}}}})
                  .is_null());
-    QTRY_COMPARE_WITH_TIMEOUT(gc_->dependentsOf(rs["metadata"]["uid"]).size(), size_t(2), 5000);
+    KD_TRY_COMPARE(gc_->dependentsOf(rs["metadata"]["uid"]).size(), size_t(2));
 
     QVERIFY(c_->objects().remove(rsKind, "ns", "web", propagation("Background"))->deletedNow);
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(pods, "ns", "web-1") && !c_->exists(pods, "ns", "web-2"),
-                             5000);
+    KD_TRY_VERIFY(!c_->exists(pods, "ns", "web-1") && !c_->exists(pods, "ns", "web-2"));
     QVERIFY(c_->exists(pods, "ns", "loner"));
   }
 
@@ -87,12 +87,11 @@ class GarbageCollectorTest : public QObject {
                            {"finalizers", {"example.com/hold"}},
                            {"ownerReferences", {TestCluster::ownerRef(child, true)}}}}})
                  .is_null());
-    QTRY_COMPARE_WITH_TIMEOUT(gc_->dependentsOf(child["metadata"]["uid"]).size(), size_t(1), 5000);
+    KD_TRY_COMPARE(gc_->dependentsOf(child["metadata"]["uid"]).size(), size_t(1));
 
     auto r = c_->objects().remove(cms_, "ns", "owner", propagation("Foreground"));
     QVERIFY(r.ok() && !r->deletedNow);
-    QTRY_VERIFY_WITH_TIMEOUT(
-        c_->get(cms_, "ns", "grandchild")["metadata"].contains("deletionTimestamp"), 5000);
+    KD_TRY_VERIFY(c_->get(cms_, "ns", "grandchild")["metadata"].contains("deletionTimestamp"));
     QVERIFY(c_->exists(cms_, "ns", "owner"));
     QVERIFY(c_->exists(cms_, "ns", "child"));
     QCOMPARE(c_->get(cms_, "ns", "child")["metadata"]["finalizers"],
@@ -101,7 +100,7 @@ class GarbageCollectorTest : public QObject {
     json gc = c_->get(cms_, "ns", "grandchild");
     gc["metadata"]["finalizers"] = json::array();
     QVERIFY(c_->objects().update(cms_, "ns", "grandchild", gc, {}).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(cms_, "ns", "owner"), 5000);
+    KD_TRY_VERIFY(!c_->exists(cms_, "ns", "owner"));
     QVERIFY(!c_->exists(cms_, "ns", "child"));
     QVERIFY(!c_->exists(cms_, "ns", "grandchild"));
   }
@@ -109,10 +108,9 @@ class GarbageCollectorTest : public QObject {
   void foregroundOwnerWithoutBlockingDependentsGoesAtOnce() {
     json owner = c_->configMap("ns", "owner");
     c_->configMap("ns", "loose", {TestCluster::ownerRef(owner, false)});
-    QTRY_COMPARE_WITH_TIMEOUT(gc_->dependentsOf(owner["metadata"]["uid"]).size(), size_t(1), 5000);
+    KD_TRY_COMPARE(gc_->dependentsOf(owner["metadata"]["uid"]).size(), size_t(1));
     QVERIFY(c_->objects().remove(cms_, "ns", "owner", propagation("Foreground")).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(cms_, "ns", "owner") && !c_->exists(cms_, "ns", "loose"),
-                             5000);
+    KD_TRY_VERIFY(!c_->exists(cms_, "ns", "owner") && !c_->exists(cms_, "ns", "loose"));
   }
 
   void orphanKeepsDependentsAndStripsTheReference() {
@@ -120,9 +118,9 @@ class GarbageCollectorTest : public QObject {
     json other = c_->configMap("ns", "other");
     c_->configMap("ns", "child",
                   {TestCluster::ownerRef(owner, true), TestCluster::ownerRef(other, false)});
-    QTRY_COMPARE_WITH_TIMEOUT(gc_->dependentsOf(owner["metadata"]["uid"]).size(), size_t(1), 5000);
+    KD_TRY_COMPARE(gc_->dependentsOf(owner["metadata"]["uid"]).size(), size_t(1));
     QVERIFY(c_->objects().remove(cms_, "ns", "owner", propagation("Orphan")).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(cms_, "ns", "owner"), 5000);
+    KD_TRY_VERIFY(!c_->exists(cms_, "ns", "owner"));
     json child = c_->get(cms_, "ns", "child");
     QVERIFY(!child.is_null());
     QCOMPARE(child["metadata"]["ownerReferences"].size(), size_t(1));
@@ -134,11 +132,10 @@ class GarbageCollectorTest : public QObject {
     json b = c_->configMap("ns", "b");
     c_->configMap("ns", "shared", {TestCluster::ownerRef(a), TestCluster::ownerRef(b)});
     c_->configMap("ns", "only-a", {TestCluster::ownerRef(a)});
-    QTRY_COMPARE_WITH_TIMEOUT(gc_->dependentsOf(a["metadata"]["uid"]).size(), size_t(2), 5000);
+    KD_TRY_COMPARE(gc_->dependentsOf(a["metadata"]["uid"]).size(), size_t(2));
     QVERIFY(c_->objects().remove(cms_, "ns", "a", propagation("Background")).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(cms_, "ns", "only-a"), 5000);
-    QTRY_COMPARE_WITH_TIMEOUT(c_->get(cms_, "ns", "shared")["metadata"]["ownerReferences"].size(),
-                              size_t(1), 5000);
+    KD_TRY_VERIFY(!c_->exists(cms_, "ns", "only-a"));
+    KD_TRY_COMPARE(c_->get(cms_, "ns", "shared")["metadata"]["ownerReferences"].size(), size_t(1));
     QCOMPARE(c_->get(cms_, "ns", "shared")["metadata"]["ownerReferences"][0]["name"], json("b"));
   }
 
@@ -147,7 +144,7 @@ class GarbageCollectorTest : public QObject {
     QVERIFY(c_->objects().remove(cms_, "ns", "owner", {}).ok());
     c_->configMap("ns", "owner");  // same name, new uid
     c_->configMap("ns", "stale-child", {TestCluster::ownerRef(old)});
-    QTRY_VERIFY_WITH_TIMEOUT(!c_->exists(cms_, "ns", "stale-child"), 5000);
+    KD_TRY_VERIFY(!c_->exists(cms_, "ns", "stale-child"));
     QVERIFY(c_->exists(cms_, "ns", "owner"));
   }
 };

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::CachedObject;
@@ -54,14 +55,14 @@ class InformerTest : public QObject {
     QVERIFY(inf.get("a", "before") != nullptr);
 
     c.configMap("b", "later");
-    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("add:b/later"), 5000);
+    KD_TRY_VERIFY(rec.saw("add:b/later"));
     json cm = c.get(cms, "b", "later");
     cm["data"]["k"] = "changed";
     QVERIFY(c.objects().update(cms, "b", "later", cm, {}).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("update:b/later"), 5000);
+    KD_TRY_VERIFY(rec.saw("update:b/later"));
     QCOMPARE((*inf.get("b/later"))["data"]["k"], json("changed"));
     QVERIFY(c.objects().remove(cms, "a", "before", {}).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("delete:a/before"), 5000);
+    KD_TRY_VERIFY(rec.saw("delete:a/before"));
     QVERIFY(inf.get("a/before") == nullptr);
     QCOMPARE(inf.list("b").size(), size_t(1));
     QCOMPARE(inf.list().size(), size_t(1));
@@ -89,7 +90,7 @@ class InformerTest : public QObject {
                    {"managedFields", json::array({{{"manager", "kubectl"}}})}}},
                  {"data", {{"k", "v"}, {"n", "1.5"}}}};
       QVERIFY(c.objects().create(cms, "a", cm, {}).ok());
-      QTRY_VERIFY_WITH_TIMEOUT(live.get("a/rich") != nullptr, 5000);
+      KD_TRY_VERIFY(live.get("a/rich") != nullptr);
       Informer relisted(c.objects(), cms, 5min, view);
       relisted.start();
       QVERIFY(relisted.waitForSync(5s));
@@ -108,7 +109,7 @@ class InformerTest : public QObject {
     inf.start();
     QVERIFY(inf.waitForSync(5s));
     c.createNamespace("solo");
-    QTRY_VERIFY_WITH_TIMEOUT(inf.get("solo") != nullptr, 5000);
+    KD_TRY_VERIFY(inf.get("solo") != nullptr);
     QVERIFY(inf.get("ignored-namespace", "solo") != nullptr);
   }
 
@@ -130,13 +131,13 @@ class InformerTest : public QObject {
                {{"metadata", {{"name", "s" + std::to_string(i)}}}});
     }
     QVERIFY(c.store().compact(c.store().currentRevision()).isOk());
-    QTRY_VERIFY_WITH_TIMEOUT(inf.listCount() >= 2, 5000);
+    KD_TRY_VERIFY(inf.listCount() >= 2);
     QVERIFY(inf.get("a/one") != nullptr);
     QVERIFY(!rec.saw("delete:a/one"));  // a relist reporting no change reports nothing
 
     c.configMap("a", "two");
     QVERIFY(c.objects().remove(cms, "a", "one", {}).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(rec.saw("add:a/two") && rec.saw("delete:a/one"), 5000);
+    KD_TRY_VERIFY(rec.saw("add:a/two") && rec.saw("delete:a/one"));
     QCOMPARE(inf.list().size(), size_t(1));
   }
 

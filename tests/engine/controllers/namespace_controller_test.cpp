@@ -5,6 +5,7 @@
 #include "engine/controllers/controller_manager.h"
 #include "engine/controllers/garbage_collector.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -44,7 +45,7 @@ class NamespaceControllerTest : public QObject {
     auto marked = c.objects().remove(nsKind, "", "doomed", {});
     QVERIFY(marked.ok());
     QVERIFY(!marked->deletedNow);  // held by the "kubernetes" finalizer until emptied
-    QTRY_VERIFY_WITH_TIMEOUT(!c.exists(nsKind, "", "doomed"), 10000);
+    KD_TRY_VERIFY(!c.exists(nsKind, "", "doomed"));
     QVERIFY(!c.exists(cms, "doomed", "cm"));
     QVERIFY(!c.exists(secrets, "doomed", "s"));
     QVERIFY(!c.exists(deploys, "doomed", "web"));
@@ -65,10 +66,9 @@ class NamespaceControllerTest : public QObject {
     QVERIFY(manager.start().isOk());
     QVERIFY(c.objects().remove(nsKind, "", "slow", {}).ok());
 
-    QTRY_VERIFY_WITH_TIMEOUT(c.get(cms, "slow", "held")["metadata"].contains("deletionTimestamp"),
-                             10000);
+    KD_TRY_VERIFY(c.get(cms, "slow", "held")["metadata"].contains("deletionTimestamp"));
     // The namespace stays, Terminating, and says what it waits for.
-    QTRY_VERIFY_WITH_TIMEOUT(c.get(nsKind, "", "slow")["status"].contains("conditions"), 10000);
+    KD_TRY_VERIFY(c.get(nsKind, "", "slow")["status"].contains("conditions"));
     json ns = c.get(nsKind, "", "slow");
     QCOMPARE(ns["status"]["phase"], json("Terminating"));
     bool remaining = false;
@@ -80,7 +80,7 @@ class NamespaceControllerTest : public QObject {
     json held = c.get(cms, "slow", "held");
     held["metadata"]["finalizers"] = json::array();
     QVERIFY(c.objects().update(cms, "slow", "held", held, {}).ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c.exists(nsKind, "", "slow"), 10000);
+    KD_TRY_VERIFY(!c.exists(nsKind, "", "slow"));
   }
 
   void finalizeSubresourceWritesOnlySpecFinalizers() {

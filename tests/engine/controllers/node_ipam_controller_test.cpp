@@ -5,6 +5,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -66,7 +67,7 @@ class NodeIpamControllerTest : public QObject {
     }
     for (int i = 0; i < given.size(); ++i) {
       const std::string name = given[i].split('=')[0].toStdString();
-      QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(podCidrOf(r.c, name)), expected[i], 5000);
+      KD_TRY_COMPARE(QString::fromStdString(podCidrOf(r.c, name)), expected[i]);
       const json n = r.c.get(nodes(), "", name);
       QCOMPARE(n["spec"]["podCIDRs"], json::array({expected[i].toStdString()}));
     }
@@ -81,7 +82,7 @@ class NodeIpamControllerTest : public QObject {
     std::set<std::string> seen;
     for (int i = 0; i < kNodes; ++i) {
       const std::string name = "n" + std::to_string(i);
-      QTRY_VERIFY_WITH_TIMEOUT(!podCidrOf(r.c, name).empty(), 10000);
+      KD_TRY_VERIFY(!podCidrOf(r.c, name).empty());
       QVERIFY2(seen.insert(podCidrOf(r.c, name)).second, name.c_str());
     }
   }
@@ -93,7 +94,7 @@ class NodeIpamControllerTest : public QObject {
     QVERIFY(r.manager.start().isOk());
     r.c.create(nodes(), "", node("a"));
     r.c.create(nodes(), "", node("b"));
-    QTRY_COMPARE_WITH_TIMEOUT(podCidrOf(r.c, "b"), std::string("10.250.1.0/24"), 5000);
+    KD_TRY_COMPARE(podCidrOf(r.c, "b"), std::string("10.250.1.0/24"));
     QCOMPARE(podCidrOf(r.c, "a"), std::string("10.250.0.0/24"));
     r.c.create(nodes(), "", node("c"));
     const auto& events = TestCluster::kind("events");
@@ -104,10 +105,10 @@ class NodeIpamControllerTest : public QObject {
       for (const auto& e : list->items) n += e->parse().value("reason", "") == "CIDRNotAvailable";
       return n;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(cidrEvents() > 0, 5000);
+    KD_TRY_VERIFY(cidrEvents() > 0);
     QCOMPARE(podCidrOf(r.c, "c"), std::string());
     QVERIFY(r.c.objects().remove(nodes(), "", "a", {}).ok());
-    QTRY_COMPARE_WITH_TIMEOUT(podCidrOf(r.c, "c"), std::string("10.250.0.0/24"), 10000);
+    KD_TRY_COMPARE(podCidrOf(r.c, "c"), std::string("10.250.0.0/24"));
   }
 };
 

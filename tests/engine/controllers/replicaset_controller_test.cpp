@@ -5,6 +5,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -120,9 +121,8 @@ class ReplicaSetControllerTest : public QObject {
     c().createNamespace("ns");
     start();
     json rs = c().create(rss, "ns", replicaSet("web", first));
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(first), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(c().get(rss, "ns", "web")["status"].value("replicas", -1), first,
-                              10000);
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(first));
+    KD_TRY_COMPARE(c().get(rss, "ns", "web")["status"].value("replicas", -1), first);
     for (const auto& pod : podsOf("ns")) {
       const std::string name = pod["metadata"]["name"];
       QCOMPARE(name.substr(0, 4), std::string("web-"));
@@ -135,9 +135,8 @@ class ReplicaSetControllerTest : public QObject {
       QCOMPARE(ref["blockOwnerDeletion"], json(true));
     }
     scale("ns", "web", second);
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(second), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(c().get(rss, "ns", "web")["status"].value("replicas", -1), second,
-                              10000);
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(second));
+    KD_TRY_COMPARE(c().get(rss, "ns", "web")["status"].value("replicas", -1), second);
     const json status = c().get(rss, "ns", "web")["status"];
     QCOMPARE(status.value("fullyLabeledReplicas", 0), second);
     QCOMPARE(status.value("observedGeneration", 0), 2);
@@ -155,8 +154,8 @@ class ReplicaSetControllerTest : public QObject {
          {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}}});
     start();
     json rs = c().create(rss, "ns", replicaSet("web", 2));
-    QTRY_VERIFY_WITH_TIMEOUT(ownedBy(c().get(pods, "ns", "stray"), rs), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(3), 10000);  // one created, one adopted
+    KD_TRY_VERIFY(ownedBy(c().get(pods, "ns", "stray"), rs));
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(3));  // one created, one adopted
     QVERIFY(!ownedBy(c().get(pods, "ns", "other"), rs));
 
     // Relabelled out of the selector: released (owner reference removed) and replaced.
@@ -164,9 +163,8 @@ class ReplicaSetControllerTest : public QObject {
                 .patch(pods, "ns", "stray", kd::api::PatchType::Merge,
                        {{"metadata", {{"labels", {{"app", "moved"}}}}}}, {})
                 .ok());
-    QTRY_VERIFY_WITH_TIMEOUT(!c().get(pods, "ns", "stray")["metadata"].contains("ownerReferences"),
-                             10000);
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(4), 10000);
+    KD_TRY_VERIFY(!c().get(pods, "ns", "stray")["metadata"].contains("ownerReferences"));
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(4));
     int owned = 0;
     for (const auto& pod : podsOf("ns")) owned += ownedBy(pod, rs) ? 1 : 0;
     QCOMPARE(owned, 2);
@@ -218,7 +216,7 @@ class ReplicaSetControllerTest : public QObject {
     }
     start();
     c().create(rss, "ns", replicaSet("web", keep));
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(keep), 10000);
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(keep));
     QStringList left;
     for (const auto& pod : podsOf("ns")) {
       left << QString::fromStdString(pod["metadata"]["name"].get<std::string>());
@@ -236,11 +234,10 @@ class ReplicaSetControllerTest : public QObject {
     c().createNamespace("ns");
     start();
     c().create(rss, "ns", replicaSet("web", 2, 30));
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(2), 10000);
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(2));
     for (const auto& pod : podsOf("ns"))
       setPodStatus("ns", pod["metadata"]["name"], "Running", true);
-    QTRY_COMPARE_WITH_TIMEOUT(c().get(rss, "ns", "web")["status"].value("readyReplicas", 0), 2,
-                              10000);
+    KD_TRY_COMPARE(c().get(rss, "ns", "web")["status"].value("readyReplicas", 0), 2);
     QCOMPARE(c().get(rss, "ns", "web")["status"].value("availableReplicas", 0), 0);
     clock.offsetSeconds = 31;
     // Any event makes the controller look again (the real requeue waits 30 real seconds).
@@ -248,8 +245,7 @@ class ReplicaSetControllerTest : public QObject {
                 .patch(rss, "ns", "web", kd::api::PatchType::Merge,
                        {{"metadata", {{"annotations", {{"poke", "1"}}}}}}, {})
                 .ok());
-    QTRY_COMPARE_WITH_TIMEOUT(c().get(rss, "ns", "web")["status"].value("availableReplicas", 0), 2,
-                              10000);
+    KD_TRY_COMPARE(c().get(rss, "ns", "web")["status"].value("availableReplicas", 0), 2);
   }
 
   void createFailureSetsReplicaFailureCondition() {
@@ -261,8 +257,8 @@ class ReplicaSetControllerTest : public QObject {
     const auto& namespaces = c().kind("namespaces");
     QVERIFY(c().objects().remove(namespaces, "", "ns", {}).ok());
     scale("ns", "web", 2);
-    QTRY_VERIFY_WITH_TIMEOUT(
-        c().get(rss, "ns", "web")["status"].value("conditions", json::array()).size() == 1, 10000);
+    KD_TRY_VERIFY(c().get(rss, "ns", "web")["status"].value("conditions", json::array()).size() ==
+                  1);
     const json cond = c().get(rss, "ns", "web")["status"]["conditions"][0];
     QCOMPARE(cond["type"], json("ReplicaFailure"));
     QCOMPARE(cond["reason"], json("FailedCreate"));
@@ -273,7 +269,7 @@ class ReplicaSetControllerTest : public QObject {
     c().createNamespace("ns");
     start();
     c().create(rss, "ns", replicaSet("web", 1));
-    QTRY_COMPARE_WITH_TIMEOUT(podsOf("ns").size(), size_t(1), 10000);
+    KD_TRY_COMPARE(podsOf("ns").size(), size_t(1));
     const std::string pod = podsOf("ns")[0]["metadata"]["name"];
     auto created = [&] {
       auto listed = c().objects().list(TestCluster::kind("events"), "ns", {});
@@ -287,7 +283,7 @@ class ReplicaSetControllerTest : public QObject {
       }
       return false;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(created(), 10000);
+    KD_TRY_VERIFY(created());
   }
 };
 

@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -84,7 +85,7 @@ class StatefulSetControllerTest : public QObject {
   void orderedReadyCreatesOneAtATimeWithClaims() {
     QVERIFY(!cluster->create(sets, "default", statefulSet(3)).is_null());
     start();
-    QTRY_COMPARE(podNames(), names({"web-0"}));
+    KD_TRY_COMPARE(podNames(), names({"web-0"}));
     QTest::qWait(300);
     QCOMPARE(podNames(), names({"web-0"}));  // web-1 waits for web-0 to be Ready
 
@@ -97,24 +98,25 @@ class StatefulSetControllerTest : public QObject {
     QVERIFY(cluster->exists(claims, "default", "data-web-0"));
 
     makeReady("web-0");
-    QTRY_COMPARE(podNames(), names({"web-0", "web-1"}));
+    KD_TRY_COMPARE(podNames(), names({"web-0", "web-1"}));
     makeReady("web-1");
-    QTRY_COMPARE(podNames(), names({"web-0", "web-1", "web-2"}));
+    KD_TRY_COMPARE(podNames(), names({"web-0", "web-1", "web-2"}));
     makeReady("web-2");
-    QTRY_COMPARE(setStatus().value("readyReplicas", 0), 3);
+    KD_TRY_COMPARE(setStatus().value("readyReplicas", 0), 3);
     QCOMPARE(setStatus()["currentRevision"], setStatus()["updateRevision"]);
 
     // Scale down removes the highest ordinal first and keeps its claim.
     json set = cluster->get(sets, "default", "web");
     set["spec"]["replicas"] = 1;
     QVERIFY(cluster->objects().update(sets, "default", "web", set, {}).ok());
-    QTRY_COMPARE(podNames(), names({"web-0"}));
+    KD_TRY_COMPARE(podNames(), names({"web-0"}));
     QVERIFY(cluster->exists(claims, "default", "data-web-2"));
 
     // A deleted pod comes back under the same name, reusing its claim.
     QVERIFY(cluster->objects().remove(pods, "default", "web-0", {}).ok());
-    QTRY_VERIFY(cluster->exists(pods, "default", "web-0") &&
-                !cluster->get(pods, "default", "web-0")["metadata"].contains("deletionTimestamp"));
+    KD_TRY_VERIFY(
+        cluster->exists(pods, "default", "web-0") &&
+        !cluster->get(pods, "default", "web-0")["metadata"].contains("deletionTimestamp"));
   }
 
   void parallelCreatesAllAtOnce() {
@@ -130,9 +132,9 @@ class StatefulSetControllerTest : public QObject {
                                      {"rollingUpdate", {{"partition", 1}}}};
     QVERIFY(!cluster->create(sets, "default", set).is_null());
     start();
-    QTRY_COMPARE(podNames().size(), 3u);
+    KD_TRY_COMPARE(podNames().size(), 3u);
     for (const char* n : {"web-0", "web-1", "web-2"}) makeReady(n);
-    QTRY_COMPARE(setStatus().value("readyReplicas", 0), 3);
+    KD_TRY_COMPARE(setStatus().value("readyReplicas", 0), 3);
     const std::string oldRevision = setStatus()["updateRevision"];
 
     set = cluster->get(sets, "default", "web");
@@ -157,7 +159,7 @@ class StatefulSetControllerTest : public QObject {
     QCOMPARE(image("web-1"), "busybox:2");
     QTest::qWait(300);
     QCOMPARE(image("web-0"), "busybox:1");  // below the partition
-    QTRY_COMPARE(setStatus().value("updatedReplicas", 0), 2);
+    KD_TRY_COMPARE(setStatus().value("updatedReplicas", 0), 2);
     QCOMPARE(setStatus()["currentRevision"], oldRevision);
     QVERIFY(setStatus()["updateRevision"] != oldRevision);
   }

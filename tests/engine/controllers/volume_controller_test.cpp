@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -71,13 +72,13 @@ class VolumeControllerTest : public QObject {
 
     consumer("data", "n2");
     const std::string pv = "pvc-" + c["metadata"]["uid"].get<std::string>();
-    QTRY_COMPARE(phaseOf(claims, "default", "data"), "Bound");
+    KD_TRY_COMPARE(phaseOf(claims, "default", "data"), "Bound");
     const json bound = cluster->get(claims, "default", "data");
     QCOMPARE(bound["spec"]["volumeName"], pv);
     QCOMPARE(bound["status"]["capacity"]["storage"], "1Gi");
     QCOMPARE(bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"], "yes");
 
-    QTRY_COMPARE(phaseOf(volumes, "", pv), "Bound");
+    KD_TRY_COMPARE(phaseOf(volumes, "", pv), "Bound");
     const json volume = cluster->get(volumes, "", pv);
     QCOMPARE(volume["spec"]["claimRef"]["name"], "data");
     QCOMPARE(volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"]
@@ -88,7 +89,7 @@ class VolumeControllerTest : public QObject {
 
     // reclaimPolicy Delete: the volume goes with its claim.
     QVERIFY(cluster->objects().remove(claims, "default", "data", {}).ok());
-    QTRY_COMPARE(phaseOf(volumes, "", pv), "<gone>");
+    KD_TRY_COMPARE(phaseOf(volumes, "", pv), "<gone>");
   }
 
   void staticVolumeBindsSmallestFitAndIsReleased() {
@@ -103,12 +104,12 @@ class VolumeControllerTest : public QObject {
     }
     claim("want", "1Gi", "manual");
     start();
-    QTRY_COMPARE(phaseOf(claims, "default", "want"), "Bound");
+    KD_TRY_COMPARE(phaseOf(claims, "default", "want"), "Bound");
     QCOMPARE(cluster->get(claims, "default", "want")["spec"]["volumeName"], "small");
-    QTRY_COMPARE(phaseOf(volumes, "", "big"), "Available");
+    KD_TRY_COMPARE(phaseOf(volumes, "", "big"), "Available");
 
     QVERIFY(cluster->objects().remove(claims, "default", "want", {}).ok());
-    QTRY_COMPARE(phaseOf(volumes, "", "small"), "Released");  // Retain, the default
+    KD_TRY_COMPARE(phaseOf(volumes, "", "small"), "Released");  // Retain, the default
   }
 
   void immediateClassProvisionsWithoutConsumer() {
@@ -118,7 +119,7 @@ class VolumeControllerTest : public QObject {
     QVERIFY(!cluster->create(classes, "", sc).is_null());
     claim("now", "1Gi", "fast");
     start();
-    QTRY_COMPARE(phaseOf(claims, "default", "now"), "Bound");
+    KD_TRY_COMPARE(phaseOf(claims, "default", "now"), "Bound");
     const std::string pv = cluster->get(claims, "default", "now")["spec"]["volumeName"];
     QVERIFY(!cluster->get(volumes, "", pv)["spec"].contains("nodeAffinity"));
   }

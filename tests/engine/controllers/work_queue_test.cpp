@@ -1,4 +1,5 @@
 #include "engine/controllers/work_queue.h"
+#include "tests/support/settle.h"
 
 #include <QtTest>
 #include <atomic>
@@ -115,7 +116,7 @@ class WorkQueueTest : public QObject {
     QVERIFY(!got);
     clock.advance(1h);
     q.tick();
-    QTRY_VERIFY_WITH_TIMEOUT(got, 5000);
+    KD_TRY_VERIFY(got);
     worker.join();
   }
 
@@ -156,7 +157,7 @@ class WorkQueueTest : public QObject {
       });
     }
     for (int i = 0; i < 50; ++i) q.add("same");
-    QTRY_VERIFY_WITH_TIMEOUT(processed >= 1 && q.length() == 0, 5000);
+    KD_TRY_VERIFY(processed >= 1 && q.length() == 0);
     q.shutDown();
     for (auto& t : workers) t.join();
     QCOMPARE(maxInFlight.load(), 1);

@@ -168,6 +168,22 @@ class ImageStoreTest : public QObject {
     QVERIFY(fs::exists(*rootfs / "bin" / "busybox"));
     QVERIFY(kd::node::ImageStore::releaseRootfs(dir("container3")).isOk());
     QVERIFY(!store.importArchive(dir("store3") / "references.json").ok());
+
+    // Node.status.images: one entry per manifest, repo digests then tags, largest first (the
+    // docker-archive's layer is stored uncompressed).
+    const auto busybox = store.find("busybox");
+    QVERIFY(store.setReference("docker.io/library/busybox:1.36", busybox->manifestDigest, false)
+                .isOk());
+    const auto images = store.list();
+    QCOMPARE(images.size(), size_t(2));
+    QCOMPARE(images[0].names, (std::vector<std::string>{"example.com/bb@" + bb->manifestDigest,
+                                                        "example.com/bb:v1"}));
+    QCOMPARE(images[1].names,
+             (std::vector<std::string>{"docker.io/library/busybox@" + busybox->manifestDigest,
+                                       "docker.io/library/busybox:1.36",
+                                       "docker.io/library/busybox:latest"}));
+    QVERIFY(images[1].sizeBytes > 100 * 1000);  // busybox-static, gzipped
+    QVERIFY(images[0].sizeBytes > images[1].sizeBytes);
   }
 
   void digests() {

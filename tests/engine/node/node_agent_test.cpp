@@ -99,6 +99,45 @@ class NodeAgentTest : public QObject {
         15000));
   }
 
+  // status.images as the kubelet reports it, and kdctl's image and node lists read from it.
+  void nodeReportsItsImagesAndKdctlListsThem() {
+    QVERIFY2(waitFor(
+                 [&] {
+                   return jsonpath("node", "n1", "{.status.images[*].names}")
+                       .contains("\"docker.io/library/busybox:latest\"");
+                 },
+                 30000),
+             qPrintable(jsonpath("node", "n1", "{.status.images}")));
+    QVERIFY(jsonpath("node", "n1", "{.status.images[0].names[0]}")
+                .startsWith("docker.io/library/busybox@sha256:"));
+    QVERIFY(jsonpath("node", "n1", "{.status.images[0].sizeBytes}").toLongLong() > 100000);
+
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("KUBECONFIG", engine_.kubeconfig());
+    const QString kdctl = KD_BINARY_DIR "/bin/kdctl";
+    auto images = runWithEnvironment(kdctl, {"image", "ls"}, env);
+    QCOMPARE(images.exitCode, 0);
+    QVERIFY2(images.out.split('\n').contains("docker.io/library/busybox:latest"),
+             qPrintable(images.out));
+    auto table = runWithEnvironment(kdctl, {"image", "ls", "--format", "table"}, env);
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(
+        table.out.startsWith("IMAGE") &&
+            table.out.contains(QRegularExpression(
+                "docker.io/library/busybox\\s+latest\\s+[0-9a-f]{12}\\s+[0-9.]+[kM]B\\s+1\\n")),
+        qPrintable(table.out));
+    auto wrong = runWithEnvironment(kdctl, {"image", "rmi"}, env);
+    QCOMPARE(wrong.exitCode, 1);
+    QVERIFY2(wrong.err.contains("unknown command \"rmi\""), qPrintable(wrong.err));
+
+    auto nodes = runWithEnvironment(kdctl, {"node", "list"}, env);
+    QCOMPARE(nodes.exitCode, 0);
+    QCOMPARE(nodes.out,
+             "n1\t" +
+                 jsonpath("node", "n1", "{.status.addresses[?(@.type==\"InternalIP\")].address}") +
+                 "\n");
+  }
+
   void failingContainerEndsThePodFailed() {
     KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("fails", "Never", "busybox",
                                                    {"sh", "-c", "echo hello; sleep 1; exit 3"})));

@@ -12,6 +12,7 @@
 
 #include "engine/node/process.h"
 #include "engine/node/sandbox.h"
+#include "tests/support/settle.h"
 
 namespace fs = std::filesystem;
 using kd::node::PodSandbox;
@@ -106,8 +107,8 @@ class PodNetworkTest : public QObject {
                 .find("default via 10.244.7.1") != std::string::npos);
     serve("aaaa1111", "page of a\n");
     serve("bbbb2222", "page of b\n");  // the same port in another pod: no conflict
-    QTRY_COMPARE_WITH_TIMEOUT(fetch("aaaa1111", "10.244.7.3"), QString("page of b\n"), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(fetch("bbbb2222", "10.244.7.2"), QString("page of a\n"), 10000);
+    KD_TRY_COMPARE(fetch("aaaa1111", "10.244.7.3"), QString("page of b\n"));
+    KD_TRY_COMPARE(fetch("bbbb2222", "10.244.7.2"), QString("page of a\n"));
   }
 
   void ipsStayWithTheirPodAndAreNotHandedOutAgainAtOnce() {

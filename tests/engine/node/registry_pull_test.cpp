@@ -27,8 +27,10 @@
 #include <thread>
 
 #include "../../e2e/node_agent_process.h"
+#include "engine/api/base64.h"
 #include "engine/node/image_puller.h"
 #include "engine/node/image_store.h"
+#include "engine/node/pull_secrets.h"
 
 namespace fs = std::filesystem;
 using kd::node::ImageStore;
@@ -149,22 +151,37 @@ class Registry {
   uint16_t port_ = 0;
 };
 
-// A Bearer-token front for a registry, the way Docker Hub's auth works: /token hands out a
-// token; any other request without it gets 401 and a challenge naming /token; requests with
-// it are relayed to the registry. One connection at a time, on a thread of its own.
-class TokenGate {
+// The value of header `name` (case-insensitive) in a request head, or "".
+QByteArray headerValue(const QByteArray& head, const QByteArray& name) {
+  for (const QByteArray& line : head.split('\n')) {
+    const qsizetype colon = line.indexOf(':');
+    if (colon > 0 && line.left(colon).trimmed().toLower() == name.toLower())
+      return line.mid(colon + 1).trimmed();
+  }
+  return {};
+}
+
+// An auth front for a registry: requests with the right Authorization are relayed to it, others
+// get 401 and a challenge. Bearer works the way Docker Hub's auth does: the challenge names
+// /token, which hands out a token to anyone, or, when `userPass` is set, only to requests
+// carrying it as Basic auth. Basic asks for `userPass` as Basic auth on every request. A
+// refusal says "authentication required" when no credentials came, "invalid username or
+// password" when wrong ones did. One connection at a time, on a thread of its own.
+class AuthGate {
  public:
-  explicit TokenGate(uint16_t upstream) : upstream_(upstream) {
+  enum class Scheme { Bearer, Basic };
+  explicit AuthGate(uint16_t upstream, Scheme scheme = Scheme::Bearer, QByteArray userPass = {})
+      : upstream_(upstream), scheme_(scheme), userPass_(std::move(userPass)) {
     fd_ = listenOnLoopback(&port_);
     thread_ = std::thread([this] { loop(); });
   }
-  ~TokenGate() {
+  ~AuthGate() {
     stop_ = true;
     thread_.join();
     ::close(fd_);
   }
   uint16_t port() const { return port_; }
-  std::atomic<int> tokensIssued{0}, challenged{0}, relayed{0};
+  std::atomic<int> tokensIssued{0}, challenged{0}, refused{0}, relayed{0};
   QString tokenQuery() {
     std::lock_guard lock(mu_);
     return tokenQuery_;
@@ -193,20 +210,25 @@ class TokenGate {
       head.append(buf, n);
     }
     const QByteArray target = head.split(' ').value(1);
-    if (target.startsWith("/token")) {
+    const QByteArray authorization = headerValue(head, "Authorization");
+    const QByteArray basic = "Basic " + userPass_.toBase64();
+    if (scheme_ == Scheme::Bearer && target.startsWith("/token")) {
+      {
+        std::lock_guard lock(mu_);
+        tokenQuery_ = QString::fromUtf8(target.mid(target.indexOf('?') + 1));
+      }
+      if (!userPass_.isEmpty() && authorization != basic) return refuse(c, authorization, "");
       ++tokensIssued;
-      std::lock_guard lock(mu_);
-      tokenQuery_ = QString::fromUtf8(target.mid(target.indexOf('?') + 1));
       return reply(c, "200 OK", "", QByteArray("{\"token\":\"") + kToken + "\"}");
     }
-    if (!head.toLower().contains(QByteArray("authorization: bearer ") + kToken)) {
+    if (authorization != (scheme_ == Scheme::Bearer ? "Bearer " + QByteArray(kToken) : basic)) {
       ++challenged;
       const QByteArray challenge =
-          "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:" + QByteArray::number(port_) +
-          "/token\",service=\"kd-test\",scope=\"repository:library/busybox:pull\"\r\n";
-      return reply(c, "401 Unauthorized", challenge,
-                   "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
-                   "required\"}]}");
+          scheme_ == Scheme::Basic
+              ? "WWW-Authenticate: Basic realm=\"kd-test\"\r\n"
+              : "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:" + QByteArray::number(port_) +
+                    "/token\",service=\"kd-test\",scope=\"repository:library/busybox:pull\"\r\n";
+      return refuse(c, authorization, challenge);
     }
     ++relayed;
     const int u = connectToLoopback(upstream_);
@@ -214,6 +236,15 @@ class TokenGate {
     sendAll(u, head);
     for (ssize_t n; (n = ::recv(u, buf, sizeof buf, 0)) > 0;) sendAll(c, QByteArray(buf, n));
     ::close(u);
+  }
+
+  void refuse(int c, const QByteArray& authorization, const QByteArray& challenge) {
+    if (!authorization.isEmpty() && !authorization.startsWith("Bearer ")) ++refused;
+    const QByteArray message = authorization.isEmpty() || authorization.startsWith("Bearer ")
+                                   ? "authentication required"
+                                   : "invalid username or password";
+    reply(c, "401 Unauthorized", challenge,
+          "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"" + message + "\"}]}");
   }
 
   static void reply(int c, const QByteArray& status, const QByteArray& headers,
@@ -224,6 +255,8 @@ class TokenGate {
   }
 
   uint16_t upstream_;
+  Scheme scheme_;
+  QByteArray userPass_;
   uint16_t port_ = 0;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -232,7 +265,8 @@ class TokenGate {
   std::thread thread_;
 };
 
-QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {}) {
+QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {},
+                       const QStringList& pullSecrets = {}) {
   QJsonObject container{
       {"name", "main"}, {"image", image}, {"command", QJsonArray{"sleep", "3600"}}};
   if (!policy.isEmpty()) container["imagePullPolicy"] = policy;
@@ -242,6 +276,13 @@ QByteArray podManifest(const QString& name, const QString& image, const QString&
                   {"spec", QJsonObject{{"nodeName", "n1"},
                                        {"terminationGracePeriodSeconds", 1},
                                        {"containers", QJsonArray{container}}}}};
+  if (!pullSecrets.isEmpty()) {
+    QJsonArray refs;
+    for (const QString& secret : pullSecrets) refs.append(QJsonObject{{"name", secret}});
+    QJsonObject spec = pod["spec"].toObject();
+    spec["imagePullSecrets"] = refs;
+    pod["spec"] = spec;
+  }
   return QJsonDocument(pod).toJson();
 }
 
@@ -254,11 +295,13 @@ class RegistryPullTest : public QObject {
   QString busyboxManifest_, busyboxConfig_, busyboxLayer_;
   std::unique_ptr<EngineProcess> engine_;
   std::unique_ptr<NodeAgentProcess> agent_;
+  std::unique_ptr<AuthGate> privateGate_;  // Basic auth, kd:s3cret, for the end-to-end part
 
   QString path(const QString& sub) const { return tmp_.filePath(sub); }
   std::string image(const QString& repoTag) const {
     return (registry_.host() + "/" + repoTag).toStdString();
   }
+  uint16_t registryPort() const { return registry_.host().section(':', 1).toUShort(); }
   std::unique_ptr<ImageStore> freshStore(const QString& name) const {
     auto store = std::make_unique<ImageStore>(path(name).toStdString());
     return store->open().isOk() ? std::move(store) : nullptr;
@@ -273,6 +316,13 @@ class RegistryPullTest : public QObject {
   }
   QString events(const QString& pod) {
     return k({"get", "events", "--field-selector", "involvedObject.name=" + pod}).out;
+  }
+  // host:port of the Basic-auth front of the registry, started on first use.
+  QString privateRegistry() {
+    if (!privateGate_)
+      privateGate_ =
+          std::make_unique<AuthGate>(registryPort(), AuthGate::Scheme::Basic, "kd:s3cret");
+    return "127.0.0.1:" + QString::number(privateGate_->port());
   }
   void requireCluster() {
     if (!engine_) QSKIP("the end-to-end part needs root (kubedesk-node)");
@@ -450,7 +500,7 @@ class RegistryPullTest : public QObject {
   }
 
   void aBearerTokenRegistry() {
-    TokenGate gate(static_cast<uint16_t>(registry_.host().section(':', 1).toUShort()));
+    AuthGate gate(registryPort());
     const std::string name = "127.0.0.1:" + std::to_string(gate.port()) + "/library/busybox:1.36";
     auto store = freshStore("token");
     QVERIFY(store);
@@ -464,6 +514,105 @@ class RegistryPullTest : public QObject {
     QVERIFY2(query.contains("service=kd-test") &&
                  query.contains("scope=repository%3Alibrary%2Fbusybox%3Apull"),
              qPrintable(query));
+  }
+
+  // Registries that need credentials, through ensureImage as the pod worker calls it.
+  void credentialedPulls_data() {
+    QTest::addColumn<bool>("basic");               // else Bearer with credentials on /token
+    QTest::addColumn<QStringList>("credentials");  // "user:password", tried in turn
+    QTest::addColumn<QString>("error");            // part of the ErrImagePull message; "" pulls
+    QTest::addColumn<int>("refused");              // wrong credentials the gate saw
+    for (const bool basic : {true, false}) {
+      const QString scheme = basic ? "basic: " : "bearer: ";
+      const QString refusal = basic ? "reading manifest 1.36 in " : "getting a pull token for ";
+      QTest::addRow("%s", qPrintable(scheme + "right credentials"))
+          << basic << QStringList{"kd:s3cret"} << "" << 0;
+      QTest::addRow("%s", qPrintable(scheme + "wrong credentials"))
+          << basic << QStringList{"kd:wrong"} << refusal + "127.0.0.1" << 1;
+      QTest::addRow("%s", qPrintable(scheme + "wrong, then right"))
+          << basic << QStringList{"kd:wrong", "kd:s3cret"} << "" << 1;
+      QTest::addRow("%s", qPrintable(scheme + "every credential wrong"))
+          << basic << QStringList{"kd:wrong", "other:s3cret"}
+          << "invalid username or password, " + refusal << 2;
+    }
+    QTest::newRow("basic: no credentials")
+        << true << QStringList{}
+        << "the registry requires basic credentials, and none are "
+           "configured"
+        << 0;
+    QTest::newRow("bearer: no credentials")
+        << false << QStringList{} << "getting a pull token for 127.0.0.1" << 0;
+  }
+  void credentialedPulls() {
+    QFETCH(bool, basic);
+    QFETCH(QStringList, credentials);
+    QFETCH(QString, error);
+    QFETCH(int, refused);
+    AuthGate gate(registryPort(), basic ? AuthGate::Scheme::Basic : AuthGate::Scheme::Bearer,
+                  "kd:s3cret");
+    const std::string name = "127.0.0.1:" + std::to_string(gate.port()) + "/library/busybox:1.36";
+    auto store = freshStore("creds-" + QString::number(qHash(QTest::currentDataTag())));
+    QVERIFY(store);
+    std::vector<kd::node::RegistryCredential> tried;
+    for (const QString& c : credentials) {
+      tried.push_back({c.section(':', 0, 0).toStdString(), c.section(':', 1).toStdString()});
+    }
+    kd::node::EnsureHooks hooks;
+    hooks.credentials = tried;
+    auto got = kd::node::ensureImage(*store, name, kd::node::PullPolicy::IfNotPresent, hooks);
+    QCOMPARE(gate.refused.load(), refused);
+    if (!error.isEmpty()) {
+      QCOMPARE(QString::fromStdString(got.reason), QString("ErrImagePull"));
+      QVERIFY2(QString::fromStdString(got.message).contains(error), got.message.c_str());
+      // Wrong credentials give the registry's own 401 message.
+      QVERIFY2(
+          refused == 0 || got.message.find("invalid username or password") != std::string::npos,
+          got.message.c_str());
+      QVERIFY(!store->find(name).ok());
+      return;
+    }
+    QVERIFY2(got.image && got.pulled, got.message.c_str());
+    QCOMPARE(gate.relayed.load(), 3);  // manifest, config, layer
+    if (!basic) {
+      QCOMPARE(gate.tokensIssued.load(), 1);
+      QVERIFY2(gate.tokenQuery().contains("account=kd&"), qPrintable(gate.tokenQuery()));
+    }
+  }
+
+  // A dockerconfigjson with several entries: the keyring picks the one for this registry and
+  // repository, and the right credential is the first one tried.
+  void matchingPicksTheRightEntry() {
+    AuthGate gate(registryPort(), AuthGate::Scheme::Basic, "right:s3cret");
+    const std::string port = std::to_string(gate.port());
+    const auto entry = [](const std::string& user, const std::string& password) {
+      return kd::json{{"auth", kd::api::base64Encode(user + ":" + password)}};
+    };
+    const kd::json auths = {
+        {"127.0.0.1:" + port + "/library", entry("right", "s3cret")},
+        {"127.0.0.1:" + port + "/other", entry("other-path", "x")},
+        {"127.*.0.1:" + port, entry("glob", "x")},
+        {"127.0.0.1", entry("no-port", "x")},
+        {"http://127.0.0.1:" + std::to_string(registryPort()), entry("other-port", "x")},
+        {"https://index.docker.io/v1/", entry("hub", "x")}};
+    const kd::json secret = {
+        {"metadata", {{"name", "regcred"}}},
+        {"type", "kubernetes.io/dockerconfigjson"},
+        {"data",
+         {{".dockerconfigjson", kd::api::base64Encode(kd::json{{"auths", auths}}.dump())}}}};
+    auto keyring = kd::node::keyringFromSecrets({secret});
+    QVERIFY2(keyring.ok(), keyring.status().message().c_str());
+    const std::string name = "127.0.0.1:" + port + "/library/busybox:1.36";
+    const auto found = keyring->lookup(name);
+    QStringList users;
+    for (const auto& c : found) users << QString::fromStdString(c.username);
+    QCOMPARE(users, (QStringList{"right", "glob"}));
+    auto store = freshStore("matching");
+    QVERIFY(store);
+    kd::node::EnsureHooks hooks;
+    hooks.credentials = found;
+    auto got = kd::node::ensureImage(*store, name, kd::node::PullPolicy::IfNotPresent, hooks);
+    QVERIFY2(got.pulled, got.message.c_str());
+    QCOMPARE(gate.refused.load(), 0);
   }
 
   void aCorruptedBlobIsRejected() {
@@ -543,6 +692,59 @@ class RegistryPullTest : public QObject {
                 .contains("is not present with pull policy of Never"));
     QVERIFY2(events("neverpull").contains("ErrImageNeverPull"), qPrintable(events("neverpull")));
     QVERIFY(!events("neverpull").contains("Pulling"));
+  }
+
+  // --- end to end with imagePullSecrets ----------------------------------------------------
+
+  void aPodPullsWithItsImagePullSecret() {
+    requireCluster();
+    const QString server = privateRegistry();
+    KUBECTL_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
+                  "--docker-username=kd", "--docker-password=s3cret"}));
+    const QString img = server + "/library/busybox:1.36";
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("withsecret", img, {}, {"regcred"})));
+    const QString reason = "{.status.containerStatuses[0].state.waiting.reason}";
+    QVERIFY(waitFor(
+        [&] {
+          return jsonpath("withsecret", "{.status.phase}") == "Running" ||
+                 jsonpath("withsecret", reason) == "ImagePullBackOff";
+        },
+        60000));
+    QVERIFY2(jsonpath("withsecret", "{.status.phase}") == "Running",
+             qPrintable(k({"get", "pod", "withsecret", "-o", "yaml"}).out + events("withsecret")));
+    QVERIFY2(events("withsecret").contains("Successfully pulled image \"" + img + "\""),
+             qPrintable(events("withsecret")));
+    QCOMPARE(privateGate_->refused.load(), 0);
+  }
+
+  void aWrongPullSecretBacksOff() {
+    requireCluster();
+    const QString server = privateRegistry();
+    KUBECTL_OK(k({"create", "secret", "docker-registry", "wrongcred", "--docker-server=" + server,
+                  "--docker-username=kd", "--docker-password=wrong"}));
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("wrongsecret", server + "/library/busybox:1.36",
+                                                   "Always", {"wrongcred"})));
+    const QString waiting = "{.status.containerStatuses[0].state.waiting.";
+    QVERIFY2(
+        waitFor([&] { return jsonpath("wrongsecret", waiting + "reason}") == "ImagePullBackOff"; },
+                30000),
+        qPrintable(k({"get", "pod", "wrongsecret", "-o", "yaml"}).out + events("wrongsecret")));
+    const QString message = jsonpath("wrongsecret", waiting + "message}");
+    QVERIFY2(message.contains("invalid username or password"), qPrintable(message));
+    QCOMPARE(jsonpath("wrongsecret", "{.status.phase}"), QString("Pending"));
+  }
+
+  void aMissingPullSecretIsReportedAndThePullGoesOn() {
+    requireCluster();
+    const QString img = registry_.host() + "/library/busybox:1.36";
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("nosecret", img, "Always", {"absent"})));
+    QVERIFY2(waitFor([&] { return jsonpath("nosecret", "{.status.phase}") == "Running"; }, 60000),
+             qPrintable(k({"get", "pod", "nosecret", "-o", "yaml"}).out));
+    const QString ev = events("nosecret");
+    QVERIFY2(ev.contains("FailedToRetrieveImagePullSecret") &&
+                 ev.contains("Unable to retrieve some image pull secrets (absent); attempting to "
+                             "pull the image may not succeed."),
+             qPrintable(ev));
   }
 
   void cleanupTestCase() {

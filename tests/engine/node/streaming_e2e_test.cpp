@@ -23,14 +23,15 @@ const QStringList kTalker = {
     "echo one; echo two; echo three; "
     "while true; do if [ -f /tmp/go ]; then rm /tmp/go; echo after; fi; sleep 0.2; done"};
 
-// Runs argv[2:] on a fresh pseudo-terminal, types argv[1] into it once the remote shell shows
-// its prompt (typed earlier, the local terminal would still echo it), and prints everything
+// Runs argv[2:] on a fresh 100x30 pseudo-terminal, types argv[1] into it once the remote shell
+// shows its prompt (typed earlier, the local terminal would still echo it), and prints everything
 // the terminal showed; exits with the child's exit code.
 const char* kPtyDriver =
-    "import os, pty, select, sys, time\n"
+    "import fcntl, os, pty, select, struct, sys, termios, time\n"
     "pid, fd = pty.fork()\n"
     "if pid == 0:\n"
     "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 100, 0, 0))\n"
     "out = b''\n"
     "sent = False\n"
     "deadline = time.time() + 30\n"
@@ -52,6 +53,35 @@ const char* kPtyDriver =
     "    os.kill(pid, 9)\n"
     "sys.stdout.write(out.decode(errors='replace'))\n"
     "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n";
+
+// kubectl 1.29 and older speak exec and attach over plain SPDY/3.1; 1.30 and newer over
+// WebSocket, for comparison.
+const char* const kSpdyKubectls[] = {"1.27", "1.28", "1.29"};
+const char* const kAllKubectls[] = {"1.27", "1.28", "1.29", "1.32"};
+
+QString kubectlBinary(const QString& version) {
+  return "/usr/lib/google-cloud-sdk/bin/kubectl." + version;
+}
+
+// One container per SPDY kubectl to attach to: stdin that closes when the client leaves.
+QByteArray attachTargetsPod() {
+  QJsonArray containers;
+  for (const char* version : kSpdyKubectls) {
+    containers.append(QJsonObject{{"name", "r" + QString(version).remove('.')},
+                                  {"image", "busybox"},
+                                  {"command", QJsonArray{"sh", "-c", "cat; echo done"}},
+                                  {"stdin", true},
+                                  {"stdinOnce", true}});
+  }
+  const QJsonObject pod{{"apiVersion", "v1"},
+                        {"kind", "Pod"},
+                        {"metadata", QJsonObject{{"name", "readers"}}},
+                        {"spec", QJsonObject{{"nodeName", "n1"},
+                                             {"restartPolicy", "Never"},
+                                             {"terminationGracePeriodSeconds", 1},
+                                             {"containers", containers}}}};
+  return QJsonDocument(pod).toJson();
+}
 
 }  // namespace
 
@@ -305,6 +335,86 @@ class StreamingE2eTest : public QObject {
     QVERIFY2(shown.contains("/dev/pts/0"), qPrintable(shown));  // the container's own terminal
     QCOMPARE(p.exitCode(), 7);
     QVERIFY(waitFor([&] { return k({"get", "pod", "shell"}).exitCode != 0; }, 30000));
+  }
+
+  void execAcrossKubectlVersions_data() {
+    QTest::addColumn<QString>("binary");
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QString>("out");
+    QTest::addColumn<QString>("err");  // a substring of stderr
+    QTest::addColumn<int>("exitCode");
+    for (const char* version : kAllKubectls) {
+      const QString binary = kubectlBinary(version);
+      QTest::addRow("%s split output", version)
+          << binary << QStringList{"--", "sh", "-c", "echo out; echo err >&2; exit 3"}
+          << QByteArray() << "out\n"
+          << "err\ncommand terminated with exit code 3" << 3;
+      QTest::addRow("%s stdin", version)
+          << binary << QStringList{"-i", "--", "cat"} << QByteArray("line one\nline two\n")
+          << "line one\nline two\n"
+          << "" << 0;
+      QTest::addRow("%s missing container", version)
+          << binary << QStringList{"-c", "nosuch", "--", "true"} << QByteArray() << ""
+          << "container nosuch is not valid for pod talker" << 1;
+    }
+  }
+  void execAcrossKubectlVersions() {
+    QFETCH(QString, binary);
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, input);
+    QFETCH(QString, out);
+    QFETCH(QString, err);
+    QFETCH(int, exitCode);
+    const auto r = engine_.kubectl(QStringList{"exec", "talker"} + args, input, binary);
+    QVERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
+    QCOMPARE(r.out, out);
+    QVERIFY2(r.err.contains(err), qPrintable(r.err));
+  }
+
+  void execWithTerminalAcrossKubectlVersions_data() {
+    QTest::addColumn<QString>("binary");
+    for (const char* version : kAllKubectls) QTest::addRow("%s", version) << kubectlBinary(version);
+  }
+  void execWithTerminalAcrossKubectlVersions() {
+    QFETCH(QString, binary);
+    QProcess p;
+    p.setProcessEnvironment(kubectlEnv());
+    p.start("python3", {"-c", kPtyDriver, "echo hi$((40+2)) $(stty size)\rexit 5\r", binary, "exec",
+                        "-it", "talker", "--", "sh"});
+    QVERIFY(p.waitForFinished(40000));
+    // The command ran (hi42, not the echoed input) on a terminal of the local size (resize).
+    const QString shown = QString::fromUtf8(p.readAllStandardOutput());
+    QVERIFY2(shown.contains(
+                 QRegularExpression("^hi42 30 100\\r?$", QRegularExpression::MultilineOption)),
+             qPrintable(shown + p.readAllStandardError()));
+    QCOMPARE(p.exitCode(), 5);
+  }
+
+  void attachAcrossKubectlVersions_data() {
+    QTest::addColumn<QString>("binary");
+    QTest::addColumn<QString>("container");
+    for (const char* version : kSpdyKubectls) {
+      QTest::addRow("%s", version) << kubectlBinary(version) << "r" + QString(version).remove('.');
+    }
+  }
+  void attachAcrossKubectlVersions() {
+    QFETCH(QString, binary);
+    QFETCH(QString, container);
+    if (jsonpath("pod", "readers", "{.metadata.name}").isEmpty()) {
+      KUBECTL_OK(k({"apply", "-f", "-"}, attachTargetsPod()));
+      QVERIFY2(waitFor([&] { return jsonpath("pod", "readers", "{.status.phase}") == "Running"; },
+                       60000),
+               qPrintable(agentLog()));
+    }
+    const auto attached = engine_.kubectl({"attach", "-i", "readers", "-c", container},
+                                          "hello from " + container.toUtf8() + "\n", binary);
+    KUBECTL_OK(attached);
+    QCOMPARE(attached.out, "hello from " + container + "\ndone\n");
+    const QString state =
+        "{.status.containerStatuses[?(@.name==\"" + container + "\")].state.terminated.exitCode}";
+    QVERIFY2(waitFor([&] { return jsonpath("pod", "readers", state) == "0"; }, 20000),
+             qPrintable(k({"get", "pod", "readers", "-o", "yaml"}).out));
   }
 
   void noAgentIsServiceUnavailable() {

@@ -4,6 +4,7 @@
 
 #include "engine/controllers/controller_manager.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 
 using kd::json;
 using kd::controllers::ControllerManager;
@@ -87,8 +88,8 @@ class SchedulerTest : public QObject {
     QVERIFY(manager.start().isOk());
     QVERIFY(!c.create(pods(), "default", pod("p", "2")).is_null());
 
-    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "p"), std::string("big"), 10000);
-    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "p", "Scheduled").is_null(), 10000);
+    KD_TRY_COMPARE(nodeOf(c, "p"), std::string("big"));
+    KD_TRY_VERIFY(!eventWithReason(c, "p", "Scheduled").is_null());
     const json e = eventWithReason(c, "p", "Scheduled");
     QCOMPARE(e["type"], json("Normal"));
     QCOMPARE(e["message"], json("Successfully assigned default/p to big"));
@@ -120,18 +121,18 @@ class SchedulerTest : public QObject {
       }
       return json();
     };
-    QTRY_VERIFY_WITH_TIMEOUT(!condition().is_null(), 10000);
+    KD_TRY_VERIFY(!condition().is_null());
     QCOMPARE(condition()["status"], json("False"));
     QCOMPARE(condition()["reason"], json("Unschedulable"));
     QCOMPARE(condition()["message"], json(message));
-    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "p", "FailedScheduling").is_null(), 10000);
+    KD_TRY_VERIFY(!eventWithReason(c, "p", "FailedScheduling").is_null());
     QCOMPARE(eventWithReason(c, "p", "FailedScheduling")["type"], json("Warning"));
     QCOMPARE(eventWithReason(c, "p", "FailedScheduling")["message"], json(message));
     QCOMPARE(nodeOf(c, "p"), std::string());
 
     // A node that fits arrives: the waiting pod is tried again and lands there.
     c.create(nodes(), "", node("c", "4"));
-    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "p"), std::string("c"), 10000);
+    KD_TRY_COMPARE(nodeOf(c, "p"), std::string("c"));
   }
 
   void freedRoomIsReused() {
@@ -144,10 +145,9 @@ class SchedulerTest : public QObject {
     QVERIFY(manager.start().isOk());
     for (const char* name : {"a", "b", "c"}) c.create(pods(), "default", pod(name, "100m"));
 
-    QTRY_VERIFY_WITH_TIMEOUT(!eventWithReason(c, "c", "FailedScheduling").is_null() ||
-                                 !eventWithReason(c, "b", "FailedScheduling").is_null() ||
-                                 !eventWithReason(c, "a", "FailedScheduling").is_null(),
-                             10000);
+    KD_TRY_VERIFY(!eventWithReason(c, "c", "FailedScheduling").is_null() ||
+                  !eventWithReason(c, "b", "FailedScheduling").is_null() ||
+                  !eventWithReason(c, "a", "FailedScheduling").is_null());
     std::vector<std::string> placed, waiting;
     for (const char* name : {"a", "b", "c"}) {
       (nodeOf(c, name).empty() ? waiting : placed).push_back(name);
@@ -157,7 +157,7 @@ class SchedulerTest : public QObject {
     QVERIFY(eventWithReason(c, waiting[0], "FailedScheduling")["message"].get<std::string>().find(
                 "1 Too many pods") != std::string::npos);
     QVERIFY(c.objects().remove(pods(), "default", placed[0], {}).ok());
-    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, waiting[0]), std::string("only"), 10000);
+    KD_TRY_COMPARE(nodeOf(c, waiting[0]), std::string("only"));
   }
 
   void spreadsReplicasOfOneController() {
@@ -186,7 +186,7 @@ class SchedulerTest : public QObject {
       }
       return true;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(allBound(), 10000);
+    KD_TRY_VERIFY(allBound());
     QCOMPARE(perNode, (std::map<std::string, int>{{"n1", 2}, {"n2", 2}, {"n3", 2}}));
   }
 
@@ -198,7 +198,7 @@ class SchedulerTest : public QObject {
     QVERIFY(manager.start().isOk());
     c.create(pods(), "default", pod("theirs", "100m", {{"schedulerName", "custom"}}));
     c.create(pods(), "default", pod("ours", "100m"));
-    QTRY_COMPARE_WITH_TIMEOUT(nodeOf(c, "ours"), std::string("n1"), 10000);
+    KD_TRY_COMPARE(nodeOf(c, "ours"), std::string("n1"));
     QCOMPARE(nodeOf(c, "theirs"), std::string());
   }
 

@@ -1,5 +1,6 @@
 #include <QtTest>
 
+#include "engine/api/go_duration.h"
 #include "engine/server/metrics_api.h"
 #include "engine/server/metrics_store.h"
 
@@ -178,7 +179,7 @@ class MetricsStoreTest : public QObject {
     QFETCH(QString, text);
     std::string got = kind == "cpu"      ? kd::server::cpuQuantity(value)
                       : kind == "memory" ? kd::server::memoryQuantity(value)
-                                         : kd::server::goDuration(std::chrono::milliseconds(value));
+                                         : kd::api::goDuration(std::chrono::milliseconds(value));
     QCOMPARE(QString::fromStdString(got), text);
   }
 

@@ -14,6 +14,7 @@
 #include "engine/api/status.h"
 #include "engine/node/process.h"
 #include "tests/e2e/engine_process.h"
+#include "tests/support/settle.h"
 
 namespace {
 
@@ -200,8 +201,7 @@ class LocalNodesTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "extra"}, "{.status.phase}"),
                               QString("Running"), 60000);
     QString extraIp;
-    QTRY_VERIFY_WITH_TIMEOUT(
-        !(extraIp = jsonpath({"get", "pod", "extra"}, "{.status.podIP}")).isEmpty(), 10000);
+    KD_TRY_VERIFY(!(extraIp = jsonpath({"get", "pod", "extra"}, "{.status.podIP}")).isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(2, b[3], extraIp), QString("extra"), 20000);
     QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], a[2]), a[1], 20000);
 

@@ -5,6 +5,7 @@
 #include "engine/controllers/controller_manager.h"
 #include "engine/scheduler/scheduler.h"
 #include "tests/engine/controllers/test_cluster.h"
+#include "tests/support/settle.h"
 #include "vm/simulated/simulated_kubelet.h"
 
 using kd::json;
@@ -100,7 +101,7 @@ class SimulatedNodesTest : public QObject {
     SimCluster s(2);
     QVERIFY(s.ok);
     s.c.create(pods(), "default", bare("web"));
-    QTRY_COMPARE_WITH_TIMEOUT(s.phase("web"), std::string("Running"), 10000);
+    KD_TRY_COMPARE(s.phase("web"), std::string("Running"));
     const json p = s.pod("web");
     const std::string node = p["spec"]["nodeName"];
     const std::string index = node.substr(node.size() - 1);  // t-m01 -> 1
@@ -121,8 +122,8 @@ class SimulatedNodesTest : public QObject {
     SimCluster s(1);
     QVERIFY(s.ok);
     for (const char* name : {"a", "b", "c"}) s.c.create(pods(), "default", bare(name));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        s.phase("a") == "Running" && s.phase("b") == "Running" && s.phase("c") == "Running", 10000);
+    KD_TRY_VERIFY(s.phase("a") == "Running" && s.phase("b") == "Running" &&
+                  s.phase("c") == "Running");
     std::set<std::string> ips;
     for (const char* name : {"a", "b", "c"}) ips.insert(s.pod(name)["status"]["podIP"]);
     QCOMPARE(ips.size(), size_t(3));
@@ -146,8 +147,8 @@ class SimulatedNodesTest : public QObject {
     SimCluster s(1);
     QVERIFY(s.ok);
     s.c.create(pods(), "default", jobPod("worker", exitCode.toStdString()));
-    QTRY_COMPARE_WITH_TIMEOUT(s.phase("worker"), std::string("Running"), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(s.phase("worker"), phase.toStdString(), 10000);
+    KD_TRY_COMPARE(s.phase("worker"), std::string("Running"));
+    KD_TRY_COMPARE(s.phase("worker"), phase.toStdString());
     const json p = s.pod("worker");
     const json& terminated = p["status"]["containerStatuses"][0]["state"]["terminated"];
     QCOMPARE(terminated["exitCode"], json(code));
@@ -162,10 +163,8 @@ class SimulatedNodesTest : public QObject {
                bare("flaky", {{"annotations",
                                {{"kubedesk.io/simulated-duration", "200ms"},
                                 {"kubedesk.io/simulated-exit-code", "2"}}}}));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        s.pod("flaky")["status"].value("containerStatuses", json::array()).size() == 1 &&
-            s.pod("flaky")["status"]["containerStatuses"][0].value("restartCount", 0) >= 1,
-        10000);
+    KD_TRY_VERIFY(s.pod("flaky")["status"].value("containerStatuses", json::array()).size() == 1 &&
+                  s.pod("flaky")["status"]["containerStatuses"][0].value("restartCount", 0) >= 1);
     const json p = s.pod("flaky");
     QCOMPARE(p["status"]["phase"], json("Running"));
     QCOMPARE(p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"], json(2));
@@ -176,20 +175,20 @@ class SimulatedNodesTest : public QObject {
     QVERIFY(s.ok);
     s.c.create(pods(), "default",
                bare("slow", {{"annotations", {{"kubedesk.io/simulated-ready-after", "1s"}}}}));
-    QTRY_COMPARE_WITH_TIMEOUT(s.phase("slow"), std::string("Running"), 10000);
+    KD_TRY_COMPARE(s.phase("slow"), std::string("Running"));
     QCOMPARE(condition(s.pod("slow"), "Ready")["status"], json("False"));
-    QTRY_COMPARE_WITH_TIMEOUT(condition(s.pod("slow"), "Ready")["status"], json("True"), 10000);
+    KD_TRY_COMPARE(condition(s.pod("slow"), "Ready")["status"], json("True"));
   }
 
   void deletedPodsAreFinalized() {
     SimCluster s(1);
     QVERIFY(s.ok);
     s.c.create(pods(), "default", bare("doomed"));
-    QTRY_COMPARE_WITH_TIMEOUT(s.phase("doomed"), std::string("Running"), 10000);
+    KD_TRY_COMPARE(s.phase("doomed"), std::string("Running"));
     auto r = s.c.objects().remove(pods(), "default", "doomed", {});
     QVERIFY(r.ok());
     QVERIFY(!r->deletedNow);  // graceful: the node has to finish it
-    QTRY_VERIFY_WITH_TIMEOUT(!s.c.exists(pods(), "default", "doomed"), 10000);
+    KD_TRY_VERIFY(!s.c.exists(pods(), "default", "doomed"));
   }
 
   void parsesDurations_data() {

@@ -1,10 +1,10 @@
 #include <QtTest>
 
-#include "engine/node/spdy.h"
+#include "engine/client/spdy.h"
 
-using namespace kd::node::spdy;
+using namespace kd::client::spdy;
 
-Q_DECLARE_METATYPE(kd::node::spdy::Frame)
+Q_DECLARE_METATYPE(kd::client::spdy::Frame)
 
 namespace {
 

@@ -25,7 +25,7 @@
 
 #include "engine/api/status.h"
 
-namespace kd::node::spdy {
+namespace kd::client::spdy {
 
 enum class FrameType : uint16_t {
   Data = 0,
@@ -173,4 +173,4 @@ class FlowControl {
   bool peerKeepsWindows_ = false;
 };
 
-}  // namespace kd::node::spdy
+}  // namespace kd::client::spdy

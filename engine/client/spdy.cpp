@@ -1,11 +1,11 @@
-#include "engine/node/spdy.h"
+#include "engine/client/spdy.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <limits>
 
-namespace kd::node::spdy {
+namespace kd::client::spdy {
 namespace {
 
 constexpr uint16_t kVersion = 3;
@@ -454,4 +454,4 @@ std::vector<Frame> FlowControl::consumed(uint32_t id, size_t bytes) {
   return updates;
 }
 
-}  // namespace kd::node::spdy
+}  // namespace kd::client::spdy

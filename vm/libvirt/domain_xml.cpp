@@ -1,0 +1,119 @@
+#include "vm/libvirt/domain_xml.h"
+
+#include <sstream>
+
+namespace kd::vm {
+namespace {
+
+constexpr int kTcgCacheMiB = 64;
+
+void writeOs(std::ostream& x, const DomainSpec& s) {
+  x << "  <os>\n"
+    << "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+    << "    <kernel>" << xmlEscape(s.kernel.string()) << "</kernel>\n";
+  if (!s.initrd.empty()) x << "    <initrd>" << xmlEscape(s.initrd.string()) << "</initrd>\n";
+  x << "    <cmdline>" << xmlEscape(s.cmdline) << "</cmdline>\n"
+    << "  </os>\n";
+}
+
+void writeFwCfg(std::ostream& x, const DomainSpec& s) {
+  if (s.fwCfg.empty()) return;
+  x << "  <sysinfo type='fwcfg'>\n";
+  for (const auto& e : s.fwCfg) {
+    x << "    <entry name='" << xmlEscape(e.name) << "' file='" << xmlEscape(e.file.string())
+      << "'/>\n";
+  }
+  x << "  </sysinfo>\n";
+}
+
+void writeDevices(std::ostream& x, const DomainSpec& s) {
+  x << "  <devices>\n";
+  if (!s.dataDisk.empty()) {
+    x << "    <disk type='file' device='disk'>\n"
+      << "      <driver name='qemu' type='qcow2' cache='writeback'/>\n"
+      << "      <source file='" << xmlEscape(s.dataDisk.string()) << "'/>\n"
+      << "      <target dev='vda' bus='virtio'/>\n"
+      << "    </disk>\n";
+  }
+  x << "    <serial type='file'>\n"
+    << "      <source path='" << xmlEscape(s.consoleLog.string()) << "' append='on'/>\n"
+    << "    </serial>\n";
+  if (s.userNic) {
+    x << "    <interface type='user'>\n"
+      << "      <model type='virtio'/>\n"
+      << "    </interface>\n";
+  }
+  if (s.switchPort != 0) {
+    x << "    <interface type='client'>\n";
+    if (!s.clusterMac.empty()) x << "      <mac address='" << xmlEscape(s.clusterMac) << "'/>\n";
+    x << "      <source address='127.0.0.1' port='" << s.switchPort << "'/>\n"
+      << "      <model type='virtio'/>\n"
+      << "    </interface>\n";
+  }
+  // Under TCG the guest kernel's entropy pool never fills without a hardware source: mke2fs and
+  // the agent's TLS would block.
+  x << "    <rng model='virtio'>\n"
+    << "      <backend model='random'>/dev/urandom</backend>\n"
+    << "    </rng>\n"
+    << "    <memballoon model='none'/>\n"
+    << "  </devices>\n";
+}
+
+}  // namespace
+
+std::string xmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string domainXml(const DomainSpec& s) {
+  std::ostringstream x;
+  x << "<domain type='" << (s.kvm ? "kvm" : "qemu") << "'>\n"
+    << "  <name>" << xmlEscape(s.name) << "</name>\n";
+  if (!s.uuid.empty()) x << "  <uuid>" << xmlEscape(s.uuid) << "</uuid>\n";
+  x << "  <memory unit='MiB'>" << s.memoryMiB << "</memory>\n"
+    << "  <vcpu>" << s.vcpus << "</vcpu>\n";
+  writeOs(x, s);
+  writeFwCfg(x, s);
+  x << "  <features><acpi/><apic/>";
+  // TCG's translated-code cache is 1 GiB by default and fills with what a node runs; a node
+  // needs far less, and the host memory it costs is the point of a small VM.
+  if (!s.kvm) x << "<tcg><tb-cache unit='MiB'>" << kTcgCacheMiB << "</tb-cache></tcg>";
+  x << "</features>\n";
+  if (s.kvm) x << "  <cpu mode='host-passthrough'/>\n";
+  x << "  <on_poweroff>destroy</on_poweroff>\n"
+    << "  <on_reboot>" << (s.rebootRestarts ? "restart" : "destroy") << "</on_reboot>\n"
+    << "  <on_crash>destroy</on_crash>\n";
+  writeDevices(x, s);
+  if (s.runAs) {
+    x << "  <seclabel type='static' model='dac' relabel='no'>\n"
+      << "    <label>+" << s.runAs->first << ":+" << s.runAs->second << "</label>\n"
+      << "  </seclabel>\n";
+  }
+  x << "</domain>\n";
+  return x.str();
+}
+
+}  // namespace kd::vm

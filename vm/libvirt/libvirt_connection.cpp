@@ -1,0 +1,341 @@
+#include "vm/libvirt/libvirt_connection.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "engine/node/process.h"
+
+namespace kd::vm {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every failure message comes from libvirt itself, prefixed with what we were doing.
+Status libvirtError(const std::string& what) {
+  const char* message = virGetLastErrorMessage();
+  return Status::internal(what + ": " + (message ? message : "unknown libvirt error"));
+}
+
+// libvirt prints every error to stderr by default; ours travel as Status values instead.
+void quietErrors(void*, virErrorPtr) {}
+
+struct DomainDeleter {
+  void operator()(virDomainPtr d) const { virDomainFree(d); }
+};
+using Domain = std::unique_ptr<virDomain, DomainDeleter>;
+
+bool socketAnswers(const char* path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string findDaemon(const std::string& name) {
+  for (const char* dir : {"/usr/sbin/", "/usr/local/sbin/", "/sbin/"}) {
+    if (::access((dir + name).c_str(), X_OK) == 0) return dir + name;
+  }
+  return node::findInPath(name);
+}
+
+// The last error libvirtd logged, which says why it did not come up.
+std::string lastDaemonError() {
+  std::ifstream log("/var/log/libvirt/libvirtd.log");
+  std::string last;
+  for (std::string line; std::getline(log, line);) {
+    if (const auto at = line.find(" error : "); at != std::string::npos) last = line.substr(at + 9);
+  }
+  return last;
+}
+
+constexpr const char* kDaemonSocket = "/run/libvirt/libvirt-sock";
+constexpr const char* kLogSocket = "/run/libvirt/virtlogd-sock";
+
+// Starts `name -d` unless `socket` already answers, then waits for it.
+Status startDaemon(const std::string& name, const char* socket) {
+  if (socketAnswers(socket)) return {};
+  const std::string binary = findDaemon(name);
+  if (binary.empty()) {
+    return Status::notFound(name +
+                            " not found: install libvirt (apt-get install libvirt-daemon "
+                            "libvirt-daemon-driver-qemu qemu-system-x86)");
+  }
+  auto ran = node::runProcess({binary, "-d"});
+  if (!ran.ok()) return ran.status();
+  for (int i = 0; i < 100 && !socketAnswers(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (socketAnswers(socket)) return {};
+  std::string why = name == "libvirtd" ? lastDaemonError() : ran->output;
+  std::string fix = "see /var/log/libvirt/" + name + ".log";
+  if (why.find("libvirt-qemu") != std::string::npos) {
+    fix =
+        "the QEMU driver runs guests as user and group libvirt-qemu: install "
+        "libvirt-daemon-system, which creates them";
+  }
+  return Status::serviceUnavailable(name + " did not start (" + why + "): " + fix);
+}
+
+bool rootSpeaksToSystemDaemon(const std::string& uri) {
+  return uri == kLibvirtSystemUri || (uri == kLibvirtSessionUri && ::geteuid() == 0);
+}
+
+// libvirt's default event loop, registered once and run on a thread of its own for the life of
+// the process (libvirt offers no way to unregister it).
+Status ensureEventLoop() {
+  static std::once_flag once;
+  static Status result;
+  std::call_once(once, [] {
+    virSetErrorFunc(nullptr, quietErrors);
+    if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+      result = libvirtError("cannot start the libvirt event loop");
+      return;
+    }
+    std::thread([] {
+      for (;;) {
+        if (virEventRunDefaultImpl() < 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }).detach();
+  });
+  return result;
+}
+
+struct EventNames {
+  int type;
+  const char* name;
+  std::vector<const char*> details;  // indexed by the detail enum of this type
+};
+
+const std::vector<EventNames>& eventNames() {
+  static const std::vector<EventNames> names = {
+      {VIR_DOMAIN_EVENT_DEFINED, "Defined", {"Added", "Updated", "Renamed", "FromSnapshot"}},
+      {VIR_DOMAIN_EVENT_UNDEFINED, "Undefined", {"Removed", "Renamed"}},
+      {VIR_DOMAIN_EVENT_STARTED,
+       "Started",
+       {"Booted", "Migrated", "Restored", "FromSnapshot", "Wakeup"}},
+      {VIR_DOMAIN_EVENT_SUSPENDED, "Suspended", {"Paused", "Migrated", "IOError", "Watchdog"}},
+      {VIR_DOMAIN_EVENT_RESUMED, "Resumed", {"Unpaused", "Migrated", "FromSnapshot"}},
+      {VIR_DOMAIN_EVENT_STOPPED,
+       "Stopped",
+       {"Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed", "FromSnapshot"}},
+      {VIR_DOMAIN_EVENT_SHUTDOWN, "Shutdown", {"Finished", "Guest", "Host"}},
+      {VIR_DOMAIN_EVENT_PMSUSPENDED, "PMSuspended", {"Memory", "Disk"}},
+      {VIR_DOMAIN_EVENT_CRASHED, "Crashed", {"Panicked", "CrashLoaded"}},
+  };
+  return names;
+}
+
+}  // namespace
+
+std::string DomainEvent::describe() const {
+  for (const auto& e : eventNames()) {
+    if (e.type != type) continue;
+    const bool known = detail >= 0 && std::size_t(detail) < e.details.size();
+    return std::string(e.name) + " (" + (known ? e.details[detail] : std::to_string(detail)) + ")";
+  }
+  return "event " + std::to_string(type) + " (" + std::to_string(detail) + ")";
+}
+
+bool DomainEvent::stopped() const {
+  return type == VIR_DOMAIN_EVENT_STOPPED || type == VIR_DOMAIN_EVENT_CRASHED;
+}
+
+const char* domainStateName(DomainState state) {
+  static const char* const names[] = {"missing",  "running", "paused", "shutting down",
+                                      "shut off", "crashed", "other"};
+  return names[static_cast<int>(state)];
+}
+
+Status ensureLibvirtDaemons(const std::string& uri) {
+  if (!rootSpeaksToSystemDaemon(uri)) return {};  // a user's session daemon autospawns
+  if (::geteuid() != 0) {
+    if (socketAnswers(kDaemonSocket)) return {};
+    return Status::serviceUnavailable(
+        "libvirtd is not running: start it as root (sudo libvirtd "
+        "-d, or systemctl start libvirtd), or use " +
+        std::string(kLibvirtSessionUri));
+  }
+  // libvirtd needs virtlogd for every guest's console and log, so both are checked.
+  std::error_code ec;
+  fs::create_directories("/var/log/libvirt", ec);  // made by libvirt-daemon-system, if installed
+  if (Status s = startDaemon("virtlogd", kLogSocket); !s) return s;
+  return startDaemon("libvirtd", kDaemonSocket);
+}
+
+struct LibvirtConnection::Handles {
+  virConnectPtr conn = nullptr;
+  int callbackId = -1;
+  EventHandler onEvent;
+
+  static int lifecycle(virConnectPtr, virDomainPtr domain, int type, int detail, void* opaque) {
+    const auto* self = static_cast<Handles*>(opaque);
+    if (self->onEvent) self->onEvent({virDomainGetName(domain), type, detail});
+    return 0;
+  }
+
+  Result<Domain> lookup(const std::string& name) const {
+    Domain domain(virDomainLookupByName(conn, name.c_str()));
+    if (!domain) {
+      if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
+        return Status::notFound("domain " + name + " not found");
+      }
+      return libvirtError("cannot look up domain " + name);
+    }
+    return domain;
+  }
+
+  ~Handles() {
+    if (callbackId >= 0) virConnectDomainEventDeregisterAny(conn, callbackId);
+    if (conn) virConnectClose(conn);
+  }
+};
+
+Result<std::unique_ptr<LibvirtConnection>> LibvirtConnection::open(const std::string& uri,
+                                                                   EventHandler onEvent) {
+  if (Status s = ensureLibvirtDaemons(uri); !s) return s;
+  if (Status s = ensureEventLoop(); !s) return s;
+  auto handles = std::make_unique<Handles>();
+  handles->onEvent = std::move(onEvent);
+  handles->conn = virConnectOpen(uri.c_str());
+  if (!handles->conn) {
+    return libvirtError("cannot connect to libvirt at " + uri +
+                        " (is libvirt-daemon-driver-qemu installed and libvirtd running?)");
+  }
+  // A dead daemon or a lost socket is noticed within 5 s x 3 missed replies.
+  if (virConnectSetKeepAlive(handles->conn, 5, 3) < 0) {
+    return libvirtError("cannot turn on libvirt keepalive");
+  }
+  handles->callbackId = virConnectDomainEventRegisterAny(
+      handles->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+      VIR_DOMAIN_EVENT_CALLBACK(&Handles::lifecycle), handles.get(), nullptr);
+  if (handles->callbackId < 0) return libvirtError("cannot subscribe to libvirt domain events");
+  const bool privileged = rootSpeaksToSystemDaemon(uri);
+  return std::unique_ptr<LibvirtConnection>(
+      new LibvirtConnection(uri, std::move(handles), privileged));
+}
+
+LibvirtConnection::LibvirtConnection(std::string uri, std::unique_ptr<Handles> handles,
+                                     bool privileged)
+    : uri_(std::move(uri)), handles_(std::move(handles)), privileged_(privileged) {}
+
+LibvirtConnection::~LibvirtConnection() = default;
+
+fs::path LibvirtConnection::qemuLogPath(const std::string& domain) const {
+  if (privileged_) return fs::path("/var/log/libvirt/qemu") / (domain + ".log");
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const fs::path base = cache && *cache ? fs::path(cache) : fs::path(home ? home : "") / ".cache";
+  return base / "libvirt/qemu/log" / (domain + ".log");
+}
+
+Status LibvirtConnection::define(const std::string& xml) {
+  Domain domain(virDomainDefineXML(handles_->conn, xml.c_str()));
+  if (!domain) return libvirtError("cannot define domain");
+  return {};
+}
+
+Status LibvirtConnection::createTransient(const std::string& xml) {
+  Domain domain(virDomainCreateXML(handles_->conn, xml.c_str(), 0));
+  if (!domain) return libvirtError("cannot boot domain");
+  return {};
+}
+
+Status LibvirtConnection::start(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) return domain.status();
+  if (virDomainIsActive(domain->get()) == 1) return Status::alreadyExists(name + " is running");
+  if (virDomainCreate(domain->get()) < 0) return libvirtError("cannot start " + name);
+  return {};
+}
+
+Status LibvirtConnection::shutdown(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) return domain.status();
+  if (virDomainShutdown(domain->get()) < 0) return libvirtError("cannot shut down " + name);
+  return {};
+}
+
+Status LibvirtConnection::destroy(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) return domain.status().code() == 404 ? Status{} : domain.status();
+  if (virDomainIsActive(domain->get()) != 1) return {};
+  if (virDomainDestroy(domain->get()) < 0 && virDomainIsActive(domain->get()) == 1) {
+    return libvirtError("cannot destroy " + name);
+  }
+  return {};
+}
+
+Status LibvirtConnection::undefine(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) return domain.status().code() == 404 ? Status{} : domain.status();
+  if (virDomainIsPersistent(domain->get()) != 1) return {};
+  if (virDomainUndefine(domain->get()) < 0) return libvirtError("cannot undefine " + name);
+  return {};
+}
+
+Result<std::string> LibvirtConnection::uuid(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) return domain.status();
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  if (virDomainGetUUIDString(domain->get(), uuid) < 0) {
+    return libvirtError("cannot read the UUID of " + name);
+  }
+  return std::string(uuid);
+}
+
+Result<DomainState> LibvirtConnection::state(const std::string& name) {
+  auto domain = handles_->lookup(name);
+  if (!domain.ok()) {
+    if (domain.status().code() == 404) return DomainState::kMissing;
+    return domain.status();
+  }
+  int state = 0, reason = 0;
+  if (virDomainGetState(domain->get(), &state, &reason, 0) < 0) {
+    return libvirtError("cannot read the state of " + name);
+  }
+  switch (state) {
+    case VIR_DOMAIN_RUNNING:
+      return DomainState::kRunning;
+    case VIR_DOMAIN_PAUSED:
+      return DomainState::kPaused;
+    case VIR_DOMAIN_SHUTDOWN:
+      return DomainState::kShuttingDown;
+    case VIR_DOMAIN_SHUTOFF:
+      return DomainState::kShutoff;
+    case VIR_DOMAIN_CRASHED:
+      return DomainState::kCrashed;
+    default:
+      return DomainState::kOther;
+  }
+}
+
+Result<std::vector<std::string>> LibvirtConnection::domainNames(const std::string& prefix) {
+  virDomainPtr* domains = nullptr;
+  const int n = virConnectListAllDomains(handles_->conn, &domains, 0);
+  if (n < 0) return libvirtError("cannot list domains");
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) {
+    const std::string name = virDomainGetName(domains[i]);
+    if (name.starts_with(prefix)) names.push_back(name);
+    virDomainFree(domains[i]);
+  }
+  free(domains);
+  return names;
+}
+
+}  // namespace kd::vm
