@@ -1,6 +1,7 @@
 // processMatches: a recorded pid counts only while it is the same program with the same
 // identifying argument; a pid reused by anything else, or a zombie, never does.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,19 +17,23 @@ namespace {
 // Returns once the child has exec'd: until then /proc/<pid>/cmdline is still this test's.
 pid_t spawnSleeper(const char* argv0, const char* flag, const char* value) {
   const char* argv[] = {argv0, "-c", "sleep 30", flag, value, nullptr};
+  // The shell's `sleep` child outlives a killed shell: it must not hold ctest's output open.
+  posix_spawn_file_actions_t files;
+  ::posix_spawn_file_actions_init(&files);
+  ::posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  ::posix_spawn_file_actions_addopen(&files, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) !=
-      0) {
-    return 0;
-  }
+  const int spawned =
+      ::posix_spawn(&pid, "/bin/sh", &files, nullptr, const_cast<char* const*>(argv), environ);
+  ::posix_spawn_file_actions_destroy(&files);
+  if (spawned != 0) return 0;
   for (int i = 0; i < 500 && !kd::vm::processMatches(pid, argv0, flag, value); ++i) {
     ::usleep(10'000);
   }
   return pid;
 }
 
-// Kills and reaps the sleeper on every exit path, a failed check included, so that it does not
-// keep the test's output open for its 30 s.
+// Kills and reaps the sleeper on every exit path, a failed check included.
 struct Reaper {
   pid_t pid;
   ~Reaper() {
