@@ -244,6 +244,7 @@ class KdctlE2eTest : public QObject {
     QTest::newRow("logs, unknown container")
         << QStringList{"logs", "rich", "-n", "rich", "-c", "x"};
     QTest::newRow("logs of a deployment") << QStringList{"logs", "deploy/web", "--tail=5"} + shop;
+    QTest::newRow("logs of a service") << QStringList{"logs", "svc/web"} + shop;
     QTest::newRow("logs by label") << QStringList{"logs", "-l", "app=web", "--prefix"} + shop;
     QTest::newRow("logs of a missing pod") << QStringList{"logs", "nope"} + shop;
     QTest::newRow("top pods") << QStringList{"top", "pods"} + shop;

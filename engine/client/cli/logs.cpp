@@ -10,6 +10,7 @@
 #include "engine/api/selectors.h"
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/describe_parts.h"
+#include "engine/client/cli/pod_target.h"
 
 namespace kd::cli {
 
@@ -114,8 +115,8 @@ const api::KindInfo& podsKind() {
   return *api::KindsRegistry::builtin().resolve("pods");
 }
 
-// The pods a logs command line names: pod NAME, TYPE/NAME of a workload (its first pod), or
-// every pod a selector matches.
+// The pods a logs command line names: pod NAME, TYPE/NAME of a workload or Service (its first
+// pod), or every pod a selector matches.
 Result<json> targetPods(Invocation& inv, client::ApiClient& c, const std::string& word) {
   const std::string ns = inv.namespaceName();
   if (word.empty()) {
@@ -125,36 +126,23 @@ Result<json> targetPods(Invocation& inv, client::ApiClient& c, const std::string
     if (!list.ok()) return list.status();
     return list->value("items", json::array());
   }
-  const auto slash = word.find('/');
-  const std::string name = slash == std::string::npos ? word : word.substr(slash + 1);
-  auto kind = slash == std::string::npos ? Result<api::KindInfo>(podsKind())
-                                         : inv.resolveKind(word.substr(0, slash));
-  if (!kind.ok()) return kind.status();
-  auto object = c.get(*kind, ns, name);
-  if (!object.ok()) {
-    if (object.status().code() == 404) {
-      return Status::notFound("error from server (NotFound): " + kind->resource + " \"" + name +
-                              "\" not found in namespace \"" + ns + "\"");
-    }
-    return object.status();
+  auto items = podsOf(inv, word);
+  if (!items.ok()) {
+    if (items.status().code() != 404) return items.status();
+    const auto slash = word.find('/');
+    auto kind = slash == std::string::npos ? Result<api::KindInfo>(podsKind())
+                                           : inv.resolveKind(word.substr(0, slash));
+    if (!kind.ok()) return items.status();
+    return Status::notFound("error from server (NotFound): " + kind->resource + " \"" +
+                            word.substr(slash == std::string::npos ? 0 : slash + 1) +
+                            "\" not found in namespace \"" + ns + "\"");
   }
-  if (kind->resource == "pods") return json::array({*object});
-  auto selector = api::LabelSelector::fromJson(at(*object, "spec.selector"));
-  if (!selector.ok()) return selector.status();
-  client::ListOptions o;
-  o.labelSelector = selector->toString();
-  auto pods = c.list(podsKind(), ns, o);
-  if (!pods.ok()) return pods.status();
-  json items = pods->value("items", json::array());
-  std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
-    return (str(a, "status.phase") == "Running") > (str(b, "status.phase") == "Running");
-  });
-  if (items.empty()) return Status::notFound("timed out waiting for the condition");
-  if (items.size() > 1) {
-    inv.err << "Found " << items.size() << " pods, using pod/" << str(items[0], "metadata.name")
+  if (items->empty()) return Status::notFound("timed out waiting for the condition");
+  if (items->size() > 1) {
+    inv.err << "Found " << items->size() << " pods, using pod/" << str((*items)[0], "metadata.name")
             << "\n";
   }
-  return json::array({items[0]});
+  return json::array({(*items)[0]});
 }
 
 }  // namespace

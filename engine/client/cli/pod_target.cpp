@@ -29,17 +29,19 @@ Result<api::LabelSelector> selectorOf(const json& object, const std::string& wha
 
 }  // namespace
 
-Result<json> attachablePod(Invocation& inv, const std::string& word) {
+Result<json> podsOf(Invocation& inv, const std::string& word) {
   auto c = inv.client();
   if (!c.ok()) return c.status();
   const std::string ns = inv.namespaceName();
   const auto slash = word.find('/');
-  if (slash == std::string::npos) return (*c)->get(podsKind(), ns, word);
-  auto kind = inv.resolveKind(word.substr(0, slash));
+  auto kind = slash == std::string::npos ? Result<api::KindInfo>(podsKind())
+                                         : inv.resolveKind(word.substr(0, slash));
   if (!kind.ok()) return kind.status();
-  auto object = (*c)->get(*kind, ns, word.substr(slash + 1));
-  if (!object.ok() || kind->resource == "pods") return object;
-  auto selector = selectorOf(*object, kind->resource + " \"" + word.substr(slash + 1) + "\"");
+  const std::string name = slash == std::string::npos ? word : word.substr(slash + 1);
+  auto object = (*c)->get(*kind, ns, name);
+  if (!object.ok()) return object.status();
+  if (kind->resource == "pods") return json::array({*object});
+  auto selector = selectorOf(*object, kind->resource + " \"" + name + "\"");
   if (!selector.ok()) return selector.status();
   client::ListOptions options;
   options.labelSelector = selector->toString();
@@ -49,8 +51,14 @@ Result<json> attachablePod(Invocation& inv, const std::string& word) {
   std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
     return (str(a, "status.phase") == "Running") > (str(b, "status.phase") == "Running");
   });
-  if (items.empty()) return Status::notFound("no pods found for " + word);
-  return items[0];
+  return items;
+}
+
+Result<json> attachablePod(Invocation& inv, const std::string& word) {
+  auto pods = podsOf(inv, word);
+  if (!pods.ok()) return pods.status();
+  if (pods->empty()) return Status::notFound("no pods found for " + word);
+  return (*pods)[0];
 }
 
 }  // namespace kd::cli
