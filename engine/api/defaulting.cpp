@@ -85,6 +85,8 @@ void defaultContainer(json& c) {
   }
   setDefault(c, "terminationMessagePath", "/dev/termination-log");
   setDefault(c, "terminationMessagePolicy", "File");
+  // The API server encodes ResourceRequirements as a struct: it is always there, `{}` at least.
+  setDefault(c, "resources", json::object());
   forEachObject(c, "ports", [](json& p) { setDefault(p, "protocol", "TCP"); });
   forEachObject(c, "env", [](json& e) {
     if (json* from = objectAt(e, "valueFrom")) {
@@ -160,12 +162,22 @@ void defaultPod(json& pod) {
   forEachObject(*spec, "initContainers", requestsFromLimits);
 }
 
+// A template's ObjectMeta reads back with `creationTimestamp: null`, as the API server's
+// encoding of its zero time prints it.
+void defaultTemplateMetadata(json& templ) {
+  if (json* meta = objectAt(templ, "metadata", true);
+      meta && !meta->contains("creationTimestamp")) {
+    (*meta)["creationTimestamp"] = nullptr;
+  }
+}
+
 void defaultTemplateAt(json& object, std::initializer_list<std::string_view> path) {
   json* at = &object;
   for (auto segment : path) {
     at = objectAt(*at, segment, true);
     if (!at) return;
   }
+  defaultTemplateMetadata(*at);
   if (json* spec = objectAt(*at, "spec", true)) defaultPodSpec(*spec);
 }
 
@@ -259,6 +271,7 @@ void defaultCronJob(json& cj) {
   defaultTemplateAt(cj, {"spec", "jobTemplate", "spec", "template"});
   json* spec = specOf(cj);
   if (!spec) return;
+  if (json* jobTemplate = objectAt(*spec, "jobTemplate")) defaultTemplateMetadata(*jobTemplate);
   setDefault(*spec, "concurrencyPolicy", "Allow");
   setDefault(*spec, "suspend", false);
   setDefault(*spec, "successfulJobsHistoryLimit", 3);

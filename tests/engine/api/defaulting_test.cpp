@@ -30,7 +30,8 @@ json defaultedContainer(const std::string& image, const std::string& pullPolicy)
           {"image", image},
           {"imagePullPolicy", pullPolicy},
           {"terminationMessagePath", "/dev/termination-log"},
-          {"terminationMessagePolicy", "File"}};
+          {"terminationMessagePolicy", "File"},
+          {"resources", json::object()}};
 }
 
 // Every value in `want` must be in `got` at the same place (lists compared item by item).
@@ -214,6 +215,14 @@ class DefaultingTest : public QObject {
     object[at] = {{"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}};
     applyDefaults(kindOf(kind), object);
     QCOMPARE(object[at], templateSpec(json::array({defaultedContainer("busybox", "Always")})));
+    // The template's metadata reads back with a null creationTimestamp, as from the API server.
+    const json& templ = object[at.parent_pointer()];
+    QVERIFY(templ.contains("metadata"));
+    QVERIFY(templ["metadata"].contains("creationTimestamp"));
+    QVERIFY(templ["metadata"]["creationTimestamp"].is_null());
+    if (kind == "cronjobs") {
+      QVERIFY(object["spec"]["jobTemplate"]["metadata"]["creationTimestamp"].is_null());
+    }
   }
 
   void idempotent_data() {
