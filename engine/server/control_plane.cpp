@@ -18,6 +18,7 @@
 #include "engine/controllers/garbage_collector.h"
 #include "engine/controllers/job_controller.h"
 #include "engine/controllers/namespace_controller.h"
+#include "engine/controllers/serviceaccount_controller.h"
 #include "engine/controllers/node_ipam_controller.h"
 #include "engine/controllers/node_lifecycle_controller.h"
 #include "engine/controllers/replicaset_controller.h"
@@ -151,6 +152,7 @@ Status ControlPlane::Impl::bootstrapNamespaces() {
 Status ControlPlane::Impl::startControllers() {
   controllers = std::make_unique<controllers::ControllerManager>(*objects);
   controllers->add(std::make_unique<controllers::NamespaceController>(*objects));
+  controllers->add(std::make_unique<controllers::ServiceAccountController>(*objects));
   controllers->add(std::make_unique<controllers::ReplicaSetController>(*objects));
   controllers->add(std::make_unique<controllers::DeploymentController>(*objects));
   controllers->add(std::make_unique<controllers::GarbageCollector>(*objects));

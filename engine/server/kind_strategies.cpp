@@ -91,11 +91,46 @@ Status KindStrategies::prepareForCreate(const api::KindInfo& kind, json& object)
   if (kind.resource == "jobs" && kind.group == "batch") generateJobSelector(object);
   if (kind.resource == "pods" && kind.group.empty()) {
     object["status"] = {{"phase", "Pending"}, {"qosClass", qosClassOf(object)}};
+    return admitServiceAccount(object);
   }
   if (kind.resource == "services" && kind.group.empty()) {
     return allocateServiceAddresses(object, nullptr);
   }
   if (kind.resource == "persistentvolumeclaims" && kind.group.empty()) assignDefaultClass(object);
+  return {};
+}
+
+// The ServiceAccount admission plugin, without token mounting (the engine issues no service
+// account tokens): the pod runs as `default` unless it names an account, the account must exist,
+// and a pod without imagePullSecrets gets the account's. A missing `default` account is let
+// through: the serviceaccount controller creates it just after its namespace, and a pod sent in
+// between should not fail for that (Kubernetes rejects it).
+Status KindStrategies::admitServiceAccount(json& pod) {
+  json& spec = pod["spec"];
+  if (!spec.is_object()) return {};  // validation reports it
+  const json& meta = pod["metadata"];
+  const json annotations = meta.value("annotations", json::object());
+  if (annotations.is_object() && annotations.contains("kubernetes.io/config.mirror")) return {};
+  std::string name = spec.value("serviceAccountName", "");
+  if (name.empty()) name = spec.value("serviceAccount", "");
+  if (name.empty()) name = "default";
+  spec["serviceAccountName"] = name;
+  spec["serviceAccount"] = name;
+  const std::string ns = meta.value("namespace", "");
+  auto account = store_.get("core/serviceaccounts/" + ns + "/" + name);
+  if (!account.ok()) {
+    if (account.status().code() != 404) return account.status();
+    if (name == "default") return {};
+    return Status::forbidden("pods \"" + meta.value("name", "") +
+                             "\" is forbidden: error looking up service account " + ns + "/" +
+                             name + ": serviceaccount \"" + name + "\" not found")
+        .withDetails(meta.value("name", ""), "", "pods");
+  }
+  const json secrets = (*account)->parse().value("imagePullSecrets", json::array());
+  const bool podHasSecrets = spec.contains("imagePullSecrets") &&
+                             spec["imagePullSecrets"].is_array() &&
+                             !spec["imagePullSecrets"].empty();
+  if (!podHasSecrets && secrets.is_array() && !secrets.empty()) spec["imagePullSecrets"] = secrets;
   return {};
 }
 

@@ -5,7 +5,8 @@
 //   Service  ClusterIP allocation from 10.96.0.0/12 (10.96.0.1 is the `kubernetes` service),
 //            NodePort allocation from 30000-32767, conflicts rejected; kept across updates
 //   Job      selector and controller-uid / job-name labels generated from the uid
-//   Pod      initial status (phase Pending, qosClass)
+//   Pod      initial status (phase Pending, qosClass); the ServiceAccount admission plugin
+//            (serviceAccountName, the account's imagePullSecrets)
 // Allocation reads the store for what is in use; a mutex serializes allocations.
 
 #include <mutex>
@@ -28,6 +29,7 @@ class KindStrategies {
 
  private:
   Status allocateServiceAddresses(json& service, const json* old);
+  Status admitServiceAccount(json& pod);
   void assignDefaultClass(json& claim);
 
   store::SqliteStore& store_;

@@ -266,7 +266,7 @@ class AuthGate {
 };
 
 QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {},
-                       const QStringList& pullSecrets = {}) {
+                       const QStringList& pullSecrets = {}, const QString& account = {}) {
   QJsonObject container{
       {"name", "main"}, {"image", image}, {"command", QJsonArray{"sleep", "3600"}}};
   if (!policy.isEmpty()) container["imagePullPolicy"] = policy;
@@ -281,6 +281,11 @@ QByteArray podManifest(const QString& name, const QString& image, const QString&
     for (const QString& secret : pullSecrets) refs.append(QJsonObject{{"name", secret}});
     QJsonObject spec = pod["spec"].toObject();
     spec["imagePullSecrets"] = refs;
+    pod["spec"] = spec;
+  }
+  if (!account.isEmpty()) {
+    QJsonObject spec = pod["spec"].toObject();
+    spec["serviceAccountName"] = account;
     pod["spec"] = spec;
   }
   return QJsonDocument(pod).toJson();
@@ -715,6 +720,25 @@ class RegistryPullTest : public QObject {
     QVERIFY2(events("withsecret").contains("Successfully pulled image \"" + img + "\""),
              qPrintable(events("withsecret")));
     QCOMPARE(privateGate_->refused.load(), 0);
+  }
+
+  // A pod that names no pull secret runs with its service account's (the ServiceAccount
+  // admission copies them into the pod).
+  void aPodPullsWithItsServiceAccountsPullSecret() {
+    requireCluster();
+    const QString server = privateRegistry();
+    if (!k({"get", "secret", "regcred"}).out.contains("regcred")) {
+      KUBECTL_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
+                    "--docker-username=kd", "--docker-password=s3cret"}));
+    }
+    KUBECTL_OK(k({"create", "serviceaccount", "puller"}));
+    KUBECTL_OK(k({"patch", "serviceaccount", "puller", "-p",
+                  "{\"imagePullSecrets\":[{\"name\":\"regcred\"}]}"}));
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("viaaccount", server + "/library/busybox:1.36",
+                                                   "Always", {}, "puller")));
+    QCOMPARE(jsonpath("viaaccount", "{.spec.imagePullSecrets[*].name}"), QString("regcred"));
+    QVERIFY2(waitFor([&] { return jsonpath("viaaccount", "{.status.phase}") == "Running"; }, 60000),
+             qPrintable(k({"get", "pod", "viaaccount", "-o", "yaml"}).out + events("viaaccount")));
   }
 
   void aWrongPullSecretBacksOff() {
