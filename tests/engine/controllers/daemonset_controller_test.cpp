@@ -216,10 +216,11 @@ class DaemonSetControllerTest : public QObject {
     QVERIFY(cluster->objects().update(daemonSets, "default", "agent", ds, {}).ok());
 
     // Never more than maxUnavailable (1) node without an available pod; every node ends on v2.
+    // The bound is generous: on a loaded machine the three steps once took more than 15 s.
     QElapsedTimer timer;
     timer.start();
     int maxDown = 0;
-    while (timer.elapsed() < 15000) {
+    while (timer.elapsed() < 60000) {
       auto byNode = podsByNode();
       int ready = 0, updated = 0;
       for (const auto& [n, p] : byNode) {
