@@ -22,8 +22,10 @@ Result<json> parseDocument(std::string_view text);
 // Parses strict JSON; the error says line and column.
 Result<json> parseJson(std::string_view text);
 
-// Renders JSON as block YAML the way kubectl -o yaml does (keys in document order, strings that
-// would resolve to another type quoted).
+// Renders JSON as YAML byte for byte as kubectl -o yaml does (go-yaml v2 through
+// sigs.k8s.io/yaml): keys in go-yaml's natural order, strings that would read back as another
+// type under YAML 1.1 double-quoted, plain text folded past column 80, multi-line strings as
+// literal blocks, and numbers as kubectl's JSON round trip leaves them (3.0 prints as 3).
 std::string toYaml(const json& value);
 
 }  // namespace kd::api

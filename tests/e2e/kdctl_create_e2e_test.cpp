@@ -203,7 +203,7 @@ class KdctlCreateE2eTest : public QObject {
       return QStringList{"create"} + generator + QStringList{n} + extra + QStringList{"-n", ns} +
              rest;
     };
-    // JSON: toYaml does not yet print YAML the way kubectl does (null, {}, indentation).
+    // JSON here; kdctl_yaml_e2e_test compares YAML printing.
     const QStringList dryRun{"--dry-run=client", "-o", "json"};
     const auto dryK = k(args(nsK_, name, dryRun)), dryKd = kd(args(nsK_, name, dryRun));
     CMD_OK(dryK);
