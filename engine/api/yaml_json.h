@@ -26,6 +26,7 @@ Result<json> parseJson(std::string_view text);
 // sigs.k8s.io/yaml): keys in go-yaml's natural order, strings that would read back as another
 // type under YAML 1.1 double-quoted, plain text folded past column 80, multi-line strings as
 // literal blocks, and numbers as kubectl's JSON round trip leaves them (3.0 prints as 3).
+// Defined in go_yaml.cpp.
 std::string toYaml(const json& value);
 
 }  // namespace kd::api
