@@ -4,15 +4,12 @@
 #include <map>
 
 #include "engine/controllers/controller_manager.h"
+#include "engine/controllers/object_fields.h"
 
 namespace kd::controllers {
 namespace {
 
 constexpr const char* kFinalizer = "kubernetes";
-
-bool terminating(const json& ns) {
-  return ns.value("metadata", json::object()).contains("deletionTimestamp");
-}
 
 bool holdsFinalizer(const json& ns) {
   const json fins = ns.value("spec", json::object()).value("finalizers", json::array());
@@ -36,7 +33,7 @@ NamespaceController::NamespaceController(server::ObjectService& objects)
 void NamespaceController::setup(ControllerManager& manager, WorkQueue& queue) {
   namespaceInformer_ = &manager.metadataInformer(*namespaces_);
   auto enqueueIfTerminating = [&queue](const CachedObject& ns) {
-    if (terminating(*ns)) queue.add(objectKey(*ns));
+    if (beingDeleted(*ns)) queue.add(objectKey(*ns));
   };
   namespaceInformer_->addHandlers(
       {enqueueIfTerminating,
@@ -46,7 +43,7 @@ void NamespaceController::setup(ControllerManager& manager, WorkQueue& queue) {
   auto onContentGone = [namespaces, &queue](const CachedObject& obj) {
     const std::string ns = obj->value("metadata", json::object()).value("namespace", "");
     auto cached = namespaces->get(ns);
-    if (cached && terminating(*cached)) queue.add(ns);
+    if (cached && beingDeleted(*cached)) queue.add(ns);
   };
   for (const auto& kind : objects_.kinds().all()) {
     if (kind.namespaced)
@@ -58,7 +55,7 @@ Status NamespaceController::sync(const std::string& key) {
   auto got = objects_.get(*namespaces_, "", key);
   if (!got.ok()) return got.status().code() == 404 ? Status::ok() : got.status();
   const json ns = (*got)->parse();
-  if (!terminating(ns) || !holdsFinalizer(ns)) return {};
+  if (!beingDeleted(ns) || !holdsFinalizer(ns)) return {};
   const Remaining left = deleteContent(key);
   writeConditions(ns, left);
   if (!left.failures.empty()) {

@@ -17,6 +17,10 @@ std::string namespaceOf(const json& obj) {
   return fieldOf(obj, "metadata").value("namespace", "");
 }
 
+bool beingDeleted(const json& obj) {
+  return fieldOf(obj, "metadata").contains("deletionTimestamp");
+}
+
 Status writeStatusIfChanged(server::ObjectService& objects, const api::KindInfo& kind,
                             const json& obj, json status) {
   if (fieldOf(obj, "status") == status) return {};

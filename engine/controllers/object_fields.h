@@ -13,6 +13,8 @@ const json& fieldOf(const json& obj, const char* name);
 // metadata.name / metadata.namespace ("" when absent).
 std::string nameOf(const json& obj);
 std::string namespaceOf(const json& obj);
+// metadata.deletionTimestamp is set: the object is going, held only by finalizers.
+bool beingDeleted(const json& obj);
 
 // Writes `status` through the status subresource unless the object already has exactly it.
 // An object gone meanwhile (404) is not an error; a conflict (409) is, so the key is retried.

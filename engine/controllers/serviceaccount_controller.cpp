@@ -1,15 +1,12 @@
 #include "engine/controllers/serviceaccount_controller.h"
 
 #include "engine/controllers/controller_manager.h"
+#include "engine/controllers/object_fields.h"
 
 namespace kd::controllers {
 namespace {
 
 constexpr const char* kDefault = "default";
-
-bool terminating(const json& object) {
-  return object.value("metadata", json::object()).contains("deletionTimestamp");
-}
 
 }  // namespace
 
@@ -22,21 +19,20 @@ void ServiceAccountController::setup(ControllerManager& manager, WorkQueue& queu
   namespaceInformer_ = &manager.metadataInformer(*namespaces_);
   accountInformer_ = &manager.metadataInformer(*accounts_);
   auto enqueueNamespace = [&queue](const CachedObject& ns) {
-    if (!terminating(*ns)) queue.add(objectKey(*ns));
+    if (!beingDeleted(*ns)) queue.add(objectKey(*ns));
   };
   namespaceInformer_->addHandlers(
       {enqueueNamespace, [=](const CachedObject&, const CachedObject& ns) { enqueueNamespace(ns); },
        nullptr});
   auto enqueueIfDefault = [&queue](const CachedObject& account) {
-    const json meta = account->value("metadata", json::object());
-    if (meta.value("name", "") == kDefault) queue.add(meta.value("namespace", ""));
+    if (nameOf(*account) == kDefault) queue.add(namespaceOf(*account));
   };
   accountInformer_->addHandlers({nullptr, nullptr, enqueueIfDefault});
 }
 
 Status ServiceAccountController::sync(const std::string& key) {
   auto ns = namespaceInformer_->get(key);
-  if (!ns || terminating(*ns)) return {};
+  if (!ns || beingDeleted(*ns)) return {};
   if (accountInformer_->get(key, kDefault)) return {};
   const json account = {{"apiVersion", "v1"},
                         {"kind", "ServiceAccount"},

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "engine/api/base64.h"
+#include "engine/server/object_service.h"
 
 #include <random>
 #include <set>
@@ -117,7 +118,9 @@ Status KindStrategies::admitServiceAccount(json& pod) {
   spec["serviceAccountName"] = name;
   spec["serviceAccount"] = name;
   const std::string ns = meta.value("namespace", "");
-  auto account = store_.get("core/serviceaccounts/" + ns + "/" + name);
+  static const api::KindInfo& accounts =
+      *api::KindsRegistry::builtin().byResource("", "v1", "serviceaccounts");
+  auto account = store_.get(ObjectService::keyFor(accounts, ns, name));
   if (!account.ok()) {
     if (account.status().code() != 404) return account.status();
     if (name == "default") return {};
