@@ -142,7 +142,9 @@ Status KindStrategies::admitServiceAccount(json& pod) {
 void KindStrategies::assignDefaultClass(json& claim) {
   if (!claim.contains("spec") || !claim["spec"].is_object()) return;
   if (claim["spec"].contains("storageClassName")) return;
-  for (const auto& item : store_.list("storage.k8s.io/storageclasses/").items) {
+  static const api::KindInfo& classes =
+      *api::KindsRegistry::builtin().byResource("storage.k8s.io", "v1", "storageclasses");
+  for (const auto& item : store_.list(ObjectService::prefixFor(classes, "")).items) {
     const json sc = item->parse();
     const json annotations =
         sc.value("metadata", json::object()).value("annotations", json::object());
