@@ -388,6 +388,9 @@ class KdctlE2eTest : public QObject {
     QTest::newRow("all namespaces") << QStringList{"get", "configmaps", "-A"};
     QTest::newRow("cluster scoped") << QStringList{"get", "ns"};
     QTest::newRow("all") << QStringList{"get", "all", "-n", "shop"};
+    // Every kind of the category at once (daemon set, stateful set, job and cron job among
+    // them): the sections come in kubectl's order.
+    QTest::newRow("all, every namespace") << QStringList{"get", "all", "-A"};
     QTest::newRow("two kinds") << QStringList{"get", "deploy,svc", "-n", "shop"};
     QTest::newRow("by name") << QStringList{"get", "deployment", "web", "-n", "shop"};
     QTest::newRow("slash form") << QStringList{"get", "deploy/web", "-n", "shop"};

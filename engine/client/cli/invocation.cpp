@@ -32,21 +32,8 @@ bool kindAnswersTo(const api::KindInfo& k, std::string_view word) {
                      [&](const std::string& s) { return equalsIgnoreCase(name, s); });
 }
 
-// kubectl prints `get all` in this order.
-int allOrder(const api::KindInfo& k) {
-  static const std::vector<std::string> kOrder = {"pods",
-                                                  "services",
-                                                  "daemonsets",
-                                                  "deployments",
-                                                  "replicasets",
-                                                  "statefulsets",
-                                                  "horizontalpodautoscalers",
-                                                  "cronjobs",
-                                                  "jobs"};
-  auto it = std::find(kOrder.begin(), kOrder.end(), k.resource);
-  return static_cast<int>(it - kOrder.begin());
-}
-
+// The kinds of the `all` category in discovery order, which is the order kubectl prints them
+// in (it expands the category from the server's discovery).
 std::vector<api::KindInfo> allCategory() {
   std::vector<api::KindInfo> out;
   for (const auto& k : api::KindsRegistry::builtin().all()) {
@@ -54,8 +41,6 @@ std::vector<api::KindInfo> allCategory() {
       out.push_back(k);
     }
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return allOrder(a) < allOrder(b); });
   return out;
 }
 
