@@ -239,9 +239,27 @@ Result<Response> ApiClient::request(std::string_view method, std::string_view pa
 Status ApiClient::streamGet(std::string_view path,
                             const std::function<void(std::string_view)>& onData,
                             std::string_view accept) {
+  return streamRequest("GET", path, onData, accept);
+}
+
+Result<Response> ApiClient::upload(std::string_view method, std::string_view path,
+                                   std::istream& body, std::uint64_t size,
+                                   std::string_view contentType,
+                                   const std::function<void(std::uint64_t)>& progress) {
   auto conn = pool_->openDedicated();
   if (!conn) return conn.status();
-  auto head = (*conn)->startStream({"GET", std::string(path), {}, {}, std::string(accept)});
+  return (*conn)->upload(
+      {std::string(method), std::string(path), {}, std::string(contentType), "application/json"},
+      body, size, progress);
+}
+
+Status ApiClient::streamRequest(std::string_view method, std::string_view path,
+                                const std::function<void(std::string_view)>& onData,
+                                std::string_view accept) {
+  auto conn = pool_->openDedicated();
+  if (!conn) return conn.status();
+  auto head =
+      (*conn)->startStream({std::string(method), std::string(path), {}, {}, std::string(accept)});
   if (!head) return head.status();
   if (!head->ok()) return statusFromResponse(head->status, head->body);
   return (*conn)->pumpBody(onData);

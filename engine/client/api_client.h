@@ -15,7 +15,9 @@
 // message that starts "unable to connect to the server".
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +169,16 @@ class ApiClient {
   // connection of its own, until the server ends it. A 4xx/5xx answer is its Status.
   Status streamGet(std::string_view path, const std::function<void(std::string_view)>& onData,
                    std::string_view accept = "*/*");
+  // The same for any method (a POST whose answer is a progress stream).
+  Status streamRequest(std::string_view method, std::string_view path,
+                       const std::function<void(std::string_view)>& onData,
+                       std::string_view accept = "*/*");
+  // A request whose body is `size` bytes read from `body` as they are sent, on a connection of
+  // its own (no request timeout limits the whole upload, only each piece); `progress` gets the
+  // bytes sent so far. Errors as request().
+  Result<Response> upload(std::string_view method, std::string_view path, std::istream& body,
+                          std::uint64_t size, std::string_view contentType,
+                          const std::function<void(std::uint64_t)>& progress = {});
 
   // --- URL paths, as the API server routes them ------------------------------------------
   // /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]] or /apis/GROUP/VERSION/...; `ns` is ignored

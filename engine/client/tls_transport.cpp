@@ -172,6 +172,43 @@ class TlsConnection::Impl {
 
   bool reusable() const { return reusable_; }
 
+  Result<Response> upload(const RequestSpec& request, std::istream& body, std::uint64_t size,
+                          const std::function<void(std::uint64_t)>& progress) {
+    reusable_ = false;
+    http::request<http::empty_body> req;
+    setHead(req, request);
+    req.content_length(size);
+    http::request_serializer<http::empty_body> serializer{req};
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(options_.connectTimeout);
+    http::async_write_header(stream_, serializer, [&](beast::error_code e, size_t) { ec = e; });
+    run();
+    std::vector<char> piece(256 * 1024);
+    for (std::uint64_t sent = 0; !ec && sent < size;) {
+      body.read(piece.data(),
+                static_cast<std::streamsize>(std::min<std::uint64_t>(piece.size(), size - sent)));
+      const auto n = static_cast<size_t>(body.gcount());
+      if (n == 0) return Status::badRequest("the upload's input ended early");
+      beast::get_lowest_layer(stream_).expires_after(options_.requestTimeout);
+      net::async_write(stream_, net::buffer(piece.data(), n),
+                       [&](beast::error_code e, size_t) { ec = e; });
+      run();
+      sent += n;
+      if (!ec && progress) progress(sent);
+    }
+    // A refusal arrives while (or instead of) taking the body: read whatever answer came.
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kNoBodyLimit);
+    beast::error_code readEc;
+    beast::get_lowest_layer(stream_).expires_after(options_.requestTimeout);
+    http::async_read(stream_, buffer_, parser, [&](beast::error_code e, size_t) { readEc = e; });
+    run();
+    if (readEc && !parser.is_header_done()) {
+      return unreachable(ep_, "sending the request: " + describe(ec ? ec : readEc));
+    }
+    return toResponse(parser.release());
+  }
+
   Result<Response> startStream(const RequestSpec& request) {
     reusable_ = false;
     if (Status st = send(request, options_.connectTimeout); !st) return st;
@@ -228,8 +265,8 @@ class TlsConnection::Impl {
     ioc_.run();
   }
 
-  Status send(const RequestSpec& r, std::chrono::milliseconds timeout) {
-    http::request<http::string_body> req;
+  template <class Request>
+  void setHead(Request& req, const RequestSpec& r) {
     const http::verb verb = http::string_to_verb(r.method);
     if (verb == http::verb::unknown) {
       req.method_string(r.method);
@@ -244,6 +281,11 @@ class TlsConnection::Impl {
     if (!r.contentType.empty()) req.set(http::field::content_type, r.contentType);
     if (!authorization_.empty()) req.set(http::field::authorization, authorization_);
     req.keep_alive(true);
+  }
+
+  Status send(const RequestSpec& r, std::chrono::milliseconds timeout) {
+    http::request<http::string_body> req;
+    setHead(req, r);
     req.body() = r.body;
     req.prepare_payload();
     beast::error_code ec;
@@ -292,6 +334,11 @@ Result<Response> TlsConnection::roundTrip(const RequestSpec& request, bool& sawR
 }
 bool TlsConnection::reusable() const {
   return impl_->reusable();
+}
+Result<Response> TlsConnection::upload(const RequestSpec& request, std::istream& body,
+                                       std::uint64_t size,
+                                       const std::function<void(std::uint64_t)>& progress) {
+  return impl_->upload(request, body, size, progress);
 }
 Result<Response> TlsConnection::startStream(const RequestSpec& request) {
   return impl_->startStream(request);

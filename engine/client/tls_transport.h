@@ -12,6 +12,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,6 +110,13 @@ class TlsConnection {
   // response arrived, which decides whether a failed exchange may be retried elsewhere.
   Result<Response> roundTrip(const RequestSpec& request, bool& sawResponse);
   bool reusable() const;
+
+  // Sends `request` (its `body` ignored) with `size` bytes from `body` as the request body,
+  // read and sent a piece at a time (an image tarball need not fit in memory); `progress` is
+  // told the bytes sent so far. Reads the whole response. When the server answers and closes
+  // before taking the whole body (a refusal), its answer is returned all the same.
+  Result<Response> upload(const RequestSpec& request, std::istream& body, std::uint64_t size,
+                          const std::function<void(std::uint64_t)>& progress);
 
   // Sends a request and reads only the response head. A non-2xx answer is returned with its
   // body read; a 2xx one leaves the body for pumpBody.

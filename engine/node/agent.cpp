@@ -70,6 +70,7 @@ class Agent {
   const std::atomic<bool>& stop_;
   std::unique_ptr<client::ApiClient> api_;
   std::unique_ptr<ImageStore> images_;
+  std::atomic<bool> imagesChanged_{false};  // set by the image endpoints' threads
   OciRuntime runtime_;
   std::unique_ptr<PodEventRecorder> events_;
   NodeContext ctx_;
@@ -128,8 +129,10 @@ Status Agent::init() {
           options_.stateDir,
           options_.containerLogMaxBytes,
           options_.containerLogMaxFiles};
-  tunnel_ = std::make_unique<ReverseTunnel>(*access, options_.nodeName,
-                                            StreamingContext{&runtime_, options_.stateDir});
+  tunnel_ =
+      std::make_unique<ReverseTunnel>(*access, options_.nodeName,
+                                      StreamingContext{&runtime_, options_.stateDir, images_.get(),
+                                                       [this] { imagesChanged_ = true; }});
   if (Status s = tunnel_->start(); !s.isOk()) return s;
   return {};
 }
@@ -176,7 +179,9 @@ Status Agent::renewLease() {
 void Agent::heartbeat() {
   const auto now = Clock::now();
   if (now - lastLease_ >= kLeasePeriod && renewLease().isOk()) lastLease_ = now;
-  if (now - lastStatus_ < kNodeStatusPeriod) return;
+  // A loaded, pulled or removed image (image_service.h) is reported at once, so `kdctl
+  // image ls` right after `image load` sees it.
+  if (now - lastStatus_ < kNodeStatusPeriod && !imagesChanged_.exchange(false)) return;
   json body = {{"status", buildNodeStatus(facts_, registeredAt_, now)}};
   body["status"]["images"] = buildNodeImages(images_->list());
   auto r = api_->patch(kindOf("", "nodes"), "", options_.nodeName, client::PatchType::Merge,

@@ -84,6 +84,10 @@ Result<PullReport> pullWithCredentials(ImageStore& store, const std::string& nam
 
 }  // namespace
 
+std::unique_lock<std::mutex> lockImageStoreWrites() {
+  return std::unique_lock(pullMutex());
+}
+
 PullPolicy pullPolicyOf(const std::string& policy, const std::string& image) {
   if (policy == "Always") return PullPolicy::Always;
   if (policy == "Never") return PullPolicy::Never;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,10 @@ struct PullReport {
 
 // (digest, bytes so far, bytes expected) as a blob arrives.
 using PullProgress = std::function<void(const std::string&, uint64_t, uint64_t)>;
+
+// Holds off pulls (they are serialized node-wide on this lock) while an import or a removal
+// changes the store, so a removal never deletes a blob a pull has just counted as present.
+std::unique_lock<std::mutex> lockImageStoreWrites();
 
 // Pulls `name` into `store` and points its (normalised) reference at it.
 Result<PullReport> pullImage(ImageStore& store, const std::string& name,

@@ -435,6 +435,50 @@ bool ImageStore::pulledFromRegistry(const std::string& name) const {
          references_.contains(normalizeImageName(name));
 }
 
+void ImageStore::reachableBlobs(const std::string& digest, std::set<std::string>& out) const {
+  if (digest.empty() || !out.insert(digest).second) return;
+  auto blob = readJson(blobPath(digest));
+  if (!blob.ok()) return;
+  if (isImageIndex(*blob)) {
+    for (const auto& child : blob->value("manifests", json::array())) {
+      const std::string d = child.value("digest", "");
+      if (hasBlob(d)) reachableBlobs(d, out);
+    }
+    return;
+  }
+  out.insert(blob->value("config", json::object()).value("digest", ""));
+  for (const auto& layer : blob->value("layers", json::array())) {
+    out.insert(layer.value("digest", ""));
+  }
+}
+
+Status ImageStore::removeImage(const std::string& name) {
+  auto ref = parseImageReference(name);
+  if (!ref.ok()) return ref.status();
+  const std::string key = ref->full();
+  std::set<std::string> kept, removed;
+  {
+    std::lock_guard lock(mu_);
+    if (!references_.contains(key)) {
+      return Status::notFound("image \"" + key + "\" not found in the node's image store");
+    }
+    const std::string digest = references_.value(key, "");
+    references_.erase(key);
+    pulled_.erase(key);
+    if (Status s = saveReferences(); !s.isOk()) return s;
+    for (const auto& [other, d] : references_.items()) reachableBlobs(d.get<std::string>(), kept);
+    reachableBlobs(digest, removed);
+  }
+  std::error_code ec;
+  for (const auto& digest : removed) {
+    if (kept.contains(digest) || digest.rfind("sha256:", 0) != 0) continue;
+    fs::remove(blobPath(digest), ec);
+    fs::remove_all(root_ / "layers" / digest.substr(7), ec);
+    if (ec) return Status::internal("remove layer " + digest + ": " + ec.message());
+  }
+  return {};
+}
+
 Status ImageStore::saveReferences() const {
   Status s = writeFileAtomically(root_ / "references.json", references_.dump(2));
   return s.isOk() ? writeFileAtomically(root_ / "pulled.json", pulled_.dump(2)) : s;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,11 @@ class ImageStore {
   Status setReference(const std::string& name, const std::string& manifestDigest, bool pulled);
   // True when `name` (normalised) is present and its reference came from a registry pull.
   bool pulledFromRegistry(const std::string& name) const;
+  // Forgets the reference `name` (normalised first), as `crictl rmi` untags an image, and
+  // deletes the blobs and unpacked layers only it reached; those another reference reaches
+  // stay. NotFound when no such reference. The caller makes sure no container uses it and no
+  // pull or import runs meanwhile (lockImageStoreWrites in image_puller.h).
+  Status removeImage(const std::string& name);
 
   // Mounts (or copies) `image`'s root filesystem at `dir`/rootfs, with `dir`/upper and
   // `dir`/work for overlayfs; returns the rootfs path. Idempotent: an existing mount is kept.
@@ -114,6 +120,9 @@ class ImageStore {
   Result<json> readManifest(const std::string& digest) const;
   Result<std::filesystem::path> unpackedLayer(const std::string& digest);
   Result<std::vector<std::string>> importDockerArchive(const std::filesystem::path& dir);
+  // The blobs a stored manifest or index reaches (itself included): an index's stored
+  // children, each manifest's config and layers. Missing blobs are skipped.
+  void reachableBlobs(const std::string& digest, std::set<std::string>& out) const;
 
   std::filesystem::path root_;
   mutable std::mutex mu_;

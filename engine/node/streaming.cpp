@@ -17,13 +17,16 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "engine/api/percent_encoding.h"
 #include "engine/api/split.h"
 #include "engine/node/container_io.h"
+#include "engine/node/image_service.h"
 #include "engine/node/image_store.h"
 #include "engine/node/network.h"
 #include "engine/node/pod_worker.h"
@@ -49,29 +52,6 @@ constexpr auto kDrainGrace = std::chrono::seconds(2);
 constexpr auto kHangupGrace = std::chrono::seconds(5);
 
 // --- the request ---------------------------------------------------------------------------
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hexDigit(s[i + 1]) >= 0 &&
-               hexDigit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hexDigit(s[i + 1]) * 16 + hexDigit(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 struct KubeletRequest {
   std::string verb;  // containerLogs, exec, attach, portForward
@@ -109,8 +89,9 @@ Result<KubeletRequest> parseTarget(std::string_view target) {
     for (const auto& pair : api::splitOn(target.substr(q + 1), '&')) {
       const size_t eq = pair.find('=');
       if (pair.empty()) continue;
-      r.query.emplace(percentDecode(pair.substr(0, eq)),
-                      eq == std::string::npos ? std::string() : percentDecode(pair.substr(eq + 1)));
+      r.query.emplace(
+          api::percentDecode(pair.substr(0, eq)),
+          eq == std::string::npos ? std::string() : api::percentDecode(pair.substr(eq + 1)));
     }
   }
   return r;
@@ -697,10 +678,30 @@ Status servePortForward(net::io_context& ioc, TunnelStream& stream,
 
 void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingContext& ctx) {
   beast::flat_buffer buffer;
-  http::request<http::string_body> req;
   beast::error_code ec;
-  http::read(stream, buffer, req, ec);
+  // The header first: an image load's body is a tarball of any size, read by the image
+  // service straight to disk; every other request's body is small.
+  ImagesRequestHeader header;
+  header.header_limit(64 * 1024);
+  // Beast refuses a Content-Length over the limit while still parsing the header.
+  header.body_limit(std::numeric_limits<std::uint64_t>::max());
+  http::read_header(stream, buffer, header, ec);
   if (ec) return;
+  if (const auto target = header.get().target(); isImagesPath({target.data(), target.size()})) {
+    Status status;
+    try {
+      status = serveImages(stream, buffer, header, ctx);
+    } catch (const std::exception& e) {
+      status = Status::internal(e.what());
+    }
+    if (!status.isOk()) writeStatus(stream, status);
+    return;
+  }
+  http::request_parser<http::string_body> full{std::move(header)};
+  full.body_limit(1024 * 1024);
+  http::read(stream, buffer, full, ec);
+  if (ec) return;
+  const http::request<http::string_body>& req = full.get();
   auto r = parseTarget(std::string(req.target()));
   Status status = r.status();
   try {

@@ -25,6 +25,7 @@
 // shim.h); nothing here asks the API server.
 
 #include <filesystem>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -36,9 +37,13 @@ namespace kd::node {
 
 using TunnelStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
+class ImageStore;
+
 struct StreamingContext {
   const OciRuntime* runtime = nullptr;
   std::filesystem::path stateDir;
+  ImageStore* images = nullptr;         // for the image endpoints (image_service.h)
+  std::function<void()> imagesChanged;  // called after an image was added or removed
 };
 
 // Reads one request from `stream`, serves it and closes the stream. Runs `ioc`, the stream's

@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "engine/api/openapi.h"
+#include "engine/api/percent_encoding.h"
 #include "engine/api/protobuf.h"
+#include "engine/api/split.h"
 #include "engine/api/table.h"
 #include "engine/api/validation.h"
 #include "engine/api/yaml_json.h"
@@ -311,6 +313,24 @@ Result<TunnelRequest> tunnelRequest(ObjectService& objects, const RequestInfo& i
   return t;
 }
 
+// nodes/<name>/proxy/<path>: what the node's agent serves at <path> (the kubelet's API; ours
+// adds the image endpoints of engine/node/image_service.h). The query goes along as it came.
+Result<TunnelRequest> nodeProxyRequest(ObjectService& objects, const RequestInfo& info,
+                                       const KindInfo& kind, const std::string& rawTarget) {
+  if (auto node = objects.get(kind, "", info.name); !node.ok()) return node.status();
+  TunnelRequest t;
+  t.node = info.name;
+  t.subresource = "proxy";
+  const std::string_view path = std::string_view(info.proxyPath).substr(1);
+  for (const auto& segment : api::splitOn(path, '/')) {
+    t.target += "/" + api::percentEncode(segment);
+  }
+  if (t.target.empty()) t.target = "/";
+  const size_t query = rawTarget.find('?');
+  if (query != std::string::npos) t.target += rawTarget.substr(query);
+  return t;
+}
+
 }  // namespace
 
 HttpResponse statusResponse(const Status& status) {
@@ -382,8 +402,10 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
   }
   if (info->verb == "watch") return handleWatch(*info, *kind, request, std::move(notify));
   try {
-    if (isStreamingSubresource(*kind, info->subresource)) {
-      auto tunnel = tunnelRequest(objects_, *info, *kind, request.target);
+    const bool nodeProxy = kind->kind == "Node" && info->subresource == "proxy";
+    if (nodeProxy || isStreamingSubresource(*kind, info->subresource)) {
+      auto tunnel = nodeProxy ? nodeProxyRequest(objects_, *info, *kind, request.target)
+                              : tunnelRequest(objects_, *info, *kind, request.target);
       if (!tunnel.ok()) result.response = statusResponse(tunnel.status());
       if (tunnel.ok()) result.tunnel = std::move(tunnel).value();
       return result;

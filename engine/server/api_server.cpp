@@ -13,9 +13,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <deque>
+#include <limits>
 #include <thread>
 
 #include "engine/server/node_authorizer.h"
+#include "engine/server/request_info.h"
 #include "engine/server/tunnel_broker.h"
 
 namespace kd::server {
@@ -53,6 +55,13 @@ struct Shared {
 bool mayServeNode(const UserInfo& user, const std::string& node) {
   if (nodeOfUser(user) == node) return true;
   return std::find(user.groups.begin(), user.groups.end(), "system:masters") != user.groups.end();
+}
+
+// /api/v1/nodes/<name>/proxy[/...]: carried to the node's agent, body and all.
+bool isNodeProxyTarget(std::string_view target) {
+  auto info = parseRequestInfo("GET", target);
+  return info.ok() && info->group.empty() && info->resource == "nodes" &&
+         info->subresource == "proxy";
 }
 
 // The reverse tunnel's paths; other /kubedesk/v1/ paths (metrics) are ordinary requests that
@@ -111,9 +120,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void readRequest() {
     parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
+    // No limit until the header says what the request is (boost::none would refuse every
+    // Content-Length: Beast compares it with the optional limit).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_->header_limit(64 * 1024);
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+  }
+
+  // A node proxy request's body (an image tarball: any size) is not read here: it streams to
+  // the agent with the rest of the connection (startTunnel). Every other body is read whole.
+  void onHeader(beast::error_code ec) {
+    if (ec) return onRead(ec);
+    const auto target = parser_->get().target();
+    if (isNodeProxyTarget({target.data(), target.size()})) return onRead(ec);
+    // Beast checks a Content-Length against the limit only while parsing the header.
+    if (parser_->content_length().value_or(0) > kMaxBodyBytes) {
+      return onRead(http::error::body_limit);
+    }
+    parser_->body_limit(kMaxBodyBytes);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
@@ -148,6 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     if (result.watch) return startWatch(std::move(result.watch), result.watchContentType);
     if (result.tunnel) return startTunnel(*result.tunnel, req, request.body);
+    if (isNodeProxyTarget(request.target)) keepAlive_ = false;  // its body was never read
     sendResponse(std::move(result.response), head);
   }
 
@@ -393,11 +421,11 @@ class Session : public std::enable_shared_from_this<Session> {
           });
         });
     if (!id.ok()) {
-      return sendStatus(
-          Status::serviceUnavailable("no node agent of node \"" + tunnel.node +
-                                     "\" is connected to serve pods/" + tunnel.subresource +
-                                     " (simulated nodes run no containers)"),
-          false);
+      return sendStatus(Status::serviceUnavailable(
+                            "no node agent of node \"" + tunnel.node + "\" is connected to serve " +
+                            (tunnel.subresource == "proxy" ? "nodes/" : "pods/") +
+                            tunnel.subresource + " (simulated nodes run no containers)"),
+                        false);
     }
     beast::get_lowest_layer(stream_).expires_never();
     timeoutTimer_.expires_after(kTunnelDialTimeout);

@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/api/percent_encoding.h"
+
 namespace kd::server {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::vector<std::string> splitPath(std::string_view path) {
   std::vector<std::string> parts;
@@ -29,20 +24,7 @@ std::vector<std::string> splitPath(std::string_view path) {
 }  // namespace
 
 std::string urlDecode(std::string_view s, bool plusIsSpace) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexValue(s[i + 1]), lo = hexValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plusIsSpace && s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
+  return api::percentDecode(s, plusIsSpace);
 }
 
 std::pair<std::string, QueryParams> splitTarget(std::string_view target) {
@@ -106,10 +88,12 @@ Result<RequestInfo> parseRequestInfo(std::string_view method, std::string_view t
   info.resource = parts[i++];
   if (i < parts.size()) info.name = parts[i++];
   if (i < parts.size()) info.subresource = parts[i++];
-  if (i < parts.size()) {
-    // Only proxy-style subresources take a further path; we serve none of them.
-    return Status::notFound("the server could not find the requested resource");
+  if (info.subresource == "proxy") {
+    // Only the proxy subresource takes a further path (what it forwards to).
+    for (; i < parts.size(); ++i) info.proxyPath += "/" + parts[i];
+    if (info.proxyPath.empty()) info.proxyPath = "/";
   }
+  if (i < parts.size()) return Status::notFound("the server could not find the requested resource");
   if (info.resource == "namespaces" && info.name.empty() && !info.namespaceName.empty()) {
     return Status::notFound("the server could not find the requested resource");
   }

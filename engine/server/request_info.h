@@ -26,6 +26,7 @@ struct RequestInfo {
   std::string resource;
   std::string name;
   std::string subresource;
+  std::string proxyPath;  // a proxy subresource's further path: ".../proxy/a/b" → "/a/b"
   QueryParams query;
 
   std::string param(std::string_view key, std::string_view fallback = {}) const;

@@ -101,6 +101,9 @@ class NodeAuthorizationE2eTest : public QObject {
     QTest::newRow("delete another node's pod")
         << QStringList{"delete", "pod", "other", "--wait=false"}
         << "node 'n1' can only modify pods bound to it";
+    QTest::newRow("reach its own node's agent through nodes/proxy")
+        << QStringList{"get", "--raw", "/api/v1/nodes/n1/proxy/images"}
+        << "cannot get resource \"nodes/proxy\" in API group \"\" at the cluster scope";
     QTest::newRow("mint a node token")
         << QStringList{"create", "--raw", "/kubedesk/v1/nodes/n1/token", "-f", "-"}
         << "cannot post path \"/kubedesk/v1/nodes/n1/token\"";

@@ -63,8 +63,9 @@ const std::vector<FlagSpec>& knownFlags() {
       {"from-literal", 0, A::Value},
       {"from-file", 0, A::Value},
       {"from-env-file", 0, A::Value},
-      // image ls
+      // image ls|load|pull|rm
       {"format", 0, A::Value},
+      {"node", 0, A::Value},
       // exec, attach, port-forward
       {"stdin", 'i', A::Switch},
       {"tty", 't', A::Switch},

@@ -186,6 +186,42 @@ class ImageStoreTest : public QObject {
     QVERIFY(images[0].sizeBytes > images[1].sizeBytes);
   }
 
+  void removesImagesAndWhatOnlyTheyUsed() {
+    // store3 from importsArchives: busybox (:latest and :1.36, one manifest) and
+    // example.com/bb:v1 (the same config, its layer uncompressed: a blob of its own).
+    kd::node::ImageStore store(dir("store3"));
+    QVERIFY(store.open().isOk());
+    const auto busybox = store.find("busybox");
+    const auto bb = store.find("example.com/bb:v1");
+    QVERIFY(busybox.ok() && bb.ok());
+    const fs::path blobs = dir("store3") / "blobs/sha256";
+    auto blob = [&](const std::string& digest) { return blobs / digest.substr(7); };
+    QVERIFY(fs::is_directory(dir("store3") / "layers" / bb->layers[0].substr(7)));  // unpacked
+
+    // An untag of one of two names keeps the image.
+    QVERIFY(store.removeImage("busybox:1.36").isOk());
+    QCOMPARE(store.removeImage("busybox:1.36").code(), 404);
+    QVERIFY(store.find("busybox").ok());
+    QVERIFY(fs::exists(blob(busybox->manifestDigest)));
+
+    // The last name of bb goes with its manifest and layer (blob and unpacked), but not the
+    // config busybox shares.
+    QVERIFY(store.removeImage("example.com/bb:v1").isOk());
+    QCOMPARE(store.find("example.com/bb:v1").status().code(), 404);
+    QVERIFY(!fs::exists(blob(bb->manifestDigest)));
+    QVERIFY(!fs::exists(blob(bb->layers[0])));
+    QVERIFY(!fs::exists(dir("store3") / "layers" / bb->layers[0].substr(7)));
+    QVERIFY(fs::exists(blob(bb->configDigest)));
+    QVERIFY(fs::exists(blob(busybox->layers[0])));
+    QVERIFY(store.find("busybox").ok());
+
+    kd::node::ImageStore reopened(dir("store3"));  // the removal is on disk
+    QVERIFY(reopened.open().isOk());
+    QCOMPARE(reopened.find("example.com/bb:v1").status().code(), 404);
+    QCOMPARE(reopened.list().size(), size_t(1));
+    QCOMPARE(reopened.removeImage("no such:name").code(), 400);
+  }
+
   void digests() {
     QCOMPARE(
         kd::node::sha256Digest(""),

@@ -12,6 +12,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -264,6 +265,28 @@ class AuthGate {
   QString tokenQuery_;
   std::thread thread_;
 };
+
+// Adds a layer holding /big.bin (`bytes` pseudo-random bytes) to the docker-archive `tarball`,
+// so that the archive is larger than the engine's 3 MiB request-body limit.
+const char* kAddBigLayer =
+    "import io, json, os, random, sys, tarfile\n"
+    "path, size = sys.argv[1], int(sys.argv[2])\n"
+    "src = tarfile.open(path)\n"
+    "members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]\n"
+    "src.close()\n"
+    "layer = io.BytesIO()\n"
+    "with tarfile.open(fileobj=layer, mode='w') as t:\n"
+    "    info = tarfile.TarInfo('big.bin'); info.size = size; info.mode = 0o644\n"
+    "    t.addfile(info, io.BytesIO(random.Random(7).randbytes(size)))\n"
+    "out = tarfile.open(path, 'w')\n"
+    "for m, data in members:\n"
+    "    if m.name == 'manifest.json':\n"
+    "        manifest = json.loads(data); manifest[0]['Layers'].append('big.tar')\n"
+    "        data = json.dumps(manifest).encode(); m.size = len(data)\n"
+    "    out.addfile(m, io.BytesIO(data) if data is not None else None)\n"
+    "info = tarfile.TarInfo('big.tar'); info.size = len(layer.getvalue())\n"
+    "out.addfile(info, io.BytesIO(layer.getvalue()))\n"
+    "out.close()\n";
 
 QByteArray podManifest(const QString& name, const QString& image, const QString& policy = {},
                        const QStringList& pullSecrets = {}, const QString& account = {}) {
@@ -769,6 +792,101 @@ class RegistryPullTest : public QObject {
                  ev.contains("Unable to retrieve some image pull secrets (absent); attempting to "
                              "pull the image may not succeed."),
              qPrintable(ev));
+  }
+
+  // kdctl image load|pull|rm|ls, through nodes/<node>/proxy/images to the agent's image store.
+  void kdctlImageLoadPullAndRemove() {
+    requireCluster();
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("KUBECONFIG", engine_->kubeconfig());
+    auto kdctl = [&](const QStringList& args) {
+      return runWithEnvironment(KD_BINARY_DIR "/bin/kdctl", args, env, 120000);
+    };
+    auto listed = [&] { return kdctl({"image", "ls"}).out; };
+
+    // load: a docker-archive of busybox plus a 6 MiB layer, streamed past the 3 MiB limit.
+    const QString tarball = path("big.tar");
+    auto copied = runProgram("skopeo", {"copy", "oci:" + kBusyboxLayout + ":latest",
+                                        "docker-archive:" + tarball + ":example.test/big:v1"});
+    QVERIFY2(copied.exitCode == 0, qPrintable(copied.err));
+    auto grown = runProgram("python3", {"-c", kAddBigLayer, tarball, "6291456"});
+    QVERIFY2(grown.exitCode == 0, qPrintable(grown.err));
+    QVERIFY(QFileInfo(tarball).size() > 6 * 1024 * 1024);
+    auto loaded = kdctl({"image", "load", tarball});
+    QVERIFY2(loaded.exitCode == 0, qPrintable(loaded.out + loaded.err));
+    QVERIFY2(
+        loaded.out.contains("onto n1: 10% 20%") && loaded.out.contains("done: example.test/big:v1"),
+        qPrintable(loaded.out));
+    // The agent reports its images at once, not at its next 10 s status update.
+    QVERIFY2(waitFor([&] { return listed().contains("example.test/big:v1"); }, 5000),
+             qPrintable(listed()));
+    // The loaded image runs (Never: only the node's store can have it), with the big layer.
+    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("bigpod", "example.test/big:v1", "Never")));
+    QVERIFY2(waitFor([&] { return jsonpath("bigpod", "{.status.phase}") == "Running"; }, 60000),
+             qPrintable(k({"get", "pod", "bigpod", "-o", "yaml"}).out));
+    auto size = k({"exec", "bigpod", "--", "wc", "-c", "/big.bin"});
+    QVERIFY2(size.out.startsWith("6291456"), qPrintable(size.out + size.err));
+
+    // rm refuses while a pod uses the image; once it is gone, rm frees what only it used.
+    auto refused = kdctl({"image", "rm", "example.test/big:v1"});
+    QCOMPARE(refused.exitCode, 1);
+    QVERIFY2(refused.err.contains("is in use by pod default/bigpod on this node"),
+             qPrintable(refused.err));
+    KUBECTL_OK(k({"delete", "pod", "bigpod", "--grace-period=1", "--timeout=60s"}));
+    const QString blobs = agent_->stateDir() + "/images/blobs/sha256";
+    const qsizetype before = QDir(blobs).entryList(QDir::Files).size();
+    QVERIFY2(waitFor(
+                 [&] {
+                   return kdctl({"image", "rm", "example.test/big:v1"}).exitCode == 0;
+                 },
+                 30000),
+             qPrintable(kdctl({"image", "rm", "example.test/big:v1"}).err));
+    // Its manifest, config and the big layer are gone; busybox's own blobs stay.
+    QVERIFY2(QDir(blobs).entryList(QDir::Files).size() <= before - 2,
+             qPrintable(QDir(blobs).entryList(QDir::Files).join(',')));
+    QVERIFY(QFile::exists(blobs + "/" + busyboxLayer_.mid(7)));
+    QVERIFY2(waitFor([&] { return !listed().contains("example.test/big:v1"); }, 5000),
+             qPrintable(listed()));
+    auto absent = kdctl({"image", "rm", "example.test/big:v1"});
+    QCOMPARE(absent.exitCode, 1);
+    QVERIFY2(absent.err.contains("is on none of the cluster's nodes"), qPrintable(absent.err));
+
+    // load from standard input, an oci-archive this time.
+    const QString oci = path("stdin.tar");
+    copied = runProgram("skopeo", {"copy", "oci:" + kBusyboxLayout + ":latest",
+                                   "oci-archive:" + oci + ":example.test/stdin:v2"});
+    QVERIFY2(copied.exitCode == 0, qPrintable(copied.err));
+    QProcess stdinLoad;
+    stdinLoad.setProcessEnvironment(env);
+    stdinLoad.setStandardInputFile(oci);
+    stdinLoad.start(KD_BINARY_DIR "/bin/kdctl", {"image", "load", "-"});
+    QVERIFY(stdinLoad.waitForFinished(60000));
+    const QString stdinOut = QString::fromUtf8(stdinLoad.readAllStandardOutput());
+    QVERIFY2(stdinLoad.exitCode() == 0 && stdinOut.contains("example.test/stdin:v2"),
+             qPrintable(stdinOut + stdinLoad.readAllStandardError()));
+
+    // pull: from the registry, with progress, then listed.
+    const auto pushed = registry_.push("oci:" + kBusyboxLayout + ":latest", "library/kdctl:pull");
+    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err));
+    const QString pulledName = registry_.host() + "/library/kdctl:pull";
+    auto pulled = kdctl({"image", "pull", pulledName});
+    QVERIFY2(pulled.exitCode == 0 && pulled.out.contains("Pulling " + pulledName + " on n1:") &&
+                 pulled.out.contains("done: " + pulledName + " (" + busyboxManifest_.left(19)),
+             qPrintable(pulled.out + pulled.err));
+    QVERIFY2(waitFor([&] { return listed().contains(pulledName); }, 5000), qPrintable(listed()));
+    auto missing = kdctl({"image", "pull", registry_.host() + "/library/nosuch:1"});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY2(missing.out.contains("failed") &&
+                 missing.err.contains("Error from server (NotFound)") &&
+                 missing.err.contains("manifest unknown"),
+             qPrintable(missing.out + missing.err));
+
+    // The real kubectl reaches the same endpoint; an unknown node is a 404, not a hang.
+    auto raw = k({"get", "--raw", "/api/v1/nodes/n1/proxy/images"});
+    QVERIFY2(raw.exitCode == 0 && raw.out.contains(pulledName), qPrintable(raw.out + raw.err));
+    auto nowhere = kdctl({"image", "load", tarball, "--node", "nosuch"});
+    QCOMPARE(nowhere.exitCode, 1);
+    QVERIFY2(nowhere.err.contains("nodes \"nosuch\" not found"), qPrintable(nowhere.err));
   }
 
   void cleanupTestCase() {
