@@ -111,12 +111,14 @@ QProcess* EngineProcess::startKubectl(const QStringList& args, const QString& bi
 }
 
 CommandResult runWithEnvironment(const QString& program, const QStringList& args,
-                                 const QProcessEnvironment& env, int timeoutMs) {
+                                 const QProcessEnvironment& env, int timeoutMs,
+                                 const QByteArray& input) {
   QProcess p;
   p.setProcessEnvironment(env);
   p.start(program, args);
   CommandResult r;
   if (!p.waitForStarted(5000)) return r;
+  p.write(input);
   p.closeWriteChannel();
   const bool finished = p.waitForFinished(timeoutMs);
   if (!finished) {

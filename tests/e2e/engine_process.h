@@ -13,10 +13,11 @@ struct CommandResult {
   QString err;
 };
 
-// Runs `program` with `env` to completion (`timeoutMs` at most; exit code -1 and what it printed
-// so far when it did not finish).
+// Runs `program` with `env` and `input` on its stdin to completion (`timeoutMs` at most; exit
+// code -1 and what it printed so far when it did not finish).
 CommandResult runWithEnvironment(const QString& program, const QStringList& args,
-                                 const QProcessEnvironment& env, int timeoutMs = 90000);
+                                 const QProcessEnvironment& env, int timeoutMs = 90000,
+                                 const QByteArray& input = {});
 
 class EngineProcess {
  public:

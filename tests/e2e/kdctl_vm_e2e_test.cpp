@@ -47,19 +47,7 @@ class KdctlVmE2eTest : public QObject {
     return runWithEnvironment(kKdctl, args + QStringList{"--profile", kProfile}, env_, timeoutMs);
   }
   CommandResult kubectl(const QStringList& args, const QByteArray& input = {}) {
-    QProcess p;
-    p.setProcessEnvironment(env_);
-    p.start("/usr/bin/kubectl", args);
-    CommandResult r;
-    if (!p.waitForStarted(5000)) return r;
-    p.write(input);
-    p.closeWriteChannel();
-    if (!p.waitForFinished(60000)) p.kill();
-    p.waitForFinished(2000);
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return runWithEnvironment("/usr/bin/kubectl", args, env_, 60000, input);
   }
   QString jsonpath(const QString& what, const QString& path) {
     return kubectl({"get", what, "-o", "jsonpath=" + path}).out;

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -141,13 +143,23 @@ std::string libvirtDomainName(const std::string& profile, int index) {
 Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
                                               const fs::path& profileDir,
                                               const std::string& profile) {
+  std::vector<int> indices;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(profileDir / "nodes", ec)) {
+    const std::string dirName = entry.path().filename().string();
+    const int index = dirName.size() >= 3 && dirName.size() <= 5 && dirName[0] == 'm'
+                          ? std::atoi(dirName.c_str() + 1)
+                          : 0;
+    if (index > 0 && twoDigits(index) == dirName && entry.is_directory(ec)) {
+      indices.push_back(index);
+    }
+  }
+  std::sort(indices.begin(), indices.end());
   std::vector<LibvirtNode> nodes;
-  for (int i = 1;; ++i) {
+  for (int i : indices) {
     const fs::path dir = nodeDir(profileDir, i);
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) break;
-    LibvirtNode node{nodeName(profile, i), libvirtDomainName(profile, i), dir, "",
-                     DomainState::kMissing};
+    LibvirtNode node{i,  nodeName(profile, i), libvirtDomainName(profile, i), dir,
+                     "", DomainState::kMissing};
     if (auto ip = readFile(dir / "fwcfg" / kNodeIp); ip.ok()) {
       node.ip = ip->substr(0, ip->find('/'));
     }
@@ -168,7 +180,12 @@ Result<std::vector<LibvirtNode>> startLibvirtNodes(LibvirtConnection& libvirt,
                               " not found: build the node image first");
     }
   }
-  for (int i = 1; i <= o.count; ++i) {
+  std::vector<int> indices = o.indices;
+  if (indices.empty()) {
+    for (int i = 1; i <= o.count; ++i) indices.push_back(i);
+  }
+  for (int i : indices) {
+    if (i < 1 || i > 240) return Status::badRequest("node index out of range (1..240)");
     if (Status s = startNode(libvirt, o, i); !s) {
       return Status::internal(nodeName(o.profile, i) + ": " + s.message());
     }
@@ -219,6 +236,19 @@ Status deleteLibvirtNodes(LibvirtConnection& libvirt, const fs::path& profileDir
     return Status::internal("cannot remove " + (profileDir / "nodes").string() + ": " +
                             ec.message());
   }
+  return {};
+}
+
+Status deleteLibvirtNode(LibvirtConnection& libvirt, const fs::path& profileDir,
+                         const std::string& profile, int index) {
+  const std::string domain = libvirtDomainName(profile, index);
+  if (Status s = libvirt.destroy(domain); !s) return s;  // both skip a missing domain
+  if (Status s = libvirt.undefine(domain); !s) return s;
+  std::error_code ec;
+  fs::remove(libvirt.qemuLogPath(domain), ec);
+  const fs::path dir = nodeDir(profileDir, index);
+  fs::remove_all(dir, ec);
+  if (ec) return Status::internal("cannot remove " + dir.string() + ": " + ec.message());
   return {};
 }
 

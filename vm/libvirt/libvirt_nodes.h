@@ -16,6 +16,8 @@
 //     period, then destroys the ones still running. Disks and definitions stay.
 //   - deleteLibvirtNodes destroys and undefines the domains and removes every node's files,
 //     including libvirt's per-domain qemu log.
+//   - deleteLibvirtNode does the same for one node (`kdctl node delete`). Indices need not be
+//     contiguous: the nodes are found by their directories.
 // The caller runs the cluster switch (cluster_switch.h) the cluster NICs connect to.
 
 #include <chrono>
@@ -33,7 +35,8 @@ namespace kd::vm {
 struct LibvirtNodesOptions {
   std::filesystem::path profileDir;
   std::string profile;
-  int count = 1;
+  int count = 1;             // nodes 1..count, unless `indices` names them
+  std::vector<int> indices;  // exactly these nodes (1-based) when not empty
   int cpus = 1;
   int memoryMiB = 512;
   std::string diskSize = "10G";  // qemu-img size of a new data disk
@@ -48,6 +51,7 @@ struct LibvirtNodesOptions {
 };
 
 struct LibvirtNode {
+  int index = 0;       // 1-based: "mNN"
   std::string name;    // "P-mNN", the Kubernetes Node name
   std::string domain;  // "kubedesk-P-mNN"
   std::filesystem::path dir;
@@ -72,5 +76,9 @@ Status stopLibvirtNodes(LibvirtConnection& libvirt, const std::filesystem::path&
 
 Status deleteLibvirtNodes(LibvirtConnection& libvirt, const std::filesystem::path& profileDir,
                           const std::string& profile);
+
+// Destroys and undefines node `index`'s domain and removes its files. Idempotent.
+Status deleteLibvirtNode(LibvirtConnection& libvirt, const std::filesystem::path& profileDir,
+                         const std::string& profile, int index);
 
 }  // namespace kd::vm

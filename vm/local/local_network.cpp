@@ -117,11 +117,13 @@ Result<LocalNodeNetwork> ensureLocalNodeNetwork(const fs::path& profileDir,
   return net;
 }
 
-void removeLocalNetwork(const std::string& profile, int nodeCount) {
-  for (int i = 1; i <= nodeCount; ++i) {
-    runProcess({"ip", "netns", "del", netnsName(profile, i)});
-    runProcess({"ip", "link", "del", hostVeth(profile, i)});  // gone with the namespace too
-  }
+void removeLocalNodeNetwork(const std::string& profile, int index) {
+  runProcess({"ip", "netns", "del", netnsName(profile, index)});
+  runProcess({"ip", "link", "del", hostVeth(profile, index)});  // gone with the namespace too
+}
+
+void removeLocalNetwork(const std::string& profile, const std::vector<int>& indices) {
+  for (int index : indices) removeLocalNodeNetwork(profile, index);
   runProcess({"ip", "link", "del", bridgeName(profile)});
 }
 

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "engine/api/status.h"
 
@@ -28,8 +29,12 @@ Result<LocalNodeNetwork> ensureLocalNodeNetwork(const std::filesystem::path& pro
                                                 const std::string& profile, int index,
                                                 const std::filesystem::path& stateDir);
 
-// Removes the namespaces and veth pairs of nodes 1..nodeCount and the profile's bridge.
+// Removes node `index`'s namespace and veth pair; the bridge and the other nodes stay.
 // Idempotent; what is already gone is skipped.
-void removeLocalNetwork(const std::string& profile, int nodeCount);
+void removeLocalNodeNetwork(const std::string& profile, int index);
+
+// Removes the namespaces and veth pairs of the nodes `indices` and the profile's bridge.
+// Idempotent; what is already gone is skipped.
+void removeLocalNetwork(const std::string& profile, const std::vector<int>& indices);
 
 }  // namespace kd::vm

@@ -67,8 +67,10 @@ std::string run(const std::vector<std::string>& argv) {
 
 // Starts the agent detached (its own session, reparented to init) and returns its pid.
 Result<int> spawnAgent(const std::vector<std::string>& argv, const fs::path& log) {
+  // The agent holds the pipe's write end until its exec closes it, so reading to the end
+  // returns once the pid runs kubedesk-node: a stop right after this start finds the agent.
   int report[2];
-  if (::pipe(report) != 0) return Status::internal("pipe failed");
+  if (::pipe2(report, O_CLOEXEC) != 0) return Status::internal("pipe failed");
   const pid_t child = ::fork();
   if (child < 0) return Status::internal("fork failed");
   if (child == 0) {
@@ -76,7 +78,6 @@ Result<int> spawnAgent(const std::vector<std::string>& argv, const fs::path& log
     ::setsid();
     const pid_t agent = ::fork();
     if (agent == 0) {
-      ::close(report[1]);
       const int null = ::open("/dev/null", O_RDONLY);
       const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       ::dup2(null, STDIN_FILENO);
@@ -95,6 +96,8 @@ Result<int> spawnAgent(const std::vector<std::string>& argv, const fs::path& log
   ::close(report[1]);
   int pid = 0;
   const bool got = ::read(report[0], &pid, sizeof pid) == sizeof pid;
+  for (char c; ::read(report[0], &c, 1) > 0;) {
+  }
   ::close(report[0]);
   ::waitpid(child, nullptr, 0);
   if (!got || pid <= 0) return Status::internal("could not start " + argv[0]);
@@ -129,6 +132,25 @@ void removeContainers(const fs::path& dir) {
   }
 }
 
+// Stops the agents (SIGTERM, SIGKILL after `grace`), then kills and deletes their containers.
+void stopAgents(const std::vector<LocalNode>& nodes, std::chrono::milliseconds grace) {
+  for (const auto& n : nodes) {
+    if (n.pid > 0) ::kill(n.pid, SIGTERM);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (const auto& n : nodes) {
+    while (agentAlive(n.pid, n.dir) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (agentAlive(n.pid, n.dir)) ::kill(n.pid, SIGKILL);
+  }
+  for (const auto& n : nodes) {
+    removeContainers(n.dir);
+    std::error_code ec;
+    fs::remove(n.dir / "agent.pid", ec);
+  }
+}
+
 }  // namespace
 
 std::string localNodeName(const std::string& profile, int index) {
@@ -137,14 +159,31 @@ std::string localNodeName(const std::string& profile, int index) {
   return profile + suffix;
 }
 
+int localNodeIndex(const std::string& profile, const std::string& name) {
+  const std::string prefix = profile + "-m";
+  if (!name.starts_with(prefix) || name.size() > prefix.size() + 4) return 0;
+  int index = 0;
+  for (char c : name.substr(prefix.size())) {
+    if (c < '0' || c > '9') return 0;
+    index = index * 10 + (c - '0');
+  }
+  // Only the spelling localNodeName gives ("m02", not "m2" or "m002").
+  return index > 0 && localNodeName(profile, index) == name ? index : 0;
+}
+
 std::vector<LocalNode> localNodes(const fs::path& profileDir, const std::string& profile) {
+  std::vector<int> indices;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(profileDir / "nodes", ec)) {
+    const int index = localNodeIndex(profile, profile + "-" + entry.path().filename().string());
+    if (index > 0 && entry.is_directory(ec)) indices.push_back(index);
+  }
+  std::sort(indices.begin(), indices.end());
   std::vector<LocalNode> nodes;
-  for (int i = 1;; ++i) {
+  for (int i : indices) {
     const fs::path dir = nodeDir(profileDir, i);
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) break;
     const int pid = readPid(dir);
-    nodes.push_back({localNodeName(profile, i), dir, agentAlive(pid, dir) ? pid : 0});
+    nodes.push_back({i, localNodeName(profile, i), dir, agentAlive(pid, dir) ? pid : 0});
   }
   return nodes;
 }
@@ -159,9 +198,14 @@ Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
   if (!fs::exists(o.nodeBinary, ec)) {
     return Status::notFound(o.nodeBinary.string() + " not found: build it (make) first");
   }
+  std::vector<int> indices = o.indices;
+  if (indices.empty()) {
+    for (int i = 1; i <= o.count; ++i) indices.push_back(i);
+  }
   std::vector<LocalNode> nodes;
-  for (int i = 1; i <= o.count; ++i) {
-    LocalNode node{localNodeName(o.profile, i), nodeDir(o.profileDir, i), 0};
+  for (int i : indices) {
+    if (i < 1 || i > 250) return Status::badRequest("node index out of range (1..250)");
+    LocalNode node{i, localNodeName(o.profile, i), nodeDir(o.profileDir, i), 0};
     fs::create_directories(node.dir / "state", ec);
     if (ec) return Status::internal("cannot create " + node.dir.string() + ": " + ec.message());
     auto net = ensureLocalNodeNetwork(o.profileDir, o.profile, i, node.dir / "state");
@@ -196,35 +240,37 @@ Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& o) {
 
 Status stopLocalNodes(const fs::path& profileDir, const std::string& profile,
                       std::chrono::milliseconds grace) {
-  const auto nodes = localNodes(profileDir, profile);
-  for (const auto& n : nodes) {
-    if (n.pid > 0) ::kill(n.pid, SIGTERM);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  for (const auto& n : nodes) {
-    while (agentAlive(n.pid, n.dir) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (agentAlive(n.pid, n.dir)) ::kill(n.pid, SIGKILL);
-  }
-  for (const auto& n : nodes) {
-    removeContainers(n.dir);
-    std::error_code ec;
-    fs::remove(n.dir / "agent.pid", ec);
-  }
+  stopAgents(localNodes(profileDir, profile), grace);
   return {};
 }
 
 Status deleteLocalNodes(const fs::path& profileDir, const std::string& profile) {
   if (Status st = stopLocalNodes(profileDir, profile); !st.isOk()) return st;
   const auto nodes = localNodes(profileDir, profile);
-  for (const auto& n : nodes) unmountBelow(n.dir);
-  removeLocalNetwork(profile, static_cast<int>(nodes.size()));
+  std::vector<int> indices;
+  for (const auto& n : nodes) {
+    unmountBelow(n.dir);
+    indices.push_back(n.index);
+  }
+  removeLocalNetwork(profile, indices);
   std::error_code ec;
   fs::remove_all(profileDir / "nodes", ec);
   if (ec)
     return Status::internal("cannot remove " + (profileDir / "nodes").string() + ": " +
                             ec.message());
+  return {};
+}
+
+Status deleteLocalNode(const fs::path& profileDir, const std::string& profile, int index,
+                       std::chrono::milliseconds grace) {
+  const fs::path dir = nodeDir(profileDir, index);
+  const int pid = readPid(dir);
+  stopAgents({{index, localNodeName(profile, index), dir, agentAlive(pid, dir) ? pid : 0}}, grace);
+  unmountBelow(dir);
+  removeLocalNodeNetwork(profile, index);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return Status::internal("cannot remove " + dir.string() + ": " + ec.message());
   return {};
 }
 

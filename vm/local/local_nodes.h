@@ -14,6 +14,9 @@
 //     sandboxes, volumes) stays, so the next start brings the same nodes and pods back.
 //   - deleteLocalNodes stops, unmounts everything the agents mounted, removes the nodes'
 //     network namespaces, veth pairs and the bridge, and removes every node's state.
+//   - deleteLocalNode does the same for one node (`kdctl node delete`), leaving the bridge and
+//     the other nodes alone. Indices need not be contiguous: after m02 is deleted, m01 and m03
+//     remain, and every call here finds the nodes by their state directories.
 // Each agent gets a kubeconfig of its own (nodes/mNN/kubeconfig) with its node's bearer token,
 // minted through the admin kubeconfig (node_credentials.h); the agents register their Nodes
 // themselves.
@@ -31,12 +34,14 @@ struct LocalNodesOptions {
   std::filesystem::path profileDir;  // the profile's state directory (the engine's --data-dir)
   std::filesystem::path kubeconfig;  // an admin's: mints the agents' node tokens
   std::string profile;               // node names are "<profile>-mNN"
-  int count = 1;
+  int count = 1;                     // nodes 1..count, unless `indices` names them
+  std::vector<int> indices;          // exactly these nodes (1-based) when not empty
   std::filesystem::path nodeBinary;  // kubedesk-node
   std::string runtime;               // "" = the agent auto-detects runc or crun
 };
 
 struct LocalNode {
+  int index = 0;  // 1-based: "mNN"
   std::string name;
   std::filesystem::path dir;
   int pid = 0;  // 0 when the agent is not running
@@ -45,16 +50,25 @@ struct LocalNode {
 // "<profile>-mNN" for 1-based `index`.
 std::string localNodeName(const std::string& profile, int index);
 
-// The profile's local nodes (those with a state directory), running or not.
+// The 1-based index of node `name` of `profile` ("<profile>-m02" -> 2), 0 when `name` is not
+// one of the profile's node names.
+int localNodeIndex(const std::string& profile, const std::string& name);
+
+// The profile's local nodes (those with a state directory), running or not, by index.
 std::vector<LocalNode> localNodes(const std::filesystem::path& profileDir,
                                   const std::string& profile);
 
-// Starts nodes 1..count that are not running. Fails when not root or the binary is missing.
+// Starts the options' nodes that are not running. Fails when not root or the binary is missing.
 Result<std::vector<LocalNode>> startLocalNodes(const LocalNodesOptions& options);
 
 Status stopLocalNodes(const std::filesystem::path& profileDir, const std::string& profile,
                       std::chrono::milliseconds grace = std::chrono::seconds(10));
 
 Status deleteLocalNodes(const std::filesystem::path& profileDir, const std::string& profile);
+
+// Stops node `index` (agent, then its containers), unmounts what it mounted, removes its
+// namespace and veth pair and its state directory. Idempotent.
+Status deleteLocalNode(const std::filesystem::path& profileDir, const std::string& profile,
+                       int index, std::chrono::milliseconds grace = std::chrono::seconds(10));
 
 }  // namespace kd::vm

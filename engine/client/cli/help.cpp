@@ -41,12 +41,26 @@ const std::vector<VerbHelp>& verbs() {
       {"version", "Print client and server versions", "kdctl version [--client]",
        "  kdctl version"},
       {"image",
-       "List the images the cluster's nodes hold (from each Node's status.images, so any "
-       "cluster)",
-       "kdctl image ls [--format short|table]",
-       "  kdctl image ls\n  kdctl image ls --format table"},
-      {"node", "List the cluster's nodes with their internal IPs", "kdctl node list",
-       "  kdctl node list"},
+       "Manage the images the cluster's nodes hold. ls lists them (from each Node's "
+       "status.images, so any cluster); load copies an image tarball (docker save, skopeo copy "
+       "docker-archive: or oci-archive:; - reads standard input) into every node's store, or "
+       "--node's; pull has the nodes pull an image from its registry; rm untags images and "
+       "frees what only they used (refused while a pod on the node uses one)",
+       "kdctl image ls [--format short|table] | load FILE|- [--node NAME] | pull IMAGE "
+       "[--node NAME] | rm IMAGE... [--node NAME]",
+       "  kdctl image ls --format table\n  kdctl image load ./app.tar\n"
+       "  skopeo copy docker://registry.local/app:1 docker-archive:/dev/stdout | kdctl image "
+       "load -\n  kdctl image pull 127.0.0.1:5000/app:1\n  kdctl image rm app:1"},
+      {"node",
+       "List, add or delete the cluster's nodes. add starts one more node (the next free "
+       "name, <profile>-mNN) with the profile's driver and size and waits until it is Ready; "
+       "delete drains a node (cordon, then evict all but its DaemonSet pods, whose controllers "
+       "bring them back elsewhere), stops it and removes it and its state. Nodes are added and "
+       "deleted with the local and vm drivers; the engine is the control plane, so even the "
+       "last node may go",
+       "kdctl node list|add|delete NAME [--profile NAME]",
+       "  kdctl node list\n  kdctl node add\n  kdctl node delete kubedesk-m02\n"
+       "  kdctl node delete m02 --profile dev"},
       {"get", "Display one or many resources",
        "kdctl get TYPE[.GROUP][,TYPE...] [NAME...] [-o wide|yaml|json|name|jsonpath=...] "
        "[-l SELECTOR] [--field-selector F] [-A] [-w]",

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "engine/client/cli/commands.h"
-#include "engine/client/cli/describe_parts.h"
+#include "engine/client/cli/profile_state.h"
 #include "engine/client/cli/table_printer.h"
 #include "engine/client/cli/vm_driver.h"
 #include "vm/local/local_nodes.h"
@@ -28,83 +28,9 @@ namespace {
 
 constexpr const char* kClientVersion = "v0.1.0";
 
-// Mirrors ControlPlane::defaultDataDir: ${XDG_DATA_HOME:-~/.local/share}/kubedesk.
-fs::path dataRoot() {
-  const char* xdg = std::getenv("XDG_DATA_HOME");
-  if (xdg && *xdg) return fs::path(xdg) / "kubedesk";
-  const char* home = std::getenv("HOME");
-  return fs::path(home && *home ? home : "/tmp") / ".local" / "share" / "kubedesk";
-}
-
-std::string profileName(const Invocation& inv) {
-  return inv.args.value("profile", "kubedesk");
-}
-
 fs::path kubeconfigTarget(const Invocation& inv) {
   return inv.args.has("kubeconfig") ? fs::path(inv.args.value("kubeconfig"))
                                     : client::defaultKubeconfigPath();
-}
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// A pid that is still the live kubedesk-engine of the profile in `dir` (kdctl starts it with
-// --data-dir), not a stranger reusing the pid — possibly another profile's engine.
-bool engineAlive(pid_t pid, const fs::path& dir) {
-  return vm::processMatches(pid, "kubedesk-engine", "--data-dir", dir.string());
-}
-
-struct EngineState {
-  pid_t pid = 0;
-  int port = 0;
-  int switchPort = 0;  // the VM nodes' cluster switch, 0 when the engine serves none
-};
-
-EngineState readState(const fs::path& dir) {
-  EngineState s;
-  try {
-    json j = json::parse(readFile(dir / "engine.json"));
-    s.pid = j.value("pid", 0);
-    s.port = j.value("port", 0);
-    s.switchPort = j.value("switchPort", 0);
-  } catch (const json::exception&) {
-  }
-  return s;
-}
-
-// A client for the profile's own standalone kubeconfig, with short timeouts for probing.
-Result<std::unique_ptr<client::ApiClient>> profileClient(const fs::path& dir) {
-  auto access = client::loadClusterAccess(dir / "kubeconfig", "");
-  if (!access.ok()) return access.status();
-  client::ClientOptions o;
-  o.connectTimeout = 1000ms;
-  o.requestTimeout = 3000ms;
-  o.userAgent = "kdctl";
-  return client::ApiClient::create(*access, o);
-}
-
-bool probe(const fs::path& dir, const char* path) {
-  auto c = profileClient(dir);
-  if (!c.ok()) return false;
-  auto r = (*c)->request("GET", path);
-  return r.ok() && r->status == 200;
-}
-
-bool running(const fs::path& dir) {
-  return engineAlive(readState(dir).pid, dir) && probe(dir, "/healthz");
-}
-
-// A binary installed beside this one (build/bin), else the name for PATH lookup.
-fs::path siblingBinary(const char* name) {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path sibling = self.parent_path() / name;
-    if (fs::exists(sibling)) return sibling;
-  }
-  return name;
 }
 
 fs::path engineBinary() {
@@ -123,32 +49,17 @@ bool onPath(const char* program) {
   return false;
 }
 
-struct DriverChoice {
-  std::string driver;  // "vm", "local", "simulated" or "" (engine only)
-  int nodes = 1;
-  int cpus = 1;         // per VM node
-  int memoryMiB = 512;  // per VM node
-  std::string why;      // said to the person when auto chose
+struct DriverChoice : ClusterRecord {
+  std::string why;  // said to the person when auto chose
 };
 
-// How a profile was started (<profile>/cluster.json: driver, nodes, cpus, memory), so stop,
-// delete and a plain `kdctl start` treat its nodes the way they were made. Empty when never
-// recorded.
-json recordedCluster(const fs::path& dir) {
-  const json j = json::parse(readFile(dir / "cluster.json"), nullptr, false);
-  return j.is_object() ? j : json::object();
-}
-
-std::string recordedDriver(const fs::path& dir) {
-  return recordedCluster(dir).value("driver", "");
-}
-
-void recordDriver(const fs::path& dir, const DriverChoice& c) {
-  std::ofstream(dir / "cluster.json") << json{
-      {"driver", c.driver},
-      {"nodes", c.nodes},
-      {"cpus", c.cpus},
-      {"memory", c.memoryMiB}}.dump();
+// The nodes `--nodes=N` asks for: the recorded ones (lowest first), then new indices after the
+// highest, so a profile whose m02 was deleted keeps m01 and m03.
+std::vector<int> resizeNodes(std::vector<int> nodes, int count) {
+  if (static_cast<int>(nodes.size()) > count) nodes.resize(static_cast<size_t>(count));
+  for (int next = nodes.empty() ? 1 : nodes.back() + 1; static_cast<int>(nodes.size()) < count;)
+    nodes.push_back(next++);
+  return nodes;
 }
 
 // --driver, --nodes, --cpus and --memory (and the older --simulated-nodes) to a driver. A
@@ -157,13 +68,12 @@ void recordDriver(const fs::path& dir, const DriverChoice& c) {
 // --driver=vm until auto can tell cheaply that KVM works.
 Result<DriverChoice> chooseDriver(const Invocation& inv, const fs::path& dir) {
   DriverChoice c;
-  const json recorded = recordedCluster(dir);
+  c.nodes = {1};
+  const ClusterRecord recorded = readClusterRecord(dir);
   std::string driver = inv.args.has("driver") ? inv.args.value("driver") : "";
-  if (driver.empty() || driver == recorded.value("driver", "")) {
-    driver = recorded.value("driver", "auto");
-    c.nodes = recorded.value("nodes", c.nodes);
-    c.cpus = recorded.value("cpus", c.cpus);
-    c.memoryMiB = recorded.value("memory", c.memoryMiB);
+  if (driver.empty() || driver == recorded.driver) {
+    driver = recorded.driver.empty() ? "auto" : recorded.driver;
+    if (!recorded.driver.empty()) static_cast<ClusterRecord&>(c) = recorded;
   }
   for (auto [flag, out] : {std::pair{"cpus", &c.cpus}, {"memory", &c.memoryMiB}}) {
     if (inv.args.has(flag)) *out = std::atoi(inv.args.value(flag).c_str());
@@ -172,12 +82,14 @@ Result<DriverChoice> chooseDriver(const Invocation& inv, const fs::path& dir) {
   if (c.memoryMiB < 256 || c.memoryMiB > 65536) {
     return Status::badRequest("--memory must be 256..65536 (MiB)");
   }
+  int count = static_cast<int>(c.nodes.size());
   if (inv.args.has("simulated-nodes")) {
     driver = "simulated";
-    c.nodes = std::atoi(inv.args.value("simulated-nodes").c_str());
+    count = std::atoi(inv.args.value("simulated-nodes").c_str());
   }
-  if (inv.args.has("nodes")) c.nodes = std::atoi(inv.args.value("nodes").c_str());
-  if (c.nodes < 0 || c.nodes > 1000) return Status::badRequest("--nodes must be 0..1000");
+  if (inv.args.has("nodes")) count = std::atoi(inv.args.value("nodes").c_str());
+  if (count < 0 || count > 1000) return Status::badRequest("--nodes must be 0..1000");
+  c.nodes = resizeNodes(c.nodes, count);
   if (driver == "auto") {
     const bool root = ::geteuid() == 0;
     const bool agent = fs::exists(siblingBinary("kubedesk-node"));
@@ -201,88 +113,6 @@ Result<DriverChoice> chooseDriver(const Invocation& inv, const fs::path& dir) {
   return c;
 }
 
-std::string logTail(const fs::path& log);
-
-// Waits until every node is Ready, showing which are; on timeout, the tail of the log of the
-// first node that is not.
-int waitForNodes(Invocation& inv, const fs::path& dir,
-                 const std::vector<std::pair<std::string, fs::path>>& nodes,
-                 std::chrono::seconds timeout) {
-  inv.out << "⌛  Waiting for the nodes to be Ready ..." << std::flush;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // A Node's Ready condition outlives a stopped node for a while: only a heartbeat from after
-  // this start counts (timestamps have whole seconds).
-  const auto startedAt = std::chrono::system_clock::now() - 1s;
-  const auto* kind = api::KindsRegistry::builtin().resolve("nodes");
-  std::unique_ptr<client::ApiClient> api;  // one client (one TLS session) for all the polls
-  for (const auto& [name, log] : nodes) {
-    for (;;) {
-      if (!api) {
-        if (auto c = profileClient(dir); c.ok()) api = std::move(*c);
-      }
-      bool ready = false;
-      if (api) {
-        if (auto n = api->get(*kind, "", name); n.ok()) {
-          for (const auto& cond :
-               n->value("status", json::object()).value("conditions", json::array())) {
-            const auto beat = describe::parseTime(cond.value("lastHeartbeatTime", ""));
-            ready |= cond.value("type", "") == "Ready" && cond.value("status", "") == "True" &&
-                     beat && *beat >= startedAt;
-          }
-        }
-      }
-      if (ready) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        inv.out << "\n";
-        return inv.usageError("node " + name + " did not become Ready; its log (" + log.string() +
-                              ") ends with:\n" + logTail(log));
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    if (nodes.size() > 1) inv.out << " " << name << std::flush;
-  }
-  inv.out << " done\n";
-  return 0;
-}
-
-// Starts the local node agents and waits until their Nodes are Ready.
-int startLocalDriver(Invocation& inv, const fs::path& dir, const std::string& profile, int count) {
-  vm::LocalNodesOptions o;
-  o.profileDir = dir;
-  o.kubeconfig = dir / "kubeconfig";
-  o.profile = profile;
-  o.count = count;
-  o.nodeBinary = siblingBinary("kubedesk-node");
-  inv.out << "🚜  Starting " << count << " local node" << (count == 1 ? "" : "s") << " ...\n"
-          << std::flush;
-  auto nodes = vm::startLocalNodes(o);
-  if (!nodes.ok()) return inv.fail(nodes.status());
-  std::vector<std::pair<std::string, fs::path>> waiting;
-  for (const auto& node : *nodes) waiting.emplace_back(node.name, node.dir / "agent.log");
-  return waitForNodes(inv, dir, waiting, 60s);
-}
-
-// Boots the VM nodes and waits until their Nodes are Ready (a TCG boot takes tens of seconds).
-int startVmDriver(Invocation& inv, const fs::path& dir, const std::string& profile,
-                  const DriverChoice& c) {
-  const EngineState state = readState(dir);
-  VmNodesRequest r;
-  r.dataRoot = dataRoot();
-  r.profileDir = dir;
-  r.profile = profile;
-  r.count = c.nodes;
-  r.cpus = c.cpus;
-  r.memoryMiB = c.memoryMiB;
-  r.apiPort = static_cast<uint16_t>(state.port);
-  r.switchPort = static_cast<uint16_t>(state.switchPort);
-  r.imageDir = siblingBinary("kubedesk-node").parent_path().parent_path() / "node-image";
-  auto nodes = startVmNodes(r, inv.out);
-  if (!nodes.ok()) return inv.fail(nodes.status());
-  std::vector<std::pair<std::string, fs::path>> waiting;
-  for (const auto& node : *nodes) waiting.emplace_back(node.name, node.consoleLog);
-  return waitForNodes(inv, dir, waiting, 300s);
-}
-
 bool engineSupports(const fs::path& engine, const std::string& flag) {
   std::string cmd = "'" + engine.string() + "' --help 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -292,50 +122,6 @@ bool engineSupports(const fs::path& engine, const std::string& flag) {
   while (size_t n = std::fread(buf, 1, sizeof buf, p)) text.append(buf, n);
   ::pclose(p);
   return text.find(flag) != std::string::npos;
-}
-
-// Starts the engine detached from this terminal (its own session, output to engine.log) and
-// returns its pid. The intermediate child exits at once so the engine is never our zombie.
-pid_t spawnEngine(const fs::path& engine, const std::vector<std::string>& args,
-                  const fs::path& log) {
-  int fds[2];
-  if (::pipe(fds) != 0) return -1;
-  pid_t child = ::fork();
-  if (child < 0) return -1;
-  if (child == 0) {
-    ::setsid();
-    pid_t grandchild = ::fork();
-    if (grandchild == 0) {
-      int devnull = ::open("/dev/null", O_RDONLY);
-      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(devnull, 0);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      for (int fd = 3; fd < 1024; ++fd) ::close(fd);
-      std::vector<char*> argv;
-      std::string program = engine.string();
-      argv.push_back(program.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ssize_t ignored = ::write(fds[1], &grandchild, sizeof grandchild);
-    (void)ignored;
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  pid_t pid = -1;
-  if (::read(fds[0], &pid, sizeof pid) != sizeof pid) pid = -1;
-  ::close(fds[0]);
-  ::waitpid(child, nullptr, 0);
-  return pid;
-}
-
-std::string logTail(const fs::path& log) {
-  std::string text = readFile(log);
-  return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
 }
 
 int selectContext(Invocation& inv, const fs::path& dir) {
@@ -380,15 +166,15 @@ int runStart(Invocation& inv) {
       args.insert(args.end(), {"--kubeconfig", inv.args.value("kubeconfig")});
     }
     if (driver->driver == "vm") args.push_back("--cluster-switch");
-    if (driver->driver == "simulated" && driver->nodes > 0) {
+    if (driver->driver == "simulated" && !driver->nodes.empty()) {
       if (engineSupports(engine, "--simulated-nodes")) {
-        args.insert(args.end(), {"--simulated-nodes", std::to_string(driver->nodes)});
+        args.insert(args.end(), {"--simulated-nodes", std::to_string(driver->nodes.size())});
       } else {
         inv.err << "❗  this kubedesk-engine has no --simulated-nodes; starting without nodes\n";
       }
     }
     inv.out << "🔥  Starting control plane \"" << profile << "\" ...\n" << std::flush;
-    pid_t pid = spawnEngine(engine, args, dir / "engine.log");
+    pid_t pid = spawnDetached(engine, args, dir / "engine.log");
     inv.out << "⌛  Waiting for the API server to be ready ..." << std::flush;
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!(readState(dir).pid == pid && probe(dir, "/readyz"))) {
@@ -402,12 +188,9 @@ int runStart(Invocation& inv) {
     }
     inv.out << " done\n";
   }
-  recordDriver(dir, *driver);
-  if (driver->driver == "local" && driver->nodes > 0) {
-    if (int rc = startLocalDriver(inv, dir, profile, driver->nodes); rc != 0) return rc;
-  }
-  if (driver->driver == "vm" && driver->nodes > 0) {
-    if (int rc = startVmDriver(inv, dir, profile, *driver); rc != 0) return rc;
+  writeClusterRecord(dir, *driver);
+  if (driver->driver == "local" || driver->driver == "vm") {
+    if (int rc = startNodes(inv, dir, profile, *driver, driver->nodes); rc != 0) return rc;
   }
   if (int rc = selectContext(inv, dir); rc != 0) return rc;
   inv.out << "🏄  Done! kubectl is now configured to use \"" << profile
@@ -422,8 +205,8 @@ int runStop(Invocation& inv) {
     return inv.usageError("Profile \"" + profile + "\" not found. Run \"kdctl profile list\"");
   }
   inv.out << "✋  Stopping \"" << profile << "\" ...\n" << std::flush;
-  const Status stopped =
-      recordedDriver(dir) == "vm" ? stopVmNodes(dir, profile) : vm::stopLocalNodes(dir, profile);
+  const Status stopped = readClusterRecord(dir).driver == "vm" ? stopVmNodes(dir, profile)
+                                                               : vm::stopLocalNodes(dir, profile);
   if (!stopped.isOk()) return inv.fail(stopped);
   if (!stopEngine(dir)) return inv.usageError("kubedesk-engine did not stop");
   inv.out << "🛑  1 node stopped.\n";
@@ -465,8 +248,9 @@ int runDeleteProfile(Invocation& inv) {
   const fs::path dir = dataRoot() / profile;
   inv.out << "🔥  Deleting \"" << profile << "\" ...\n" << std::flush;
   if (fs::exists(dir)) {
-    const Status deleted = recordedDriver(dir) == "vm" ? deleteVmNodes(dir, profile)
-                                                       : vm::deleteLocalNodes(dir, profile);
+    const Status deleted = readClusterRecord(dir).driver == "vm"
+                               ? deleteVmNodes(dir, profile)
+                               : vm::deleteLocalNodes(dir, profile);
     if (!deleted.isOk()) return inv.fail(deleted);
   }
   if (fs::exists(dir) && !stopEngine(dir)) {

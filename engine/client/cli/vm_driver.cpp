@@ -1,5 +1,6 @@
 #include "engine/client/cli/vm_driver.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -49,7 +50,7 @@ Result<std::vector<VmNode>> startVmNodes(const VmNodesRequest& r, std::ostream& 
   vm::LibvirtNodesOptions o;
   o.profileDir = r.profileDir;
   o.profile = r.profile;
-  o.count = r.count;
+  o.indices = r.indices;
   o.cpus = r.cpus;
   o.memoryMiB = r.memoryMiB;
   o.kernel = r.imageDir / "vmlinuz";
@@ -70,14 +71,18 @@ Result<std::vector<VmNode>> startVmNodes(const VmNodesRequest& r, std::ostream& 
     std::ifstream in(file, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  out << "🖥️   Booting " << r.count << " VM node" << (r.count == 1 ? "" : "s") << " ("
-      << r.cpus << " CPU, " << r.memoryMiB << " MiB each, " << (kvm.kvm ? "KVM" : "TCG")
-      << ") ...\n"
+  const size_t count = r.indices.size();
+  out << "🖥️   Booting " << count << " VM node" << (count == 1 ? "" : "s") << " (" << r.cpus
+      << " CPU, " << r.memoryMiB << " MiB each, " << (kvm.kvm ? "KVM" : "TCG") << ") ...\n"
       << std::flush;
   auto started = vm::startLibvirtNodes(**libvirt, o);
   if (!started.ok()) return started.status();
   std::vector<VmNode> nodes;
-  for (const auto& n : *started) nodes.push_back({n.name, n.dir / "console.log"});
+  for (const auto& n : *started) {
+    if (std::find(r.indices.begin(), r.indices.end(), n.index) != r.indices.end()) {
+      nodes.push_back({n.name, n.dir / "console.log"});
+    }
+  }
   return nodes;
 }
 
@@ -91,6 +96,12 @@ Status deleteVmNodes(const fs::path& profileDir, const std::string& profile) {
   auto libvirt = connect();
   if (!libvirt.ok()) return libvirt.status();
   return vm::deleteLibvirtNodes(**libvirt, profileDir, profile);
+}
+
+Status deleteVmNode(const fs::path& profileDir, const std::string& profile, int index) {
+  auto libvirt = connect();
+  if (!libvirt.ok()) return libvirt.status();
+  return vm::deleteLibvirtNode(**libvirt, profileDir, profile, index);
 }
 
 }  // namespace kd::cli

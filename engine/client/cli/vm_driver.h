@@ -20,7 +20,7 @@ struct VmNodesRequest {
   std::filesystem::path dataRoot;    // ${XDG_DATA_HOME:-~/.local/share}/kubedesk
   std::filesystem::path profileDir;  // dataRoot/<profile>
   std::string profile;
-  int count = 1;
+  std::vector<int> indices = {1};  // the nodes to start, 1-based ("mNN")
   int cpus = 1;
   int memoryMiB = 512;
   std::uint16_t apiPort = 0;       // the engine's port on 127.0.0.1
@@ -33,8 +33,8 @@ struct VmNode {
   std::filesystem::path consoleLog;
 };
 
-// Defines and boots the nodes that are not running (running ones are left alone); progress
-// lines go to `out`. Returns the nodes, for the caller to wait for Ready.
+// Defines and boots the requested nodes that are not running (running ones are left alone);
+// progress lines go to `out`. Returns the requested nodes, for the caller to wait for Ready.
 Result<std::vector<VmNode>> startVmNodes(const VmNodesRequest& request, std::ostream& out);
 
 // Shuts the profile's VMs down (ACPI, then destroy after the grace); disks stay.
@@ -42,5 +42,8 @@ Status stopVmNodes(const std::filesystem::path& profileDir, const std::string& p
 
 // Destroys and undefines the profile's VMs and removes their disks and files.
 Status deleteVmNodes(const std::filesystem::path& profileDir, const std::string& profile);
+
+// Destroys and undefines node `index`'s VM and removes its disk and files.
+Status deleteVmNode(const std::filesystem::path& profileDir, const std::string& profile, int index);
 
 }  // namespace kd::cli

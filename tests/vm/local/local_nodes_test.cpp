@@ -3,6 +3,8 @@
 // (the same nodes come back), then delete (state gone). Then pod networking across two nodes:
 // each node in its own network namespace, pod IPs from the nodes' podCIDRs, HTTP from a pod on
 // one node to a pod on the other, IPs kept across an agent restart, nothing left after delete.
+// Then one node deleted of two (`kdctl node delete`): the other stays, and nodes with a gap in
+// their indices start, stop and delete like any others.
 
 #include "vm/local/local_nodes.h"
 
@@ -52,6 +54,18 @@ class LocalNodesTest : public QObject {
   EngineProcess engine_;
   QTemporaryDir nodesDir_;
   std::filesystem::path profileDir() const { return nodesDir_.path().toStdString(); }
+
+  kd::vm::LocalNodesOptions options(std::vector<int> indices) const {
+    kd::vm::LocalNodesOptions o = options(0);
+    o.indices = std::move(indices);
+    return o;
+  }
+
+  static QList<int> indicesOf(const std::vector<kd::vm::LocalNode>& nodes) {
+    QList<int> indices;
+    for (const auto& n : nodes) indices << n.index;
+    return indices;
+  }
 
   kd::vm::LocalNodesOptions options(int count) const {
     kd::vm::LocalNodesOptions o;
@@ -216,6 +230,55 @@ class LocalNodesTest : public QObject {
     KUBECTL_OK(engine_.kubectl({"delete", "pod", "extra", "--grace-period=1"}, {},
                                "/usr/bin/kubectl", 60000));
     QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
+    QVERIFY(!QString::fromStdString(run({"ip", "netns", "list"})).contains("kd-localtest"));
+    QVERIFY(!QString::fromStdString(run({"ip", "link", "show"})).contains("kd-localtest"));
+  }
+
+  void nodeIndexFromName_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<int>("index");
+    QTest::newRow("first") << "localtest-m01" << 1;
+    QTest::newRow("twelfth") << "localtest-m12" << 12;
+    QTest::newRow("three digits") << "localtest-m100" << 100;
+    QTest::newRow("short spelling") << "localtest-m2" << 0;
+    QTest::newRow("long spelling") << "localtest-m002" << 0;
+    QTest::newRow("zero") << "localtest-m00" << 0;
+    QTest::newRow("other profile") << "other-m01" << 0;
+    QTest::newRow("not a number") << "localtest-mxx" << 0;
+    QTest::newRow("bare") << "m01" << 0;
+  }
+
+  void nodeIndexFromName() {
+    QFETCH(QString, name);
+    QFETCH(int, index);
+    QCOMPARE(kd::vm::localNodeIndex(kProfile, name.toStdString()), index);
+  }
+
+  void deleteOneNodeKeepsTheOthers() {
+    auto started = kd::vm::startLocalNodes(options(2));
+    QVERIFY2(started.ok(), started.status().message().c_str());
+    const int keptPid = (*started)[0].pid;
+    QVERIFY(kd::vm::deleteLocalNode(profileDir(), kProfile, 2).isOk());
+    const auto left = kd::vm::localNodes(profileDir(), kProfile);
+    QCOMPARE(indicesOf(left), QList<int>{1});
+    QCOMPARE(left[0].pid, keptPid);  // untouched
+    const QString netns = QString::fromStdString(run({"ip", "netns", "list"}));
+    QVERIFY(!netns.contains("kd-localtest-m02") && netns.contains("kd-localtest-m01"));
+    QVERIFY(!std::filesystem::exists(profileDir() / "nodes" / "m02"));
+    QVERIFY(kd::vm::deleteLocalNode(profileDir(), kProfile, 2).isOk());  // idempotent
+
+    // A gap: m01 and m03.
+    auto gap = kd::vm::startLocalNodes(options(std::vector<int>{1, 3}));
+    QVERIFY2(gap.ok(), gap.status().message().c_str());
+    QCOMPARE((*gap)[0].pid, keptPid);
+    QCOMPARE(indicesOf(kd::vm::localNodes(profileDir(), kProfile)), (QList<int>{1, 3}));
+    QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "node", "localtest-m03"},
+                                       "{.status.conditions[?(@.type==\"Ready\")].status}"),
+                              QString("True"), 30000);
+    QVERIFY(kd::vm::stopLocalNodes(profileDir(), kProfile).isOk());
+    for (const auto& n : kd::vm::localNodes(profileDir(), kProfile)) QCOMPARE(n.pid, 0);
+    QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
+    QVERIFY(kd::vm::localNodes(profileDir(), kProfile).empty());
     QVERIFY(!QString::fromStdString(run({"ip", "netns", "list"})).contains("kd-localtest"));
     QVERIFY(!QString::fromStdString(run({"ip", "link", "show"})).contains("kd-localtest"));
   }
