@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -602,6 +603,46 @@ class KdctlE2eTest : public QObject {
         runWithEnvironment("/usr/bin/kubectl", {"get", "ns", "default", "-o", "name"}, env);
     CMD_OK(viaKubectl);
     QCOMPARE(viaKubectl.out, QString("namespace/default\n"));
+    // dashboard: the desktop app on this profile's cluster, on a display (a real Xvfb here).
+    {
+      QProcessEnvironment noDisplay = env;
+      noDisplay.remove("DISPLAY");
+      noDisplay.remove("WAYLAND_DISPLAY");
+      auto refused = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, noDisplay);
+      QCOMPARE(refused.exitCode, 1);
+      QVERIFY2(refused.err.contains("no display to open the dashboard on"),
+               qPrintable(refused.err));
+      QProcess xvfb;
+      xvfb.start("Xvfb", {"-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"});
+      QVERIFY(xvfb.waitForStarted(5000));
+      QTRY_VERIFY_WITH_TIMEOUT(xvfb.canReadLine() || xvfb.waitForReadyRead(100), 10000);
+      const QString display = ":" + QString::fromUtf8(xvfb.readLine()).trimmed();
+      QProcessEnvironment withDisplay = noDisplay;
+      withDisplay.insert("DISPLAY", display);
+      auto opened = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, withDisplay);
+      CMD_OK(opened);
+      const auto match = QRegularExpression("dashboard is open \\(pid (\\d+)").match(opened.out);
+      QVERIFY2(match.hasMatch(), qPrintable(opened.out));
+      const pid_t app = match.captured(1).toInt();
+      // It runs, on this profile's context, and talks to this profile's engine.
+      const QString port = QString::number(state["port"].toInt());
+      const QRegularExpression socket(":" + port + "\\s.*pid=" + QString::number(app) + ",");
+      bool connected = false;
+      QElapsedTimer waited;
+      waited.start();
+      while (!connected && waited.elapsed() < 20000) {
+        connected = runWithEnvironment("ss", {"-tnp"}, env).out.contains(socket);
+        if (!connected) QTest::qWait(200);
+      }
+      QFile cmdline(QString("/proc/%1/cmdline").arg(app));
+      QVERIFY(cmdline.open(QIODevice::ReadOnly));
+      const QByteArray argv = cmdline.readAll();
+      ::kill(app, SIGTERM);
+      xvfb.terminate();
+      xvfb.waitForFinished(5000);
+      QVERIFY2(connected, qPrintable(runWithEnvironment("ss", {"-tnp"}, env).out));
+      QVERIFY2(argv.contains(QByteArray("--context\0e2e\0", 14)), argv.constData());
+    }
     auto list = runWithEnvironment(kKdctl, {"profile", "list"}, env);
     CMD_OK(list);
     QVERIFY(list.out.contains(QRegularExpression("e2e\\s+Running")));
@@ -610,6 +651,10 @@ class KdctlE2eTest : public QObject {
     QVERIFY(!alive(pid));
     auto stopped = runWithEnvironment(kKdctl, QStringList{"status"} + profile, env);
     QCOMPARE(stopped.exitCode, 7);
+    auto noCluster = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, env);
+    QCOMPARE(noCluster.exitCode, 1);
+    QVERIFY2(noCluster.err.contains("the \"e2e\" cluster is not running"),
+             qPrintable(noCluster.err));
     QVERIFY(stopped.out.contains("host: Stopped"));
 
     // The stopped engine's pid may come round again, even as another profile's engine (pid_max

@@ -29,6 +29,7 @@ const std::map<std::string, std::function<int(Invocation&)>, std::less<>>& verbT
       {"version", runVersion},
       {"image", runImage},
       {"node", runNode},
+      {"dashboard", runDashboard},
       {"get", runGet},
       {"apply", runApply},
       {"create", runCreate},

@@ -20,6 +20,7 @@ int runVersion(Invocation& inv);
 // image.cpp, node.cpp
 int runImage(Invocation& inv);
 int runNode(Invocation& inv);
+int runDashboard(Invocation& inv);
 
 // get.cpp
 int runGet(Invocation& inv);

@@ -61,6 +61,11 @@ const std::vector<VerbHelp>& verbs() {
        "kdctl node list|add|delete NAME [--profile NAME]",
        "  kdctl node list\n  kdctl node add\n  kdctl node delete kubedesk-m02\n"
        "  kdctl node delete m02 --profile dev"},
+      {"dashboard",
+       "Open the desktop dashboard (kubedesk) on the profile's cluster, or on --context's "
+       "(any kubeconfig context); the cluster must be running and a display available",
+       "kdctl dashboard [--profile NAME] [--context NAME]",
+       "  kdctl dashboard\n  kdctl dashboard --context prod-cluster"},
       {"get", "Display one or many resources",
        "kdctl get TYPE[.GROUP][,TYPE...] [NAME...] [-o wide|yaml|json|name|jsonpath=...] "
        "[-l SELECTOR] [--field-selector F] [-A] [-w]",
