@@ -11,6 +11,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
@@ -20,6 +21,7 @@
 #include <map>
 
 #include "dashboard/async_call.h"
+#include "dashboard/logs_view.h"
 #include "dashboard/manifest_editor.h"
 #include "dashboard/object_detail_view.h"
 #include "dashboard/pod_detail_view.h"
@@ -42,6 +44,15 @@ QString nameOf(const json& obj) {
 
 QString namespaceOf(const json& obj) {
   return QString::fromStdString(api::metadataOf(obj).value("namespace", ""));
+}
+
+// A pod has logs; so has anything whose selector reaches pods (workloads, Services).
+bool hasLogs(const api::KindInfo& kind, const json& obj) {
+  if (kind.kind == "Pod" && kind.group.empty()) return true;
+  const auto spec = obj.find("spec");
+  if (spec == obj.end() || !spec->is_object()) return false;
+  const auto selector = spec->find("selector");
+  return selector != spec->end() && selector->is_object() && !selector->empty();
 }
 
 }  // namespace
@@ -89,6 +100,8 @@ void MainWindow::buildUi() {
   scaleAction_ = bar->addAction(tr("Scale…"), this, &MainWindow::scaleSelected);
   editAction_ = bar->addAction(tr("Edit"), this, &MainWindow::editSelected);
   editAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  logsAction_ = bar->addAction(tr("Logs"), this, &MainWindow::openLogs);
+  logsAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
   auto* find = new QAction(this);
   find->setShortcut(QKeySequence::Find);
   connect(find, &QAction::triggered, text_, qOverload<>(&QWidget::setFocus));
@@ -133,6 +146,7 @@ void MainWindow::buildUi() {
   connect(text_, &QLineEdit::textChanged, filter_, &ResourceFilterModel::setText);
 
   podDetail_ = new PodDetailView;
+  connect(podDetail_, &PodDetailView::logsRequested, this, &MainWindow::openLogs);
   objectDetail_ = new ObjectDetailView;
   details_ = new QStackedWidget;
   details_->addWidget(objectDetail_);
@@ -160,6 +174,18 @@ void MainWindow::buildUi() {
   tabs_ = new QTabWidget;
   tabs_->addTab(main, tr("Resources"));
   tabs_->addTab(editor_, tr("Editor"));
+  // Only logs tabs close.
+  tabs_->setTabsClosable(true);
+  for (int i = 0; i < tabs_->count(); ++i) {
+    tabs_->tabBar()->setTabButton(i, QTabBar::RightSide, nullptr);
+    tabs_->tabBar()->setTabButton(i, QTabBar::LeftSide, nullptr);
+  }
+  connect(tabs_, &QTabWidget::tabCloseRequested, this, [this](int index) {
+    if (auto* logs = qobject_cast<LogsView*>(tabs_->widget(index))) {
+      tabs_->removeTab(index);
+      logs->deleteLater();
+    }
+  });
   setCentralWidget(tabs_);
   statusBar();
   updateActions();
@@ -302,10 +328,12 @@ void MainWindow::refreshDetail() {
 }
 
 void MainWindow::updateActions() {
-  const bool selected = selectedObject() != nullptr;
+  const api::CachedObject obj = selectedObject();
+  const bool selected = obj != nullptr;
   deleteAction_->setEnabled(selected);
   scaleAction_->setEnabled(selected && kind_ && kind_->hasSubresource("scale"));
   editAction_->setEnabled(selected);
+  logsAction_->setEnabled(selected && kind_ && hasLogs(*kind_, *obj));
 }
 
 void MainWindow::report(const QString& what, const Status& status) {
@@ -377,6 +405,15 @@ void MainWindow::editSelected() {
   }
   editor_->setText(QString::fromStdString(api::toYaml(manifest)));
   tabs_->setCurrentWidget(editor_);
+}
+
+LogsView* MainWindow::openLogs() {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_ || !hasLogs(*kind_, *obj)) return nullptr;
+  auto* logs = new LogsView(session_->clientPtr());
+  logs->showPodsOf(*kind_, *obj);
+  tabs_->setCurrentIndex(tabs_->addTab(logs, tr("Logs: %1").arg(logs->target())));
+  return logs;
 }
 
 void MainWindow::restoreSettings() {

@@ -3,7 +3,8 @@
 // table of the chosen kind (namespace selector, text filter, sortable columns) and, below it,
 // the details of the selected object (PodDetailView for pods, YAML for everything else).
 // Actions: delete (after confirmation), scale and edit, run off the GUI thread; a failure
-// shows the Status message the server sent. A second tab holds the manifest editor. Window
+// shows the Status message the server sent. "Logs" opens a LogsView tab for the selected pod
+// or for every pod of the selected workload. A second tab holds the manifest editor. Window
 // geometry, splitters and the last section are remembered in QSettings.
 
 #include <QMainWindow>
@@ -25,6 +26,7 @@ class QTreeWidgetItem;
 
 namespace kd::dashboard {
 
+class LogsView;
 class ManifestEditor;
 class ObjectDetailView;
 class PodDetailView;
@@ -68,6 +70,9 @@ class MainWindow : public QMainWindow {
   void scaleSelected();
   // Opens the selected object's YAML (without status) in the manifest editor.
   void editSelected();
+  // Opens a closable tab with the logs of the selected pod, or of every pod the selected
+  // object's selector reaches (Deployment, Job, ...); null when the selection has no logs.
+  LogsView* openLogs();
 
  signals:
   // After an action's API call returned: `what` is e.g. "delete pods default/web-1".
@@ -112,6 +117,7 @@ class MainWindow : public QMainWindow {
   QAction* deleteAction_;
   QAction* scaleAction_;
   QAction* editAction_;
+  QAction* logsAction_;
   QTabWidget* tabs_;
   ManifestEditor* editor_;
 };

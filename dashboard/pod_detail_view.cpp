@@ -1,8 +1,10 @@
 #include "dashboard/pod_detail_view.h"
 
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QTabWidget>
 #include <QTreeWidget>
@@ -175,6 +177,7 @@ std::vector<api::CachedObject> eventsAbout(const json& obj,
 PodDetailView::PodDetailView(QWidget* parent)
     : QWidget(parent),
       title_(new QLabel),
+      logs_(new QPushButton(tr("Logs"))),
       tabs_(new QTabWidget),
       containers_(makeTree({tr("Container"), tr("State"), tr("Ready"), tr("Restarts"), tr("Image"),
                             tr("Ports"), tr("Requests"), tr("Limits")})),
@@ -203,7 +206,13 @@ PodDetailView::PodDetailView(QWidget* parent)
   tabs_->addTab(yaml_, tr("YAML"));
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(title_);
+  logs_->setObjectName("logs");
+  logs_->setEnabled(false);
+  connect(logs_, &QPushButton::clicked, this, &PodDetailView::logsRequested);
+  auto* head = new QHBoxLayout;
+  head->addWidget(title_, 1);
+  head->addWidget(logs_);
+  layout->addLayout(head);
   layout->addWidget(tabs_);
 }
 
@@ -215,6 +224,7 @@ void PodDetailView::setPod(const api::CachedObject& pod,
                            const std::vector<api::CachedObject>& events) {
   const bool samePod = pod && pod_ && api::objectKey(*pod) == api::objectKey(*pod_);
   pod_ = pod;
+  logs_->setEnabled(pod != nullptr);
   if (!pod) {
     title_->clear();
     for (auto* t : {containers_, probes_, conditions_, events_}) t->clear();

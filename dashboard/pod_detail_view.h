@@ -2,7 +2,8 @@
 // PodDetailView: everything about one pod on tabs — Overview (containers with state,
 // restarts, image, ports and resources; probe settings per container; conditions), Events
 // (the pod's events, live) and YAML. It only displays what it is given; the main window feeds
-// it the pod and the events from the live tables whenever they change.
+// it the pod and the events from the live tables whenever they change. Its "Logs" button asks
+// the main window to open the pod's logs.
 
 #include <QWidget>
 #include <vector>
@@ -11,6 +12,7 @@
 
 class QLabel;
 class QPlainTextEdit;
+class QPushButton;
 class QTabWidget;
 class QTreeWidget;
 
@@ -30,9 +32,14 @@ class PodDetailView : public QWidget {
   // "events").
   QTreeWidget* tree(const QString& name) const;
 
+ signals:
+  // The person asked for the logs of the pod shown.
+  void logsRequested();
+
  private:
   api::CachedObject pod_;
   QLabel* title_;
+  QPushButton* logs_;
   QTabWidget* tabs_;
   QTreeWidget* containers_;
   QTreeWidget* probes_;
