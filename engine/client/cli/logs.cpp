@@ -48,20 +48,6 @@ Result<LogOptions> logOptions(const ParsedArgs& args, bool bySelector) {
   return o;
 }
 
-std::string logQuery(const LogOptions& o) {
-  std::vector<std::string> parts;  // in key order, as url.Values.Encode writes them
-  if (!o.container.empty()) parts.push_back("container=" + o.container);
-  if (o.follow) parts.push_back("follow=true");
-  if (o.previous) parts.push_back("previous=true");
-  if (o.sinceSeconds) parts.push_back("sinceSeconds=" + std::to_string(*o.sinceSeconds));
-  if (!o.sinceTime.empty()) parts.push_back("sinceTime=" + o.sinceTime);
-  if (o.tailLines) parts.push_back("tailLines=" + std::to_string(*o.tailLines));
-  if (o.timestamps) parts.push_back("timestamps=true");
-  std::string q;
-  for (const auto& p : parts) q += (q.empty() ? "?" : "&") + p;
-  return q;
-}
-
 Result<std::vector<std::string>> logContainers(const json& pod, const std::string& wanted, bool all,
                                                std::string& notice) {
   std::vector<std::string> init, main;
@@ -179,12 +165,10 @@ int runLogs(Invocation& inv) {
     for (const auto& container : *containers) {
       LogOptions o = *options;
       o.container = container;
-      streams.push_back({client::ApiClient::resourcePath(podsKind(), str(pod, "metadata.namespace"),
-                                                         str(pod, "metadata.name"), "log") +
-                             logQuery(o),
-                         inv.args.boolean("prefix")
-                             ? "[pod/" + str(pod, "metadata.name") + "/" + container + "] "
-                             : ""});
+      streams.push_back(
+          {client::logPath(str(pod, "metadata.namespace"), str(pod, "metadata.name"), o),
+           inv.args.boolean("prefix") ? "[pod/" + str(pod, "metadata.name") + "/" + container + "] "
+                                      : ""});
     }
   }
   // Followed streams never end, so several are read at once, as kubectl does.

@@ -7,26 +7,17 @@
 
 #include "engine/api/status.h"
 #include "engine/client/cli/args.h"
+#include "engine/client/log_stream.h"
 
 namespace kd::cli {
 
-struct LogOptions {
-  std::string container;
-  bool follow = false;
-  bool previous = false;
-  bool timestamps = false;
-  std::optional<int64_t> tailLines;     // --tail; -1 means all
-  std::optional<int64_t> sinceSeconds;  // --since, rounded up to whole seconds
-  std::string sinceTime;                // --since-time (RFC 3339)
-};
+// The pods/log parameters (the client library's, which builds the request: client::logPath).
+using LogOptions = client::LogRequest;
 
 // From -c, -f, -p, --timestamps, --tail, --since, --since-time. A selector (-l) without --tail
 // reads the last 10 lines of each pod, as kubectl does. 400 on malformed values or on --since
 // together with --since-time.
 Result<LogOptions> logOptions(const ParsedArgs& args, bool bySelector);
-
-// "?container=web&follow=true&tailLines=5": the query, keys sorted as Go's url.Values encodes.
-std::string logQuery(const LogOptions& options);
 
 // The containers a log request reads: -c, every container with --all-containers (init
 // containers first), else the default-container annotation or the first container. `notice`

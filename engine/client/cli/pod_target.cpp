@@ -1,30 +1,12 @@
 #include "engine/client/cli/pod_target.h"
 
-#include <algorithm>
-
-#include "engine/api/selectors.h"
-#include "engine/client/cli/describe_parts.h"
+#include "engine/client/log_stream.h"
 
 namespace kd::cli {
 namespace {
 
-using describe::at;
-using describe::str;
-
 const api::KindInfo& podsKind() {
   return *api::KindsRegistry::builtin().resolve("pods");
-}
-
-// A workload's selector (meta/v1 LabelSelector) or a Service's / ReplicationController's plain
-// label map.
-Result<api::LabelSelector> selectorOf(const json& object, const std::string& what) {
-  const json& selector = at(object, "spec.selector");
-  if (!selector.is_object() || selector.empty()) {
-    return Status::badRequest("invalid " + what + ": it is defined without a selector");
-  }
-  const bool labelSelector =
-      selector.contains("matchLabels") || selector.contains("matchExpressions");
-  return api::LabelSelector::fromJson(labelSelector ? selector : json{{"matchLabels", selector}});
 }
 
 }  // namespace
@@ -40,18 +22,8 @@ Result<json> podsOf(Invocation& inv, const std::string& word) {
   const std::string name = slash == std::string::npos ? word : word.substr(slash + 1);
   auto object = (*c)->get(*kind, ns, name);
   if (!object.ok()) return object.status();
-  if (kind->resource == "pods") return json::array({*object});
-  auto selector = selectorOf(*object, kind->resource + " \"" + name + "\"");
-  if (!selector.ok()) return selector.status();
-  client::ListOptions options;
-  options.labelSelector = selector->toString();
-  auto pods = (*c)->list(podsKind(), ns, options);
-  if (!pods.ok()) return pods.status();
-  json items = pods->value("items", json::array());
-  std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
-    return (str(a, "status.phase") == "Running") > (str(b, "status.phase") == "Running");
-  });
-  return items;
+  // The pod itself, or the pods a workload's or Service's selector matches, running first.
+  return client::podsSelectedBy(**c, *kind, *object);
 }
 
 Result<json> attachablePod(Invocation& inv, const std::string& word) {
