@@ -16,6 +16,8 @@ packages=(
   runc busybox-static iproute2 skopeo docker-registry
   # kubectl exec -it is driven through a pseudo-terminal by a python3 script; nsenter
   python3 util-linux
+  # kdctl completion is run in real shells
+  zsh
   # desktop app tests: a virtual X server for screenshots
   xvfb xauth
   # VM nodes: libvirt + qemu (TCG where KVM does not work), the kernel and the programs the

@@ -190,8 +190,8 @@ const std::vector<VerbHelp>& verbs() {
        "  # Edit the deployment 'web' in YAML\n  kdctl edit deployment/web\n\n"
        "  # Edit a config map in JSON with another editor\n"
        "  KUBE_EDITOR=\"nano\" kdctl edit cm web-config -o json"},
-      {"completion", "Print a shell completion script", "kdctl completion bash",
-       "  source <(kdctl completion bash)"},
+      {"completion", "Print a shell completion script", "kdctl completion bash|zsh",
+       "  source <(kdctl completion bash)\n  source <(kdctl completion zsh)   # after compinit"},
   };
   return kVerbs;
 }
@@ -229,8 +229,13 @@ int runHelp(Invocation& inv, const std::string& verb) {
 }
 
 int runCompletion(Invocation& inv) {
-  if (inv.args.words.size() < 2 || inv.args.words[1] != "bash") {
-    return inv.usageError("usage: kdctl completion bash");
+  const std::string shell = inv.args.words.size() == 2 ? inv.args.words[1] : "";
+  if (shell != "bash" && shell != "zsh") return inv.usageError("usage: kdctl completion bash|zsh");
+  // zsh runs the bash function through its bash completion layer (bashcompinit), as kubectl's
+  // zsh completion once did.
+  if (shell == "zsh") {
+    inv.out << "#compdef kdctl\n"
+               "autoload -U +X bashcompinit && bashcompinit\n";
   }
   std::string verbList, typeList;
   for (const auto& v : verbs()) verbList += std::string(v.verb) + " ";

@@ -1,5 +1,7 @@
 // kdctl without a server: error text as kubectl prints it, help, usage errors and exit codes.
 
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 #include <sstream>
 
@@ -121,6 +123,51 @@ class CliTest : public QObject {
     QVERIFY(r.out.contains("complete -F _kdctl kdctl"));
     QVERIFY(r.out.contains(" deploy "));
     QVERIFY(r.out.contains("apply"));
+  }
+
+  // The scripts as the shells run them: a first word completes to verbs, a second to types.
+  void completionRunsInBashAndZsh_data() {
+    QTest::addColumn<QString>("shell");
+    QTest::addColumn<QString>("prologue");
+    QTest::newRow("bash") << "/usr/bin/bash"
+                          << "";
+    // bashcompinit runs completion functions emulating sh (arrays from 0); so does the test.
+    QTest::newRow("zsh") << "/usr/bin/zsh"
+                         << "autoload -U +X compinit && compinit -u\n";
+  }
+  void completionRunsInBashAndZsh() {
+    QFETCH(QString, shell);
+    QFETCH(QString, prologue);
+    const QString name = shell.section('/', -1);
+    Run script = kdctl({"completion", name.toStdString()});
+    QCOMPARE(script.rc, 0);
+    QTemporaryDir dir;
+    QFile file(dir.filePath("completion"));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(script.out.toUtf8());
+    file.close();
+    const QString emulate = name == "zsh" ? "emulate sh\n" : "";
+    QProcess p;
+    p.start(shell,
+            {"-c", prologue + ". " + file.fileName() + "\n" + emulate +
+                       "COMP_WORDS=(kdctl ge); COMP_CWORD=1; _kdctl; echo \"${COMPREPLY[*]}\"\n"
+                       "COMP_WORDS=(kdctl get dep); COMP_CWORD=2; _kdctl; "
+                       "echo \"${COMPREPLY[*]}\"\n"});
+    QVERIFY2(p.waitForFinished(20000), qPrintable(shell));
+    const QStringList lines = QString::fromUtf8(p.readAllStandardOutput()).split('\n');
+    QVERIFY2(p.exitCode() == 0 && lines.size() >= 2,
+             qPrintable(QString::fromUtf8(p.readAllStandardError())));
+    if (name == "bash") {
+      QCOMPARE(lines[0], QString("get"));
+      QCOMPARE(lines[1], QString("deployments deploy"));
+    } else {
+      // zsh's compgen stand-in offers every candidate; its compadd then matches the prefix.
+      QVERIFY2(lines[0].split(' ').contains("get") && !lines[0].split(' ').contains("deploy"),
+               qPrintable(lines[0]));
+      QVERIFY2(lines[1].split(' ').contains("deployments") &&
+                   lines[1].split(' ').contains("deploy") && !lines[1].split(' ').contains("get"),
+               qPrintable(lines[1]));
+    }
   }
 };
 
