@@ -1,6 +1,7 @@
 #include "engine/api/quantity.h"
 
 #include <cctype>
+#include <cmath>
 #include <limits>
 #include <optional>
 
@@ -137,6 +138,10 @@ int64_t Quantity::scaled(int decimals) const {
   if (!negative && rest != 0) whole += 1;
   if (whole > limit) return saturated;
   return saturate(negative ? -whole : whole);
+}
+
+long double Quantity::approximate() const {
+  return static_cast<long double>(mantissa_) * std::pow(10.0L, exp10_) * std::pow(2.0L, exp2_);
 }
 
 }  // namespace kd::api

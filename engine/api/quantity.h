@@ -29,6 +29,8 @@ class Quantity {
   // The value in thousandths, rounded up: "500m" -> 500, "1" -> 1000, "1u" -> 1.
   int64_t milliValue() const { return scaled(3); }
   bool isZero() const { return mantissa_ == 0; }
+  // The value as a long double, for ordering quantities (kubectl get --sort-by).
+  long double approximate() const;
 
  private:
   // ceil(value * 10^decimals), saturated.

@@ -303,6 +303,7 @@ std::string ApiClient::listQuery(const ListOptions& o, bool watch) {
       .add("timeoutSeconds", o.timeoutSeconds > 0 ? std::to_string(o.timeoutSeconds) : "")
       .add("allowWatchBookmarks", o.allowWatchBookmarks ? "true" : "")
       .add("sendInitialEvents", o.sendInitialEvents ? "true" : "")
+      .add("includeObject", o.includeObject)
       .add("watch", watch ? "true" : "");
   return q.str();
 }

@@ -73,6 +73,7 @@ struct ListOptions {
   int timeoutSeconds = 0;  // watches: the server ends the stream after this long (0 = default)
   bool allowWatchBookmarks = false;
   bool sendInitialEvents = false;  // watches: start with ADDED events for existing objects
+  std::string includeObject;       // Tables: "Object" puts each row's object in it
 };
 
 struct WriteOptions {

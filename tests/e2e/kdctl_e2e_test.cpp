@@ -407,6 +407,28 @@ class KdctlE2eTest : public QObject {
     QTest::newRow("json of one object")
         << QStringList{"get", "deploy", "web", "-n", "shop", "-o", "json"};
     QTest::newRow("json of a list") << QStringList{"get", "cm", "-n", "shop", "-o", "json"};
+    // uids mix digits and letters: bytewise, as kubectl 1.32 sorts strings.
+    QTest::newRow("sorted by uid") << QStringList{"get", "cm", "-A", "--sort-by=.metadata.uid"};
+    QTest::newRow("sorted, braces")
+        << QStringList{"get", "ns", "--sort-by={.metadata.uid}", "-o", "name"};
+    QTest::newRow("sorted by name, by its bare path")
+        << QStringList{"get", "deploy", "-A", "--sort-by=metadata.name"};
+    QTest::newRow("sorted json list")
+        << QStringList{"get", "cm", "-n", "shop", "-o", "json", "--sort-by=.metadata.uid"};
+    QTest::newRow("sorted by a missing field")
+        << QStringList{"get", "cm", "-n", "shop", "--sort-by=.spec.nope", "-o", "name"};
+    QTest::newRow("custom columns")
+        << QStringList{"get", "deploy", "-A", "-o",
+                       "custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas,"
+                       "IMAGES:.spec.template.spec.containers[*].image,NOPE:.status.nope"};
+    QTest::newRow("custom columns, sorted, no headers")
+        << QStringList{"get",
+                       "pods",
+                       "-A",
+                       "--no-headers",
+                       "--sort-by=.metadata.name",
+                       "-o",
+                       "custom-columns=NS:{.metadata.namespace},NAME:.metadata.name"};
   }
 
   void tablesMatchKubectl() {

@@ -16,6 +16,7 @@ const std::vector<FlagSpec>& knownFlags() {
       {"selector", 'l', A::Value},
       {"field-selector", 0, A::Value},
       {"show-labels", 0, A::Switch},
+      {"sort-by", 0, A::Value},
       {"no-headers", 0, A::Switch},
       {"watch", 'w', A::Switch},
       {"watch-only", 0, A::Switch},

@@ -6,6 +6,7 @@
 #include "engine/api/yaml_json.h"
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/jsonpath.h"
+#include "engine/client/cli/sort_by.h"
 #include "engine/client/cli/table_printer.h"
 
 namespace kd::cli {
@@ -29,6 +30,8 @@ client::ListOptions listOptions(const Invocation& inv) {
   client::ListOptions o;
   o.labelSelector = inv.args.value("selector");
   o.fieldSelector = inv.args.value("field-selector");
+  // Rows are sorted by a field of their object, which the Table then carries.
+  if (inv.args.has("sort-by")) o.includeObject = "Object";
   return o;
 }
 
@@ -52,7 +55,9 @@ std::vector<json> fetchTables(Invocation& inv, client::ApiClient& c, const Resou
     return tables;
   }
   for (const auto& name : sel.names) {
-    auto t = c.table(sel.kind, ns.empty() ? inv.namespaceName() : ns, {}, name);
+    client::ListOptions one;
+    one.includeObject = listOptions(inv).includeObject;
+    auto t = c.table(sel.kind, ns.empty() ? inv.namespaceName() : ns, one, name);
     if (!t.ok()) {
       exitCode = inv.fail(t.status());
     } else {
@@ -102,11 +107,20 @@ int printTables(Invocation& inv, client::ApiClient& c, const std::vector<Resourc
     options.kindPrefix = withKind ? kindPrefix(sel.kind) : "";
     std::vector<std::vector<std::string>> rows;
     json first;
-    for (const json& t : fetchTables(inv, c, sel, exitCode)) {
-      if (first.is_null()) first = t;
+    for (json& t : fetchTables(inv, c, sel, exitCode)) {
       lastResourceVersion = t.value("/metadata/resourceVersion"_json_pointer, "");
-      for (auto& r : tableRows(t, options)) rows.push_back(std::move(r));
+      if (first.is_null()) {
+        first = std::move(t);
+      } else {  // one Table per named object: their rows go together
+        for (json& row : t["rows"]) first["rows"].push_back(std::move(row));
+      }
     }
+    if (inv.args.has("sort-by") && !first.is_null()) {
+      auto field = relaxedSortField(inv.args.value("sort-by"));
+      Status sorted = field.ok() ? sortByField(first["rows"], *field, true) : field.status();
+      if (!sorted.isOk()) return inv.usageError(sorted.message());
+    }
+    if (!first.is_null()) rows = tableRows(first, options);
     if (rows.empty() && !(watch && !first.is_null())) continue;
     if (printedAny) inv.out << "\n";
     if (!inv.args.boolean("watch-only")) {
@@ -163,6 +177,11 @@ int getObjects(Invocation& inv, client::ApiClient& c, const std::vector<Resource
     if (items.empty()) return exitCode;
     return std::max(exitCode, printObjects(inv, items[0], format));
   }
+  if (inv.args.has("sort-by")) {
+    auto field = relaxedSortField(inv.args.value("sort-by"));
+    Status sorted = field.ok() ? sortByField(items, *field, false) : field.status();
+    if (!sorted.isOk()) return inv.usageError(sorted.message());
+  }
   json list = {{"apiVersion", "v1"},
                {"items", items},
                {"kind", "List"},
@@ -178,6 +197,51 @@ std::string namePrefixOf(const json& object) {
   std::transform(k.begin(), k.end(), k.begin(), [](unsigned char ch) { return std::tolower(ch); });
   auto slash = apiVersion.find('/');
   return slash == std::string::npos ? k : k + "." + apiVersion.substr(0, slash);
+}
+
+// -o custom-columns=HEADER:PATH,...: one row per object, a cell the values PATH selects
+// (joined with ","), "<none>" when it selects nothing. Paths are relaxed as --sort-by's.
+int printCustomColumns(Invocation& inv, const json& object, std::string_view spec) {
+  struct Column {
+    std::string header, path;
+  };
+  std::vector<Column> columns;
+  for (size_t start = 0; start <= spec.size();) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string_view::npos) comma = spec.size();
+    const std::string_view column = spec.substr(start, comma - start);
+    const size_t colon = column.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return inv.usageError("unexpected custom-columns spec: " + std::string(column) +
+                            ", expected <header>:<json-path-expr>");
+    }
+    auto path = relaxedSortField(column.substr(colon + 1));
+    if (!path.ok()) return inv.usageError(path.status().message());
+    columns.push_back({std::string(column.substr(0, colon)), path->substr(1, path->size() - 2)});
+    start = comma + 1;
+  }
+  TabWriter writer;
+  if (!inv.args.boolean("no-headers")) {
+    std::vector<std::string> header;
+    for (const auto& c : columns) header.push_back(c.header);
+    writer.addRow(std::move(header));
+  }
+  const bool isList = object.value("kind", "") == "List";
+  for (const json& o : isList ? object["items"] : json::array({object})) {
+    std::vector<std::string> row;
+    for (const auto& c : columns) {
+      auto values = jsonPathValues(c.path, o);
+      if (!values.ok()) return inv.usageError(values.status().message());
+      std::string cell;
+      for (const json& v : *values) {
+        cell += (cell.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      row.push_back(values->empty() ? "<none>" : cell);
+    }
+    writer.addRow(std::move(row));
+  }
+  inv.out << writer.flush();
+  return 0;
 }
 
 }  // namespace
@@ -220,9 +284,11 @@ int printObjects(Invocation& inv, const json& object, const std::string& format)
       return inv.usageError("error executing jsonpath \"" + templ +
                             "\": " + text.status().message());
     inv.out << *text;
+  } else if (format.starts_with("custom-columns=")) {
+    return printCustomColumns(inv, object, std::string_view(format).substr(15));
   } else {
     return inv.usageError("unable to match a printer suitable for the output format \"" + format +
-                          "\", allowed formats are: json,jsonpath,name,wide,yaml");
+                          "\", allowed formats are: custom-columns,json,jsonpath,name,wide,yaml");
   }
   return 0;
 }

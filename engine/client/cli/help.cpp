@@ -67,10 +67,13 @@ const std::vector<VerbHelp>& verbs() {
        "kdctl dashboard [--profile NAME] [--context NAME]",
        "  kdctl dashboard\n  kdctl dashboard --context prod-cluster"},
       {"get", "Display one or many resources",
-       "kdctl get TYPE[.GROUP][,TYPE...] [NAME...] [-o wide|yaml|json|name|jsonpath=...] "
-       "[-l SELECTOR] [--field-selector F] [-A] [-w]",
+       "kdctl get TYPE[.GROUP][,TYPE...] [NAME...] [-o wide|yaml|json|name|jsonpath=...|"
+       "custom-columns=H:PATH,...] [-l SELECTOR] [--field-selector F] [-A] [-w] [--sort-by PATH] "
+       "[--show-labels]",
        "  kdctl get pods\n  kdctl get deploy,svc -n shop -o wide\n  kdctl get all -A\n"
-       "  kdctl get pod web-0 -o jsonpath='{.status.phase}'\n  kdctl get pods -w"},
+       "  kdctl get pod web-0 -o jsonpath='{.status.phase}'\n  kdctl get pods -w\n"
+       "  kdctl get pods --sort-by=.metadata.creationTimestamp\n"
+       "  kdctl get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName"},
       {"apply", "Apply a configuration to resources from files or stdin",
        "kdctl apply -f FILENAME|DIR|- [-R]",
        "  kdctl apply -f app.yaml\n  kdctl apply -R -f manifests/\n  cat pod.json | kdctl apply "

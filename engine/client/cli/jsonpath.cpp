@@ -328,4 +328,13 @@ Result<std::string> renderJsonPath(std::string_view templ, const json& data) {
   return out;
 }
 
+Result<std::vector<json>> jsonPathValues(std::string_view expression, const json& data) {
+  auto steps = parsePath(expression);
+  if (!steps.ok()) return steps.status();
+  bool missing = false;
+  std::vector<json> out;
+  for (const auto& value : evaluate(*steps, {data}, missing)) out.push_back(json(value));
+  return out;
+}
+
 }  // namespace kd::cli

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/api/status.h"
 
@@ -15,5 +16,9 @@ namespace kd::cli {
 // Renders `templ` against `data`. Syntax errors and missing keys are 400 errors, as kubectl
 // reports them ("error executing jsonpath ...: ... is not found").
 Result<std::string> renderJsonPath(std::string_view templ, const json& data);
+
+// The values one expression (".metadata.name", without braces) selects in `data`, in order;
+// none when a key is missing. 400 on a syntax error.
+Result<std::vector<json>> jsonPathValues(std::string_view expression, const json& data);
 
 }  // namespace kd::cli

@@ -7,6 +7,7 @@
 
 #include "engine/client/cli/cli.h"
 #include "engine/client/cli/commands.h"
+#include "engine/client/cli/sort_by.h"
 
 using kd::Status;
 using kd::StatusCause;
@@ -123,6 +124,26 @@ class CliTest : public QObject {
     QVERIFY(r.out.contains("complete -F _kdctl kdctl"));
     QVERIFY(r.out.contains(" deploy "));
     QVERIFY(r.out.contains("apply"));
+  }
+
+  // --sort-by: relaxed paths; quantities by value, other strings bytewise, absent keys first,
+  // stable; objects cannot be ordered.
+  void sortByField() {
+    QCOMPARE(*kd::cli::relaxedSortField("metadata.name"), std::string("{.metadata.name}"));
+    QCOMPARE(*kd::cli::relaxedSortField(".metadata.name"), std::string("{.metadata.name}"));
+    QCOMPARE(*kd::cli::relaxedSortField("{.metadata.name}"), std::string("{.metadata.name}"));
+    // Quantities order by value, other strings naturally; absent keys first; stable.
+    kd::json list = kd::json::parse(
+        R"([{"v":"2Gi","n":1},{"v":"500m","n":2},{"n":3},{"v":"1","n":4},{"v":"1000m","n":5}])");
+    QVERIFY(kd::cli::sortByField(list, "{.v}", false).isOk());
+    std::vector<int> order;
+    for (const auto& o : list) order.push_back(o["n"].get<int>());
+    QCOMPARE(order, (std::vector<int>{3, 2, 4, 5, 1}));
+    kd::json names = kd::json::parse(R"([{"v":"a-9"},{"v":"a-10"},{"v":"a-5x"},{"v":"a-567"}])");
+    QVERIFY(kd::cli::sortByField(names, "{.v}", false).isOk());
+    QCOMPARE(names.dump(), std::string(R"([{"v":"a-10"},{"v":"a-567"},{"v":"a-5x"},{"v":"a-9"}])"));
+    kd::json objects = kd::json::parse(R"([{"v":{"a":1}},{"v":{"b":2}}])");
+    QCOMPARE(kd::cli::sortByField(objects, "{.v}", false).code(), 400);
   }
 
   // The scripts as the shells run them: a first word completes to verbs, a second to types.
