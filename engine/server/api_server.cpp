@@ -59,6 +59,7 @@ bool mayServeNode(const UserInfo& user, const std::string& node) {
 
 // /api/v1/nodes/<name>/proxy[/...]: carried to the node's agent, body and all.
 bool isNodeProxyTarget(std::string_view target) {
+  if (!target.starts_with("/api/v1/nodes/")) return false;  // most requests: no decoding
   auto info = parseRequestInfo("GET", target);
   return info.ok() && info->group.empty() && info->resource == "nodes" &&
          info->subresource == "proxy";
@@ -135,7 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void onHeader(beast::error_code ec) {
     if (ec) return onRead(ec);
     const auto target = parser_->get().target();
-    if (isNodeProxyTarget({target.data(), target.size()})) return onRead(ec);
+    nodeProxy_ = isNodeProxyTarget({target.data(), target.size()});
+    if (nodeProxy_) return onRead(ec);
     // Beast checks a Content-Length against the limit only while parsing the header.
     if (parser_->content_length().value_or(0) > kMaxBodyBytes) {
       return onRead(http::error::body_limit);
@@ -175,7 +177,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     if (result.watch) return startWatch(std::move(result.watch), result.watchContentType);
     if (result.tunnel) return startTunnel(*result.tunnel, req, request.body);
-    if (isNodeProxyTarget(request.target)) keepAlive_ = false;  // its body was never read
+    if (nodeProxy_) keepAlive_ = false;  // its body was never read
     sendResponse(std::move(result.response), head);
   }
 
@@ -502,6 +504,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::ssl_stream<beast::tcp_stream> stream_;
   Shared& shared_;
   beast::flat_buffer buffer_;
+  bool nodeProxy_ = false;  // the request being read is a node proxy's: body not read
   std::optional<http::request_parser<http::string_body>> parser_;
   UserInfo certUser_;
   bool keepAlive_ = true;
