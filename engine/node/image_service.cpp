@@ -8,8 +8,6 @@
 #include <limits>
 #include <map>
 
-#include "engine/api/percent_encoding.h"
-#include "engine/api/split.h"
 #include "engine/node/image_puller.h"
 #include "engine/node/image_ref.h"
 #include "engine/node/image_store.h"
@@ -28,7 +26,7 @@ constexpr auto kProgressPeriod = std::chrono::milliseconds(250);
 
 struct ImagesRequest {
   std::string path;  // "/images", "/images/load", ...
-  std::map<std::string, std::string> query;
+  std::multimap<std::string, std::string> query;
 
   std::string param(const std::string& key) const {
     auto it = query.find(key);
@@ -37,29 +35,11 @@ struct ImagesRequest {
 };
 
 ImagesRequest parseImagesTarget(std::string_view target) {
-  ImagesRequest r;
   const size_t q = target.find('?');
-  r.path = std::string(target.substr(0, q));
+  ImagesRequest r{std::string(target.substr(0, q)), {}};
   while (r.path.size() > 1 && r.path.back() == '/') r.path.pop_back();
-  if (q != std::string_view::npos) {
-    for (const auto& pair : api::splitOn(target.substr(q + 1), '&')) {
-      const size_t eq = pair.find('=');
-      r.query.emplace(
-          api::percentDecode(pair.substr(0, eq)),
-          eq == std::string::npos ? std::string() : api::percentDecode(pair.substr(eq + 1)));
-    }
-  }
+  if (q != std::string_view::npos) r.query = parseQuery(target.substr(q + 1));
   return r;
-}
-
-void writeJson(TunnelStream& stream, http::status code, const json& body) {
-  http::response<http::string_body> res{code, 11};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(false);
-  res.body() = body.dump();
-  res.prepare_payload();
-  beast::error_code ec;
-  http::write(stream, res, ec);
 }
 
 json summaries(const ImageStore& store) {
@@ -130,7 +110,7 @@ Status loadImages(TunnelStream& stream, beast::flat_buffer& buffer, ImagesReques
         "an oci-archive with an image name annotation)");
   }
   if (ctx.imagesChanged) ctx.imagesChanged();
-  writeJson(stream, http::status::ok, {{"images", *names}});
+  writeJson(stream, 200, {{"images", *names}});
   return {};
 }
 
@@ -190,7 +170,7 @@ Status removeImage(TunnelStream& stream, const ImagesRequest& r, const Streaming
   if (Status s = ctx.images->removeImage(name); !s.isOk()) return s;
   writes.unlock();
   if (ctx.imagesChanged) ctx.imagesChanged();
-  writeJson(stream, http::status::ok, {{"removed", json::array({image->name})}});
+  writeJson(stream, 200, {{"removed", json::array({image->name})}});
   return {};
 }
 
@@ -212,7 +192,7 @@ Status serveImages(TunnelStream& stream, beast::flat_buffer& buffer, ImagesReque
   if (r.path == "/images/pull" && verb == http::verb::post) return pull(stream, r, ctx);
   if (r.path == "/images" && verb == http::verb::delete_) return removeImage(stream, r, ctx);
   if (r.path == "/images" && verb == http::verb::get) {
-    writeJson(stream, http::status::ok, {{"images", summaries(*ctx.images)}});
+    writeJson(stream, 200, {{"images", summaries(*ctx.images)}});
     return {};
   }
   if (r.path == "/images" || r.path == "/images/load" || r.path == "/images/pull") {

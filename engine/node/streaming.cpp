@@ -86,13 +86,7 @@ Result<KubeletRequest> parseTarget(std::string_view target) {
   r.uid = segments[4];
   if (segments.size() > 5) r.container = segments[5];
   if (q != std::string_view::npos) {
-    for (const auto& pair : api::splitOn(target.substr(q + 1), '&')) {
-      const size_t eq = pair.find('=');
-      if (pair.empty()) continue;
-      r.query.emplace(
-          api::percentDecode(pair.substr(0, eq)),
-          eq == std::string::npos ? std::string() : api::percentDecode(pair.substr(eq + 1)));
-    }
+    r.query = parseQuery(target.substr(q + 1));
   }
   return r;
 }
@@ -132,13 +126,7 @@ class ContainerFiles {
 // --- plain HTTP answers --------------------------------------------------------------------
 
 void writeStatus(TunnelStream& stream, const Status& status) {
-  http::response<http::string_body> res{static_cast<http::status>(status.code()), 11};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(false);
-  res.body() = status.toJson().dump();
-  res.prepare_payload();
-  beast::error_code ec;
-  http::write(stream, res, ec);
+  writeJson(stream, status.code(), status.toJson());
 }
 
 // True when the engine closed its end (the client left): it sends nothing else meanwhile.
@@ -675,6 +663,27 @@ Status servePortForward(net::io_context& ioc, TunnelStream& stream,
 }
 
 }  // namespace
+
+std::multimap<std::string, std::string> parseQuery(std::string_view query) {
+  std::multimap<std::string, std::string> out;
+  for (const auto& pair : api::splitOn(query, '&')) {
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    out.emplace(api::percentDecode(pair.substr(0, eq)),
+                eq == std::string::npos ? std::string() : api::percentDecode(pair.substr(eq + 1)));
+  }
+  return out;
+}
+
+void writeJson(TunnelStream& stream, int code, const json& body) {
+  http::response<http::string_body> res{static_cast<http::status>(code), 11};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = body.dump();
+  res.prepare_payload();
+  beast::error_code ec;
+  http::write(stream, res, ec);
+}
 
 void serveStream(net::io_context& ioc, TunnelStream stream, const StreamingContext& ctx) {
   beast::flat_buffer buffer;

@@ -26,6 +26,9 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -45,6 +48,12 @@ struct StreamingContext {
   ImageStore* images = nullptr;         // for the image endpoints (image_service.h)
   std::function<void()> imagesChanged;  // called after an image was added or removed
 };
+
+// A query string ("a=1&b=x%20y", without the '?') as decoded pairs, repeated keys kept.
+std::multimap<std::string, std::string> parseQuery(std::string_view query);
+
+// Writes a whole JSON response with status `code` (the connection closes after it).
+void writeJson(TunnelStream& stream, int code, const json& body);
 
 // Reads one request from `stream`, serves it and closes the stream. Runs `ioc`, the stream's
 // io_context, on the calling thread until the exchange is over.
