@@ -126,6 +126,10 @@ class KdctlNodeE2eTest : public QObject {
     lines.sort();
     return lines;
   }
+  // Waits up to `ms` until podPlaces(app), joined with ',', reads `expected`.
+  bool placedAs(const QString& app, const QString& expected, int ms) {
+    return waitFor([&] { return podPlaces(app).join(',') == expected; }, ms);
+  }
   QStringList readyNodes() {
     QStringList lines = jsonpath({"nodes"},
                                  "{range .items[*]}{.metadata.name} "
@@ -151,12 +155,7 @@ class KdctlNodeE2eTest : public QObject {
     CMD_OK(started);
     QCOMPARE(readyNodes(), QStringList{node(1) + " True"});
     CMD_OK(kubectl({"apply", "-f", "-"}, kWorkload));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return podPlaces("web").join(',') ==
-                          node(1) + " Running," + node(1) + " Running";
-                 },
-                 90000),
+    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
              qPrintable(podPlaces("web").join(',')));
   }
 
@@ -179,12 +178,7 @@ class KdctlNodeE2eTest : public QObject {
       QVERIFY2(lines[i].startsWith(node(i + 1) + "\t192.168."), qPrintable(list.out));
     }
     // The daemon runs on the new node too.
-    QVERIFY2(waitFor(
-                 [&] {
-                   return podPlaces("daemon").join(',') ==
-                          node(1) + " Running," + node(2) + " Running";
-                 },
-                 90000),
+    QVERIFY2(placedAs("daemon", node(1) + " Running," + node(2) + " Running", 90000),
              qPrintable(podPlaces("daemon").join(',')));
   }
 
@@ -192,12 +186,7 @@ class KdctlNodeE2eTest : public QObject {
   void deploymentMovesToTheNewNode() {
     CMD_OK(kubectl({"cordon", node(1)}));
     CMD_OK(kubectl({"delete", "pods", "-l", "app=web", "--wait=false"}));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return podPlaces("web").join(',') ==
-                          node(2) + " Running," + node(2) + " Running";
-                 },
-                 90000),
+    QVERIFY2(placedAs("web", node(2) + " Running," + node(2) + " Running", 90000),
              qPrintable(podPlaces("web").join(',')));
     CMD_OK(kubectl({"uncordon", node(1)}));
     m02Pods_ = jsonpath({"pods", "-l", "app=web"}, "{.items[*].metadata.uid}").split(' ');
@@ -222,12 +211,7 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY(!deleted.out.contains("evicting pod default/daemon-"));
 
     QCOMPARE(kubectl({"get", "nodes", "-o", "name"}).out, "node/" + node(1) + "\n");
-    QVERIFY2(waitFor(
-                 [&] {
-                   return podPlaces("web").join(',') ==
-                          node(1) + " Running," + node(1) + " Running";
-                 },
-                 90000),
+    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
              qPrintable(podPlaces("web").join(',')));
     for (const QString& uid :
          jsonpath({"pods", "-l", "app=web"}, "{.items[*].metadata.uid}").split(' ')) {
@@ -274,12 +258,7 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY2(started.out.contains("Starting 1 local node"), qPrintable(started.out));
     QCOMPARE(readyNodes(), QStringList{node(1) + " True"});
     QVERIFY(!QDir(profileDir() + "/nodes/m02").exists());
-    QVERIFY2(waitFor(
-                 [&] {
-                   return podPlaces("web").join(',') ==
-                          node(1) + " Running," + node(1) + " Running";
-                 },
-                 90000),
+    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
              qPrintable(podPlaces("web").join(',')));
     QCOMPARE(recordedNodes(), QJsonArray{1});
   }
