@@ -838,9 +838,12 @@ std::set<std::string> validateVolumes(const json& volumes, const std::string& pa
   return names;
 }
 
-void validatePodSpec(const json& spec, const std::string& path, Errors& errs) {
+// `claimVolumes`: volume names a StatefulSet's volumeClaimTemplates add to each of its pods.
+void validatePodSpec(const json& spec, const std::string& path, Errors& errs,
+                     const std::set<std::string>& claimVolumes = {}) {
   std::set<std::string> volumes =
       validateVolumes(list(spec, "volumes"), child(path, "volumes"), errs);
+  volumes.insert(claimVolumes.begin(), claimVolumes.end());
   std::set<std::string> names;
   const json& inits = list(spec, "initContainers");
   for (size_t i = 0; i < inits.size(); ++i) {
@@ -871,11 +874,12 @@ void validatePodSpec(const json& spec, const std::string& path, Errors& errs) {
   }
 }
 
-void validatePodTemplate(const json& tmpl, const std::string& path, Errors& errs) {
+void validatePodTemplate(const json& tmpl, const std::string& path, Errors& errs,
+                         const std::set<std::string>& claimVolumes = {}) {
   const json& meta = getOr(tmpl, "metadata");
   validateLabels(getOr(meta, "labels"), child(path, "metadata.labels"), errs);
   validateAnnotations(getOr(meta, "annotations"), child(path, "metadata.annotations"), errs);
-  validatePodSpec(getOr(tmpl, "spec"), child(path, "spec"), errs);
+  validatePodSpec(getOr(tmpl, "spec"), child(path, "spec"), errs, claimVolumes);
 }
 
 // The policy the pod will run with: an absent one is defaulted to Always.
@@ -984,14 +988,15 @@ void validateRollingUpdate(const json& ru, const std::string& path, const json& 
   }
 }
 
-void validateWorkloadCommon(const json& obj, const std::string& emptyNoun, Errors& errs) {
+void validateWorkloadCommon(const json& obj, const std::string& emptyNoun, Errors& errs,
+                            const std::set<std::string>& claimVolumes = {}) {
   const json& spec = getOr(obj, "spec");
   if (!get(spec, "selector")) {
     errs.required("spec.selector");
   } else {
     validateSelectorMatchesTemplate(spec, "spec", emptyNoun, errs);
   }
-  validatePodTemplate(getOr(spec, "template"), "spec.template", errs);
+  validatePodTemplate(getOr(spec, "template"), "spec.template", errs, claimVolumes);
   if (std::string rp = restartPolicyOf(getOr(spec, "template")); rp != "Always") {
     errs.notSupported("spec.template.spec.restartPolicy", rp, {"Always"});
   }
@@ -1050,8 +1055,13 @@ void validateDaemonSet(const json& obj, const json* old, Errors& errs) {
 }
 
 void validateStatefulSet(const json& obj, const json* old, Errors& errs) {
-  validateWorkloadCommon(obj, "statefulset", errs);
   const json& spec = getOr(obj, "spec");
+  // Containers mount the claims of volumeClaimTemplates by the templates' names.
+  std::set<std::string> claims;
+  for (const auto& t : list(spec, "volumeClaimTemplates")) {
+    if (std::string name = str(getOr(t, "metadata"), "name"); !name.empty()) claims.insert(name);
+  }
+  validateWorkloadCommon(obj, "statefulset", errs, claims);
   oneOf(errs, spec, "podManagementPolicy", "spec", {"OrderedReady", "Parallel"});
   const json& strategy = getOr(spec, "updateStrategy");
   std::string type = str(strategy, "type");

@@ -359,17 +359,20 @@ Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view
   WriteResult result;
   if (Status st = admit(kind, body, nullptr, options, result.warnings); !st.isOk()) return st;
   const std::string name = meta["name"].get<std::string>();
+  auto alreadyExists = [&] {
+    return Status::alreadyExists(kind.qualifiedResource() + " \"" + name + "\" already exists")
+        .withDetails(name, kind.group, kind.resource);
+  };
   result.created = true;
   if (options.dryRun) {
+    // A dry run answers as the write would, so an existing object is a 409 here too.
+    if (store_.get(keyFor(kind, ns, name)).ok()) return alreadyExists();
     result.object = std::move(body);
     return result;
   }
   auto stored = store_.create(keyFor(kind, ns, name), body);
   if (!stored.ok()) {
-    if (stored.status().reason() == "AlreadyExists") {
-      return Status::alreadyExists(kind.qualifiedResource() + " \"" + name + "\" already exists")
-          .withDetails(name, kind.group, kind.resource);
-    }
+    if (stored.status().reason() == "AlreadyExists") return alreadyExists();
     return stored.status();
   }
   body["metadata"]["resourceVersion"] = std::to_string((*stored)->revision);

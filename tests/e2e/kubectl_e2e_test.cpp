@@ -268,6 +268,13 @@ class KubectlE2eTest : public QObject {
     KUBECTL_OK(dry);
     QCOMPARE(dry.out, QString("ghost"));
     QVERIFY(k({"get", "cm", "ghost", "-n", "shop"}).exitCode != 0);  // nothing stored
+    // A dry run answers as the write would: an existing name is AlreadyExists.
+    const QString existing = created.out.trimmed().section('/', 1);
+    auto dryExisting = k(
+        {"create", "configmap", existing, "-n", "shop", "--from-literal=a=b", "--dry-run=server"});
+    QVERIFY(dryExisting.exitCode != 0);
+    QCOMPARE(dryExisting.err.trimmed(), QString("error: failed to create configmap: configmaps \"" +
+                                                existing + "\" already exists"));
     auto dryInvalid = k({"apply", "-f", manifest("invalid-deployment.yaml"), "--dry-run=server"});
     QVERIFY(dryInvalid.err.contains("must be greater than or equal to 0"));
   }

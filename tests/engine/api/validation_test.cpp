@@ -399,6 +399,12 @@ class ValidationTest : public QObject {
         << R"({"spec":{"selector":{"matchLabels":null}}})"
         << "spec.selector"
         << "Invalid value: {}: empty selector is invalid for statefulset";
+    QTest::newRow("statefulset mounts neither volume nor claim template")
+        << "statefulset"
+        << R"({"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres",
+             "volumeMounts":[{"name":"data","mountPath":"/data"}]}]}}}})"
+        << "spec.template.spec.containers[0].volumeMounts[0].name"
+        << "Not found: \"data\"";
     QTest::newRow("pvc access modes") << "pvc"
                                       << R"({"spec":{"accessModes":null}})"
                                       << "spec.accessModes"
@@ -422,6 +428,13 @@ class ValidationTest : public QObject {
          {"pod", "deployment", "job", "cronjob", "service", "configmap", "statefulset", "pvc"}) {
       QTest::newRow(kind) << kind << "";
     }
+    // Kubernetes' own example StatefulSet: containers mount their volumeClaimTemplates.
+    QTest::newRow("statefulset mounts a claim template")
+        << "statefulset"
+        << R"({"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres",
+             "volumeMounts":[{"name":"data","mountPath":"/data"}]}]}},
+             "volumeClaimTemplates":[{"metadata":{"name":"data"},"spec":{"accessModes":
+             ["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}]}})";
     QTest::newRow("generateName only") << "pod"
                                        << R"({"metadata":{"name":null,"generateName":"web-"}})";
     QTest::newRow("cron descriptor") << "cronjob"
