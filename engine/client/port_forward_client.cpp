@@ -69,6 +69,52 @@ Result<ForwardedPort> parsePortSpec(const std::string& spec) {
   return port;
 }
 
+namespace {
+
+bool isNumber(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string nameOf(const json& object) {
+  return object.value("/metadata/name"_json_pointer, "");
+}
+
+const json& arrayAt(const json& object, const json::json_pointer& where) {
+  static const json kEmpty = json::array();
+  if (!object.contains(where)) return kEmpty;
+  const json& found = object.at(where);
+  return found.is_array() ? found : kEmpty;
+}
+
+Result<std::string> namedContainerPort(const json& pod, const std::string& name) {
+  for (const json& c : arrayAt(pod, "/spec/containers"_json_pointer)) {
+    for (const json& p : arrayAt(c, "/ports"_json_pointer)) {
+      if (p.value("name", "") == name) return std::to_string(p.value("containerPort", 0));
+    }
+  }
+  return Status::badRequest("Pod '" + nameOf(pod) + "' does not have a named port '" + name + "'");
+}
+
+}  // namespace
+
+Result<std::string> podPortFor(const json* service, const json& pod, const std::string& remote) {
+  if (!service)
+    return isNumber(remote) ? Result<std::string>(remote) : namedContainerPort(pod, remote);
+  for (const json& p : arrayAt(*service, "/spec/ports"_json_pointer)) {
+    const bool matches = isNumber(remote) ? std::to_string(p.value("port", 0)) == remote
+                                          : p.value("name", "") == remote;
+    if (!matches) continue;
+    const json target = p.value("targetPort", json());
+    if (target.is_string()) return namedContainerPort(pod, target.get<std::string>());
+    if (target.is_number_integer() && target.get<int>() > 0) {
+      return std::to_string(target.get<int>());
+    }
+    return std::to_string(p.value("port", 0));
+  }
+  return Status::badRequest("Service " + nameOf(*service) + " does not have a service port " +
+                            remote);
+}
+
 class PortForwarder::Impl {
  public:
   explicit Impl(PortForwardEvents events) : events_(std::move(events)) {}

@@ -33,6 +33,13 @@ struct ForwardedPort {
 // port). 400 on anything else, with kubectl's message.
 Result<ForwardedPort> parsePortSpec(const std::string& spec);
 
+// The container port of `pod` that `remote` (a port number or name) names, as kubectl
+// translates it: with a `service`, its port `remote` (number or name) and that port's
+// targetPort (a number, or a name looked up among the pod's container ports; none: the port
+// itself); without one, a number as it is or a named container port. 400 with kubectl's
+// message when there is no such port.
+Result<std::string> podPortFor(const json* service, const json& pod, const std::string& remote);
+
 struct PortForwardEvents {
   // "Forwarding from 127.0.0.1:8080 -> 80", "Handling connection for 8080" (kubectl's stdout).
   std::function<void(const std::string& line)> onOutput;

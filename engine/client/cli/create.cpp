@@ -11,6 +11,7 @@
 #include "engine/api/base64.h"
 #include "engine/api/yaml_json.h"
 #include "engine/client/cli/commands.h"
+#include "engine/client/cli/workload_actions.h"
 
 namespace kd::cli {
 
@@ -132,25 +133,7 @@ Result<ojson> jobFromCronJob(Invocation& inv, const Request& r) {
   if (!c.ok()) return c.status();
   auto cronJob = (*c)->get(*kind, inv.namespaceName(), from.substr(slash + 1));
   if (!cronJob.ok()) return cronJob.status();
-  const json templ = cronJob->value("/spec/jobTemplate"_json_pointer, json::object());
-  ojson annotations = {{"cronjob.kubernetes.io/instantiate", "manual"}};
-  const json templateAnnotations =
-      templ.value("/metadata/annotations"_json_pointer, json::object());
-  for (const auto& [k, v] : templateAnnotations.items()) annotations[k] = v;
-  ojson meta = objectMeta(inv, r.name, true);
-  if (templ.contains("/metadata/labels"_json_pointer)) meta["labels"] = templ["metadata"]["labels"];
-  meta["annotations"] = annotations;
-  // Not a full controller reference: kubectl leaves blockOwnerDeletion out so a user without
-  // rights on the CronJob's finalizers may still run it.
-  meta["ownerReferences"] = {{{"apiVersion", "batch/v1"},
-                              {"kind", "CronJob"},
-                              {"name", (*cronJob)["metadata"].value("name", "")},
-                              {"uid", (*cronJob)["metadata"].value("uid", "")},
-                              {"controller", true}}};
-  ojson job = typeMeta("Job", "batch/v1", std::move(meta));
-  job["spec"] = ojson::parse(templ.value("spec", json::object()).dump());
-  job["status"] = ojson::object();
-  return job;
+  return manualJobFromCronJob(*cronJob, objectMeta(inv, r.name, true));
 }
 
 Result<ojson> buildJob(Invocation& inv, const Request& r) {

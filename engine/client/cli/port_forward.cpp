@@ -13,42 +13,10 @@
 namespace kd::cli {
 namespace {
 
-using describe::asArray;
-using describe::at;
 using describe::str;
 
 bool isNumber(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// The pod's container port called `name`.
-Result<std::string> namedContainerPort(const json& pod, const std::string& name) {
-  for (const json& c : asArray(at(pod, "spec.containers"))) {
-    for (const json& p : asArray(at(c, "ports"))) {
-      if (str(p, "name") == name) return std::to_string(p.value("containerPort", 0));
-    }
-  }
-  return Status::badRequest("Pod '" + str(pod, "metadata.name") + "' does not have a named port '" +
-                            name + "'");
-}
-
-// The container port behind service port `remote` (a number or a port name), as kubectl
-// translates it: targetPort, a named targetPort looked up in the pod, else the port itself.
-Result<std::string> servicePortTarget(const json& service, const json& pod,
-                                      const std::string& remote) {
-  for (const json& p : asArray(at(service, "spec.ports"))) {
-    const bool matches =
-        isNumber(remote) ? std::to_string(p.value("port", 0)) == remote : str(p, "name") == remote;
-    if (!matches) continue;
-    const json target = p.value("targetPort", json());
-    if (target.is_string()) return namedContainerPort(pod, target.get<std::string>());
-    if (target.is_number_integer() && target.get<int>() > 0) {
-      return std::to_string(target.get<int>());
-    }
-    return std::to_string(p.value("port", 0));
-  }
-  return Status::badRequest("Service " + str(service, "metadata.name") +
-                            " does not have a service port " + remote);
 }
 
 // The port specs with their remote side made a pod port number; a Service's port becomes the
@@ -72,12 +40,7 @@ Result<std::vector<client::ForwardedPort>> translatePorts(Invocation& inv, const
     const size_t colon = spec.find(':');
     std::string local = colon == std::string::npos ? "" : spec.substr(0, colon);
     const std::string remote = colon == std::string::npos ? spec : spec.substr(colon + 1);
-    Result<std::string> target = remote;
-    if (service) {
-      target = servicePortTarget(*service, pod, remote);
-    } else if (!isNumber(remote)) {
-      target = namedContainerPort(pod, remote);
-    }
+    auto target = client::podPortFor(service ? &*service : nullptr, pod, remote);
     if (!target.ok()) return target.status();
     if (colon == std::string::npos) local = isNumber(remote) ? remote : *target;
     auto port = client::parsePortSpec(local + ":" + *target);

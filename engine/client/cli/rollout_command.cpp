@@ -5,6 +5,7 @@
 #include "engine/api/selectors.h"
 #include "engine/client/cli/commands.h"
 #include "engine/client/cli/rollout.h"
+#include "engine/client/cli/workload_actions.h"
 
 namespace kd::cli {
 
@@ -22,19 +23,6 @@ using SubCommand = int (*)(Invocation&, client::ApiClient&, Target&);
 
 std::string label(const Target& t) {
   return kindPrefix(t.kind) + "/" + t.name;
-}
-
-std::string utcNow() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-bool isPaused(const Target& t) {
-  return t.object.value("/spec/paused"_json_pointer, false);
 }
 
 // Prints the status after every change until done, --watch=false, or --timeout.
@@ -66,20 +54,6 @@ int status(Invocation& inv, client::ApiClient& c, Target& t) {
   return inv.usageError("timed out waiting for the condition");
 }
 
-// The ReplicaSets or ControllerRevisions that may hold the target's history.
-Result<RevisionHistory> historyOf(client::ApiClient& c, const Target& t) {
-  const bool deployment = t.kind.resource == "deployments";
-  const auto* kind =
-      api::KindsRegistry::builtin().resolve(deployment ? "replicasets" : "controllerrevisions");
-  client::ListOptions o;
-  auto selector =
-      api::LabelSelector::fromJson(t.object.value("/spec/selector"_json_pointer, json()));
-  if (selector.ok()) o.labelSelector = selector->toString();
-  auto list = c.list(*kind, t.object.value("/metadata/namespace"_json_pointer, ""), o);
-  if (!list.ok()) return list.status();
-  return revisionHistory(t.kind, t.object, list->value("items", json::array()));
-}
-
 int64_t revisionFlag(Invocation& inv, const char* flag) {
   try {
     return std::stoll(inv.args.value(flag, "0"));
@@ -89,7 +63,7 @@ int64_t revisionFlag(Invocation& inv, const char* flag) {
 }
 
 int history(Invocation& inv, client::ApiClient& c, Target& t) {
-  auto h = historyOf(c, t);
+  auto h = readRevisionHistory(c, t.kind, t.object);
   if (!h.ok()) return inv.fail(h.status());
   const int64_t revision = revisionFlag(inv, "revision");
   auto text = historyText(*h, revision);
@@ -100,112 +74,28 @@ int history(Invocation& inv, client::ApiClient& c, Target& t) {
   return 0;
 }
 
-json withoutHash(json templ) {
-  if (templ.contains("metadata") && templ["metadata"].contains("labels")) {
-    templ["metadata"]["labels"].erase("pod-template-hash");
-    if (templ["metadata"]["labels"].empty()) templ["metadata"].erase("labels");
+int print(Invocation& inv, const ActionOutcome& outcome) {
+  if (outcome.ok()) {
+    inv.out << outcome.message;
+    return 0;
   }
-  return templ;
-}
-
-// kubectl restores these deployment annotations from the deployment, never the ReplicaSet.
-bool keptAnnotation(const std::string& key) {
-  static const std::vector<std::string> kKeep = {"kubectl.kubernetes.io/last-applied-configuration",
-                                                 "deployment.kubernetes.io/revision",
-                                                 "deployment.kubernetes.io/revision-history",
-                                                 "deployment.kubernetes.io/desired-replicas",
-                                                 "deployment.kubernetes.io/max-replicas",
-                                                 "deprecated.deployment.rollback.to"};
-  return std::find(kKeep.begin(), kKeep.end(), key) != kKeep.end();
-}
-
-json rollbackPatch(const Target& t, const json& templ, const json& sourceAnnotations) {
-  json patch = json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", templ}}});
-  if (t.kind.resource != "deployments") return patch;
-  json annotations = json::object();
-  const json current = t.object.value("/metadata/annotations"_json_pointer, json::object());
-  for (const auto& [k, v] : current.items()) {
-    if (keptAnnotation(k)) annotations[k] = v;
-  }
-  for (const auto& [k, v] : sourceAnnotations.items()) {
-    if (!keptAnnotation(k)) annotations[k] = v;
-  }
-  patch.push_back({{"op", "replace"}, {"path", "/metadata/annotations"}, {"value", annotations}});
-  return patch;
+  return outcome.refusedLocally ? inv.usageError(outcome.status.message())
+                                : inv.fail(outcome.status);
 }
 
 int undo(Invocation& inv, client::ApiClient& c, Target& t) {
-  auto h = historyOf(c, t);
-  if (!h.ok()) return inv.fail(h.status());
-  int64_t to = revisionFlag(inv, "to-revision");
-  const bool deployment = t.kind.resource == "deployments";
-  if (to > 0 && !h->count(to)) {
-    return inv.usageError("unable to find specified revision " + std::to_string(to) +
-                          " in history");
-  }
-  if (to <= 0) {
-    if (h->size() < 2) {
-      return inv.usageError(deployment
-                                ? "no rollout history found for deployment \"" + t.name + "\""
-                                : std::string("no last revision to roll back to"));
-    }
-    to = std::prev(h->end(), 2)->first;
-  }
-  if (deployment && isPaused(t)) {
-    return inv.usageError(
-        "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' "
-        "and try again");
-  }
-  const json templ = withoutHash(h->at(to).podTemplate);
-  if (templ == t.object.value("/spec/template"_json_pointer, json())) {
-    inv.out << label(t) << " skipped rollback (current template already matches revision " << to
-            << ")";
-    return 0;
-  }
-  auto r = c.patch(t.kind, inv.namespaceName(), t.name, client::PatchType::Json,
-                   rollbackPatch(t, templ, h->at(to).annotations).dump());
-  if (!r.ok()) return inv.fail(r.status());
-  inv.out << label(t) << " rolled back\n";
-  return 0;
+  return print(inv, undoRollout(c, t.kind, t.object, revisionFlag(inv, "to-revision")));
 }
 
 int restart(Invocation& inv, client::ApiClient& c, Target& t) {
-  if (isPaused(t)) {
-    return inv.usageError(qualifiedName(t.kind, t.name) +
-                          " can't restart paused deployment (run rollout resume first)");
-  }
-  const json patch = {
-      {"spec",
-       {{"template",
-         {{"metadata", {{"annotations", {{"kubectl.kubernetes.io/restartedAt", utcNow()}}}}}}}}}};
-  auto r =
-      c.patch(t.kind, inv.namespaceName(), t.name, client::PatchType::StrategicMerge, patch.dump());
-  if (!r.ok()) return inv.fail(r.status());
-  inv.out << label(t) << " restarted\n";
-  return 0;
-}
-
-int setPaused(Invocation& inv, client::ApiClient& c, Target& t, bool pause) {
-  const char* verb = pause ? "pausing" : "resuming";
-  if (t.kind.resource != "deployments") {
-    return inv.usageError(qualifiedName(t.kind, t.name) + " " + verb + " is not supported");
-  }
-  if (isPaused(t) == pause) {
-    return inv.usageError(qualifiedName(t.kind, t.name) +
-                          (pause ? " is already paused" : " is not paused"));
-  }
-  const json patch = {{"spec", {{"paused", pause ? json(true) : json(nullptr)}}}};
-  auto r = c.patch(t.kind, inv.namespaceName(), t.name, client::PatchType::Merge, patch.dump());
-  if (!r.ok()) return inv.fail(r.status());
-  inv.out << label(t) << (pause ? " paused\n" : " resumed\n");
-  return 0;
+  return print(inv, restartRollout(c, t.kind, t.object));
 }
 
 int pause(Invocation& inv, client::ApiClient& c, Target& t) {
-  return setPaused(inv, c, t, true);
+  return print(inv, setRolloutPaused(c, t.kind, t.object, true));
 }
 int resume(Invocation& inv, client::ApiClient& c, Target& t) {
-  return setPaused(inv, c, t, false);
+  return print(inv, setRolloutPaused(c, t.kind, t.object, false));
 }
 
 const std::vector<std::pair<std::string, SubCommand>>& subCommands() {
