@@ -26,6 +26,8 @@ Options:
   --threads N           API server I/O threads (default 2)
   --simulated-nodes N   register N simulated nodes (kwok-like: pods run without containers)
   --cluster-switch      serve the VM nodes' cluster network (an L2 switch on 127.0.0.1)
+  --horizontal-pod-autoscaler-sync-period D
+                        how often autoscalers are evaluated: "15s" (default), "500ms", or seconds
   -h, --help            show this help
 )";
 
@@ -35,6 +37,19 @@ bool takeValue(int& i, int argc, char** argv, std::string& out) {
     return false;
   }
   out = argv[++i];
+  return true;
+}
+
+// "15s", "500ms" or plain seconds; false when malformed.
+bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
+  char* end = nullptr;
+  const long n = std::strtol(text.c_str(), &end, 10);
+  const std::string unit = end;
+  if (end == text.c_str() || n <= 0 || n > 86'400'000 ||
+      (unit != "" && unit != "s" && unit != "ms")) {
+    return false;
+  }
+  out = std::chrono::milliseconds(unit == "ms" ? n : n * 1000);
   return true;
 }
 
@@ -75,6 +90,13 @@ int main(int argc, char** argv) {
       options.writeKubeconfig = false;
     } else if (arg == "--cluster-switch") {
       options.clusterSwitch = true;
+    } else if (arg == "--horizontal-pod-autoscaler-sync-period") {
+      if (!takeValue(i, argc, argv, value)) return 2;
+      if (!parseDuration(value, options.hpaSyncPeriod)) {
+        std::fprintf(stderr, "kubedesk-engine: %s: not a duration (15s, 500ms): %s\n", arg.c_str(),
+                     value.c_str());
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "kubedesk-engine: unknown option %s\n%s", arg.c_str(), kUsage);
       return 2;

@@ -80,6 +80,9 @@ class ApiHandler {
   // `notify` is handed to a watch: called (on a store thread) when the watch has more to pump.
   HandlerResult handle(const HttpRequest& request, std::function<void()> notify);
 
+  // The node agents' usage reports (metrics_store.h); the autoscaler reads them too.
+  MetricsStore& metricsStore() { return *metricsStore_; }
+
  private:
   HttpResponse handleResource(const RequestInfo& info, const api::KindInfo& kind,
                               const HttpRequest& request);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "engine/controllers/deployment_controller.h"
 #include "engine/controllers/endpoints_controller.h"
 #include "engine/controllers/garbage_collector.h"
+#include "engine/controllers/hpa_controller.h"
 #include "engine/controllers/job_controller.h"
 #include "engine/controllers/namespace_controller.h"
 #include "engine/controllers/node_ipam_controller.h"
@@ -26,6 +28,7 @@
 #include "engine/controllers/volume_controller.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/server/api_server.h"
+#include "engine/server/metrics_store.h"
 #include "engine/server/node_token.h"
 #include "engine/server/object_service.h"
 #include "engine/server/pki.h"
@@ -81,6 +84,8 @@ class ControlPlane::Impl {
   std::unique_ptr<vm::SimulatedNodes> simulatedNodes;
   std::unique_ptr<vm::ClusterSwitch> clusterSwitch;
   std::unique_ptr<ApiHandler> handler;
+  // The handler's MetricsStore once the handler exists: the autoscaler starts before it.
+  std::atomic<MetricsStore*> metrics{nullptr};
   std::unique_ptr<ApiServer> server;
   PkiFiles pki;
   uint16_t port = 0;
@@ -165,6 +170,13 @@ Status ControlPlane::Impl::startControllers() {
   controllers->add(std::make_unique<controllers::DaemonSetController>(*objects));
   controllers->add(std::make_unique<controllers::StatefulSetController>(*objects));
   controllers->add(std::make_unique<controllers::VolumeController>(*objects));
+  controllers::HpaControllerOptions hpa;
+  hpa.syncPeriod = options.hpaSyncPeriod;
+  hpa.metrics = [this](const std::string& ns, const std::string& name) {
+    MetricsStore* store = metrics.load();
+    return store ? store->pod(ns, name) : std::nullopt;
+  };
+  controllers->add(std::make_unique<controllers::HpaController>(*objects, std::move(hpa)));
   Status st = controllers->start();
   if (!st.isOk()) controllers.reset();
   return st;
@@ -184,6 +196,7 @@ Status ControlPlane::Impl::startSimulatedNodes() {
 Status ControlPlane::Impl::startServer() {
   handler = std::make_unique<ApiHandler>(
       *objects, [this] { return "127.0.0.1:" + std::to_string(port); }, pki.nodeTokenKey);
+  metrics = &handler->metricsStore();
   const json remembered = readJsonFile(dataDir / "engine.json");
   if (options.clusterSwitch) {
     // The nodes' domains name the switch's port: keep it, else take any free one.

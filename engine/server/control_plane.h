@@ -3,6 +3,7 @@
 // kubeconfig context that points at it, and periodic store compaction. `kubedesk-engine` is a
 // thin main around this class; tests start one in-process or as a child process.
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -23,6 +24,9 @@ struct ControlPlaneOptions {
   // Serve the VM nodes' cluster network (vm/libvirt/cluster_switch.h) on 127.0.0.1; its port
   // goes into engine.json as "switchPort" and is kept across restarts, as the API port is.
   bool clusterSwitch = false;
+  // How often each HorizontalPodAutoscaler is evaluated (kube-controller-manager's
+  // --horizontal-pod-autoscaler-sync-period).
+  std::chrono::milliseconds hpaSyncPeriod{15000};
 };
 
 class ControlPlane {
