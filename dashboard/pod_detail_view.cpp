@@ -10,8 +10,8 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <array>
 
+#include "dashboard/status_style.h"
 #include "engine/api/yaml_json.h"
 
 namespace kd::dashboard {
@@ -79,14 +79,6 @@ QString probeHandler(const json& probe) {
   return "exec " + cmd.join(' ');
 }
 
-struct ProbeKind {
-  const char* field;
-  const char* title;
-};
-constexpr std::array kProbes = {ProbeKind{"startupProbe", "Startup"},
-                                ProbeKind{"livenessProbe", "Liveness"},
-                                ProbeKind{"readinessProbe", "Readiness"}};
-
 QTreeWidget* makeTree(const QStringList& headers) {
   auto* tree = new QTreeWidget;
   tree->setHeaderLabels(headers);
@@ -119,20 +111,44 @@ std::vector<Cells> containerRows(const json& pod) {
   return rows;
 }
 
-std::vector<Cells> probeRows(const json& pod) {
+QString timeText(const QDateTime& t) {
+  return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString();
+}
+
+// Result, consecutive failures, last probe, last transition, last failure message; blank while
+// the node agent has published nothing about the probe (simulated nodes never do).
+Cells probeStatusCells(const ProbeStatus& s) {
+  return {s.published ? probeResultName(s.result) : QString(),
+          s.published ? QString::number(s.consecutiveFailures) : QString(), timeText(s.lastProbe),
+          timeText(s.lastTransition), s.lastFailureMessage.trimmed()};
+}
+
+std::vector<Cells> probeRows(const json& pod, const ProbeHistory& history) {
   std::vector<Cells> rows;
   for (const auto& c : array(field(pod, {"spec", "containers"}))) {
-    for (const auto& k : kProbes) {
-      const json& p = field(c, {k.field});
+    for (const auto& k : kProbeFields) {
+      const json& p = field(c, {k.specField});
       if (!p.is_object()) continue;
-      rows.push_back({text(c.value("name", "")), k.title, probeHandler(p),
-                      text(p.value("initialDelaySeconds", 0)) + "s",
-                      text(p.value("periodSeconds", 10)) + "s",
-                      text(p.value("timeoutSeconds", 1)) + "s",
-                      text(p.value("successThreshold", 1)), text(p.value("failureThreshold", 3))});
+      const QString name = text(c.value("name", ""));
+      rows.push_back(
+          Cells{name, k.title, probeHandler(p), text(p.value("initialDelaySeconds", 0)) + "s",
+                text(p.value("periodSeconds", 10)) + "s", text(p.value("timeoutSeconds", 1)) + "s",
+                text(p.value("successThreshold", 1)), text(p.value("failureThreshold", 3))} +
+          probeStatusCells(history.status({name, QString::fromLatin1(k.key)})));
     }
   }
   return rows;
+}
+
+// The result cell coloured and iconed like the pod phases in the tables.
+void styleResults(QTreeWidget* tree) {
+  for (int i = 0; i < tree->topLevelItemCount(); ++i) {
+    QTreeWidgetItem* item = tree->topLevelItem(i);
+    const Health h = probeHealth(probeResultOf(item->text(PodDetailView::kResultColumn)));
+    if (h == Health::Unknown) continue;
+    item->setForeground(PodDetailView::kResultColumn, healthColor(h));
+    item->setIcon(PodDetailView::kResultColumn, healthIcon(h));
+  }
 }
 
 std::vector<Cells> conditionRows(const json& pod) {
@@ -182,7 +198,10 @@ PodDetailView::PodDetailView(QWidget* parent)
       containers_(makeTree({tr("Container"), tr("State"), tr("Ready"), tr("Restarts"), tr("Image"),
                             tr("Ports"), tr("Requests"), tr("Limits")})),
       probes_(makeTree({tr("Container"), tr("Probe"), tr("Handler"), tr("Delay"), tr("Period"),
-                        tr("Timeout"), tr("Success"), tr("Failure")})),
+                        tr("Timeout"), tr("Success"), tr("Failure"), tr("Result"),
+                        tr("Consecutive failures"), tr("Last probe"), tr("Last transition"),
+                        tr("Last failure")})),
+      timeline_(new ProbeTimeline),
       conditions_(makeTree({tr("Condition"), tr("Status"), tr("Reason"), tr("Last transition")})),
       events_(makeTree(
           {tr("Type"), tr("Reason"), tr("Last seen"), tr("Count"), tr("From"), tr("Message")})),
@@ -195,11 +214,12 @@ PodDetailView::PodDetailView(QWidget* parent)
   yaml_->setFont(QFont(QStringLiteral("monospace")));
   auto* overview = new QWidget;
   auto* ol = new QVBoxLayout(overview);
-  for (auto [label, tree] :
-       {std::pair{tr("Containers"), containers_}, std::pair{tr("Probes"), probes_},
-        std::pair{tr("Conditions"), conditions_}}) {
+  for (auto [label, widget] : {std::pair<QString, QWidget*>{tr("Containers"), containers_},
+                               std::pair<QString, QWidget*>{tr("Probes"), probes_},
+                               std::pair<QString, QWidget*>{tr("Probe results"), timeline_},
+                               std::pair<QString, QWidget*>{tr("Conditions"), conditions_}}) {
     ol->addWidget(new QLabel("<b>" + label + "</b>"));
-    ol->addWidget(tree);
+    ol->addWidget(widget);
   }
   tabs_->addTab(overview, tr("Overview"));
   tabs_->addTab(events_, tr("Events"));
@@ -228,18 +248,38 @@ void PodDetailView::setPod(const api::CachedObject& pod,
   if (!pod) {
     title_->clear();
     for (auto* t : {containers_, probes_, conditions_, events_}) t->clear();
+    timeline_->setHistory(ProbeHistory());
     yaml_->clear();
     return;
   }
   title_->setText("<b>Pod " + QString::fromStdString(api::objectKey(*pod)) + "</b>");
+  const std::vector<api::CachedObject> about = eventsAbout(*pod, events);
+  ProbeHistory& history = historyOf(*pod);
+  history.update(*pod, about);
+  timeline_->setHistory(history);
   fill(containers_, containerRows(*pod));
-  fill(probes_, probeRows(*pod));
+  fill(probes_, probeRows(*pod, history));
+  styleResults(probes_);
   fill(conditions_, conditionRows(*pod));
-  fill(events_, eventRows(eventsAbout(*pod, events)));
+  fill(events_, eventRows(about));
   // Keep the reader's scroll position while the same pod updates.
   const int scroll = samePod ? yaml_->verticalScrollBar()->value() : 0;
   yaml_->setPlainText(QString::fromStdString(api::toYaml(*pod)));
   yaml_->verticalScrollBar()->setValue(scroll);
+}
+
+// The history of the pod with `pod`'s uid (its key when it has none), created on first sight;
+// the pod shown longest ago is forgotten when more than kMaxPods have been shown.
+ProbeHistory& PodDetailView::historyOf(const json& pod) {
+  std::string uid = api::metadataOf(pod).value("uid", "");
+  if (uid.empty()) uid = api::objectKey(pod);
+  std::erase(recent_, uid);
+  recent_.push_back(uid);
+  while (recent_.size() > size_t(kMaxPods)) {
+    histories_.erase(recent_.front());
+    recent_.pop_front();
+  }
+  return histories_[uid];
 }
 
 }  // namespace kd::dashboard

@@ -1,13 +1,19 @@
 #pragma once
 // PodDetailView: everything about one pod on tabs — Overview (containers with state,
-// restarts, image, ports and resources; probe settings per container; conditions), Events
-// (the pod's events, live) and YAML. It only displays what it is given; the main window feeds
-// it the pod and the events from the live tables whenever they change. Its "Logs" button asks
-// the main window to open the pod's logs.
+// restarts, image, ports and resources; probe settings and status per container with a
+// timeline of their results; conditions), Events (the pod's events, live) and YAML. It only
+// displays what it is given; the main window feeds it the pod and the events from the live
+// tables whenever they change. Probe transitions it has seen are remembered per pod uid (for
+// the kMaxPods pods shown last) while the view lives, so the timeline outlasts a reselection.
+// Its "Logs" button asks the main window to open the pod's logs.
 
 #include <QWidget>
+#include <deque>
+#include <map>
+#include <string>
 #include <vector>
 
+#include "dashboard/probe_timeline.h"
 #include "engine/api/object_key.h"
 
 class QLabel;
@@ -22,6 +28,16 @@ class PodDetailView : public QWidget {
   Q_OBJECT
 
  public:
+  static constexpr int kMaxPods = 32;  // pods whose probe history is kept
+  // Columns of the "probes" tree after the settings: the probe's status.
+  enum ProbeColumn {
+    kResultColumn = 8,
+    kConsecutiveFailuresColumn,
+    kLastProbeColumn,
+    kLastTransitionColumn,
+    kLastFailureColumn
+  };
+
   explicit PodDetailView(QWidget* parent = nullptr);
 
   // Shows `pod` (null clears) with the events that concern it, taken from `events`.
@@ -31,18 +47,24 @@ class PodDetailView : public QWidget {
   // For tests and accessibility: the trees by name ("containers", "probes", "conditions",
   // "events").
   QTreeWidget* tree(const QString& name) const;
+  ProbeTimeline* timeline() const { return timeline_; }
 
  signals:
   // The person asked for the logs of the pod shown.
   void logsRequested();
 
  private:
+  ProbeHistory& historyOf(const json& pod);
+
   api::CachedObject pod_;
+  std::map<std::string, ProbeHistory> histories_;  // by pod uid
+  std::deque<std::string> recent_;                 // uids, least recently shown first
   QLabel* title_;
   QPushButton* logs_;
   QTabWidget* tabs_;
   QTreeWidget* containers_;
   QTreeWidget* probes_;
+  ProbeTimeline* timeline_;
   QTreeWidget* conditions_;
   QTreeWidget* events_;
   QPlainTextEdit* yaml_;

@@ -97,9 +97,7 @@ class LogsViewTest : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    auto access = kd::client::loadClusterAccess(engine_.kubeconfig().toStdString(), "");
-    QVERIFY2(access.ok(), access.status().message().c_str());
-    auto client = kd::client::ApiClient::create(*access);
+    auto client = engine_.adminClient();
     QVERIFY2(client.ok(), client.status().message().c_str());
     session_ = std::make_unique<ClusterSession>(std::move(*client));
     KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("counter", "n1", "Always", kCounter)));

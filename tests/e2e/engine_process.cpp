@@ -130,3 +130,9 @@ CommandResult runWithEnvironment(const QString& program, const QStringList& args
   r.err = QString::fromUtf8(p.readAllStandardError());
   return r;
 }
+
+kd::Result<std::unique_ptr<kd::client::ApiClient>> EngineProcess::adminClient() const {
+  auto access = kd::client::loadClusterAccess(kubeconfig().toStdString(), "");
+  if (!access.ok()) return access.status();
+  return kd::client::ApiClient::create(*access);
+}

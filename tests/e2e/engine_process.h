@@ -6,6 +6,9 @@
 #include <QString>
 #include <QStringList>
 #include <QTemporaryDir>
+#include <memory>
+
+#include "engine/client/api_client.h"
 
 struct CommandResult {
   int exitCode = -1;
@@ -32,6 +35,8 @@ class EngineProcess {
   QString url() const { return url_; }
   QString dataDir() const { return dataDir_; }
   QString kubeconfig() const { return dataDir_ + "/kubeconfig"; }
+  // A client of the API server with the admin credentials of kubeconfig().
+  kd::Result<std::unique_ptr<kd::client::ApiClient>> adminClient() const;
   QString log() const { return log_; }
   qint64 pid() const { return process_.processId(); }
   // False once the engine has exited without stop() or kill9(); the first caller to notice
