@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 PROFILE ?= kubedesk
 
-.PHONY: run test deps build configure clean
+.PHONY: run test deps build configure clean screenshots
 
 deps:
 	./packaging/install-deps.sh
@@ -27,6 +27,11 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The README's pictures, taken by a test on a virtual X server (needs root for the node agent).
+screenshots: build
+	cd $(BUILD_DIR) && ctest -R '^screenshots_test$$' --output-on-failure
+	cp $(BUILD_DIR)/screenshots/*.png docs/screenshots/
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -2,10 +2,13 @@
 
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDesktopServices>
+#include <QDockWidget>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSplitter>
@@ -21,12 +24,15 @@
 #include <map>
 
 #include "dashboard/async_call.h"
+#include "dashboard/cluster_page.h"
 #include "dashboard/logs_view.h"
 #include "dashboard/manifest_editor.h"
 #include "dashboard/object_detail_view.h"
 #include "dashboard/pod_detail_view.h"
+#include "dashboard/port_forwards.h"
 #include "dashboard/resource_filter_model.h"
 #include "dashboard/sections.h"
+#include "dashboard/terminal_view.h"
 #include "engine/api/yaml_json.h"
 
 namespace kd::dashboard {
@@ -55,6 +61,30 @@ bool hasLogs(const api::KindInfo& kind, const json& obj) {
   return selector != spec->end() && selector->is_object() && !selector->empty();
 }
 
+// The ports a person may forward to: a Service's ports, else the containers' ports of a pod or
+// of a workload's pod template; "port/name" is offered by number.
+QStringList portsOf(const json& obj) {
+  QStringList ports;
+  auto add = [&ports](const json& list, const char* key) {
+    if (!list.is_array()) return;
+    for (const auto& p : list) {
+      if (p.is_object() && p.contains(key)) ports << QString::number(p.value(key, 0));
+    }
+  };
+  const json spec = obj.value("spec", json::object());
+  if (obj.value("kind", "") == "Service" || spec.contains("ports")) {
+    add(spec.value("ports", json()), "port");
+    return ports;
+  }
+  const json podSpec = spec.contains("containers")
+                           ? spec
+                           : obj.value("/spec/template/spec"_json_pointer, json::object());
+  for (const auto& c : podSpec.value("containers", json::array())) {
+    add(c.value("ports", json()), "containerPort");
+  }
+  return ports;
+}
+
 }  // namespace
 
 Prompts Prompts::dialogs() {
@@ -67,7 +97,15 @@ Prompts Prompts::dialogs() {
         int n =
             QInputDialog::getInt(parent, QObject::tr("Scale"), what, current, 0, 100000, 1, &ok);
         return ok ? std::optional<int>(n) : std::nullopt;
-      }};
+      },
+      [](QWidget* parent, const QString& what, const QStringList& ports) -> std::optional<QString> {
+        bool ok = false;
+        const QString port =
+            QInputDialog::getItem(parent, QObject::tr("Port forward"), what, ports, 0, true, &ok);
+        return ok && !port.trimmed().isEmpty() ? std::optional<QString>(port.trimmed())
+                                               : std::nullopt;
+      },
+      [](const QUrl& url) { QDesktopServices::openUrl(url); }};
 }
 
 MainWindow::MainWindow(ClusterSession* session, QWidget* parent)
@@ -102,6 +140,11 @@ void MainWindow::buildUi() {
   editAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   logsAction_ = bar->addAction(tr("Logs"), this, &MainWindow::openLogs);
   logsAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  shellAction_ = bar->addAction(tr("Shell"), this, &MainWindow::openShell);
+  shellAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+  actionsAction_ = bar->addAction(tr("Actions"), this, &MainWindow::showActionsMenu);
+  forwardAction_ = bar->addAction(tr("Port forward…"), this, &MainWindow::portForwardSelected);
+  browserAction_ = bar->addAction(tr("Open in browser"), this, &MainWindow::openInBrowser);
   auto* find = new QAction(this);
   find->setShortcut(QKeySequence::Find);
   connect(find, &QAction::triggered, text_, qOverload<>(&QWidget::setFocus));
@@ -139,6 +182,8 @@ void MainWindow::buildUi() {
   table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 6);
   table_->horizontalHeader()->setStretchLastSection(true);
   table_->setWordWrap(false);
+  table_->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(table_, &QWidget::customContextMenuRequested, this, &MainWindow::showActionsMenu);
   connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
           [this] { scheduleDetailRefresh(); });
   connect(namespaces_, &QComboBox::currentIndexChanged, this,
@@ -156,9 +201,9 @@ void MainWindow::buildUi() {
   split_->addWidget(table_);
   split_->addWidget(details_);
 
-  clusterPage_ = new QLabel;
-  clusterPage_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-  clusterPage_->setMargin(16);
+  clusterPage_ = new ClusterPage(session_, [this](QWidget* parent, const QString& question) {
+    return prompts_.confirm(parent, question);
+  });
   pages_ = new QStackedWidget;
   pages_->addWidget(clusterPage_);
   pages_->addWidget(split_);
@@ -174,19 +219,21 @@ void MainWindow::buildUi() {
   tabs_ = new QTabWidget;
   tabs_->addTab(main, tr("Resources"));
   tabs_->addTab(editor_, tr("Editor"));
-  // Only logs tabs close.
+  // Only logs and shell tabs close.
   tabs_->setTabsClosable(true);
   for (int i = 0; i < tabs_->count(); ++i) {
     tabs_->tabBar()->setTabButton(i, QTabBar::RightSide, nullptr);
     tabs_->tabBar()->setTabButton(i, QTabBar::LeftSide, nullptr);
   }
   connect(tabs_, &QTabWidget::tabCloseRequested, this, [this](int index) {
-    if (auto* logs = qobject_cast<LogsView*>(tabs_->widget(index))) {
+    QWidget* tab = tabs_->widget(index);
+    if (qobject_cast<LogsView*>(tab) || qobject_cast<TerminalView*>(tab)) {
       tabs_->removeTab(index);
-      logs->deleteLater();
+      tab->deleteLater();
     }
   });
   setCentralWidget(tabs_);
+  buildPortForwardsPanel();
   statusBar();
   updateActions();
 }
@@ -302,16 +349,7 @@ void MainWindow::scheduleDetailRefresh() {
 
 void MainWindow::refreshDetail() {
   updateActions();
-  if (!kind_) {
-    const auto& access = session_->client().access();
-    ResourceTableModel* nodes = session_->model(builtinKind("nodes"));
-    clusterPage_->setText(tr("<h2>Cluster</h2><p>Context: <b>%1</b><br>Server: %2<br>"
-                             "Nodes: %3</p>")
-                              .arg(QString::fromStdString(access.contextName).toHtmlEscaped(),
-                                   QString::fromStdString(access.server).toHtmlEscaped())
-                              .arg(nodes->rowCount()));
-    return;
-  }
+  if (!kind_) return;  // the Cluster page follows its informers itself
   // Columns fit the first rows shown, then keep the width the person gives them.
   if (!columnsSized_ && model_->rowCount() > 0) {
     table_->resizeColumnsToContents();
@@ -334,6 +372,11 @@ void MainWindow::updateActions() {
   scaleAction_->setEnabled(selected && kind_ && kind_->hasSubresource("scale"));
   editAction_->setEnabled(selected);
   logsAction_->setEnabled(selected && kind_ && hasLogs(*kind_, *obj));
+  shellAction_->setEnabled(selected && kind_ && kind_->kind == "Pod" && kind_->group.empty());
+  actionsAction_->setEnabled(selected && kind_ && !actionsFor(*kind_, *obj).empty());
+  const bool forwardable = selected && kind_ && hasLogs(*kind_, *obj) && !portsOf(*obj).isEmpty();
+  forwardAction_->setEnabled(forwardable);
+  browserAction_->setEnabled(forwardable);
 }
 
 void MainWindow::report(const QString& what, const Status& status) {
@@ -414,6 +457,112 @@ LogsView* MainWindow::openLogs() {
   logs->showPodsOf(*kind_, *obj);
   tabs_->setCurrentIndex(tabs_->addTab(logs, tr("Logs: %1").arg(logs->target())));
   return logs;
+}
+
+// The selected object's rollout or CronJob actions, as a menu at the cursor (the table's
+// context menu and the toolbar's Actions button both open it).
+void MainWindow::showActionsMenu() {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_) return;
+  QMenu menu(this);
+  for (ObjectAction action : actionsFor(*kind_, *obj)) {
+    menu.addAction(actionTitle(action), this, [this, action] { runObjectAction(action); });
+  }
+  if (menu.isEmpty()) return;
+  menu.addSeparator();
+  if (forwardAction_->isEnabled()) menu.addAction(forwardAction_);
+  menu.exec(QCursor::pos());
+}
+
+void MainWindow::runObjectAction(ObjectAction action) {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_) return;
+  const QString what = actionTitle(action).toLower() + " " +
+                       QString::fromStdString(kind_->resource) + " " + namespaceOf(*obj) + "/" +
+                       nameOf(*obj);
+  client::ApiClient* client = session_->clientPtr();
+  runAsync<std::string>(
+      this, [client, action, kind = *kind_, obj] { return runAction(*client, action, kind, *obj); },
+      [this, what](const Result<std::string>& r) {
+        if (!r.ok()) return report(what, r.status());
+        statusBar()->showMessage(QString::fromStdString(*r), 5000);
+        emit actionFinished(what, Status::ok());
+      });
+}
+
+void MainWindow::portForwardSelected() {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_) return;
+  const auto port = prompts_.port(this,
+                                  tr("Port of %1 \"%2\" to forward from 127.0.0.1:")
+                                      .arg(QString::fromStdString(kind_->kind), nameOf(*obj)),
+                                  portsOf(*obj));
+  if (port) startForward(*port, false);
+}
+
+void MainWindow::openInBrowser() {
+  const api::CachedObject obj = selectedObject();
+  if (!obj) return;
+  const QStringList ports = portsOf(*obj);
+  if (!ports.isEmpty()) startForward(ports.front(), true);
+}
+
+void MainWindow::startForward(const QString& remote, bool open) {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_) return;
+  const int id = portForwards_->start(*kind_, *obj, remote);
+  if (open) opening_.insert(id);
+  statusBar()->showMessage(tr("Forwarding to %1 port %2…").arg(nameOf(*obj), remote));
+}
+
+void MainWindow::buildPortForwardsPanel() {
+  portForwards_ = new PortForwards(session_->clientPtr(), this);
+  forwardsList_ = new QTreeWidget;
+  forwardsList_->setObjectName("portForwards");
+  forwardsList_->setHeaderLabels({tr("Target"), tr("Local address"), tr("Port")});
+  forwardsList_->setRootIsDecorated(false);
+  forwardsList_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  auto* stop = new QAction(tr("Stop forwarding"), forwardsList_);
+  connect(stop, &QAction::triggered, this, [this] {
+    if (auto* item = forwardsList_->currentItem())
+      portForwards_->stop(item->data(0, Qt::UserRole).toInt());
+  });
+  forwardsList_->addAction(stop);
+  connect(forwardsList_, &QTreeWidget::itemActivated, this,
+          [this](QTreeWidgetItem* item) { prompts_.openUrl(QUrl(item->text(1))); });
+  auto* dock = new QDockWidget(tr("Port forwards"), this);
+  dock->setObjectName("portForwardsDock");
+  dock->setWidget(forwardsList_);
+  addDockWidget(Qt::BottomDockWidgetArea, dock);
+  dock->hide();
+  connect(portForwards_, &PortForwards::changed, this, [this, dock] {
+    forwardsList_->clear();
+    for (const auto& f : portForwards_->active()) {
+      auto* item = new QTreeWidgetItem(forwardsList_,
+                                       {f.target, f.url().toString(), QString::number(f.remote)});
+      item->setData(0, Qt::UserRole, f.id);
+    }
+    if (forwardsList_->topLevelItemCount() > 0) dock->show();
+  });
+  connect(portForwards_, &PortForwards::started, this, [this](const PortForwards::Forward& f) {
+    statusBar()->showMessage(tr("Forwarding from %1 -> %2").arg(f.url().toString()).arg(f.remote),
+                             5000);
+    if (opening_.erase(f.id)) prompts_.openUrl(f.url());
+  });
+  connect(portForwards_, &PortForwards::failed, this, [this](int id, const QString& message) {
+    opening_.erase(id);
+    statusBar()->showMessage(tr("Port forward: %1").arg(message));
+  });
+}
+
+TerminalView* MainWindow::openShell() {
+  const api::CachedObject obj = selectedObject();
+  if (!obj || !kind_ || kind_->kind != "Pod" || !kind_->group.empty()) return nullptr;
+  auto* shell = new TerminalView(session_->clientPtr());
+  shell->execInto(*obj);
+  tabs_->setCurrentIndex(tabs_->addTab(shell, tr("Shell: %1").arg(shell->target())));
+  shell->display()->setFocus();
+  return shell;
 }
 
 void MainWindow::restoreSettings() {

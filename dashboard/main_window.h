@@ -2,16 +2,19 @@
 // MainWindow: the dashboard. A sidebar of sections (sections.h) with live counts, the live
 // table of the chosen kind (namespace selector, text filter, sortable columns) and, below it,
 // the details of the selected object (PodDetailView for pods, YAML for everything else).
-// Actions: delete (after confirmation), scale and edit, run off the GUI thread; a failure
-// shows the Status message the server sent. "Logs" opens a LogsView tab for the selected pod
-// or for every pod of the selected workload. A second tab holds the manifest editor. Window
-// geometry, splitters and the last section are remembered in QSettings.
+// Actions: delete (after confirmation), scale, edit, rollout restart/undo/pause/resume, CronJob
+// trigger/suspend, port-forward and open in browser, run off the GUI thread; a failure shows
+// the Status message the server sent. Port-forwards are listed in a dock panel. "Logs" opens a
+// LogsView tab for the selected pod or for every pod of the selected workload. A second tab holds
+// the manifest editor. Window geometry, splitters and the last section are remembered in QSettings.
 
 #include <QMainWindow>
 #include <functional>
 #include <optional>
+#include <set>
 
 #include "dashboard/cluster_session.h"
+#include "dashboard/object_actions.h"
 #include "engine/api/status.h"
 
 class QComboBox;
@@ -26,17 +29,26 @@ class QTreeWidgetItem;
 
 namespace kd::dashboard {
 
+class ClusterPage;
 class LogsView;
 class ManifestEditor;
 class ObjectDetailView;
 class PodDetailView;
+class PortForwards;
 class ResourceFilterModel;
+class TerminalView;
 
 // How the window asks the person something; replaceable so tests answer without dialogs.
 struct Prompts {
   std::function<bool(QWidget* parent, const QString& question)> confirm;
   // The new replica count, or nullopt when cancelled.
   std::function<std::optional<int>(QWidget* parent, const QString& what, int current)> replicas;
+  // The port to forward to, from the object's ports (may be edited), or nullopt when cancelled.
+  std::function<std::optional<QString>(QWidget* parent, const QString& what,
+                                       const QStringList& ports)>
+      port;
+  // Shows `url` in the person's browser.
+  std::function<void(const QUrl& url)> openUrl;
   static Prompts dialogs();
 };
 
@@ -54,6 +66,8 @@ class MainWindow : public QMainWindow {
   QString currentSection() const { return resource_; }
   // Selects the row of `key` ("ns/name") in the current table; false when it is not shown.
   bool selectKey(const QString& key);
+  // The selected row's object as the live table holds it; null when nothing is selected.
+  api::CachedObject selectedObject() const;
 
   QTableView* table() const { return table_; }
   ResourceFilterModel* filter() const { return filter_; }
@@ -61,7 +75,9 @@ class MainWindow : public QMainWindow {
   QLineEdit* textFilter() const { return text_; }
   PodDetailView* podDetail() const { return podDetail_; }
   ObjectDetailView* objectDetail() const { return objectDetail_; }
+  ClusterPage* clusterPage() const { return clusterPage_; }
   ManifestEditor* editor() const { return editor_; }
+  PortForwards* portForwards() const { return portForwards_; }
   // The sidebar label of a section, e.g. "Pods (12)".
   QString sidebarText(const QString& resource) const;
 
@@ -73,6 +89,18 @@ class MainWindow : public QMainWindow {
   // Opens a closable tab with the logs of the selected pod, or of every pod the selected
   // object's selector reaches (Deployment, Job, ...); null when the selection has no logs.
   LogsView* openLogs();
+  // Opens a closable tab with a shell in the selected pod (its default container); null when
+  // the selection is not a pod.
+  TerminalView* openShell();
+  // A rollout or CronJob action (object_actions.h) on the selected object, off the GUI thread;
+  // its outcome goes to the status bar and actionFinished().
+  void runObjectAction(kd::dashboard::ObjectAction action);
+  // Forwards a local port to a port (asked for) of the selected pod, or of the pod behind the
+  // selected workload or Service; listed in the Port forwards panel.
+  void portForwardSelected();
+  // Forwards a free local port to the selected Service's or pod's first port and opens it in
+  // the browser once it listens.
+  void openInBrowser();
 
  signals:
   // After an action's API call returned: `what` is e.g. "delete pods default/web-1".
@@ -90,10 +118,12 @@ class MainWindow : public QMainWindow {
   void scheduleDetailRefresh();
   void refreshDetail();
   void updateActions();
-  api::CachedObject selectedObject() const;
   void report(const QString& what, const Status& status);
   void restoreSettings();
   void saveSettings() const;
+  void buildPortForwardsPanel();
+  void startForward(const QString& remote, bool open);
+  void showActionsMenu();
 
   ClusterSession* session_;
   Prompts prompts_ = Prompts::dialogs();
@@ -105,7 +135,7 @@ class MainWindow : public QMainWindow {
 
   QTreeWidget* sidebar_;
   QStackedWidget* pages_;
-  QLabel* clusterPage_;
+  ClusterPage* clusterPage_;
   QSplitter* split_;
   QTableView* table_;
   ResourceFilterModel* filter_;
@@ -118,6 +148,13 @@ class MainWindow : public QMainWindow {
   QAction* scaleAction_;
   QAction* editAction_;
   QAction* logsAction_;
+  QAction* shellAction_;
+  QAction* actionsAction_;
+  QAction* forwardAction_;
+  QAction* browserAction_;
+  PortForwards* portForwards_;
+  QTreeWidget* forwardsList_;
+  std::set<int> opening_;  // forwards to open in the browser once started
   QTabWidget* tabs_;
   ManifestEditor* editor_;
 };

@@ -4,6 +4,9 @@
 // every problem marked on its line (the field path of the Status causes, located in the YAML)
 // and listed below; Apply sends the same requests for real.
 //
+// Templates of common kinds start a manifest, files open and save, and Diff shows what Apply
+// would change (live object against the server's dry run, as `kubectl diff` does).
+//
 // Each document is created, or, when it already exists, merged into the live object with a
 // strategic merge patch. (kdctl's three-way apply lives inside kd_cli's apply.cpp; once it is
 // callable the editor should use it.) Calls run off the GUI thread.
@@ -14,6 +17,7 @@
 #include "engine/client/api_client.h"
 
 class QLabel;
+class QMenu;
 class QListWidget;
 class QPlainTextEdit;
 class QTimer;
@@ -30,10 +34,15 @@ struct ManifestOutcome {
   Status status;  // the first failure, OK when every document passed
   size_t failedDocument = 0;
   QStringList done;  // "deployment.apps/web created" / "... configured"
+  QString diff;      // diffManifests: the unified diff of every document, live -> merged
 };
 
 // Validates (dryRun) or applies every document of `text` through `client`. Blocking.
 ManifestOutcome applyManifests(client::ApiClient& client, const std::string& text, bool dryRun);
+// What applying `text` would change, as `kubectl diff` shows it: each document's live object
+// (none when it does not exist) against the server's dry run of the apply, in YAML without
+// managedFields. Blocking.
+ManifestOutcome diffManifests(client::ApiClient& client, const std::string& text);
 // The problems of `outcome` with their lines in `text`.
 std::vector<ManifestProblem> problemsOf(const ManifestOutcome& outcome, const std::string& text);
 
@@ -46,23 +55,37 @@ class ManifestEditor : public QWidget {
 
   void setText(const QString& yaml);
   QString text() const;
+  // The bundled templates ("Deployment", "Service", ...), and loading one into the editor.
+  static QStringList templateNames();
+  bool loadTemplate(const QString& name);
+  // Reads or writes the text from or to `path`; a failure names the file and the reason.
+  Status openFile(const QString& path);
+  Status saveFile(const QString& path);
+  // The last diff shown (empty: no differences, or none run yet).
+  QString diffText() const;
   const std::vector<ManifestProblem>& problems() const { return problems_; }
   QPlainTextEdit* editor() const { return editor_; }
 
  public slots:
   void validate();
   void apply();
+  void diff();
 
  signals:
   void validated(const kd::Status& status);
   void applied(const kd::Status& status);
+  void diffed(const kd::Status& status);
 
  private:
-  void run(bool dryRun);
-  void showOutcome(const ManifestOutcome& outcome, bool dryRun);
+  enum class Mode { Validate, Apply, Diff };
+  void run(Mode mode);
+  void openDialog();
+  void saveDialog();
+  void showOutcome(const ManifestOutcome& outcome, Mode mode);
 
   client::ApiClient* client_;
   QPlainTextEdit* editor_;
+  QPlainTextEdit* diff_;
   QListWidget* problemList_;
   QLabel* state_;
   QTimer* debounce_;

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev
   qt6-base-dev qt6-charts-dev libqt6svg6 libqt6opengl6-dev
+  libvterm-dev  # the dashboard's exec shell terminal emulator
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev libfuzzer-14-dev
   # tools the tests and runtime use

@@ -112,6 +112,9 @@ Result<std::unique_ptr<kd::client::ApiClient>> connectWithProgress(const Options
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The Cluster page runs kdctl in this process, and for VM profiles that hosts libvirt's event
+  // loop, which Qt's GLib dispatcher would starve (vm/libvirt/libvirt_connection.h).
+  qputenv("QT_NO_GLIB", "1");
   QApplication app(argc, argv);
   QApplication::setOrganizationName("KubeDesk");
   QApplication::setApplicationName("kubedesk");

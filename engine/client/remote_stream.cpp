@@ -120,6 +120,8 @@ class RemoteCommand::Impl {
     send(kResizeChannel, body);
   }
 
+  void writeStdin(std::string_view data) { send(kStdinChannel, data); }
+
   Result<json> run(const RemoteCommandIo& io) {
     io_ = &io;
     readServer();
@@ -267,6 +269,9 @@ const std::string& RemoteCommand::protocol() const {
 }
 void RemoteCommand::resize(TerminalSize size) {
   impl_->resize(size);
+}
+void RemoteCommand::writeStdin(std::string_view data) {
+  impl_->writeStdin(data);
 }
 Result<json> RemoteCommand::run(const RemoteCommandIo& io) {
   return impl_->run(io);

@@ -85,6 +85,10 @@ class RemoteCommand {
   const std::string& protocol() const;
   // Sends a terminal size on the resize channel (before or during run()).
   void resize(TerminalSize size);
+  // Queues `data` for the command's stdin, for callers with no file to read it from (a
+  // terminal widget; the query must ask for stdin and RemoteCommandIo::stdinFd stay -1).
+  // Never blocks; bytes written before run() go out when it starts, bytes after it are dropped.
+  void writeStdin(std::string_view data);
   // Moves the streams until the server ends the session; returns the Status it sent on the
   // error channel (a Success Status when it sent none), or why the connection broke.
   Result<json> run(const RemoteCommandIo& io);

@@ -1,15 +1,17 @@
 // The dashboard against a real kubedesk-engine with three simulated nodes, on the offscreen
 // platform: live tables, filters, the pod detail pane, sidebar counts, hidden Secret values
-// and the delete and scale actions.
+// and the delete, scale, rollout and CronJob actions.
 
 #include <QApplication>
 #include <QComboBox>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
 
@@ -65,9 +67,15 @@ class DashboardTest : public QObject {
   void deleteAsksThenReachesApi();
   void scaleErrorShowsStatusMessage();
   void deletingDeploymentRemovesItsPods();
+  void rolloutActionsReachApi();
+  void cronJobActionsReachApi();
   void editorMarksInvalidFieldOnItsLine_data();
   void editorMarksInvalidFieldOnItsLine();
   void editorAppliesValidManifest();
+  void editorTemplatesValidateAndApply_data();
+  void editorTemplatesValidateAndApply();
+  void editorDiffsAgainstLiveObject();
+  void editorOpensAndSavesFiles();
 
  private:
   void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
@@ -75,6 +83,7 @@ class DashboardTest : public QObject {
     QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
   }
   ResourceTableModel* pods() { return session_->model(kind("pods")); }
+  kd::Status act(kd::dashboard::ObjectAction action);
   static const kd::api::KindInfo& kind(const char* resource) {
     return *kd::api::KindsRegistry::builtin().resolve(resource);
   }
@@ -112,9 +121,7 @@ void DashboardTest::initTestCase() {
   QStandardPaths::setTestModeEnabled(true);  // QSettings stay out of the user's config
   engine_ = std::make_unique<EngineProcess>(QString(), QStringList{"--simulated-nodes", "3"});
   QVERIFY2(engine_->start(), qPrintable(engine_->log()));
-  auto access = kd::client::loadClusterAccess(engine_->kubeconfig().toStdString(), "");
-  QVERIFY2(access.ok(), access.status().message().c_str());
-  auto client = kd::client::ApiClient::create(*access);
+  auto client = engine_->adminClient();
   QVERIFY2(client.ok(), client.status().message().c_str());
   session_ = std::make_unique<ClusterSession>(std::move(*client));
   window_ = std::make_unique<MainWindow>(session_.get());
@@ -343,6 +350,77 @@ void DashboardTest::deletingDeploymentRemovesItsPods() {
   QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-b/api-").isEmpty(), 30000);
 }
 
+// Runs `action` on the selected object and waits for its outcome.
+kd::Status DashboardTest::act(kd::dashboard::ObjectAction action) {
+  QSignalSpy done(window_.get(), &MainWindow::actionFinished);
+  window_->runObjectAction(action);
+  if (!done.wait(15000) && done.isEmpty()) return kd::Status::timeout("no outcome");
+  return done.at(0).at(1).value<kd::Status>();
+}
+
+void DashboardTest::rolloutActionsReachApi() {
+  using kd::dashboard::ObjectAction;
+  kubectlOk({"-n", "dash-b", "create", "deployment", "roll", "--image=busybox:1"});
+  QVERIFY(window_->showSection("deployments"));
+  KD_TRY_VERIFY(window_->selectKey("dash-b/roll"));
+  auto get = [this](const char* path) {
+    return engine_
+        ->kubectl(
+            {"-n", "dash-b", "get", "deploy", "roll", "-o", QString("jsonpath={%1}").arg(path)})
+        .out;
+  };
+  QVERIFY(act(ObjectAction::RestartRollout).isOk());
+  QVERIFY(
+      !get(".spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt").isEmpty());
+  QVERIFY(act(ObjectAction::PauseRollout).isOk());
+  QCOMPARE(get(".spec.paused"), QString("true"));
+  // The table's copy follows the watch: then the window offers Resume, and a restart of a
+  // paused deployment is refused with kubectl's words.
+  QTRY_VERIFY_WITH_TIMEOUT(
+      (kd::dashboard::actionsFor(kind("deployments"), *window_->selectedObject()).back() ==
+       ObjectAction::ResumeRollout),
+      15000);
+  const kd::Status refused = act(ObjectAction::RestartRollout);
+  QVERIFY2(refused.message().find("can't restart paused deployment") != std::string::npos,
+           refused.message().c_str());
+  QVERIFY2(window_->statusBar()->currentMessage().contains("can't restart paused deployment"),
+           qPrintable(window_->statusBar()->currentMessage()));
+  QVERIFY(act(ObjectAction::ResumeRollout).isOk());
+  QCOMPARE(get(".spec.paused"), QString());
+  kubectlOk({"-n", "dash-b", "set", "image", "deploy/roll", "busybox=busybox:2"});
+  QTRY_VERIFY_WITH_TIMEOUT(
+      get(".metadata.annotations.deployment\\.kubernetes\\.io/revision") == "3", 15000);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      window_->selectedObject()->value("/spec/template/spec/containers/0/image"_json_pointer, "") ==
+          "busybox:2",
+      15000);
+  QVERIFY(act(ObjectAction::UndoRollout).isOk());
+  QCOMPARE(get(".spec.template.spec.containers[0].image"), QString("busybox:1"));
+}
+
+void DashboardTest::cronJobActionsReachApi() {
+  using kd::dashboard::ObjectAction;
+  kubectlOk({"-n", "dash-b", "create", "cronjob", "nightly", "--image=busybox",
+             "--schedule=0 3 * * *", "--", "true"});
+  QVERIFY(window_->showSection("cronjobs"));
+  KD_TRY_VERIFY(window_->selectKey("dash-b/nightly"));
+  QVERIFY(act(ObjectAction::TriggerCronJob).isOk());
+  auto jobs = engine_->kubectl({"-n", "dash-b", "get", "jobs", "-o",
+                                "jsonpath={range .items[*]}{.metadata.name} "
+                                "{.metadata.ownerReferences[0].name} "
+                                "{.metadata.annotations.cronjob\\.kubernetes\\.io/instantiate}"
+                                "{end}"});
+  QVERIFY2(
+      QRegularExpression("^nightly-manual-[a-z0-9]{5} nightly manual$").match(jobs.out).hasMatch(),
+      qPrintable(jobs.out));
+  QVERIFY(act(ObjectAction::SuspendCronJob).isOk());
+  QCOMPARE(
+      engine_
+          ->kubectl({"-n", "dash-b", "get", "cronjob", "nightly", "-o", "jsonpath={.spec.suspend}"})
+          .out,
+      QString("true"));
+}
+
 void DashboardTest::editorMarksInvalidFieldOnItsLine_data() {
   QTest::addColumn<QString>("yaml");
   QTest::addColumn<int>("line");  // 0-based
@@ -404,6 +482,80 @@ void DashboardTest::editorAppliesValidManifest() {
   r = engine_->kubectl(
       {"-n", "dash-a", "get", "configmap", "edited", "-o", "jsonpath={.data.color}"});
   QCOMPARE(r.out, QString("green"));
+}
+
+void DashboardTest::editorTemplatesValidateAndApply_data() {
+  QTest::addColumn<QString>("name");
+  for (const QString& name : kd::dashboard::ManifestEditor::templateNames()) {
+    QTest::newRow(qPrintable(name)) << name;
+  }
+}
+
+// Every bundled template passes the server's strict validation and applies as it is.
+void DashboardTest::editorTemplatesValidateAndApply() {
+  QFETCH(QString, name);
+  kd::dashboard::ManifestEditor* editor = window_->editor();
+  QVERIFY(editor->loadTemplate(name));
+  QVERIFY(editor->text().contains("kind: " + name + "\n"));
+  QSignalSpy validated(editor, &kd::dashboard::ManifestEditor::validated);
+  QSignalSpy applied(editor, &kd::dashboard::ManifestEditor::applied);
+  editor->validate();
+  KD_TRY_COMPARE(validated.count(), 1);
+  const auto status = validated.at(0).at(0).value<kd::Status>();
+  QVERIFY2(status.isOk(), status.message().c_str());
+  editor->apply();
+  KD_TRY_COMPARE(applied.count(), 1);
+  QVERIFY2(applied.at(0).at(0).value<kd::Status>().isOk(),
+           applied.at(0).at(0).value<kd::Status>().message().c_str());
+}
+
+void DashboardTest::editorDiffsAgainstLiveObject() {
+  kd::dashboard::ManifestEditor* editor = window_->editor();
+  QSignalSpy diffed(editor, &kd::dashboard::ManifestEditor::diffed);
+  QVERIFY(editor->loadTemplate("ConfigMap"));  // applied by the test before
+  editor->diff();
+  KD_TRY_COMPARE(diffed.count(), 1);
+  QVERIFY(diffed.at(0).at(0).value<kd::Status>().isOk());
+  QCOMPARE(editor->diffText(), QString());  // nothing would change
+  editor->setText(editor->text().replace("LOG_LEVEL: info", "LOG_LEVEL: debug"));
+  editor->diff();
+  KD_TRY_COMPARE(diffed.count(), 2);
+  const QString diff = editor->diffText();
+  QVERIFY2(diff.startsWith("--- live/configmaps/settings\n+++ merged/configmaps/settings\n"),
+           qPrintable(diff));
+  QVERIFY2(diff.contains("\n-  LOG_LEVEL: info\n+  LOG_LEVEL: debug\n"), qPrintable(diff));
+  // A diff is a dry run: the live object is unchanged.
+  QCOMPARE(
+      engine_->kubectl({"get", "configmap", "settings", "-o", "jsonpath={.data.LOG_LEVEL}"}).out,
+      QString("info"));
+  // A new object diffs against nothing; an invalid one is refused with the server's Status.
+  editor->setText(editor->text().replace("name: settings", "name: settings-new"));
+  editor->diff();
+  KD_TRY_COMPARE(diffed.count(), 3);
+  QVERIFY(editor->diffText().startsWith("--- live/configmaps/settings-new\n"));
+  QVERIFY(editor->diffText().contains("\n+  LOG_LEVEL: debug\n"));
+  editor->setText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndata: {a: [1]}\n");
+  editor->diff();
+  KD_TRY_COMPARE(diffed.count(), 4);
+  QVERIFY(!diffed.at(3).at(0).value<kd::Status>().isOk());
+  QVERIFY(!editor->problems().empty());
+}
+
+void DashboardTest::editorOpensAndSavesFiles() {
+  kd::dashboard::ManifestEditor* editor = window_->editor();
+  QTemporaryDir dir;
+  const QString path = dir.filePath("app.yaml");
+  QVERIFY(editor->loadTemplate("Deployment"));
+  const QString text = editor->text();
+  QVERIFY(editor->saveFile(path).isOk());
+  editor->setText("");
+  QVERIFY(editor->openFile(path).isOk());
+  QCOMPARE(editor->text(), text);
+  const kd::Status missing = editor->openFile(dir.filePath("missing.yaml"));
+  QVERIFY(!missing.isOk());
+  QVERIFY2(missing.message().find("missing.yaml") != std::string::npos, missing.message().c_str());
+  QCOMPARE(editor->text(), text);  // nothing lost
+  QVERIFY(!editor->saveFile(dir.filePath("no/such/dir/x.yaml")).isOk());
 }
 
 int main(int argc, char** argv) {

@@ -1,0 +1,168 @@
+// The dashboard's port-forwards against a real kubedesk-engine and a real kubedesk-node
+// running busybox httpd under runc, on the offscreen platform: a forward to a Service's port
+// (translated to the pod's named targetPort) serves the pod's page on 127.0.0.1, the main
+// window's "Open in browser" opens that address once it listens, stopping closes the port, and
+// a pod that is not running is refused with kubectl's message. Needs root.
+
+#include <unistd.h>
+
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTcpSocket>
+#include <QTreeWidget>
+#include <QtTest>
+
+#include "dashboard/cluster_session.h"
+#include "dashboard/main_window.h"
+#include "dashboard/port_forwards.h"
+#include "tests/e2e/node_agent_process.h"
+
+using kd::dashboard::ClusterSession;
+using kd::dashboard::MainWindow;
+using kd::dashboard::PortForwards;
+
+namespace {
+
+const char* const kWeb =
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: web, namespace: default, labels: {app: web}}\n"
+    "spec:\n"
+    "  nodeName: n1\n"
+    "  terminationGracePeriodSeconds: 1\n"
+    "  containers:\n"
+    "  - name: httpd\n"
+    "    image: busybox\n"
+    "    command: [sh, -c, 'mkdir -p /www && echo hello from web > /www/index.html && "
+    "exec httpd -f -p 8080 -h /www']\n"
+    "    ports: [{name: http, containerPort: 8080}]\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Service\n"
+    "metadata: {name: web, namespace: default}\n"
+    "spec:\n"
+    "  selector: {app: web}\n"
+    "  ports: [{port: 80, targetPort: http}]\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: parked, namespace: default}\n"
+    "spec:\n"
+    "  nodeName: nowhere\n"
+    "  containers: [{name: c, image: busybox, ports: [{containerPort: 80}]}]\n";
+
+const kd::api::KindInfo& kind(const char* resource) {
+  return *kd::api::KindsRegistry::builtin().resolve(resource);
+}
+
+// The body of GET / from 127.0.0.1:`port`, or the socket's error.
+QString fetch(uint16_t port) {
+  QTcpSocket socket;
+  socket.connectToHost("127.0.0.1", port);
+  if (!socket.waitForConnected(5000)) return "connect: " + socket.errorString();
+  socket.write("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  QByteArray reply;
+  while (socket.waitForReadyRead(5000)) reply += socket.readAll();
+  reply += socket.readAll();
+  return QString::fromUtf8(reply.mid(reply.indexOf("\r\n\r\n") + 4));
+}
+
+}  // namespace
+
+class PortForwardsTest : public QObject {
+  Q_OBJECT
+  EngineProcess engine_;
+  NodeAgentProcess agent_{engine_};
+  std::unique_ptr<ClusterSession> session_;
+
+  kd::json object(const char* resource, const char* name) {
+    auto r = session_->client().get(kind(resource), "default", name);
+    if (!r.ok()) qWarning("get %s %s: %s", resource, name, r.status().message().c_str());
+    return r.ok() ? *r : kd::json();
+  }
+
+ private slots:
+  void initTestCase() {
+    if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
+    QStandardPaths::setTestModeEnabled(true);
+    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
+    auto client = engine_.adminClient();
+    QVERIFY2(client.ok(), client.status().message().c_str());
+    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, kWeb));
+    QVERIFY2(
+        waitFor(
+            [&] {
+              return engine_.kubectl({"get", "pod", "web", "-o", "jsonpath={.status.phase}"}).out ==
+                     "Running";
+            },
+            60000),
+        qPrintable(agent_.log()));
+  }
+
+  void cleanupTestCase() {
+    session_.reset();
+    if (engine_.url().isEmpty()) return;
+    engine_.kubectl({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
+    const QStringList left = agent_.cleanUp();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+  }
+
+  void forwardsServicePortToPodAndStops() {
+    PortForwards forwards(session_->clientPtr());
+    QSignalSpy started(&forwards, &PortForwards::started);
+    QSignalSpy failed(&forwards, &PortForwards::failed);
+    const int id = forwards.start(kind("services"), object("services", "web"), "80");
+    QVERIFY2(started.wait(20000) || !started.isEmpty(),
+             failed.isEmpty() ? "no outcome" : qPrintable(failed.at(0).at(1).toString()));
+    const auto forward = started.at(0).at(0).value<PortForwards::Forward>();
+    QCOMPARE(forward.id, id);
+    QCOMPARE(forward.remote, uint16_t(8080));  // service port 80 -> targetPort "http" -> 8080
+    QVERIFY(forward.local != 0);
+    QCOMPARE(forwards.active().size(), size_t(1));
+    QCOMPARE(fetch(forward.local), QString("hello from web\n"));
+    QCOMPARE(fetch(forward.local), QString("hello from web\n"));  // one connection each
+    forwards.stop(id);
+    QVERIFY(forwards.active().empty());
+    QTRY_VERIFY_WITH_TIMEOUT(fetch(forward.local).startsWith("connect:"), 10000);
+    QVERIFY(failed.isEmpty());
+  }
+
+  void notRunningPodIsRefused() {
+    PortForwards forwards(session_->clientPtr());
+    QSignalSpy failed(&forwards, &PortForwards::failed);
+    forwards.start(kind("pods"), object("pods", "parked"), "80");
+    QVERIFY(failed.wait(20000) || !failed.isEmpty());
+    QCOMPARE(failed.at(0).at(1).toString(),
+             QString("unable to forward port because pod is not running. Current "
+                     "status=Pending"));
+  }
+
+  void openInBrowserOpensForwardedAddress() {
+    MainWindow window(session_.get());
+    QList<QUrl> opened;
+    kd::dashboard::Prompts prompts;
+    prompts.confirm = [](QWidget*, const QString&) { return true; };
+    prompts.openUrl = [&opened](const QUrl& url) { opened << url; };
+    window.setPrompts(prompts);
+    window.show();
+    QVERIFY(window.showSection("services"));
+    QTRY_VERIFY_WITH_TIMEOUT(window.selectKey("default/web"), 15000);
+    window.openInBrowser();
+    QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+    const QUrl url = opened.front();
+    QCOMPARE(url.host(), QString("127.0.0.1"));
+    QCOMPARE(fetch(uint16_t(url.port())), QString("hello from web\n"));
+    // The forward is listed in the Port forwards panel with its address.
+    auto* list = window.findChild<QTreeWidget*>("portForwards");
+    QVERIFY(list);
+    QTRY_COMPARE_WITH_TIMEOUT(list->topLevelItemCount(), 1, 5000);
+    QCOMPARE(list->topLevelItem(0)->text(1), url.toString());
+    QCOMPARE(list->topLevelItem(0)->text(0), QString("default/services/web"));
+  }
+};
+
+QTEST_MAIN(PortForwardsTest)
+#include "port_forwards_test.moc"
