@@ -13,8 +13,8 @@
 #include <QDir>
 #include <QLineSeries>
 #include <QProcess>
-#include <QStandardPaths>
 #include <QStandardItemModel>
+#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTreeWidget>
