@@ -24,6 +24,7 @@
 #include "dashboard/logs_view.h"
 #include "dashboard/main_window.h"
 #include "dashboard/pod_detail_view.h"
+#include "tests/dashboard/node_session.h"
 #include "tests/e2e/node_agent_process.h"
 
 using kd::dashboard::ClusterSession;
@@ -95,11 +96,9 @@ class LogsViewTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QStandardPaths::setTestModeEnabled(true);
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    auto client = engine_.adminClient();
-    QVERIFY2(client.ok(), client.status().message().c_str());
-    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    QString why;
+    session_ = startNodeSession(engine_, agent_, &why);
+    QVERIFY2(session_, qPrintable(why));
     KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("counter", "n1", "Always", kCounter)));
     KUBECTL_OK(k({"apply", "-f", "-"}, kDeployment));
     QVERIFY2(waitFor(

@@ -14,6 +14,7 @@
 #include "dashboard/main_window.h"
 #include "dashboard/pod_detail_view.h"
 #include "dashboard/probe_timeline.h"
+#include "tests/dashboard/node_session.h"
 #include "tests/e2e/node_agent_process.h"
 
 using kd::json;
@@ -152,11 +153,9 @@ class PodDetailProbeTest : public QObject {
     if (::geteuid() != 0) return;  // the model tests still run
     engine_ = std::make_unique<EngineProcess>();
     agent_ = std::make_unique<NodeAgentProcess>(*engine_);
-    QVERIFY2(engine_->start(), qPrintable(engine_->log()));
-    QVERIFY2(agent_->start(), qPrintable(agent_->log()));
-    auto client = engine_->adminClient();
-    QVERIFY2(client.ok(), client.status().message().c_str());
-    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    QString why;
+    session_ = startNodeSession(*engine_, *agent_, &why);
+    QVERIFY2(session_, qPrintable(why));
   }
 
   void cleanupTestCase() {

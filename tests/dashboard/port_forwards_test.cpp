@@ -16,6 +16,7 @@
 #include "dashboard/cluster_session.h"
 #include "dashboard/main_window.h"
 #include "dashboard/port_forwards.h"
+#include "tests/dashboard/node_session.h"
 #include "tests/e2e/node_agent_process.h"
 
 using kd::dashboard::ClusterSession;
@@ -86,11 +87,9 @@ class PortForwardsTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QStandardPaths::setTestModeEnabled(true);
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    auto client = engine_.adminClient();
-    QVERIFY2(client.ok(), client.status().message().c_str());
-    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    QString why;
+    session_ = startNodeSession(engine_, agent_, &why);
+    QVERIFY2(session_, qPrintable(why));
     KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, kWeb));
     QVERIFY2(
         waitFor(

@@ -28,6 +28,7 @@
 #include "dashboard/manifest_editor.h"
 #include "dashboard/pod_detail_view.h"
 #include "dashboard/terminal_view.h"
+#include "tests/dashboard/node_session.h"
 #include "tests/e2e/node_agent_process.h"
 
 using kd::dashboard::ClusterSession;
@@ -134,11 +135,9 @@ class ScreenshotsTest : public QObject {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY(out_.mkpath("."));
     QStandardPaths::setTestModeEnabled(true);
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    auto client = engine_.adminClient();
-    QVERIFY2(client.ok(), client.status().message().c_str());
-    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    QString why;
+    session_ = startNodeSession(engine_, agent_, &why);
+    QVERIFY2(session_, qPrintable(why));
     KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, kShop));
     QVERIFY2(waitFor(
                  [&] {

@@ -19,6 +19,7 @@
 #include "dashboard/main_window.h"
 #include "dashboard/terminal_view.h"
 #include "dashboard/vterm_screen.h"
+#include "tests/dashboard/node_session.h"
 #include "tests/e2e/node_agent_process.h"
 
 using kd::dashboard::ClusterSession;
@@ -98,11 +99,9 @@ class TerminalViewTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QStandardPaths::setTestModeEnabled(true);
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    auto client = engine_.adminClient();
-    QVERIFY2(client.ok(), client.status().message().c_str());
-    session_ = std::make_unique<ClusterSession>(std::move(*client));
+    QString why;
+    session_ = startNodeSession(engine_, agent_, &why);
+    QVERIFY2(session_, qPrintable(why));
     KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("shell", "n1", "Always", kSleeper)));
     QVERIFY2(
         waitFor(
