@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/api/conversion.h"
+
 namespace kd::api {
 namespace {
 
@@ -28,6 +30,13 @@ KindInfo k(std::string group, std::string version, std::string kind, std::string
   // "events.k8s.io" → "events": schema packages use the group's first label.
   std::string pkg = info.group.empty() ? "core" : info.group.substr(0, info.group.find('.'));
   info.schemaType = pkg + "." + info.version + "." + info.kind;
+  return info;
+}
+
+// `info` served by conversion from `storageVersion`.
+KindInfo converted(KindInfo info, std::string storageVersion, const VersionConverter& converter) {
+  info.storageVersion = std::move(storageVersion);
+  info.converter = &converter;
   return info;
 }
 
@@ -57,6 +66,9 @@ std::vector<KindInfo> builtinKinds() {
       k("batch", "v1", "CronJob", "cronjobs", ns, {"cj"}, {"status"}, {"all"}),
       k("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", ns, {"hpa"},
         {"status"}, {"all"}),
+      converted(k("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", ns,
+                  {"hpa"}, {"status"}, {"all"}),
+                "v2", hpaV1Converter()),
       k("coordination.k8s.io", "v1", "Lease", "leases", ns, {}, {}),
       k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", ns, {}, {}),
       k("events.k8s.io", "v1", "Event", "events", ns, {"ev"}, {}),
@@ -78,6 +90,16 @@ bool KindInfo::hasSubresource(std::string_view name) const {
   return std::find(subresources.begin(), subresources.end(), name) != subresources.end();
 }
 
+KindsRegistry::KindsRegistry(std::vector<KindInfo> kinds) : served_(std::move(kinds)) {
+  for (const auto& info : served_) {
+    if (info.converter) {
+      hasConverted_ = true;
+    } else {
+      kinds_.push_back(info);
+    }
+  }
+}
+
 const KindsRegistry& KindsRegistry::builtin() {
   static const KindsRegistry registry(builtinKinds());
   return registry;
@@ -88,12 +110,29 @@ const KindInfo* KindsRegistry::byResource(std::string_view group, std::string_vi
   for (const auto& info : kinds_) {
     if (info.group == group && info.version == version && info.resource == resource) return &info;
   }
+  if (!hasConverted_) return nullptr;
+  for (const auto& info : served_) {
+    if (info.converter && info.group == group && info.version == version &&
+        info.resource == resource) {
+      return &info;
+    }
+  }
   return nullptr;
+}
+
+const KindInfo& KindsRegistry::storageOf(const KindInfo& kind) const {
+  if (!kind.converter) return kind;
+  const KindInfo* stored = byResource(kind.group, kind.storageVersion, kind.resource);
+  return stored ? *stored : kind;
 }
 
 const KindInfo* KindsRegistry::byKind(std::string_view apiVersion, std::string_view kind) const {
   for (const auto& info : kinds_) {
     if (info.kind == kind && info.apiVersion() == apiVersion) return &info;
+  }
+  if (!hasConverted_) return nullptr;
+  for (const auto& info : served_) {
+    if (info.converter && info.kind == kind && info.apiVersion() == apiVersion) return &info;
   }
   return nullptr;
 }
@@ -123,7 +162,7 @@ const KindInfo* KindsRegistry::resolve(std::string_view name) const {
 
 std::vector<KindsRegistry::GroupVersions> KindsRegistry::groups() const {
   std::vector<GroupVersions> out;
-  for (const auto& info : kinds_) {
+  for (const auto& info : served_) {
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const GroupVersions& g) { return g.group == info.group; });
     if (it == out.end()) {

@@ -163,11 +163,11 @@ class Catalog {
  public:
   Catalog(Flavor fl, const KindsRegistry& kinds, const SchemaRegistry& schemas) {
     std::map<std::string, std::vector<const KindInfo*>> kindsByType;
-    for (const auto& k : kinds.all()) kindsByType[k.schemaType].push_back(&k);
+    for (const auto& k : kinds.served()) kindsByType[k.schemaType].push_back(&k);
     for (const auto& t : schemas.all()) {
       defs_[definitionName(t.name)] = typeSchema(fl, t, kindsByType[t.name]);
     }
-    for (const auto& k : kinds.all()) defs_[listDefinitionName(k)] = listSchema(fl, k);
+    for (const auto& k : kinds.served()) defs_[listDefinitionName(k)] = listSchema(fl, k);
     for (const auto& w : wellKnown()) {
       json s = json::parse(fl == Flavor::V2 ? w.v2 : w.v3);
       s["description"] = w.description;
@@ -508,7 +508,7 @@ std::string stableHash(const std::string& text) {
 
 json v3Document(const KindsRegistry& kinds, const Catalog& catalog, std::string_view gvPath) {
   json paths = json::object();
-  for (const auto& k : kinds.all()) {
+  for (const auto& k : kinds.served()) {
     if (groupVersionPath(k) == gvPath) addPaths(Flavor::V3, k, paths);
   }
   if (paths.empty()) return nullptr;
@@ -519,7 +519,7 @@ json v3Document(const KindsRegistry& kinds, const Catalog& catalog, std::string_
 
 std::vector<std::string> groupVersionPaths(const KindsRegistry& kinds) {
   std::vector<std::string> out;
-  for (const auto& k : kinds.all()) {
+  for (const auto& k : kinds.served()) {
     std::string p = groupVersionPath(k);
     if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   }
@@ -720,7 +720,7 @@ std::string protoSecurity(const json& doc) {
 json buildOpenApiV2(const KindsRegistry& kinds, const SchemaRegistry& schemas) {
   Catalog catalog(Flavor::V2, kinds, schemas);
   json paths = json::object();
-  for (const auto& k : kinds.all()) addPaths(Flavor::V2, k, paths);
+  for (const auto& k : kinds.served()) addPaths(Flavor::V2, k, paths);
   json definitions = catalog.all();
   definitions.update(catalog.closure(json::array({paths, definitions}), Flavor::V2));
   return {{"swagger", "2.0"},

@@ -114,6 +114,7 @@ void addMetaV1Types(std::vector<TypeDef>& out);
 void addCoreV1Types(std::vector<TypeDef>& out);
 void addAppsV1Types(std::vector<TypeDef>& out);
 void addBatchV1Types(std::vector<TypeDef>& out);
+void addAutoscalingV1Types(std::vector<TypeDef>& out);
 void addAutoscalingV2Types(std::vector<TypeDef>& out);
 void addCoordinationV1Types(std::vector<TypeDef>& out);
 void addDiscoveryV1Types(std::vector<TypeDef>& out);

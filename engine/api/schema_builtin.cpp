@@ -9,6 +9,7 @@ const SchemaRegistry& SchemaRegistry::builtin() {
     addCoreV1Types(types);
     addAppsV1Types(types);
     addBatchV1Types(types);
+    addAutoscalingV1Types(types);
     addAutoscalingV2Types(types);
     addCoordinationV1Types(types);
     addDiscoveryV1Types(types);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/api/conversion.h"
 #include "engine/api/openapi.h"
 #include "engine/api/percent_encoding.h"
 #include "engine/api/protobuf.h"
@@ -47,6 +48,101 @@ json partialMetadata(const json& object) {
   return {{"kind", "PartialObjectMetadata"},
           {"apiVersion", "meta.k8s.io/v1"},
           {"metadata", object.value("metadata", json::object())}};
+}
+
+// ---- versions served by conversion (kinds.h: KindInfo::converter) ----
+// Requests on such a version go to its stored version; bodies are converted to the stored form
+// on the way in and results back on the way out. Stored versions pass through untouched.
+
+// `stored` as `kind` shows it: itself (moved, never copied) unless `kind` converts.
+json servedForm(const KindInfo& kind, json stored) {
+  if (!kind.converter) return stored;
+  return kind.converter->toServed(stored);
+}
+
+// The Table of stored objects as `kind` serves them. Cells come from the stored form, so every
+// version prints the same (kube-apiserver prints from its internal version); embedded objects
+// are the served form.
+json servedTable(const KindInfo& kind, const KindInfo& stored,
+                 const std::vector<const json*>& objects, const json& listMeta,
+                 api::TableObjects include, std::chrono::system_clock::time_point now) {
+  json table = api::buildTable(stored, objects, listMeta, include, now);
+  if (kind.converter && include == api::TableObjects::Object) {
+    for (size_t i = 0; i < objects.size(); ++i) {
+      table["rows"][i]["object"] = kind.converter->toServed(*objects[i]);
+    }
+  }
+  return table;
+}
+
+// A List of stored objects (deletecollection's answer) as `kind` shows it.
+json servedList(const KindInfo& kind, json list) {
+  if (!kind.converter || !list.is_object()) return list;
+  list["apiVersion"] = kind.apiVersion();
+  for (auto& item : list["items"]) item = kind.converter->toServed(item);
+  return list;
+}
+
+// The stored form of a body written to a converting `kind`. Unknown fields are judged here,
+// against the served version's schema, because conversion keeps only the fields it knows; the
+// write then skips that judgement on the stored form (`options` is changed to say so).
+Result<json> storedBody(const KindInfo& kind, const json& body, WriteOptions& options,
+                        const api::SchemaRegistry& schemas, std::vector<std::string>& warnings) {
+  if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
+  if (body.contains("apiVersion") && body["apiVersion"] != kind.apiVersion()) {
+    return Status::badRequest("the API version in the data (" + body["apiVersion"].dump() +
+                              ") does not match the expected API version (" + kind.apiVersion() +
+                              ")");
+  }
+  if (body.contains("kind") && body["kind"] != kind.kind) {
+    return Status::badRequest("the kind in the data (" + body["kind"].dump() +
+                              ") does not match the expected kind (" + kind.kind + ")");
+  }
+  Status st = api::validateAgainstSchema(kind, body, options.fieldValidation, schemas, &warnings);
+  if (!st.isOk()) return st;
+  options.fieldValidation = api::FieldValidation::Ignore;
+  return kind.converter->toStored(body);
+}
+
+bool carriesResourceVersion(const json& patch) {
+  return patch.is_object() && patch.contains("metadata") && patch["metadata"].is_object() &&
+         patch["metadata"].contains("resourceVersion");
+}
+
+// A patch to a converting `kind` applies to the served form of the stored object (so its
+// fields, merge keys and JSON pointers are the served version's) and is written back as an
+// update of the stored form at the revision it was applied to; a conflict retries, as a patch
+// on a stored version does, unless the patch itself names a resourceVersion.
+Result<WriteResult> patchConverted(ObjectService& objects, const KindInfo& kind,
+                                   const RequestInfo& info, api::PatchType type,
+                                   const json& patchDoc, const WriteOptions& options) {
+  constexpr int kMaxConflictRetries = 8;
+  const KindInfo& stored = objects.kinds().storageOf(kind);
+  const bool precondition = carriesResourceVersion(patchDoc);
+  for (int attempt = 0;; ++attempt) {
+    auto current = objects.get(stored, info.namespaceName, info.name);
+    if (!current.ok()) return current.status();
+    auto patched = api::applyPatch(type, kind.converter->toServed((*current)->parse()), patchDoc,
+                                   objects.schemas(), kind.schemaType);
+    if (!patched.ok()) return patched.status();
+    if (!patched->is_object() || !patched->value("metadata", json()).is_object()) {
+      return Status::badRequest("the patched object must be a JSON object with metadata");
+    }
+    if (!precondition) {
+      (*patched)["metadata"]["resourceVersion"] = std::to_string((*current)->revision);
+    }
+    std::vector<std::string> warnings;
+    WriteOptions write = options;
+    auto body = storedBody(kind, *patched, write, objects.schemas(), warnings);
+    if (!body.ok()) return body.status();
+    auto r = objects.update(stored, info.namespaceName, info.name, std::move(body).value(), write);
+    if (!r.ok() && r.status().reason() == "Conflict" && !precondition &&
+        attempt < kMaxConflictRetries) {
+      continue;
+    }
+    if (r.ok()) r->warnings.insert(r->warnings.begin(), warnings.begin(), warnings.end());
+    return r;
+  }
 }
 
 // A request body as JSON, whatever encoding the client chose (JSON, YAML or Kubernetes
@@ -135,17 +231,17 @@ std::string watchLine(const char* type, const std::string& objectJson) {
 // The Table of a whole list, built one object at a time: each object is parsed, turned into its
 // row and dropped, so a list never holds more than one parsed object (a parsed object takes
 // about ten times its text).
-std::string tableList(const KindInfo& kind, const std::vector<store::ObjectPtr>& items,
-                      const json& listMeta, api::TableObjects include,
-                      std::chrono::system_clock::time_point now) {
-  json table = api::buildTable(kind, {}, listMeta, include, now);
+std::string tableList(const KindInfo& kind, const KindInfo& stored,
+                      const std::vector<store::ObjectPtr>& items, const json& listMeta,
+                      api::TableObjects include, std::chrono::system_clock::time_point now) {
+  json table = api::buildTable(stored, {}, listMeta, include, now);
   table.erase("rows");
   std::string body = table.dump();
   body.pop_back();  // the closing brace; the rows follow
   body += ",\"rows\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     const json obj = items[i]->parse();
-    const json one = api::buildTable(kind, {&obj}, json(), include, now);
+    const json one = servedTable(kind, stored, {&obj}, json(), include, now);
     if (i) body.push_back(',');
     body += one["rows"][0].dump();
   }
@@ -162,11 +258,13 @@ void releaseFreedMemory(size_t items) {
 
 class ApiWatchSession : public WatchSession {
  public:
-  ApiWatchSession(std::unique_ptr<WatchStream> stream, const KindInfo& kind, Output output,
-                  api::TableObjects include, bool bookmarks, bool initialEventsEnd,
-                  int timeoutSeconds, Clock clock)
+  // `kind` is the version watched, `storedKind` the one its objects are stored as.
+  ApiWatchSession(std::unique_ptr<WatchStream> stream, const KindInfo& kind,
+                  const KindInfo& storedKind, Output output, api::TableObjects include,
+                  bool bookmarks, bool initialEventsEnd, int timeoutSeconds, Clock clock)
       : stream_(std::move(stream)),
         kind_(kind),
+        storedKind_(storedKind),
         output_(output),
         include_(include),
         bookmarks_(bookmarks),
@@ -194,14 +292,17 @@ class ApiWatchSession : public WatchSession {
     switch (output_) {
       case Output::Table: {
         json obj = e.object->parse();
-        std::vector<const json*> one{&obj};
         json meta = {{"resourceVersion", std::to_string(e.revision)}};
         return watchLine(e.type.c_str(),
-                         api::buildTable(kind_, one, meta, include_, clock_()).dump());
+                         servedTable(kind_, storedKind_, {&obj}, meta, include_, clock_()).dump());
       }
       case Output::PartialMetadata:
-        return watchLine(e.type.c_str(), partialMetadata(e.object->parse()).dump());
+        return watchLine(e.type.c_str(),
+                         partialMetadata(servedForm(kind_, e.object->parse())).dump());
       default:
+        if (kind_.converter && e.object) {
+          return watchLine(e.type.c_str(), kind_.converter->toServed(e.object->parse()).dump());
+        }
         return watchLine(e.type.c_str(), e.object->json);
     }
   }
@@ -215,6 +316,7 @@ class ApiWatchSession : public WatchSession {
 
   std::unique_ptr<WatchStream> stream_;
   const KindInfo& kind_;
+  const KindInfo& storedKind_;
   Output output_;
   api::TableObjects include_;
   bool bookmarks_;
@@ -422,30 +524,32 @@ HttpResponse ApiHandler::render(const json& object, const HttpRequest& request, 
                                 const KindInfo* kind) const {
   HttpResponse r;
   r.status = status;
+  // `object` is stored; a version served by conversion shows its own form.
+  const json served = kind && kind->converter ? kind->converter->toServed(object) : json();
+  const json& shown = served.is_null() ? object : served;
   switch (outputFor(request.accept)) {
     case Output::Table:
       if (kind && object.value("kind", "") == kind->kind) {
-        std::vector<const json*> one{&object};
         auto info = parseRequestInfo(request.method, request.target);
         r.contentType = "application/json";
-        r.body = api::buildTable(*kind, one, json::object(),
-                                 info.ok() ? tableObjects(*info) : api::TableObjects::Metadata,
-                                 objects_.now())
+        r.body = servedTable(*kind, objects_.kinds().storageOf(*kind), {&object}, json::object(),
+                             info.ok() ? tableObjects(*info) : api::TableObjects::Metadata,
+                             objects_.now())
                      .dump();
         return r;
       }
       break;
     case Output::PartialMetadata:
-      r.body = partialMetadata(object).dump();
+      r.body = partialMetadata(shown).dump();
       return r;
     case Output::Yaml:
       r.contentType = "application/yaml";
-      r.body = api::toYaml(object);
+      r.body = api::toYaml(shown);
       return r;
     case Output::Json:
       break;
   }
-  r.body = object.dump();
+  r.body = shown.dump();
   return r;
 }
 
@@ -455,15 +559,16 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
   const std::string& name = info.name;
   const std::string& verb = info.verb;
   const std::string& sub = info.subresource;
+  const KindInfo& stored = objects_.kinds().storageOf(kind);  // `kind` unless it converts
 
   if (verb == "get") {
     if (sub == "scale") {
       auto scale = objects_.getScale(kind, ns, name);
       return scale.ok() ? render(*scale, request, 200, nullptr) : statusResponse(scale.status());
     }
-    auto obj = objects_.get(kind, ns, name);
+    auto obj = objects_.get(stored, ns, name);
     if (!obj.ok()) return statusResponse(obj.status());
-    if (outputFor(request.accept) == Output::Json) {
+    if (outputFor(request.accept) == Output::Json && !kind.converter) {
       HttpResponse r;
       r.body = (*obj)->json;
       return r;
@@ -477,10 +582,11 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
     if (!options.ok()) return statusResponse(options.status());
     if (verb == "deletecollection") {
       ListOptions selection{info.param("labelSelector"), info.param("fieldSelector"), 0, ""};
-      auto r = objects_.removeCollection(kind, ns, selection, *options);
-      return r.ok() ? render(*r, request, 200, nullptr) : statusResponse(r.status());
+      auto r = objects_.removeCollection(stored, ns, selection, *options);
+      return r.ok() ? render(servedList(kind, std::move(r).value()), request, 200, nullptr)
+                    : statusResponse(r.status());
     }
-    auto r = objects_.remove(kind, ns, name, *options);
+    auto r = objects_.remove(stored, ns, name, *options);
     if (!r.ok()) return statusResponse(r.status());
     if (r->deletedNow && kind.resource != "pods") {
       json details = {
@@ -504,7 +610,8 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
     if (!type.ok()) return statusResponse(type.status());
     auto patchDoc = api::parseDocument(request.body);
     if (!patchDoc.ok()) return statusResponse(patchDoc.status());
-    auto r = objects_.patch(kind, ns, name, *type, *patchDoc, *options);
+    auto r = kind.converter ? patchConverted(objects_, kind, info, *type, *patchDoc, *options)
+                            : objects_.patch(kind, ns, name, *type, *patchDoc, *options);
     if (!r.ok()) return statusResponse(r.status());
     HttpResponse resp = render(r->object, request, 200, sub == "scale" ? nullptr : &kind);
     resp.warnings = std::move(r->warnings);
@@ -512,6 +619,11 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
   }
   auto body = decodeBody(request);
   if (!body.ok()) return statusResponse(body.status());
+  std::vector<std::string> conversionWarnings;
+  if (kind.converter) {
+    body = storedBody(kind, *body, *options, objects_.schemas(), conversionWarnings);
+    if (!body.ok()) return statusResponse(body.status());
+  }
   if (verb == "create") {
     if (sub == "binding") {
       auto r = objects_.bind(ns, name, *body);
@@ -529,17 +641,21 @@ HttpResponse ApiHandler::handleResource(const RequestInfo& info, const KindInfo&
     }
     if (!sub.empty())
       return statusResponse(Status::methodNotAllowed("create is not supported on " + sub));
-    auto r = objects_.create(kind, ns, std::move(body).value(), *options);
+    auto r = objects_.create(stored, ns, std::move(body).value(), *options);
     if (!r.ok()) return statusResponse(r.status());
     HttpResponse resp = render(r->object, request, 201, &kind);
     resp.warnings = std::move(r->warnings);
+    resp.warnings.insert(resp.warnings.begin(), conversionWarnings.begin(),
+                         conversionWarnings.end());
     return resp;
   }
   if (verb == "update") {
-    auto r = objects_.update(kind, ns, name, std::move(body).value(), *options);
+    auto r = objects_.update(stored, ns, name, std::move(body).value(), *options);
     if (!r.ok()) return statusResponse(r.status());
     HttpResponse resp = render(r->object, request, 200, sub == "scale" ? nullptr : &kind);
     resp.warnings = std::move(r->warnings);
+    resp.warnings.insert(resp.warnings.begin(), conversionWarnings.begin(),
+                         conversionWarnings.end());
     return resp;
   }
   return statusResponse(
@@ -553,14 +669,14 @@ HttpResponse ApiHandler::list(const RequestInfo& info, const KindInfo& kind,
   if (!limit.ok()) return statusResponse(limit.status());
   ListOptions options{info.param("labelSelector"), info.param("fieldSelector"), *limit,
                       info.param("continue")};
-  auto listed = objects_.list(kind, info.namespaceName, options);
+  auto listed = objects_.list(objects_.kinds().storageOf(kind), info.namespaceName, options);
   if (!listed.ok()) return statusResponse(listed.status());
   json listMeta = {{"resourceVersion", std::to_string(listed->revision)}};
   if (!listed->continueToken.empty()) listMeta["continue"] = listed->continueToken;
 
   HttpResponse r;
   const Output output = outputFor(request.accept);
-  if (output == Output::Json) {
+  if (output == Output::Json && !kind.converter) {
     // Fast path: stored objects are already serialized; splice them in without parsing.
     std::string& body = r.body;
     size_t total = 128;
@@ -576,13 +692,14 @@ HttpResponse ApiHandler::list(const RequestInfo& info, const KindInfo& kind,
     return r;
   }
   if (output == Output::Table) {
-    r.body = tableList(kind, listed->items, listMeta, tableObjects(info), objects_.now());
+    r.body = tableList(kind, objects_.kinds().storageOf(kind), listed->items, listMeta,
+                       tableObjects(info), objects_.now());
     releaseFreedMemory(listed->items.size());
     return r;
   }
   std::vector<json> parsed;
   parsed.reserve(listed->items.size());
-  for (const auto& item : listed->items) parsed.push_back(item->parse());
+  for (const auto& item : listed->items) parsed.push_back(servedForm(kind, item->parse()));
   json items = json::array();
   for (auto& p : parsed) {
     items.push_back(output == Output::PartialMetadata ? partialMetadata(p) : std::move(p));
@@ -619,7 +736,8 @@ HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& k
   }
   const Output output = outputFor(request.accept);
   result.watchContentType = "application/json";
-  auto stream = objects_.watch(kind, info.namespaceName, options, std::move(notify));
+  const KindInfo& stored = objects_.kinds().storageOf(kind);
+  auto stream = objects_.watch(stored, info.namespaceName, options, std::move(notify));
   if (!stream.ok()) {
     if (stream.status().code() != 410) {
       result.response = statusResponse(stream.status());
@@ -630,7 +748,7 @@ HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& k
   }
   const bool bookmarks = info.flag("allowWatchBookmarks");
   result.watch = std::make_unique<ApiWatchSession>(
-      std::move(stream).value(), kind, output, tableObjects(info), bookmarks,
+      std::move(stream).value(), kind, stored, output, tableObjects(info), bookmarks,
       bookmarks && options.sendInitialEvents, timeout, [this] { return objects_.now(); });
   return result;
 }
@@ -720,7 +838,8 @@ HttpResponse ApiHandler::handleNonResource(const RequestInfo& info, const HttpRe
       return list.ok() ? ok(*list) : statusResponse(list.status());
     }
     if (!info.group.empty()) {
-      for (const auto& g : apiGroupList(kinds)["groups"]) {
+      const json groups = apiGroupList(kinds);  // kept alive: the loop reads into it
+      for (const auto& g : groups["groups"]) {
         if (g["name"] == info.group) {
           json group = g;
           group["kind"] = "APIGroup";

@@ -72,7 +72,7 @@ Result<json> apiResourceList(const api::KindsRegistry& kinds, std::string_view g
                              std::string_view version) {
   json resources = json::array();
   const bool metrics = group == metricsKinds().all().front().group;  // metrics: its own registry
-  for (const auto& k : (metrics ? metricsKinds() : kinds).all()) {
+  for (const auto& k : (metrics ? metricsKinds() : kinds).served()) {
     if (k.group != group || k.version != version) continue;
     json r = {{"name", k.resource},
               {"singularName", k.singular},
@@ -117,7 +117,7 @@ json discoveryItemsOf(const api::KindsRegistry& kinds, bool core) {
     json versions = json::array();
     for (const auto& v : g.versions) {
       json resources = json::array();
-      for (const auto& k : kinds.all()) {
+      for (const auto& k : kinds.served()) {
         if (k.group != g.group || k.version != v) continue;
         json r = {{"resource", k.resource},
                   {"responseKind", {{"group", k.group}, {"version", k.version}, {"kind", k.kind}}},

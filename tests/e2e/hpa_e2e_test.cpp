@@ -1,7 +1,8 @@
 // End to end: a HorizontalPodAutoscaler made with `kubectl autoscale` scales a Deployment of
 // busybox pods up while they burn CPU and back down once they stop, on the usage a real
 // kubedesk-node reads from the pods' cgroups under the real runc; kubectl 1.32 lists and
-// describes it.
+// describes it. kubectl 1.32's autoscale posts autoscaling/v1 (as protobuf), which the engine
+// serves by conversion from the stored autoscaling/v2 object.
 // The engine evaluates autoscalers every 2 s and the agent reports usage every second, so
 // the test takes tens of seconds, not minutes. Needs root.
 
@@ -13,10 +14,6 @@
 #include "node_agent_process.h"
 
 namespace {
-
-// kubectl 1.32's autoscale posts autoscaling/v1, which the engine does not serve (it serves
-// autoscaling/v2 only); kubectl 1.33 posts autoscaling/v2.
-const QString kKubectl133 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 // Each pod burns a CPU until /tmp/stop exists, then idles. Requests 100m, so one busy pod is
 // far above a 50% target.
@@ -91,9 +88,7 @@ class HpaE2eTest : public QObject {
   }
 
   void autoscaleCreatesAnHpaThatKubectlLists() {
-    auto r = engine_.kubectl(
-        {"autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=3"}, {},
-        kKubectl133);
+    auto r = k({"autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=3"});
     KUBECTL_OK(r);
     QCOMPARE(r.out.trimmed(), QString("horizontalpodautoscaler.autoscaling/web autoscaled"));
     KUBECTL_OK(k({"patch", "hpa", "web", "--type=merge", "-p", kShortScaleDownWindow}));

@@ -75,6 +75,7 @@ class SchemaTest : public QObject {
         {"core.v1.", kd::api::addCoreV1Types},
         {"apps.v1.", kd::api::addAppsV1Types},
         {"batch.v1.", kd::api::addBatchV1Types},
+        {"autoscaling.v1.", kd::api::addAutoscalingV1Types},
         {"autoscaling.v2.", kd::api::addAutoscalingV2Types},
         {"coordination.v1.", kd::api::addCoordinationV1Types},
         {"discovery.v1.", kd::api::addDiscoveryV1Types},
