@@ -1,15 +1,11 @@
 #include "dashboard/cluster_page.h"
 
-#include <QChart>
-#include <QChartView>
 #include <QDateTime>
-#include <QDateTimeAxis>
 #include <QFontDatabase>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLineSeries>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
@@ -19,7 +15,6 @@
 #include <QTableView>
 #include <QUrl>
 #include <QVBoxLayout>
-#include <QValueAxis>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 #include <fstream>
@@ -28,6 +23,7 @@
 #include <streambuf>
 
 #include "dashboard/async_call.h"
+#include "dashboard/usage_charts.h"
 #include "engine/client/cli/cli.h"
 #include "engine/client/cli/profile_state.h"
 #include "vm/local/local_nodes.h"
@@ -37,7 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kMetricsIntervalMs = 10'000;
 constexpr std::streamoff kConsoleTailBytes = 256 * 1024;
 
 const api::KindInfo& builtinKind(const char* resource) {
@@ -124,45 +119,6 @@ QString capacity(const json& node, const char* resource) {
   return QStringLiteral("—");
 }
 
-QChartView* chartView(const QString& title, QLineSeries* series, const QString& unit) {
-  auto* chart = new QChart;
-  chart->setTitle(title);
-  chart->legend()->hide();
-  chart->addSeries(series);
-  auto* time = new QDateTimeAxis;
-  time->setFormat("HH:mm:ss");
-  time->setTickCount(4);
-  auto* value = new QValueAxis;
-  value->setTitleText(unit);
-  value->setLabelFormat("%.0f");
-  chart->addAxis(time, Qt::AlignBottom);
-  chart->addAxis(value, Qt::AlignLeft);
-  series->attachAxis(time);
-  series->attachAxis(value);
-  auto* view = new QChartView(chart);
-  view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumHeight(180);
-  return view;
-}
-
-// Fits a chart's axes to its points: the time span (a minute around a lone point) and 0 to
-// a fifth above the highest value.
-void fitAxes(QLineSeries* series) {
-  const auto points = series->points();
-  if (points.isEmpty()) return;
-  qreal minX = points.front().x(), maxX = points.back().x(), maxY = 0;
-  for (const QPointF& p : points) maxY = std::max(maxY, p.y());
-  if (maxX - minX < 60'000) minX = maxX - 60'000;
-  for (QAbstractAxis* axis : series->attachedAxes()) {
-    if (auto* time = qobject_cast<QDateTimeAxis*>(axis)) {
-      time->setRange(QDateTime::fromMSecsSinceEpoch(qint64(minX)),
-                     QDateTime::fromMSecsSinceEpoch(qint64(maxX)));
-    } else if (auto* value = qobject_cast<QValueAxis*>(axis)) {
-      value->setRange(0, std::max<qreal>(1, maxY * 1.2));
-    }
-  }
-}
-
 QPushButton* button(const QString& text, const char* name) {
   auto* b = new QPushButton(text);
   b->setObjectName(name);
@@ -211,8 +167,6 @@ ClusterPage::ClusterPage(ClusterSession* session, Confirm confirm, QWidget* pare
   split->setSizes({200, 240, 160});
   layout->addWidget(split, 1);
 
-  metricsTimer_.setInterval(kMetricsIntervalMs);
-  connect(&metricsTimer_, &QTimer::timeout, this, &ClusterPage::refreshMetrics);
   for (const char* resource : {"nodes", "pods"}) {
     session_->model(builtinKind(resource));  // starts the informer
     connect(session_->bridge(builtinKind(resource)), &InformerBridge::changed, this,
@@ -278,21 +232,10 @@ QWidget* ClusterPage::buildNodes() {
 }
 
 QWidget* ClusterPage::buildCharts() {
-  cpu_ = new QLineSeries;
-  memory_ = new QLineSeries;
-  cpuView_ = chartView(tr("CPU"), cpu_, tr("millicores"));
-  memoryView_ = chartView(tr("Memory"), memory_, tr("MiB"));
-  metricsNote_ = new QLabel(tr("Select a node to see its CPU and memory over time."));
-  metricsNote_->setObjectName("metricsNote");
-  auto* box = new QWidget;
-  auto* column = new QVBoxLayout(box);
-  column->setContentsMargins(0, 0, 0, 0);
-  column->addWidget(metricsNote_);
-  auto* charts = new QHBoxLayout;
-  charts->addWidget(cpuView_);
-  charts->addWidget(memoryView_);
-  column->addLayout(charts, 1);
-  return box;
+  charts_ = new UsageCharts(session_->clientPtr(),
+                            tr("Select a node to see its CPU and memory over time."));
+  connect(charts_, &UsageCharts::updated, this, &ClusterPage::metricsUpdated);
+  return charts_;
 }
 
 QWidget* ClusterPage::buildProgress() {
@@ -316,17 +259,6 @@ QWidget* ClusterPage::buildConsole() {
   column->addWidget(refresh, 0, Qt::AlignLeft);
   column->addWidget(console_, 1);
   return box;
-}
-
-void ClusterPage::showEvent(QShowEvent* event) {
-  QWidget::showEvent(event);
-  metricsTimer_.start();
-  refreshMetrics();
-}
-
-void ClusterPage::hideEvent(QHideEvent* event) {
-  metricsTimer_.stop();
-  QWidget::hideEvent(event);
 }
 
 // ---- header ----
@@ -440,44 +372,8 @@ bool ClusterPage::selectNode(const QString& name) {
 
 void ClusterPage::refreshMetrics() {
   const QString node = selectedNode();
-  if (node.isEmpty()) return;
-  const std::string path =
-      "/kubedesk/v1/metrics/history?node=" + QUrl::toPercentEncoding(node).toStdString();
-  client::ApiClient* client = session_->clientPtr();
-  runAsync<json>(
-      this,
-      [client, path]() -> Result<json> {
-        auto r = client->request("GET", path);
-        if (!r.ok()) return r.status();
-        if (!r->ok()) return client::statusFromResponse(r->status, r->body);
-        json body = json::parse(r->body, nullptr, false);
-        if (body.is_discarded()) return Status::internal("the metrics history is not JSON");
-        return body;
-      },
-      [this, node](const Result<json>& history) { showHistory(node, history); });
-}
-
-void ClusterPage::showHistory(const QString& node, const Result<json>& history) {
-  if (node != selectedNode()) return;  // an answer for a node no longer shown
-  QList<QPointF> cpu, memory;
-  if (history.ok()) {
-    for (const json& p : history->value("points", json::array())) {
-      const qreal t = QDateTime::fromString(qs(p.value("timestamp", "")), Qt::ISODateWithMs)
-                          .toMSecsSinceEpoch();
-      cpu << QPointF(t, p.value("cpuNanoCores", 0.0) / 1e6);
-      memory << QPointF(t, p.value("memoryBytes", 0.0) / (1024.0 * 1024.0));
-    }
-  }
-  cpu_->replace(cpu);
-  memory_->replace(memory);
-  fitAxes(cpu_);
-  fitAxes(memory_);
-  metricsNote_->setText(history.ok() ? tr("%1: the last %2 samples (refreshed every %3 s)")
-                                           .arg(node)
-                                           .arg(cpu.size())
-                                           .arg(kMetricsIntervalMs / 1000)
-                                     : tr("%1: %2").arg(node, qs(history.status().message())));
-  emit metricsUpdated(history.ok() ? int(cpu.size()) : -1);
+  charts_->setSubject(
+      node, node.isEmpty() ? std::string() : "node=" + QUrl::toPercentEncoding(node).toStdString());
 }
 
 // ---- console ----

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "dashboard/cluster_session.h"
+#include "dashboard/usage_charts.h"
 
 class QLabel;
 class QLineSeries;
@@ -41,7 +42,6 @@ class QPushButton;
 class QTabWidget;
 class QStandardItemModel;
 class QTableView;
-class QChartView;
 
 namespace kd::dashboard {
 
@@ -71,9 +71,9 @@ class ClusterPage : public QWidget {
   QLabel* header() const { return header_; }
   QTableView* nodesTable() const { return nodesView_; }
   QStandardItemModel* nodes() const { return nodes_; }
-  QLineSeries* cpuSeries() const { return cpu_; }
-  QLineSeries* memorySeries() const { return memory_; }
-  QLabel* metricsNote() const { return metricsNote_; }
+  QLineSeries* cpuSeries() const { return charts_->cpuSeries(); }
+  QLineSeries* memorySeries() const { return charts_->memorySeries(); }
+  QLabel* metricsNote() const { return charts_->note(); }
   QPlainTextEdit* console() const { return console_; }
   QPlainTextEdit* progress() const { return progress_; }
   QTabWidget* panes() const { return panes_; }
@@ -88,7 +88,7 @@ class ClusterPage : public QWidget {
   bool selectNode(const QString& name);
 
  public slots:
-  // Fetches the selected node's history now (the timer does so every 10 s while visible).
+  // Shows the selected node's history, fetched now (and every 10 s while visible).
   void refreshMetrics();
   // Reads the selected VM node's console log now.
   void refreshConsole();
@@ -103,10 +103,6 @@ class ClusterPage : public QWidget {
   void consoleUpdated();
   // A kdctl command ended with exit code `rc`.
   void commandFinished(const QString& command, int rc);
-
- protected:
-  void showEvent(QShowEvent* event) override;
-  void hideEvent(QHideEvent* event) override;
 
  private:
   struct NodeRow {
@@ -125,7 +121,6 @@ class ClusterPage : public QWidget {
   std::vector<NodeRow> currentNodes() const;
   void setCell(int row, int column, const NodeRow& node);
   void refreshHeader();
-  void showHistory(const QString& node, const Result<json>& history);
   void runCommand(const QString& title, std::vector<std::string> argv);
   void appendProgress(const QString& text);
   void updateButtons();
@@ -135,18 +130,13 @@ class ClusterPage : public QWidget {
   ClusterProfile profile_;
   QString version_;
   bool rebuildQueued_ = false;
-  QTimer metricsTimer_;
   QThreadPool commandPool_;  // kdctl commands, one at a time, off Qt's global pool
   QFuture<int> command_;
 
   QLabel* header_;
   QStandardItemModel* nodes_;
   QTableView* nodesView_;
-  QLineSeries* cpu_;
-  QLineSeries* memory_;
-  QChartView* cpuView_;
-  QChartView* memoryView_;
-  QLabel* metricsNote_;
+  UsageCharts* charts_;
   QTabWidget* panes_;  // progress and console
   QPlainTextEdit* console_;
   QWidget* controls_;

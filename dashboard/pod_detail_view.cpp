@@ -8,6 +8,7 @@
 #include <QScrollBar>
 #include <QTabWidget>
 #include <QTreeWidget>
+#include <QUrl>
 #include <QVBoxLayout>
 #include <algorithm>
 
@@ -236,6 +237,25 @@ PodDetailView::PodDetailView(QWidget* parent)
   layout->addWidget(tabs_);
 }
 
+void PodDetailView::showMetrics(client::ApiClient* client) {
+  if (metrics_) return;
+  metrics_ = new UsageCharts(client, tr("Select a pod to see its CPU and memory over time."));
+  metrics_->setObjectName("podMetrics");
+  tabs_->insertTab(tabs_->indexOf(yaml_), metrics_, tr("Metrics"));
+  if (pod_) showUsageOf(*pod_);
+}
+
+// The metrics tab follows the pod shown (its containers' usage summed).
+void PodDetailView::showUsageOf(const json& pod) {
+  if (!metrics_) return;
+  const json& meta = api::metadataOf(pod);
+  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  metrics_->setSubject(
+      QString::fromStdString(ns + "/" + name),
+      "namespace=" + QUrl::toPercentEncoding(QString::fromStdString(ns)).toStdString() +
+          "&pod=" + QUrl::toPercentEncoding(QString::fromStdString(name)).toStdString());
+}
+
 QTreeWidget* PodDetailView::tree(const QString& name) const {
   return findChild<QTreeWidget*>(name);
 }
@@ -250,9 +270,11 @@ void PodDetailView::setPod(const api::CachedObject& pod,
     for (auto* t : {containers_, probes_, conditions_, events_}) t->clear();
     timeline_->setHistory(ProbeHistory());
     yaml_->clear();
+    if (metrics_) metrics_->setSubject({}, {});
     return;
   }
   title_->setText("<b>Pod " + QString::fromStdString(api::objectKey(*pod)) + "</b>");
+  if (!samePod) showUsageOf(*pod);
   const std::vector<api::CachedObject> about = eventsAbout(*pod, events);
   ProbeHistory& history = historyOf(*pod);
   history.update(*pod, about);

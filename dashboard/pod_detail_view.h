@@ -1,7 +1,8 @@
 #pragma once
 // PodDetailView: everything about one pod on tabs — Overview (containers with state,
 // restarts, image, ports and resources; probe settings and status per container with a
-// timeline of their results; conditions), Events (the pod's events, live) and YAML. It only
+// timeline of their results; conditions), Events (the pod's events, live), Metrics (CPU and
+// memory over time, once given a client: UsageCharts) and YAML. Apart from the metrics it only
 // displays what it is given; the main window feeds it the pod and the events from the live
 // tables whenever they change. Probe transitions it has seen are remembered per pod uid (for
 // the kMaxPods pods shown last) while the view lives, so the timeline outlasts a reselection.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "dashboard/probe_timeline.h"
+#include "dashboard/usage_charts.h"
 #include "engine/api/object_key.h"
 
 class QLabel;
@@ -40,6 +42,11 @@ class PodDetailView : public QWidget {
 
   explicit PodDetailView(QWidget* parent = nullptr);
 
+  // Adds the Metrics tab, which reads the pod's usage history through `client` (it must
+  // outlive the view: ClusterSession::clientPtr()).
+  void showMetrics(client::ApiClient* client);
+  UsageCharts* metrics() const { return metrics_; }
+
   // Shows `pod` (null clears) with the events that concern it, taken from `events`.
   void setPod(const api::CachedObject& pod, const std::vector<api::CachedObject>& events);
   api::CachedObject pod() const { return pod_; }
@@ -55,6 +62,7 @@ class PodDetailView : public QWidget {
 
  private:
   ProbeHistory& historyOf(const json& pod);
+  void showUsageOf(const json& pod);
 
   api::CachedObject pod_;
   std::map<std::string, ProbeHistory> histories_;  // by pod uid
@@ -67,6 +75,7 @@ class PodDetailView : public QWidget {
   ProbeTimeline* timeline_;
   QTreeWidget* conditions_;
   QTreeWidget* events_;
+  UsageCharts* metrics_ = nullptr;
   QPlainTextEdit* yaml_;
 };
 

@@ -1,7 +1,8 @@
 // The dashboard's Cluster page against a real KubeDesk profile that kdctl (in this process, as
 // the page itself does) starts with two simulated nodes in a temporary data root: the header,
 // the live nodes table, the charts from the engine's real metrics history (simulated nodes
-// report none, so the test POSTs agent reports as an admin may), the console pane of a VM node,
+// report none, so the test POSTs agent reports as an admin may) on the page and in the pod
+// detail's Metrics tab, the console pane of a VM node,
 // a foreign context, and the Stop, Start and Delete controls with their progress.
 
 #include <QLabel>
@@ -23,6 +24,7 @@
 #include "dashboard/cluster_page.h"
 #include "dashboard/cluster_session.h"
 #include "dashboard/main_window.h"
+#include "dashboard/pod_detail_view.h"
 #include "engine/client/cli/cli.h"
 #include "engine/client/cli/profile_state.h"
 #include "tests/support/settle.h"
@@ -43,14 +45,28 @@ const kd::api::KindInfo& kind(const char* resource) {
   return *kd::api::KindsRegistry::builtin().resolve(resource);
 }
 
-// One agent report (metrics_store.h) with the node's usage.
-std::string report(double cpuMillis, double memoryMiB) {
-  return kd::json{{"windowSeconds", 10},
-                  {"node",
-                   {{"cpuNanoCores", int64_t(cpuMillis * 1e6)},
-                    {"memoryBytes", int64_t(memoryMiB * 1024 * 1024)}}},
-                  {"pods", kd::json::array()}}
+kd::json usage(double cpuMillis, double memoryMiB) {
+  return {{"cpuNanoCores", int64_t(cpuMillis * 1e6)},
+          {"memoryBytes", int64_t(memoryMiB * 1024 * 1024)}};
+}
+
+// One agent report (metrics_store.h) with the node's usage and `pods`.
+std::string report(double cpuMillis, double memoryMiB, kd::json pods = kd::json::array()) {
+  return kd::json{
+      {"windowSeconds", 10}, {"node", usage(cpuMillis, memoryMiB)}, {"pods", std::move(pods)}}
       .dump();
+}
+
+// A report's entry for pod default/web with two containers sharing the usage equally.
+kd::json webPod(double cpuMillis, double memoryMiB) {
+  kd::json half = usage(cpuMillis / 2, memoryMiB / 2);
+  kd::json a = half, b = half;
+  a["name"] = "a";
+  b["name"] = "b";
+  return kd::json::array({{{"namespace", "default"},
+                           {"name", "web"},
+                           {"uid", "u-web"},
+                           {"containers", kd::json::array({a, b})}}});
 }
 
 }  // namespace
@@ -64,6 +80,7 @@ class ClusterPageTest : public QObject {
   void headerShowsProfileDriverAndVersion();
   void nodesTableFillsAndFollows();
   void chartsShowTheNodesMetricsHistory();
+  void podDetailChartsShowThePodsMetricsHistory();
   void consoleShowsVmNodeLog();
   void foreignContextHasNoControls();
   void stopThenStartStreamProgress();
@@ -223,6 +240,36 @@ void ClusterPageTest::chartsShowTheNodesMetricsHistory() {
   QCOMPARE(page()->cpuSeries()->count(), 0);
   QVERIFY2(page()->metricsNote()->text().contains("no metrics known for node cpt-m02"),
            qPrintable(page()->metricsNote()->text()));
+}
+
+void ClusterPageTest::podDetailChartsShowThePodsMetricsHistory() {
+  for (auto [cpu, memory] : {std::pair{30.0, 20.0}, {50.0, 24.0}}) {
+    auto r = admin_->request("POST", "/kubedesk/v1/nodes/cpt-m01/metrics",
+                             report(100, 64, webPod(cpu, memory)), "application/json");
+    QVERIFY2(r.ok() && r->ok(), r.ok() ? r->body.c_str() : r.status().message().c_str());
+  }
+  kd::dashboard::PodDetailView detail;
+  detail.showMetrics(admin_.get());
+  const kd::json pod = {{"apiVersion", "v1"},
+                        {"kind", "Pod"},
+                        {"metadata", {{"namespace", "default"}, {"name", "web"}}}};
+  detail.setPod(std::make_shared<const kd::json>(pod), {});
+  detail.show();
+  // The containers' usage summed, per sample.
+  KD_TRY_COMPARE(detail.metrics()->cpuSeries()->count(), 2);
+  QCOMPARE(detail.metrics()->cpuSeries()->at(1).y(), 50.0);
+  QCOMPARE(detail.metrics()->memorySeries()->at(0).y(), 20.0);
+  QVERIFY2(detail.metrics()->note()->text().startsWith("default/web: the last 2 samples"),
+           qPrintable(detail.metrics()->note()->text()));
+  // A pod nothing reported about says so.
+  kd::json other = pod;
+  other["metadata"]["name"] = "quiet";
+  QSignalSpy updated(detail.metrics(), &kd::dashboard::UsageCharts::updated);
+  detail.setPod(std::make_shared<const kd::json>(other), {});
+  KD_TRY_VERIFY(!updated.isEmpty() && updated.back().at(0).toInt() == -1);
+  QCOMPARE(detail.metrics()->cpuSeries()->count(), 0);
+  QVERIFY2(detail.metrics()->note()->text().contains("quiet"),
+           qPrintable(detail.metrics()->note()->text()));
 }
 
 // A VM profile's files as kdctl lays them out (no VM boots here): the page finds the selected
