@@ -1,5 +1,6 @@
 #include "dashboard/main_window.h"
 
+#include <QActionGroup>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDesktopServices>
@@ -9,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSplitter>
@@ -25,6 +27,7 @@
 
 #include "dashboard/async_call.h"
 #include "dashboard/cluster_page.h"
+#include "dashboard/contexts.h"
 #include "dashboard/logs_view.h"
 #include "dashboard/manifest_editor.h"
 #include "dashboard/object_detail_view.h"
@@ -33,6 +36,7 @@
 #include "dashboard/resource_filter_model.h"
 #include "dashboard/sections.h"
 #include "dashboard/terminal_view.h"
+#include "dashboard/theme.h"
 #include "engine/api/yaml_json.h"
 
 namespace kd::dashboard {
@@ -109,18 +113,23 @@ Prompts Prompts::dialogs() {
 }
 
 MainWindow::MainWindow(ClusterSession* session, QWidget* parent)
-    : QMainWindow(parent), session_(session) {
-  setWindowTitle(
-      tr("KubeDesk — %1").arg(QString::fromStdString(session_->client().access().contextName)));
+    : QMainWindow(parent), session_(session), theme_(new ThemeController(this)) {
   setWindowIcon(QIcon(QStringLiteral(":/icons/kubedesk.svg")));
   buildUi();
-  startAllSections();
+  buildMenus();
+  attachSession();
   restoreSettings();
 }
 
 MainWindow::~MainWindow() = default;
 
 void MainWindow::buildUi() {
+  contexts_ = new QComboBox;
+  contexts_->setObjectName("contexts");
+  contexts_->setToolTip(tr("Kubernetes context (Ctrl+K)"));
+  contexts_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  connect(contexts_, &QComboBox::activated, this,
+          [this](int index) { requestContext(contexts_->itemText(index)); });
   namespaces_ = new QComboBox;
   namespaces_->setObjectName("namespaces");
   namespaces_->setMinimumContentsLength(16);
@@ -131,6 +140,7 @@ void MainWindow::buildUi() {
   text_->setClearButtonEnabled(true);
   auto* bar = addToolBar(tr("Main"));
   bar->setObjectName("mainToolBar");
+  bar->addWidget(contexts_);
   bar->addWidget(namespaces_);
   bar->addWidget(text_);
   deleteAction_ = bar->addAction(tr("Delete"), this, &MainWindow::deleteSelected);
@@ -145,7 +155,7 @@ void MainWindow::buildUi() {
   actionsAction_ = bar->addAction(tr("Actions"), this, &MainWindow::showActionsMenu);
   forwardAction_ = bar->addAction(tr("Port forward…"), this, &MainWindow::portForwardSelected);
   browserAction_ = bar->addAction(tr("Open in browser"), this, &MainWindow::openInBrowser);
-  auto* find = new QAction(this);
+  auto* find = new QAction(tr("Filter the table"), this);
   find->setShortcut(QKeySequence::Find);
   connect(find, &QAction::triggered, text_, qOverload<>(&QWidget::setFocus));
   addAction(find);
@@ -201,30 +211,24 @@ void MainWindow::buildUi() {
   split_->addWidget(table_);
   split_->addWidget(details_);
 
-  clusterPage_ = new ClusterPage(session_, [this](QWidget* parent, const QString& question) {
-    return prompts_.confirm(parent, question);
-  });
+  // The Cluster page (index 0) and the editor tab (index 1) belong to the session
+  // (attachSession).
   pages_ = new QStackedWidget;
-  pages_->addWidget(clusterPage_);
   pages_->addWidget(split_);
 
-  auto* main = new QSplitter(Qt::Horizontal);
-  main->setObjectName("mainSplit");
-  main->addWidget(sidebar_);
-  main->addWidget(pages_);
-  main->setStretchFactor(1, 1);
-  main->setSizes({220, 1000});
+  mainSplit_ = new QSplitter(Qt::Horizontal);
+  mainSplit_->setObjectName("mainSplit");
+  mainSplit_->addWidget(sidebar_);
+  mainSplit_->addWidget(pages_);
+  mainSplit_->setStretchFactor(1, 1);
+  mainSplit_->setSizes({220, 1000});
   split_->setSizes({500, 300});
-  editor_ = new ManifestEditor(session_->clientPtr());
   tabs_ = new QTabWidget;
-  tabs_->addTab(main, tr("Resources"));
-  tabs_->addTab(editor_, tr("Editor"));
+  tabs_->addTab(mainSplit_, tr("Resources"));
   // Only logs and shell tabs close.
   tabs_->setTabsClosable(true);
-  for (int i = 0; i < tabs_->count(); ++i) {
-    tabs_->tabBar()->setTabButton(i, QTabBar::RightSide, nullptr);
-    tabs_->tabBar()->setTabButton(i, QTabBar::LeftSide, nullptr);
-  }
+  tabs_->tabBar()->setTabButton(0, QTabBar::RightSide, nullptr);
+  tabs_->tabBar()->setTabButton(0, QTabBar::LeftSide, nullptr);
   connect(tabs_, &QTabWidget::tabCloseRequested, this, [this](int index) {
     QWidget* tab = tabs_->widget(index);
     if (qobject_cast<LogsView*>(tab) || qobject_cast<TerminalView*>(tab)) {
@@ -236,6 +240,186 @@ void MainWindow::buildUi() {
   buildPortForwardsPanel();
   statusBar();
   updateActions();
+}
+
+void MainWindow::buildMenus() {
+  QMenu* cluster = menuBar()->addMenu(tr("&Cluster"));
+  contextMenu_ = cluster->addMenu(tr("Switch &context"));
+  contextMenu_->setObjectName("contextMenu");
+  connect(contextMenu_, &QMenu::aboutToShow, this, &MainWindow::refreshContexts);
+  QAction* choose = cluster->addAction(tr("Choose a context"), this, [this] {
+    contexts_->setFocus();
+    contexts_->showPopup();
+  });
+  choose->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_K));
+  QAction* overview =
+      cluster->addAction(tr("Show the Cluster page"), this, [this] { showSection({}); });
+  overview->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  cluster->addSeparator();
+  cluster->addAction(tr("&Quit"), this, &QWidget::close)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+
+  QMenu* themes = menuBar()->addMenu(tr("&View"))->addMenu(tr("&Theme"));
+  themeGroup_ = new QActionGroup(this);
+  const std::pair<Theme, QString> choices[] = {
+      {Theme::System, tr("&System")}, {Theme::Light, tr("&Light")}, {Theme::Dark, tr("&Dark")}};
+  for (const auto& [theme, title] : choices) {
+    QAction* action = themes->addAction(title, this, [this, theme] { setTheme(theme); });
+    action->setCheckable(true);
+    action->setData(themeName(theme));
+    themeGroup_->addAction(action);
+  }
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&Keyboard shortcuts"), this, &MainWindow::showShortcuts)
+      ->setShortcut(QKeySequence::HelpContents);
+}
+
+QString MainWindow::contextName() const {
+  return QString::fromStdString(session_->client().access().contextName);
+}
+
+void MainWindow::setContextSwitcher(ContextSwitcher* switcher) {
+  switcher_ = switcher;
+  connect(switcher, &ContextSwitcher::switching, this, [this](const QString& context, bool start) {
+    statusBar()->showMessage(
+        (start ? tr("Connecting to \"%1\" (starting its cluster if it is not running)…")
+               : tr("Connecting to \"%1\"…"))
+            .arg(context));
+  });
+  connect(switcher, &ContextSwitcher::switched, this,
+          [this](ClusterSession* session, const QString& context) {
+            setSession(session);
+            statusBar()->showMessage(tr("Switched to \"%1\"").arg(context), 5000);
+          });
+  connect(switcher, &ContextSwitcher::failed, this,
+          [this](const QString& context, const Status& status) {
+            refreshContexts();
+            statusBar()->showMessage(tr("Could not switch to \"%1\": %2")
+                                         .arg(context, QString::fromStdString(status.message())));
+          });
+  refreshContexts();
+}
+
+// The selector and the menu list the switcher's contexts (the kubeconfig is re-read each time),
+// the current one selected and checked.
+void MainWindow::refreshContexts() {
+  const QString current = contextName();
+  QStringList names = switcher_ ? switcher_->contexts() : QStringList();
+  if (!names.contains(current)) names.prepend(current);
+  {
+    QSignalBlocker block(contexts_);
+    contexts_->clear();
+    contexts_->addItems(names);
+    contexts_->setCurrentIndex(int(names.indexOf(current)));
+  }
+  contexts_->setEnabled(switcher_ != nullptr);
+  contextMenu_->clear();
+  for (const QString& name : names) {
+    QAction* action = contextMenu_->addAction(name, this, [this, name] { requestContext(name); });
+    action->setCheckable(true);
+    action->setChecked(name == current);
+    action->setEnabled(switcher_ != nullptr);
+  }
+}
+
+void MainWindow::requestContext(const QString& context) {
+  if (!switcher_ || context == contextName()) return;
+  // The Cluster page waits for its kdctl command when it goes; the window must not.
+  if (clusterPage_->commandRunning()) {
+    refreshContexts();
+    statusBar()->showMessage(tr("Wait for the cluster command to end before switching context"));
+    return;
+  }
+  switcher_->switchTo(context);
+}
+
+void MainWindow::setSession(ClusterSession* session) {
+  if (session == session_) return;
+  const QString draft = editor_->text();
+  const bool editing = tabs_->currentWidget() == editor_;
+  detachSession();
+  session_ = session;
+  attachSession();
+  editor_->setText(draft);
+  if (editing) tabs_->setCurrentWidget(editor_);
+  onSidebar(sidebar_->currentItem());
+  emit sessionChanged(session_);
+}
+
+void MainWindow::attachSession() {
+  setWindowTitle(tr("KubeDesk — %1").arg(contextName()));
+  clusterPage_ = new ClusterPage(session_, [this](QWidget* parent, const QString& question) {
+    return prompts_.confirm(parent, question);
+  });
+  pages_->insertWidget(0, clusterPage_);
+  editor_ = new ManifestEditor(session_->clientPtr());
+  podDetail_->showMetrics(session_->clientPtr());
+  tabs_->insertTab(1, editor_, tr("Editor"));
+  tabs_->tabBar()->setTabButton(1, QTabBar::RightSide, nullptr);
+  tabs_->tabBar()->setTabButton(1, QTabBar::LeftSide, nullptr);
+  connectPortForwards();
+  startAllSections();
+  updateNamespaces();
+  refreshContexts();
+}
+
+// Everything that holds the session's client goes with it; the window's own widgets stay.
+void MainWindow::detachSession() {
+  for (int i = tabs_->count() - 1; i > 0; --i) {
+    QWidget* tab = tabs_->widget(i);
+    tabs_->removeTab(i);
+    delete tab;  // logs, shells, the editor: their streams end before the session may go
+  }
+  delete portForwards_;  // stops its forwards
+  opening_.clear();
+  forwardsList_->clear();
+  forwardsDock_->hide();
+  delete clusterPage_;
+  filter_->setSourceModel(nullptr);
+  model_ = nullptr;
+  podDetail_->setPod(nullptr, {});
+  objectDetail_->setObject({}, nullptr);
+  session_->disconnect(this);
+  for (const auto& s : sidebarSections()) {
+    if (const api::KindInfo* kind = kindOf(s)) {
+      session_->bridge(*kind)->disconnect(this);
+      updateCount(s.resource, 0);
+    }
+  }
+  session_->model(builtinKind("namespaces"))->disconnect(this);
+  QSignalBlocker block(namespaces_);
+  while (namespaces_->count() > 1) namespaces_->removeItem(1);
+  namespaces_->setCurrentIndex(0);
+  filter_->setNamespace({});
+}
+
+void MainWindow::setTheme(Theme theme) {
+  theme_->setChoice(theme);
+  for (QAction* action : themeGroup_->actions())
+    action->setChecked(action->data().toString() == themeName(theme));
+}
+
+QStringList MainWindow::shortcutList() const {
+  QStringList lines;
+  for (const QAction* action : findChildren<QAction*>()) {
+    if (action->shortcut().isEmpty()) continue;
+    lines << action->shortcut().toString(QKeySequence::NativeText) + '\t' +
+                 action->text().remove('&');
+  }
+  lines.sort();
+  lines.removeDuplicates();
+  return lines;
+}
+
+void MainWindow::showShortcuts() {
+  QString rows;
+  for (const QString& line : shortcutList()) {
+    const QStringList parts = line.split('\t');
+    rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                .arg(parts.front().toHtmlEscaped(), parts.back().toHtmlEscaped());
+  }
+  QMessageBox::information(this, tr("Keyboard shortcuts"),
+                           QStringLiteral("<table cellspacing=6>%1</table>").arg(rows));
 }
 
 void MainWindow::startAllSections() {
@@ -516,7 +700,6 @@ void MainWindow::startForward(const QString& remote, bool open) {
 }
 
 void MainWindow::buildPortForwardsPanel() {
-  portForwards_ = new PortForwards(session_->clientPtr(), this);
   forwardsList_ = new QTreeWidget;
   forwardsList_->setObjectName("portForwards");
   forwardsList_->setHeaderLabels({tr("Target"), tr("Local address"), tr("Port")});
@@ -530,19 +713,23 @@ void MainWindow::buildPortForwardsPanel() {
   forwardsList_->addAction(stop);
   connect(forwardsList_, &QTreeWidget::itemActivated, this,
           [this](QTreeWidgetItem* item) { prompts_.openUrl(QUrl(item->text(1))); });
-  auto* dock = new QDockWidget(tr("Port forwards"), this);
-  dock->setObjectName("portForwardsDock");
-  dock->setWidget(forwardsList_);
-  addDockWidget(Qt::BottomDockWidgetArea, dock);
-  dock->hide();
-  connect(portForwards_, &PortForwards::changed, this, [this, dock] {
+  forwardsDock_ = new QDockWidget(tr("Port forwards"), this);
+  forwardsDock_->setObjectName("portForwardsDock");
+  forwardsDock_->setWidget(forwardsList_);
+  addDockWidget(Qt::BottomDockWidgetArea, forwardsDock_);
+  forwardsDock_->hide();
+}
+
+void MainWindow::connectPortForwards() {
+  portForwards_ = new PortForwards(session_->clientPtr(), this);
+  connect(portForwards_, &PortForwards::changed, this, [this] {
     forwardsList_->clear();
     for (const auto& f : portForwards_->active()) {
       auto* item = new QTreeWidgetItem(forwardsList_,
                                        {f.target, f.url().toString(), QString::number(f.remote)});
       item->setData(0, Qt::UserRole, f.id);
     }
-    if (forwardsList_->topLevelItemCount() > 0) dock->show();
+    if (forwardsList_->topLevelItemCount() > 0) forwardsDock_->show();
   });
   connect(portForwards_, &PortForwards::started, this, [this](const PortForwards::Forward& f) {
     statusBar()->showMessage(tr("Forwarding from %1 -> %2").arg(f.url().toString()).arg(f.remote),
@@ -570,7 +757,9 @@ void MainWindow::restoreSettings() {
   if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1280, 800);
   restoreState(settings.value("window/state").toByteArray());
   split_->restoreState(settings.value("window/tableSplit").toByteArray());
+  mainSplit_->restoreState(settings.value("window/mainSplit").toByteArray());
   if (!showSection(settings.value("window/section", "pods").toString())) showSection("pods");
+  setTheme(themeFromName(settings.value("view/theme").toString()));
 }
 
 void MainWindow::saveSettings() const {
@@ -578,7 +767,10 @@ void MainWindow::saveSettings() const {
   settings.setValue("window/geometry", saveGeometry());
   settings.setValue("window/state", saveState());
   settings.setValue("window/tableSplit", split_->saveState());
+  settings.setValue("window/mainSplit", mainSplit_->saveState());
   settings.setValue("window/section", resource_);
+  settings.setValue("view/theme", themeName(theme_->choice()));
+  rememberContext(contextName());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

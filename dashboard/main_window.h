@@ -7,6 +7,10 @@
 // the Status message the server sent. Port-forwards are listed in a dock panel. "Logs" opens a
 // LogsView tab for the selected pod or for every pod of the selected workload. A second tab holds
 // the manifest editor. Window geometry, splitters and the last section are remembered in QSettings.
+// Desktop shell: Cluster ▸ Switch context and a toolbar selector move the window to another
+// context through a ContextSwitcher (contexts.h), closing the logs and shell tabs and the
+// port-forwards of the old session; View ▸ Theme picks System/Light/Dark (theme.h); Help ▸
+// Keyboard shortcuts lists every action's shortcut. Last context and theme are remembered too.
 
 #include <QMainWindow>
 #include <functional>
@@ -17,8 +21,11 @@
 #include "dashboard/object_actions.h"
 #include "engine/api/status.h"
 
+class QActionGroup;
 class QComboBox;
+class QDockWidget;
 class QLabel;
+class QMenu;
 class QLineEdit;
 class QSplitter;
 class QStackedWidget;
@@ -30,6 +37,7 @@ class QTreeWidgetItem;
 namespace kd::dashboard {
 
 class ClusterPage;
+class ContextSwitcher;
 class LogsView;
 class ManifestEditor;
 class ObjectDetailView;
@@ -37,6 +45,8 @@ class PodDetailView;
 class PortForwards;
 class ResourceFilterModel;
 class TerminalView;
+class ThemeController;
+enum class Theme;
 
 // How the window asks the person something; replaceable so tests answer without dialogs.
 struct Prompts {
@@ -56,9 +66,29 @@ class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
-  // `session` must outlive the window.
+  // `session` must outlive the window (or its replacement by setSession).
   explicit MainWindow(ClusterSession* session, QWidget* parent = nullptr);
   ~MainWindow() override;
+
+  // Moves the window to `session` (which must outlive it or the next call): the logs and shell
+  // tabs and the port-forwards of the old session close, its tables are let go, and the
+  // current section shows the new cluster. The editor keeps its text.
+  void setSession(ClusterSession* session);
+  ClusterSession* session() const { return session_; }
+  // The context the window shows (the session's kubeconfig context).
+  QString contextName() const;
+  // Offers `switcher`'s contexts in the toolbar and the Cluster menu and follows its switches;
+  // it must outlive the window.
+  void setContextSwitcher(ContextSwitcher* switcher);
+  QComboBox* contextSelector() const { return contexts_; }
+  QMenu* contextMenu() const { return contextMenu_; }
+  ThemeController* theme() const { return theme_; }
+  void setTheme(Theme theme);
+  // One "shortcut<TAB>what it does" line per action that has a shortcut, sorted.
+  QStringList shortcutList() const;
+  // Geometry, dock and splitter state, section, context and theme to QSettings (closing the
+  // window does this too; the next window restores all but the context, which main reads).
+  void saveSettings() const;
 
   void setPrompts(Prompts prompts) { prompts_ = std::move(prompts); }
   // Shows the table of `resource` ("pods"); "" shows the Cluster page. False if unknown.
@@ -105,6 +135,8 @@ class MainWindow : public QMainWindow {
  signals:
   // After an action's API call returned: `what` is e.g. "delete pods default/web-1".
   void actionFinished(const QString& what, const kd::Status& status);
+  // setSession moved the window to another session.
+  void sessionChanged(kd::dashboard::ClusterSession* session);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -120,8 +152,14 @@ class MainWindow : public QMainWindow {
   void updateActions();
   void report(const QString& what, const Status& status);
   void restoreSettings();
-  void saveSettings() const;
+  void buildMenus();
+  void attachSession();
+  void detachSession();
+  void refreshContexts();
+  void requestContext(const QString& context);
+  void showShortcuts();
   void buildPortForwardsPanel();
+  void connectPortForwards();
   void startForward(const QString& remote, bool open);
   void showActionsMenu();
 
@@ -133,7 +171,13 @@ class MainWindow : public QMainWindow {
   bool detailQueued_ = false;
   bool columnsSized_ = false;
 
+  ContextSwitcher* switcher_ = nullptr;
+  ThemeController* theme_;
+  QComboBox* contexts_;
+  QMenu* contextMenu_;
+  QActionGroup* themeGroup_;
   QTreeWidget* sidebar_;
+  QSplitter* mainSplit_;
   QStackedWidget* pages_;
   ClusterPage* clusterPage_;
   QSplitter* split_;
@@ -154,6 +198,7 @@ class MainWindow : public QMainWindow {
   QAction* browserAction_;
   PortForwards* portForwards_;
   QTreeWidget* forwardsList_;
+  QDockWidget* forwardsDock_;
   std::set<int> opening_;  // forwards to open in the browser once started
   QTabWidget* tabs_;
   ManifestEditor* editor_;

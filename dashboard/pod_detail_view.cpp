@@ -238,7 +238,11 @@ PodDetailView::PodDetailView(QWidget* parent)
 }
 
 void PodDetailView::showMetrics(client::ApiClient* client) {
-  if (metrics_) return;
+  if (metrics_) {
+    metrics_->setClient(client);
+    if (pod_) showUsageOf(*pod_);
+    return;
+  }
   metrics_ = new UsageCharts(client, tr("Select a pod to see its CPU and memory over time."));
   metrics_->setObjectName("podMetrics");
   tabs_->insertTab(tabs_->indexOf(yaml_), metrics_, tr("Metrics"));

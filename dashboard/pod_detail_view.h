@@ -43,7 +43,8 @@ class PodDetailView : public QWidget {
   explicit PodDetailView(QWidget* parent = nullptr);
 
   // Adds the Metrics tab, which reads the pod's usage history through `client` (it must
-  // outlive the view: ClusterSession::clientPtr()).
+  // outlive the view or the next call: ClusterSession::clientPtr()). Called again, it reads
+  // through the new client.
   void showMetrics(client::ApiClient* client);
   UsageCharts* metrics() const { return metrics_; }
 

@@ -1,9 +1,13 @@
 #include "dashboard/status_style.h"
 
+#include <QGuiApplication>
 #include <QPainter>
+#include <QPalette>
 #include <QPixmap>
 #include <array>
 #include <utility>
+
+#include "dashboard/theme.h"
 
 // Resources of a static library must be registered by hand (Q_INIT_RESOURCE is global-only).
 static void initDashboardResources() {
@@ -74,15 +78,20 @@ Health healthOf(const QString& status) {
 }
 
 QColor healthColor(Health h) {
+  return healthColorOn(h, QGuiApplication::palette().color(QPalette::Base));
+}
+
+QColor healthColorOn(Health h, const QColor& background) {
+  const bool dark = isDarkColor(background);
   switch (h) {
     case Health::Good:
-      return QColor(0x2e, 0x9d, 0x4f);
+      return dark ? QColor(0x4f, 0xd1, 0x7a) : QColor(0x2e, 0x9d, 0x4f);
     case Health::Progressing:
-      return QColor(0xd9, 0x8e, 0x04);
+      return dark ? QColor(0xf2, 0xb3, 0x3d) : QColor(0xb0, 0x6f, 0x00);
     case Health::Done:
-      return QColor(0x5b, 0x6b, 0x8c);
+      return dark ? QColor(0xa3, 0xb4, 0xd6) : QColor(0x5b, 0x6b, 0x8c);
     case Health::Bad:
-      return QColor(0xd0, 0x31, 0x2d);
+      return dark ? QColor(0xff, 0x7a, 0x73) : QColor(0xd0, 0x31, 0x2d);
     case Health::Unknown:
       break;
   }

@@ -85,6 +85,11 @@ UsageCharts::UsageCharts(client::ApiClient* client, const QString& idleNote, QWi
   connect(&timer_, &QTimer::timeout, this, &UsageCharts::refresh);
 }
 
+void UsageCharts::setClient(client::ApiClient* client) {
+  client_ = client;
+  setSubject({}, {});
+}
+
 void UsageCharts::setSubject(const QString& label, const std::string& query) {
   label_ = label;
   query_ = query;

@@ -29,6 +29,8 @@ class UsageCharts : public QWidget {
   // there is no subject.
   UsageCharts(client::ApiClient* client, const QString& idleNote, QWidget* parent = nullptr);
 
+  // Reads through `client` from now on (another cluster's session); the charts go idle.
+  void setClient(client::ApiClient* client);
   // Shows the history the query `query` ("node=N", "namespace=NS&pod=P", percent-encoded)
   // selects, labelled `label` in the note; fetches it now. An empty query clears the charts.
   void setSubject(const QString& label, const std::string& query);

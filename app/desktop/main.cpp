@@ -1,6 +1,7 @@
-// kubedesk: connects to a kubeconfig context (default "kubedesk"), starting the KubeDesk
-// profile's engine first when that context's engine is not running — through kdctl's own
-// `start` — and opens the dashboard.
+// kubedesk: connects to a kubeconfig context — the one given, else the one shown last, else
+// "kubedesk" — starting a KubeDesk profile's engine first when it is not running (through
+// kdctl's own `start`, dashboard/contexts.h), and opens the dashboard with its tray icon. On
+// the first run (no settings, no "kubedesk" context yet) that starts the default cluster.
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -8,25 +9,25 @@
 #include <QFutureWatcher>
 #include <QLabel>
 #include <QMessageBox>
+#include <QStatusBar>
 #include <QTimer>
 #include <QtConcurrent/QtConcurrentRun>
 #include <sstream>
 
 #include "dashboard/cluster_session.h"
+#include "dashboard/contexts.h"
 #include "dashboard/main_window.h"
+#include "dashboard/tray_icon.h"
 #include "engine/client/cli/cli.h"
 
 namespace {
 
-using namespace std::chrono_literals;
 using kd::Result;
-using kd::Status;
+using kd::dashboard::ContextTarget;
 
 struct Options {
-  std::optional<std::filesystem::path> kubeconfig;
-  std::string context;
-  std::string profile;
-  bool autoStart = true;
+  ContextTarget target;
+  bool contextGiven = false;
   bool keepRunning = false;
   QString section;
   QString screenshot;
@@ -37,7 +38,8 @@ Options parseOptions(const QApplication& app) {
   parser.setApplicationDescription("KubeDesk: a local Kubernetes cluster and its dashboard");
   parser.addHelpOption();
   parser.addOptions({
-      {"context", "The kubeconfig context to use.", "name", "kubedesk"},
+      {"context", "The kubeconfig context to use (default: the last one shown, else kubedesk).",
+       "name"},
       {"kubeconfig", "The kubeconfig file (default $KUBECONFIG, ~/.kube/config).", "file"},
       {"profile", "The KubeDesk profile started when its context is chosen.", "name", "kubedesk"},
       {"no-start", "Never start an engine; only connect."},
@@ -47,53 +49,25 @@ Options parseOptions(const QApplication& app) {
   });
   parser.process(app);
   Options o;
-  if (parser.isSet("kubeconfig")) o.kubeconfig = parser.value("kubeconfig").toStdString();
-  o.context = parser.value("context").toStdString();
-  o.profile = parser.value("profile").toStdString();
-  o.autoStart = !parser.isSet("no-start");
+  if (parser.isSet("kubeconfig")) o.target.kubeconfig = parser.value("kubeconfig").toStdString();
+  o.target.defaultProfile = parser.value("profile").toStdString();
+  o.contextGiven = parser.isSet("context");
+  QString context = parser.value("context");
+  if (!o.contextGiven) context = kd::dashboard::lastContext();
+  if (context.isEmpty()) context = parser.value("profile");
+  o.target.context = context.toStdString();
+  o.target.autoStart = !parser.isSet("no-start");
   o.keepRunning = parser.isSet("keep-running");
   o.section = parser.value("section");
   o.screenshot = parser.value("screenshot");
   return o;
 }
 
-Result<std::unique_ptr<kd::client::ApiClient>> connectTo(const Options& o,
-                                                         std::chrono::milliseconds timeout) {
-  auto access = kd::client::loadClusterAccess(o.kubeconfig, o.context);
-  if (!access.ok()) return access.status();
-  kd::client::ClientOptions options;
-  options.connectTimeout = timeout;
-  options.userAgent = "kubedesk";
-  auto client = kd::client::ApiClient::create(*access, options);
-  if (!client.ok()) return client.status();
-  auto health = (*client)->request("GET", "/healthz");
-  if (!health.ok()) return health.status();
-  if (!health->ok()) return kd::client::statusFromResponse(health->status, health->body);
-  return client;
-}
-
-// The profile's engine is started only for its own context; another context (a real
-// cluster) is only connected to.
-Result<std::unique_ptr<kd::client::ApiClient>> connectOrStart(const Options& o, bool& started) {
-  auto client = connectTo(o, 2000ms);
-  if (client.ok() || !o.autoStart || o.context != o.profile) return client;
-  std::vector<std::string> argv = {"start", "--profile", o.profile};
-  if (o.kubeconfig) argv.insert(argv.end(), {"--kubeconfig", o.kubeconfig->string()});
-  std::istringstream in;
-  std::ostringstream out, err;
-  if (kd::cli::runKdctl(argv, in, out, err) != 0) {
-    return Status::serviceUnavailable("could not start the \"" + o.profile +
-                                      "\" cluster: " + err.str());
-  }
-  started = true;
-  return connectTo(o, 10000ms);
-}
-
-// Runs connectOrStart on a worker while the GUI shows what it is doing.
-Result<std::unique_ptr<kd::client::ApiClient>> connectWithProgress(const Options& o,
+// Runs connectContext on a worker while the GUI shows what it is doing.
+Result<std::unique_ptr<kd::client::ApiClient>> connectWithProgress(const ContextTarget& target,
                                                                    bool& started) {
   QLabel splash(QObject::tr("Connecting to \"%1\"…\n(starting the cluster if it is not running)")
-                    .arg(QString::fromStdString(o.context)));
+                    .arg(QString::fromStdString(target.context)));
   splash.setWindowFlag(Qt::SplashScreen);
   splash.setMargin(24);
   splash.show();
@@ -101,12 +75,34 @@ Result<std::unique_ptr<kd::client::ApiClient>> connectWithProgress(const Options
   QFutureWatcher<Shared> watcher;
   QEventLoop loop;
   QObject::connect(&watcher, &QFutureWatcher<Shared>::finished, &loop, &QEventLoop::quit);
-  watcher.setFuture(QtConcurrent::run([o, &started] {
+  watcher.setFuture(QtConcurrent::run([target, &started] {
     return std::make_shared<Result<std::unique_ptr<kd::client::ApiClient>>>(
-        connectOrStart(o, started));
+        kd::dashboard::connectContext(target, &started));
   }));
   loop.exec();
   return std::move(*watcher.result());
+}
+
+// The remembered context may be gone or down; then the default profile's is tried, and the
+// window says why.
+Result<std::unique_ptr<kd::client::ApiClient>> connectAtStart(Options& o, bool& started,
+                                                              QString& notice) {
+  auto client = connectWithProgress(o.target, started);
+  if (client.ok() || o.contextGiven || o.target.context == o.target.defaultProfile) return client;
+  notice = QObject::tr("Could not reach \"%1\" (%2); showing \"%3\"")
+               .arg(QString::fromStdString(o.target.context),
+                    QString::fromStdString(client.status().message()),
+                    QString::fromStdString(o.target.defaultProfile));
+  o.target.context = o.target.defaultProfile;
+  return connectWithProgress(o.target, started);
+}
+
+void stopStartedClusters(const std::set<std::string>& profiles) {
+  for (const auto& profile : profiles) {
+    std::istringstream in;
+    std::ostringstream out, err;
+    kd::cli::runKdctl({"stop", "--profile", profile}, in, out, err);
+  }
 }
 
 }  // namespace
@@ -119,31 +115,46 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("KubeDesk");
   QApplication::setApplicationName("kubedesk");
   QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/kubedesk.svg")));
-  const Options options = parseOptions(app);
+  Options options = parseOptions(app);
+  const bool firstRun = kd::dashboard::firstRun();
 
   bool started = false;
-  auto client = connectWithProgress(options, started);
+  QString notice;
+  auto client = connectAtStart(options, started, notice);
   if (!client.ok()) {
     QMessageBox::critical(nullptr, QObject::tr("KubeDesk"),
                           QString::fromStdString(client.status().message()));
     return 1;
   }
-  kd::dashboard::ClusterSession session(std::move(*client));
-  kd::dashboard::MainWindow window(&session);
-  if (!options.section.isEmpty()) window.showSection(options.section);
-  window.show();
-  if (!options.screenshot.isEmpty()) {
-    QTimer::singleShot(3000, &window, [&window, file = options.screenshot] {
-      if (!window.grab().save(file)) qWarning("could not write %s", qPrintable(file));
-      QApplication::quit();
-    });
+  kd::dashboard::ContextSwitcher switcher(options.target);
+  const QString context = QString::fromStdString((*client)->access().contextName);
+  switcher.adopt(std::make_unique<kd::dashboard::ClusterSession>(std::move(*client)), context,
+                 started);
+  int rc = 0;
+  {
+    kd::dashboard::MainWindow window(switcher.session());
+    window.setContextSwitcher(&switcher);
+    kd::dashboard::ClusterTray tray(&window);
+    if (firstRun) {
+      window.showSection({});  // the new cluster's nodes
+      notice = started ? QObject::tr(
+                             "Welcome to KubeDesk: the \"%1\" cluster was started for "
+                             "you; Cluster ▸ Switch context reaches your other clusters")
+                             .arg(context)
+                       : QObject::tr("Welcome to KubeDesk: connected to \"%1\"").arg(context);
+    }
+    if (!options.section.isEmpty()) window.showSection(options.section);
+    if (!notice.isEmpty()) window.statusBar()->showMessage(notice);
+    window.show();
+    if (!options.screenshot.isEmpty()) {
+      QTimer::singleShot(3000, &window, [&window, file = options.screenshot] {
+        if (!window.grab().save(file)) qWarning("could not write %s", qPrintable(file));
+        QApplication::quit();
+      });
+    }
+    rc = app.exec();
   }
-  const int rc = app.exec();
-  // Like a terminal session, the cluster this app started goes with it unless asked to stay.
-  if (started && !options.keepRunning) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    kd::cli::runKdctl({"stop", "--profile", options.profile}, in, out, err);
-  }
+  // Like a terminal session, the clusters this app started go with it unless asked to stay.
+  if (!options.keepRunning) stopStartedClusters(switcher.startedProfiles());
   return rc;
 }
