@@ -116,6 +116,7 @@ void addAppsV1Types(std::vector<TypeDef>& out);
 void addBatchV1Types(std::vector<TypeDef>& out);
 void addAutoscalingV1Types(std::vector<TypeDef>& out);
 void addAutoscalingV2Types(std::vector<TypeDef>& out);
+void addAuthenticationV1Types(std::vector<TypeDef>& out);
 void addCoordinationV1Types(std::vector<TypeDef>& out);
 void addDiscoveryV1Types(std::vector<TypeDef>& out);
 void addEventsV1Types(std::vector<TypeDef>& out);

@@ -11,6 +11,7 @@ const SchemaRegistry& SchemaRegistry::builtin() {
     addBatchV1Types(types);
     addAutoscalingV1Types(types);
     addAutoscalingV2Types(types);
+    addAuthenticationV1Types(types);
     addCoordinationV1Types(types);
     addDiscoveryV1Types(types);
     addEventsV1Types(types);

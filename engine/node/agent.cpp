@@ -73,6 +73,7 @@ class Agent {
   std::atomic<bool> imagesChanged_{false};  // set by the image endpoints' threads
   OciRuntime runtime_;
   std::unique_ptr<PodEventRecorder> events_;
+  std::unique_ptr<ServiceAccountTokenManager> tokens_;
   NodeContext ctx_;
   NodeFacts facts_;
   Clock::time_point registeredAt_{};
@@ -129,6 +130,8 @@ Status Agent::init() {
           options_.stateDir,
           options_.containerLogMaxBytes,
           options_.containerLogMaxFiles};
+  tokens_ = std::make_unique<ServiceAccountTokenManager>(apiTokenRequester(*api_));
+  ctx_.tokens = tokens_.get();
   tunnel_ =
       std::make_unique<ReverseTunnel>(*access, options_.nodeName,
                                       StreamingContext{&runtime_, options_.stateDir, images_.get(),

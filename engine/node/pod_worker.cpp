@@ -627,8 +627,13 @@ Result<json> PodWorker::getObject(const std::string& resource, const std::string
 }
 
 void PodWorker::refreshVolumes(const json& pod) {
+  TokenSource tokens;
+  if (ctx_.tokens) {
+    tokens = [this, &pod](const json& projection) { return ctx_.tokens->token(pod, projection); };
+  }
   auto volumes = prepareVolumes(
-      podDir_, pod, [this](const std::string& r, const std::string& n) { return getObject(r, n); });
+      podDir_, pod, [this](const std::string& r, const std::string& n) { return getObject(r, n); },
+      tokens);
   const std::string error = volumes.ok() ? "" : volumes.status().message();
   if (!error.empty() && error != volumeError_)
     ctx_.events->record(pod, "", "Warning", "FailedMount", error);

@@ -32,6 +32,7 @@
 #include "engine/node/pod_status.h"
 #include "engine/node/probes.h"
 #include "engine/node/runtime.h"
+#include "engine/node/service_account_tokens.h"
 #include "engine/node/sync_pool.h"
 #include "engine/node/volumes.h"
 
@@ -51,6 +52,7 @@ struct NodeContext {
   // Container log rotation, as the kubelet's containerLogMaxSize / containerLogMaxFiles.
   uint64_t containerLogMaxBytes = RotatingLogFile::kDefaultMaxBytes;
   int containerLogMaxFiles = RotatingLogFile::kDefaultMaxFiles;
+  ServiceAccountTokenManager* tokens = nullptr;  // fills token volumes; null: none are filled
 };
 
 class PodWorker {

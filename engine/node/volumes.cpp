@@ -106,7 +106,17 @@ Result<Payload> downwardPayload(const json& source, const json& pod, int default
   return out;
 }
 
-Result<Payload> projectedPayload(const json& source, const json& pod, const ObjectGetter& get) {
+Result<Payload> tokenPayload(const json& projection, const TokenSource& tokens, int mode) {
+  const std::string path = projection.value("path", "");
+  if (!safeRelative(path)) return Status::badRequest("invalid token path: " + path);
+  if (!tokens) return Status::badRequest("failed to fetch token: no token source");
+  auto token = tokens(projection);
+  if (!token.ok()) return token.status();
+  return Payload{{path, {*token, mode}}};
+}
+
+Result<Payload> projectedPayload(const json& source, const json& pod, const ObjectGetter& get,
+                                 const TokenSource& tokens) {
   Payload out;
   const int mode = source.value("defaultMode", kDefaultMode);
   for (const auto& s : source.value("sources", json::array())) {
@@ -114,7 +124,8 @@ Result<Payload> projectedPayload(const json& source, const json& pod, const Obje
     if (s.contains("configMap")) part = configPayload(s["configMap"], false, get, mode);
     if (s.contains("secret")) part = configPayload(s["secret"], true, get, mode);
     if (s.contains("downwardAPI")) part = downwardPayload(s["downwardAPI"], pod, mode);
-    // serviceAccountToken: the engine issues no tokens yet; the projection is left out.
+    if (s.contains("serviceAccountToken"))
+      part = tokenPayload(s["serviceAccountToken"], tokens, mode);
     if (!part.ok()) return part.status();
     for (auto& [k, v] : *part) out[k] = v;
   }
@@ -185,7 +196,7 @@ Status emptyDir(const fs::path& dir, const json& source) {
 
 // Sets up one volume; returns its host path.
 Result<std::string> setUp(const fs::path& dir, const json& volume, const json& pod,
-                          const ObjectGetter& get) {
+                          const ObjectGetter& get, const TokenSource& tokens) {
   Result<Payload> payload = Status::notFound("");
   if (volume.contains("emptyDir")) {
     if (Status s = emptyDir(dir, volume["emptyDir"]); !s.isOk()) return s;
@@ -205,7 +216,7 @@ Result<std::string> setUp(const fs::path& dir, const json& volume, const json& p
   else if (volume.contains("downwardAPI"))
     payload = downwardPayload(volume["downwardAPI"], pod, kDefaultMode);
   else if (volume.contains("projected"))
-    payload = projectedPayload(volume["projected"], pod, get);
+    payload = projectedPayload(volume["projected"], pod, get, tokens);
   else
     return Status::badRequest("unsupported volume type");
   if (!payload.ok()) return payload.status();
@@ -272,12 +283,12 @@ Status writeAtomically(const fs::path& dir, const Payload& files) {
   return {};
 }
 
-Result<VolumePaths> prepareVolumes(const fs::path& podDir, const json& pod,
-                                   const ObjectGetter& get) {
+Result<VolumePaths> prepareVolumes(const fs::path& podDir, const json& pod, const ObjectGetter& get,
+                                   const TokenSource& tokens) {
   VolumePaths out;
   for (const auto& volume : spec(pod).value("volumes", json::array())) {
     const std::string name = volume.value("name", "");
-    auto path = setUp(podDir / "volumes" / name, volume, pod, get);
+    auto path = setUp(podDir / "volumes" / name, volume, pod, get, tokens);
     if (!path.ok()) {
       return Status::badRequest("MountVolume.SetUp failed for volume \"" + name +
                                 "\" : " + path.status().message());

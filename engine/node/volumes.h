@@ -6,7 +6,7 @@
 //   downwardAPI,          payload, <dir>/..data is a symlink to it and each top-level entry is
 //   projected             a symlink through ..data, so a refresh swaps everything at once;
 //                         items (key/path/mode), defaultMode (0644), optional.
-//                         projected serviceAccountToken sources are skipped (no token issuer).
+//                         projected serviceAccountToken sources hold the TokenSource's token.
 //   hostPath              the host path itself, after its `type` check (DirectoryOrCreate and
 //                         FileOrCreate create it)
 //   persistentVolumeClaim the Bound claim's PersistentVolume spec.hostPath.path, created if
@@ -30,8 +30,12 @@ namespace kd::node {
 // Host path of each volume, by volume name.
 using VolumePaths = std::map<std::string, std::string>;
 
+// The token of a projected serviceAccountToken source (audience, expirationSeconds) of the
+// pod being prepared (service_account_tokens.h).
+using TokenSource = std::function<Result<std::string>(const json& projection)>;
+
 Result<VolumePaths> prepareVolumes(const std::filesystem::path& podDir, const json& pod,
-                                   const ObjectGetter& get);
+                                   const ObjectGetter& get, const TokenSource& tokens = {});
 
 // The bind mounts for a container's volumeMounts (subPath below the volume, created as a
 // directory when missing; readOnly; configMap/secret/downwardAPI/projected always read-only).

@@ -17,6 +17,8 @@
 #include "engine/server/metrics_api.h"
 #include "engine/server/node_authorizer.h"
 #include "engine/server/node_token.h"
+#include "engine/server/service_account_authorizer.h"
+#include "engine/server/service_account_token.h"
 
 namespace kd::server {
 namespace {
@@ -448,9 +450,17 @@ ApiHandler::ApiHandler(ObjectService& objects, std::function<std::string()> serv
       serverAddress_(std::move(serverAddress)),
       nodeTokenKey_(std::move(nodeTokenKey)),
       metricsStore_(std::make_unique<MetricsStore>([&objects] { return objects.now(); })),
-      metrics_(std::make_unique<MetricsApi>(objects, *metricsStore_)) {}
+      metrics_(std::make_unique<MetricsApi>(objects, *metricsStore_)) {
+  if (!nodeTokenKey_.empty()) {
+    serviceAccountTokens_ = std::make_unique<ServiceAccountTokens>(objects, nodeTokenKey_);
+  }
+}
 
 ApiHandler::~ApiHandler() = default;
+
+std::optional<UserInfo> ApiHandler::authenticateServiceAccount(std::string_view token) const {
+  return serviceAccountTokens_ ? serviceAccountTokens_->authenticate(token) : std::nullopt;
+}
 
 HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void()> notify) {
   HandlerResult result;
@@ -472,11 +482,17 @@ HandlerResult ApiHandler::handle(const HttpRequest& request, std::function<void(
       return result;
     }
   }
-  if (!info->isResourceRequest) {
-    if (auto r = serveNodeToken(*info, request)) {
-      result.response = std::move(*r);
+  if (isServiceAccount(request.user)) {
+    if (Status s = authorizeServiceAccountRequest(request.user, *info); !s.isOk()) {
+      result.response = statusResponse(s);
       return result;
     }
+  }
+  if (auto r = serveTokenRequest(*info, request)) {
+    result.response = std::move(*r);
+    return result;
+  }
+  if (!info->isResourceRequest) {
     // metrics: /kubedesk/v1/nodes/<node>/metrics and /kubedesk/v1/metrics/history.
     if (auto r = metrics_->serveKubedesk(*info, request)) {
       result.response = std::move(*r);
@@ -753,10 +769,20 @@ HandlerResult ApiHandler::handleWatch(const RequestInfo& info, const KindInfo& k
   return result;
 }
 
-// POST /kubedesk/v1/nodes/<name>/token: a bearer token for the agent of node <name>, in the
-// shape of a TokenRequest. Cluster admins only: drivers ask for one per node they start.
-std::optional<HttpResponse> ApiHandler::serveNodeToken(const RequestInfo& info,
-                                                       const HttpRequest& request) {
+// The token endpoints, both answering TokenRequests:
+//   POST /kubedesk/v1/nodes/<name>/token: a bearer token for the agent of node <name>. Cluster
+//     admins only: drivers ask for one per node they start.
+//   POST .../namespaces/<ns>/serviceaccounts/<name>/token: a service account token
+//     (service_account_token.h); node agents may ask only for their pods' (node_authorizer.h).
+// nullopt for every other request.
+std::optional<HttpResponse> ApiHandler::serveTokenRequest(const RequestInfo& info,
+                                                          const HttpRequest& request) {
+  if (info.isResourceRequest) {
+    if (info.group.empty() && info.resource == "serviceaccounts" && info.subresource == "token") {
+      return serveServiceAccountToken(info, request);
+    }
+    return std::nullopt;
+  }
   constexpr std::string_view kPrefix = "/kubedesk/v1/nodes/";
   const std::string& path = info.path;
   if (!path.starts_with(kPrefix) || !path.ends_with("/token")) return std::nullopt;
@@ -786,6 +812,25 @@ std::optional<HttpResponse> ApiHandler::serveNodeToken(const RequestInfo& info,
                 {"status", {{"token", mintNodeToken(nodeTokenKey_, node)}}}}
                .dump();
   return r;
+}
+
+HttpResponse ApiHandler::serveServiceAccountToken(const RequestInfo& info,
+                                                  const HttpRequest& request) {
+  if (info.verb != "create") {
+    return statusResponse(
+        Status::methodNotAllowed("only POST is allowed on serviceaccounts/token"));
+  }
+  if (!serviceAccountTokens_) {
+    return statusResponse(Status::serviceUnavailable("this API server has no token signing key"));
+  }
+  auto body = decodeBody(request);
+  if (!body.ok()) return statusResponse(body.status());
+  try {
+    auto issued = serviceAccountTokens_->issue(info.namespaceName, info.name, *body);
+    return issued.ok() ? render(*issued, request, 201, nullptr) : statusResponse(issued.status());
+  } catch (const json::exception& e) {
+    return statusResponse(Status::badRequest(std::string("malformed TokenRequest: ") + e.what()));
+  }
 }
 
 HttpResponse ApiHandler::handleNonResource(const RequestInfo& info, const HttpRequest& request) {

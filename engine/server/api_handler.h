@@ -14,8 +14,9 @@
 
 namespace kd::server {
 
-class MetricsApi;    // metrics: metrics_api.h
-class MetricsStore;  // metrics: metrics_store.h
+class MetricsApi;            // metrics: metrics_api.h
+class MetricsStore;          // metrics: metrics_store.h
+class ServiceAccountTokens;  // service_account_token.h
 
 struct UserInfo {
   std::string name;                 // "kubedesk-admin", "system:node:m01", "" = anonymous
@@ -72,13 +73,18 @@ class ApiHandler {
  public:
   // `serverAddress` yields "127.0.0.1:PORT" for discovery; it is asked per request because the
   // port is known only once the transport has bound. `nodeTokenKey` signs node bearer tokens
-  // (node_token.h); without one, POST /kubedesk/v1/nodes/<name>/token is unavailable.
+  // (node_token.h) and service account tokens (service_account_token.h); without one,
+  // POST /kubedesk/v1/nodes/<name>/token and serviceaccounts/<name>/token are unavailable.
   ApiHandler(ObjectService& objects, std::function<std::string()> serverAddress,
              std::string nodeTokenKey = {});
   ~ApiHandler();
 
   // `notify` is handed to a watch: called (on a store thread) when the watch has more to pump.
   HandlerResult handle(const HttpRequest& request, std::function<void()> notify);
+
+  // The service account a bearer token stands for (service_account_token.h); nullopt when it
+  // is not a live service account token. Thread safe.
+  std::optional<UserInfo> authenticateServiceAccount(std::string_view token) const;
 
   // The node agents' usage reports (metrics_store.h); the autoscaler reads them too.
   MetricsStore& metricsStore() { return *metricsStore_; }
@@ -89,7 +95,9 @@ class ApiHandler {
   HandlerResult handleWatch(const RequestInfo& info, const api::KindInfo& kind,
                             const HttpRequest& request, std::function<void()> notify);
   HttpResponse handleNonResource(const RequestInfo& info, const HttpRequest& request);
-  std::optional<HttpResponse> serveNodeToken(const RequestInfo& info, const HttpRequest& request);
+  std::optional<HttpResponse> serveTokenRequest(const RequestInfo& info,
+                                                const HttpRequest& request);
+  HttpResponse serveServiceAccountToken(const RequestInfo& info, const HttpRequest& request);
   HttpResponse list(const RequestInfo& info, const api::KindInfo& kind, const HttpRequest& r);
   HttpResponse render(const json& object, const HttpRequest& request, int status,
                       const api::KindInfo* kind) const;
@@ -97,6 +105,8 @@ class ApiHandler {
   ObjectService& objects_;
   std::function<std::string()> serverAddress_;
   std::string nodeTokenKey_;
+  // Issues and checks service account tokens; null without a key.
+  std::unique_ptr<ServiceAccountTokens> serviceAccountTokens_;
   std::string openApiV2_;  // built once, on first request
   std::string openApiV2Protobuf_;
   json openApiV3Index_;

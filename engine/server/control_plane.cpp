@@ -23,6 +23,7 @@
 #include "engine/controllers/node_ipam_controller.h"
 #include "engine/controllers/node_lifecycle_controller.h"
 #include "engine/controllers/replicaset_controller.h"
+#include "engine/controllers/root_ca_publisher.h"
 #include "engine/controllers/serviceaccount_controller.h"
 #include "engine/controllers/statefulset_controller.h"
 #include "engine/controllers/volume_controller.h"
@@ -158,6 +159,7 @@ Status ControlPlane::Impl::startControllers() {
   controllers = std::make_unique<controllers::ControllerManager>(*objects);
   controllers->add(std::make_unique<controllers::NamespaceController>(*objects));
   controllers->add(std::make_unique<controllers::ServiceAccountController>(*objects));
+  controllers->add(std::make_unique<controllers::RootCaPublisher>(*objects, pki.caCertPem));
   controllers->add(std::make_unique<controllers::ReplicaSetController>(*objects));
   controllers->add(std::make_unique<controllers::DeploymentController>(*objects));
   controllers->add(std::make_unique<controllers::GarbageCollector>(*objects));
@@ -218,10 +220,11 @@ Status ControlPlane::Impl::startServer() {
     ApiServerConfig config;
     config.port = candidate;
     config.pki = pki;
-    config.authenticateToken = [key = pki.nodeTokenKey](std::string_view token) {
-      auto node = nodeOfToken(key, token);
-      return node ? UserInfo{"system:node:" + *node, {"system:nodes", "system:authenticated"}}
-                  : UserInfo{};
+    config.authenticateToken = [key = pki.nodeTokenKey, this](std::string_view token) {
+      if (auto node = nodeOfToken(key, token)) {
+        return UserInfo{"system:node:" + *node, {"system:nodes", "system:authenticated"}};
+      }
+      return handler->authenticateServiceAccount(token).value_or(UserInfo{});
     };
     config.threads = options.threads;
     server = std::make_unique<ApiServer>(*handler, config);

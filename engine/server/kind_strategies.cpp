@@ -4,6 +4,7 @@
 
 #include "engine/api/base64.h"
 #include "engine/server/object_service.h"
+#include "engine/server/token_volume.h"
 
 #include <random>
 #include <set>
@@ -101,11 +102,11 @@ Status KindStrategies::prepareForCreate(const api::KindInfo& kind, json& object)
   return {};
 }
 
-// The ServiceAccount admission plugin, without token mounting (the engine issues no service
-// account tokens): the pod runs as `default` unless it names an account, the account must exist,
-// and a pod without imagePullSecrets gets the account's. A missing `default` account is let
-// through: the serviceaccount controller creates it just after its namespace, and a pod sent in
-// between should not fail for that (Kubernetes rejects it).
+// The ServiceAccount admission plugin: the pod runs as `default` unless it names an account,
+// the account must exist, a pod without imagePullSecrets gets the account's, and the token
+// volume is mounted unless automount is off (token_volume.h). A missing `default` account is
+// let through: the serviceaccount controller creates it just after its namespace, and a pod
+// sent in between should not fail for that (Kubernetes rejects it).
 Status KindStrategies::admitServiceAccount(json& pod) {
   json& spec = pod["spec"];
   if (!spec.is_object()) return {};  // validation reports it
@@ -123,13 +124,18 @@ Status KindStrategies::admitServiceAccount(json& pod) {
   auto account = store_.get(ObjectService::keyFor(accounts, ns, name));
   if (!account.ok()) {
     if (account.status().code() != 404) return account.status();
-    if (name == "default") return {};
+    if (name == "default") {
+      mountServiceAccountToken(pod, nullptr);
+      return {};
+    }
     return Status::forbidden("pods \"" + meta.value("name", "") +
                              "\" is forbidden: error looking up service account " + ns + "/" +
                              name + ": serviceaccount \"" + name + "\" not found")
         .withDetails(meta.value("name", ""), "", "pods");
   }
-  const json secrets = (*account)->parse().value("imagePullSecrets", json::array());
+  const json accountObject = (*account)->parse();
+  mountServiceAccountToken(pod, &accountObject);
+  const json secrets = accountObject.value("imagePullSecrets", json::array());
   const bool podHasSecrets = spec.contains("imagePullSecrets") &&
                              spec["imagePullSecrets"].is_array() &&
                              !spec["imagePullSecrets"].empty();

@@ -6,7 +6,7 @@
 //            NodePort allocation from 30000-32767, conflicts rejected; kept across updates
 //   Job      selector and controller-uid / job-name labels generated from the uid
 //   Pod      initial status (phase Pending, qosClass); the ServiceAccount admission plugin
-//            (serviceAccountName, the account's imagePullSecrets)
+//            (serviceAccountName, the account's imagePullSecrets, the token volume)
 // Allocation reads the store for what is in use; a mutex serializes allocations.
 
 #include <mutex>

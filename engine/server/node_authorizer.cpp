@@ -5,6 +5,9 @@
 #include <functional>
 #include <string_view>
 
+#include "engine/api/protobuf.h"
+#include "engine/api/yaml_json.h"
+
 namespace kd::server {
 namespace {
 
@@ -15,6 +18,7 @@ enum class Scope {
   OwnLease,    // the Lease in kube-node-lease named like the node
   BoundPod,    // a Pod whose spec.nodeName is the node
   Referenced,  // a ConfigMap / Secret / PVC a bound Pod uses, or the PV of such a claim
+  PodToken,    // a token of the account a bound Pod runs as, bound to that Pod (by body)
 };
 
 struct Rule {
@@ -47,22 +51,13 @@ constexpr std::array kRules = {
     Rule{"", "secrets", "", {"get"}, Scope::Referenced},
     Rule{"", "persistentvolumeclaims", "", {"get"}, Scope::Referenced},
     Rule{"", "persistentvolumes", "", {"get"}, Scope::Referenced},
+    Rule{"", "serviceaccounts", "token", {"create"}, Scope::PodToken},
 };
 
 constexpr std::string_view kNodeLeaseNamespace = "kube-node-lease";
 
-// kube-apiserver: `secrets "s" is forbidden: User "system:node:n" cannot get resource
-// "secrets" in API group "" in the namespace "default": <reason>`.
 Status forbidden(const std::string& node, const RequestInfo& info, const std::string& reason) {
-  const std::string resource =
-      info.subresource.empty() ? info.resource : info.resource + "/" + info.subresource;
-  std::string message = info.resource + (info.name.empty() ? "" : " \"" + info.name + "\"") +
-                        " is forbidden: User \"system:node:" + node + "\" cannot " + info.verb +
-                        " resource \"" + resource + "\" in API group \"" + info.group + "\"";
-  message += info.namespaceName.empty() ? " at the cluster scope"
-                                        : " in the namespace \"" + info.namespaceName + "\"";
-  if (!reason.empty()) message += ": " + reason;
-  return Status::forbidden(message).withDetails(info.name, info.group, info.resource);
+  return forbiddenRequest("system:node:" + node, info, reason);
 }
 
 const api::KindInfo& coreKind(const ObjectService& objects, std::string_view resource) {
@@ -148,6 +143,33 @@ bool referencedByBoundPod(const ObjectService& objects, const std::string& node,
   return false;
 }
 
+// NodeRestriction's rule for TokenRequests: the token must be bound to a pod bound to this
+// node that runs as the account asked for.
+Status checkPodToken(const std::string& node, const RequestInfo& info, const HttpRequest& request,
+                     const ObjectService& objects) {
+  auto body = api::isKubernetesProtobuf(request.contentType)
+                  ? api::decodeKubernetesProtobuf(request.body, objects.kinds(), objects.schemas())
+                  : api::parseDocument(request.body);
+  const json ref = body.ok() && body->is_object()
+                       ? body->value("spec", json::object()).value("boundObjectRef", json())
+                       : json();
+  if (!ref.is_object() || ref.value("kind", "") != "Pod") {
+    return forbidden(node, info, "node requested token not bound to a pod");
+  }
+  auto pod = objects.get(coreKind(objects, "pods"), info.namespaceName, ref.value("name", ""));
+  if (!pod.ok()) return forbidden(node, info, "node requested token bound to a missing pod");
+  const json spec = (*pod)->parse().value("spec", json::object());
+  if (spec.value("nodeName", "") != node) {
+    return forbidden(node, info,
+                     "node requested token bound to a pod scheduled on a different node");
+  }
+  if (spec.value("serviceAccountName", "") != info.name) {
+    return forbidden(node, info,
+                     "no relationship found between node '" + node + "' and this object");
+  }
+  return {};
+}
+
 Status checkScope(Scope scope, const std::string& node, const RequestInfo& info,
                   const HttpRequest& request, const ObjectService& objects) {
   switch (scope) {
@@ -171,6 +193,8 @@ Status checkScope(Scope scope, const std::string& node, const RequestInfo& info,
       if (boundTo == node) return {};
       return forbidden(node, info, "node '" + node + "' can only modify pods bound to it");
     }
+    case Scope::PodToken:
+      return checkPodToken(node, info, request, objects);
     case Scope::Referenced:
       if (referencedByBoundPod(objects, node, info)) return {};
       return forbidden(node, info,
@@ -179,18 +203,8 @@ Status checkScope(Scope scope, const std::string& node, const RequestInfo& info,
   return forbidden(node, info, "");
 }
 
-// Discovery (/api, /apis/..., which are not resource requests), OpenAPI, version and health.
-bool publicNonResource(const RequestInfo& info) {
-  if (info.verb != "get") return false;
-  for (std::string_view prefix :
-       {"/api", "/openapi", "/version", "/healthz", "/livez", "/readyz"}) {
-    if (info.path.starts_with(prefix)) return true;  // "/api" also covers "/apis"
-  }
-  return false;
-}
-
 Status authorizeNonResource(const std::string& node, const RequestInfo& info) {
-  if (publicNonResource(info)) return {};
+  if (isDiscoveryRequest(info)) return {};
   const std::string own = "/kubedesk/v1/nodes/" + node + "/";
   if (info.path.starts_with(own) && info.path.substr(own.size()) == "metrics") return {};
   return Status::forbidden("forbidden: User \"system:node:" + node + "\" cannot " + info.verb +
@@ -198,6 +212,30 @@ Status authorizeNonResource(const std::string& node, const RequestInfo& info) {
 }
 
 }  // namespace
+
+// kube-apiserver: `secrets "s" is forbidden: User "system:node:n" cannot get resource
+// "secrets" in API group "" in the namespace "default": <reason>`.
+Status forbiddenRequest(const std::string& user, const RequestInfo& info,
+                        const std::string& reason) {
+  const std::string resource =
+      info.subresource.empty() ? info.resource : info.resource + "/" + info.subresource;
+  std::string message = info.resource + (info.name.empty() ? "" : " \"" + info.name + "\"") +
+                        " is forbidden: User \"" + user + "\" cannot " + info.verb +
+                        " resource \"" + resource + "\" in API group \"" + info.group + "\"";
+  message += info.namespaceName.empty() ? " at the cluster scope"
+                                        : " in the namespace \"" + info.namespaceName + "\"";
+  if (!reason.empty()) message += ": " + reason;
+  return Status::forbidden(message).withDetails(info.name, info.group, info.resource);
+}
+
+bool isDiscoveryRequest(const RequestInfo& info) {
+  if (info.isResourceRequest || info.verb != "get") return false;
+  for (std::string_view prefix :
+       {"/api", "/openapi", "/version", "/healthz", "/livez", "/readyz"}) {
+    if (info.path.starts_with(prefix)) return true;  // "/api" also covers "/apis"
+  }
+  return false;
+}
 
 std::optional<std::string> nodeOfUser(const UserInfo& user) {
   constexpr std::string_view kPrefix = "system:node:";
