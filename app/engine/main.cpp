@@ -10,6 +10,7 @@
 
 #include "app/crash_report/crash_report.h"
 #include "engine/server/control_plane.h"
+#include "vm/libvirt/vm_node_monitor.h"
 
 namespace {
 
@@ -25,7 +26,8 @@ Options:
   --no-kubeconfig       do not touch any kubeconfig (DIR/kubeconfig is still written)
   --threads N           API server I/O threads (default 2)
   --simulated-nodes N   register N simulated nodes (kwok-like: pods run without containers)
-  --cluster-switch      serve the VM nodes' cluster network (an L2 switch on 127.0.0.1)
+  --cluster-switch      serve the VM nodes' cluster network (an L2 switch on 127.0.0.1) and
+                        watch their VMs: a node whose VM stops unasked goes NotReady at once
   --horizontal-pod-autoscaler-sync-period D
                         how often autoscalers are evaluated: "15s" (default), "500ms", or seconds
   -h, --help            show this help
@@ -101,6 +103,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "kubedesk-engine: unknown option %s\n%s", arg.c_str(), kUsage);
       return 2;
     }
+  }
+
+  if (options.clusterSwitch) {  // the VM driver's engine: see vm/libvirt/vm_node_monitor.h
+    options.nodeMonitor = [profile = options.profile](kd::server::ObjectService& objects,
+                                                      const std::filesystem::path& dataDir) {
+      auto monitor = std::make_shared<kd::vm::VmNodeMonitor>(
+          objects, kd::vm::VmNodeMonitorOptions{.profileDir = dataDir, .profile = profile});
+      monitor->start();
+      return std::shared_ptr<void>(monitor);
+    };
   }
 
   // Block the stop signals before any thread starts, so only sigwait below receives them.

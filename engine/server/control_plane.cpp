@@ -84,6 +84,7 @@ class ControlPlane::Impl {
   std::unique_ptr<controllers::ControllerManager> controllers;
   std::unique_ptr<vm::SimulatedNodes> simulatedNodes;
   std::unique_ptr<vm::ClusterSwitch> clusterSwitch;
+  std::shared_ptr<void> nodeMonitor;  // from options.nodeMonitor
   std::unique_ptr<ApiHandler> handler;
   // The handler's MetricsStore once the handler exists: the autoscaler starts before it.
   std::atomic<MetricsStore*> metrics{nullptr};
@@ -122,6 +123,7 @@ Status ControlPlane::Impl::start() {
     stop();
     return st;
   }
+  if (options.nodeMonitor) nodeMonitor = options.nodeMonitor(*objects, dataDir);
   if (Status st = startServer(); !st.isOk()) {
     stop();
     return st;
@@ -329,6 +331,7 @@ void ControlPlane::Impl::stop() {
   server.reset();
   if (simulatedNodes) simulatedNodes->stop();
   simulatedNodes.reset();
+  nodeMonitor.reset();
   clusterSwitch.reset();
   if (controllers) controllers->stop();
   controllers.reset();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 #include "engine/api/status.h"
 
 namespace kd::server {
+
+class ObjectService;
 
 struct ControlPlaneOptions {
   std::string profile = "kubedesk";
@@ -24,6 +27,11 @@ struct ControlPlaneOptions {
   // Serve the VM nodes' cluster network (vm/libvirt/cluster_switch.h) on 127.0.0.1; its port
   // goes into engine.json as "switchPort" and is kept across restarts, as the API port is.
   bool clusterSwitch = false;
+  // Watches the profile's nodes from outside the cluster: started once the controllers run,
+  // released (which stops it) before they stop. kubedesk-engine gives one for a VM-driver
+  // profile (vm/libvirt/vm_node_monitor.h), so this library links no libvirt.
+  std::function<std::shared_ptr<void>(ObjectService& objects, const std::filesystem::path& dataDir)>
+      nodeMonitor;
   // How often each HorizontalPodAutoscaler is evaluated (kube-controller-manager's
   // --horizontal-pod-autoscaler-sync-period).
   std::chrono::milliseconds hpaSyncPeriod{15000};

@@ -2,7 +2,8 @@
 // TCG here) from the node image, and the real kubectl runs pods on them: a pod on one node
 // fetches a page from a pod on the other over the cluster switch, and `kubectl exec` reaches
 // into a VM. Then stop (the VMs shut down, disks stay), start again (same nodes come back
-// Ready), and delete (no domain, no file left). Needs root, libvirt and qemu (install-deps.sh).
+// Ready), a VM that dies unasked (its node NotReady at once, saying why; kdctl start brings it
+// back), and delete (no domain, no file left). Needs root, libvirt and qemu (install-deps.sh).
 
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <QtTest>
 
 #include "engine_process.h"
+#include "vm/libvirt/libvirt_connection.h"
 
 namespace {
 
@@ -62,6 +64,23 @@ class KdctlVmE2eTest : public QObject {
     return true;
   }
   QString profileDir() const { return home_.filePath("data/kubedesk/" + kProfile); }
+  QString readyCondition(const QString& node, const QString& type, const QString& field) {
+    return jsonpath("node/" + node,
+                    "{.status.conditions[?(@.type==\"" + type + "\")]." + field + "}");
+  }
+  // "<node> <type>: <message>" of every NodeVMStopped event.
+  QStringList vmStoppedEvents() {
+    const auto list =
+        QJsonDocument::fromJson(kubectl({"get", "events", "-o", "json"}).out.toUtf8());
+    QStringList found;
+    for (const auto& item : list["items"].toArray()) {
+      const QJsonObject e = item.toObject();
+      if (e["reason"].toString() != "NodeVMStopped") continue;
+      found << e["involvedObject"].toObject()["name"].toString() + " " + e["type"].toString() +
+                   ": " + e["message"].toString();
+    }
+    return found;
+  }
 
  private slots:
   void initTestCase() {
@@ -128,6 +147,43 @@ class KdctlVmE2eTest : public QObject {
     QVERIFY2(nodes.out.count(QRegularExpression("\\sReady\\s")) == 2, qPrintable(nodes.out));
   }
 
+  // As `virsh destroy` would: the node goes NotReady at once (not after the 40 s lease grace
+  // period), its conditions and a Warning event name the VM, the node lifecycle controller
+  // taints it; kdctl start boots the VM again and the node comes back Ready.
+  void aVmThatDiesMakesItsNodeNotReadyAtOnce() {
+    // kdctl stop and start (above) stopped the VMs on purpose: no warning came of it.
+    QCOMPARE(vmStoppedEvents(), QStringList());
+    auto libvirt = kd::vm::LibvirtConnection::open();
+    QVERIFY2(libvirt.ok(), libvirt.status().message().c_str());
+    const kd::Status destroyed = (*libvirt)->destroy("kubedesk-vmt-m02");
+    QVERIFY2(destroyed.isOk(), destroyed.message().c_str());
+    const QString message = "VM kubedesk-vmt-m02 stopped: Stopped (Destroyed)";
+    QVERIFY2(
+        waitFor([&] { return readyCondition("vmt-m02", "Ready", "message") == message; }, 120000),
+        qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
+    for (const char* type : {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}) {
+      QCOMPARE(readyCondition("vmt-m02", type, "status"), QString("Unknown"));
+      QCOMPARE(readyCondition("vmt-m02", type, "reason"), QString("NodeStatusUnknown"));
+    }
+    QVERIFY2(waitFor([&] { return vmStoppedEvents().size() == 1; }, 60000),
+             qPrintable(vmStoppedEvents().join("\n")));
+    QCOMPARE(vmStoppedEvents(), QStringList{"vmt-m02 Warning: " + message});
+    QVERIFY2(waitFor(
+                 [&] {
+                   return jsonpath("node/vmt-m02", "{.spec.taints[*].key}")
+                       .contains("node.kubernetes.io/unreachable");
+                 },
+                 60000),
+             qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
+    QCOMPARE(readyCondition("vmt-m01", "Ready", "status"), QString("True"));
+
+    CMD_OK(kdctl({"start"}, 400000));  // boots the stopped VM, leaves the running one alone
+    QCOMPARE(readyCondition("vmt-m02", "Ready", "status"), QString("True"));
+    QVERIFY2(waitFor([&] { return jsonpath("node/vmt-m02", "{.spec.taints}").isEmpty(); }, 60000),
+             qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
+    QCOMPARE(vmStoppedEvents().size(), 1);
+  }
+
   void deleteLeavesNothing() {
     CMD_OK(kdctl({"delete"}, 180000));
     QVERIFY(!QDir(profileDir()).exists());
@@ -142,5 +198,12 @@ class KdctlVmE2eTest : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(KdctlVmE2eTest)
+// libvirt's event loop iterates GLib's default main context from its own thread; Qt's GLib
+// dispatcher would own that context on the main thread and starve it (libvirt_connection.h).
+int main(int argc, char** argv) {
+  qputenv("QT_NO_GLIB", "1");
+  QCoreApplication app(argc, argv);
+  KdctlVmE2eTest test;
+  return QTest::qExec(&test, argc, argv);
+}
 #include "kdctl_vm_e2e_test.moc"

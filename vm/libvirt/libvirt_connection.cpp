@@ -140,6 +140,23 @@ const std::vector<EventNames>& eventNames() {
   return names;
 }
 
+DomainState stateOf(int state) {
+  switch (state) {
+    case VIR_DOMAIN_RUNNING:
+      return DomainState::kRunning;
+    case VIR_DOMAIN_PAUSED:
+      return DomainState::kPaused;
+    case VIR_DOMAIN_SHUTDOWN:
+      return DomainState::kShuttingDown;
+    case VIR_DOMAIN_SHUTOFF:
+      return DomainState::kShutoff;
+    case VIR_DOMAIN_CRASHED:
+      return DomainState::kCrashed;
+    default:
+      return DomainState::kOther;
+  }
+}
+
 }  // namespace
 
 std::string DomainEvent::describe() const {
@@ -181,11 +198,18 @@ struct LibvirtConnection::Handles {
   virConnectPtr conn = nullptr;
   int callbackId = -1;
   EventHandler onEvent;
+  CloseHandler onClose;
+  bool closeRegistered = false;
 
   static int lifecycle(virConnectPtr, virDomainPtr domain, int type, int detail, void* opaque) {
     const auto* self = static_cast<Handles*>(opaque);
     if (self->onEvent) self->onEvent({virDomainGetName(domain), type, detail});
     return 0;
+  }
+
+  static void closed(virConnectPtr, int, void* opaque) {
+    const auto* self = static_cast<Handles*>(opaque);
+    if (self->onClose) self->onClose();
   }
 
   Result<Domain> lookup(const std::string& name) const {
@@ -201,16 +225,19 @@ struct LibvirtConnection::Handles {
 
   ~Handles() {
     if (callbackId >= 0) virConnectDomainEventDeregisterAny(conn, callbackId);
+    if (closeRegistered) virConnectUnregisterCloseCallback(conn, &Handles::closed);
     if (conn) virConnectClose(conn);
   }
 };
 
 Result<std::unique_ptr<LibvirtConnection>> LibvirtConnection::open(const std::string& uri,
-                                                                   EventHandler onEvent) {
+                                                                   EventHandler onEvent,
+                                                                   CloseHandler onClose) {
   if (Status s = ensureLibvirtDaemons(uri); !s) return s;
   if (Status s = ensureEventLoop(); !s) return s;
   auto handles = std::make_unique<Handles>();
   handles->onEvent = std::move(onEvent);
+  handles->onClose = std::move(onClose);
   handles->conn = virConnectOpen(uri.c_str());
   if (!handles->conn) {
     return libvirtError("cannot connect to libvirt at " + uri +
@@ -224,6 +251,13 @@ Result<std::unique_ptr<LibvirtConnection>> LibvirtConnection::open(const std::st
       handles->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
       VIR_DOMAIN_EVENT_CALLBACK(&Handles::lifecycle), handles.get(), nullptr);
   if (handles->callbackId < 0) return libvirtError("cannot subscribe to libvirt domain events");
+  if (handles->onClose) {
+    if (virConnectRegisterCloseCallback(handles->conn, &Handles::closed, handles.get(), nullptr) <
+        0) {
+      return libvirtError("cannot watch the libvirt connection");
+    }
+    handles->closeRegistered = true;
+  }
   const bool privileged = rootSpeaksToSystemDaemon(uri);
   return std::unique_ptr<LibvirtConnection>(
       new LibvirtConnection(uri, std::move(handles), privileged));
@@ -299,29 +333,38 @@ Result<std::string> LibvirtConnection::uuid(const std::string& name) {
 }
 
 Result<DomainState> LibvirtConnection::state(const std::string& name) {
+  auto got = status(name);
+  if (!got.ok()) return got.status();
+  return got->state;
+}
+
+Result<DomainStatus> LibvirtConnection::status(const std::string& name) {
   auto domain = handles_->lookup(name);
   if (!domain.ok()) {
-    if (domain.status().code() == 404) return DomainState::kMissing;
+    if (domain.status().code() == 404) return DomainStatus{DomainState::kMissing, "Undefined"};
     return domain.status();
   }
   int state = 0, reason = 0;
   if (virDomainGetState(domain->get(), &state, &reason, 0) < 0) {
     return libvirtError("cannot read the state of " + name);
   }
-  switch (state) {
-    case VIR_DOMAIN_RUNNING:
-      return DomainState::kRunning;
-    case VIR_DOMAIN_PAUSED:
-      return DomainState::kPaused;
-    case VIR_DOMAIN_SHUTDOWN:
-      return DomainState::kShuttingDown;
-    case VIR_DOMAIN_SHUTOFF:
-      return DomainState::kShutoff;
-    case VIR_DOMAIN_CRASHED:
-      return DomainState::kCrashed;
-    default:
-      return DomainState::kOther;
+  const DomainState mapped = stateOf(state);
+  // The reasons of both states count from an "unknown" 0; their events' details do not.
+  if (mapped == DomainState::kShutoff || mapped == DomainState::kCrashed) {
+    const bool shutoff = mapped == DomainState::kShutoff;
+    const std::string why =
+        reason > 0
+            ? DomainEvent{name, shutoff ? VIR_DOMAIN_EVENT_STOPPED : VIR_DOMAIN_EVENT_CRASHED,
+                          reason - 1}
+                  .describe()
+            : std::string(shutoff ? "Stopped" : "Crashed") + " (Unknown)";
+    return DomainStatus{mapped, why};
   }
+  return DomainStatus{mapped, domainStateName(mapped)};
+}
+
+bool LibvirtConnection::alive() const {
+  return virConnectIsAlive(handles_->conn) == 1;
 }
 
 Result<std::vector<std::string>> LibvirtConnection::domainNames(const std::string& prefix) {

@@ -47,6 +47,14 @@ struct DomainEvent {
 enum class DomainState { kMissing, kRunning, kPaused, kShuttingDown, kShutoff, kCrashed, kOther };
 const char* domainStateName(DomainState state);
 
+// A domain's state with libvirt's reason for it. `reason` words a stopped or crashed domain as
+// DomainEvent::describe() words the event that led there ("Stopped (Destroyed)", "Crashed
+// (Panicked)"), a missing one "Undefined", any other by its state name ("running").
+struct DomainStatus {
+  DomainState state = DomainState::kMissing;
+  std::string reason;
+};
+
 // Starts virtlogd and libvirtd when they are not answering and the caller may (root). Fails with
 // a message naming the fix when libvirt is not installed or its daemon does not come up.
 Status ensureLibvirtDaemons(const std::string& uri);
@@ -54,11 +62,15 @@ Status ensureLibvirtDaemons(const std::string& uri);
 class LibvirtConnection {
  public:
   using EventHandler = std::function<void(const DomainEvent&)>;
+  using CloseHandler = std::function<void()>;
 
   // Starts the daemons if needed (ensureLibvirtDaemons), starts the event loop once per process,
   // opens `uri`, turns on keepalive and subscribes `onEvent` (optional) to lifecycle events.
+  // `onClose` (optional, on the event-loop thread) is told when the connection is lost: the
+  // daemon went away or keepalive gave up. No event arrives after that: open a new connection.
   static Result<std::unique_ptr<LibvirtConnection>> open(
-      const std::string& uri = kLibvirtSessionUri, EventHandler onEvent = {});
+      const std::string& uri = kLibvirtSessionUri, EventHandler onEvent = {},
+      CloseHandler onClose = {});
   ~LibvirtConnection();
   LibvirtConnection(const LibvirtConnection&) = delete;
   LibvirtConnection& operator=(const LibvirtConnection&) = delete;
@@ -86,6 +98,10 @@ class LibvirtConnection {
   Result<std::string> uuid(const std::string& name);
   // kMissing when no such domain exists.
   Result<DomainState> state(const std::string& name);
+  // The state and why (DomainStatus); kMissing when no such domain exists.
+  Result<DomainStatus> status(const std::string& name);
+  // False once keepalive or a failed call found the daemon gone: open a new connection.
+  bool alive() const;
   // Names of all domains, running or not, that start with `prefix`.
   Result<std::vector<std::string>> domainNames(const std::string& prefix);
 

@@ -36,6 +36,7 @@ constexpr const char* kFwCfgPrefix = "opt/kubedesk/";
 constexpr const char* kNodeName = "node-name";
 constexpr const char* kNodeIp = "node-ip";
 constexpr const char* kKubeconfig = "kubeconfig";
+constexpr const char* kStopRequested = "stop-requested";
 
 Status writeFile(const fs::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -74,6 +75,14 @@ Result<std::vector<FwCfgEntry>> writeFwCfg(const LibvirtNodesOptions& o, int ind
     entries.push_back({kFwCfgPrefix + name, fwcfg / name});
   }
   return entries;
+}
+
+// Marks the node as stopped on purpose before its domain goes down, so the VM node monitor
+// never takes the stop for a crash.
+Status requestStop(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return {};  // nothing left to mark
+  return writeFile(dir / kStopRequested, "");
 }
 
 Status ensureDisk(const fs::path& disk, const std::string& size) {
@@ -116,9 +125,12 @@ Status startNode(LibvirtConnection& libvirt, const LibvirtNodesOptions& o, int i
   const std::string domain = libvirtDomainName(o.profile, index);
   auto state = libvirt.state(domain);
   if (!state.ok()) return state.status();
-  if (running(*state)) return {};  // leave running nodes alone
   const fs::path dir = nodeDir(o.profileDir, index);
   std::error_code ec;
+  if (running(*state)) {  // leave running nodes alone
+    fs::remove(dir / kStopRequested, ec);
+    return {};
+  }
   fs::create_directories(dir, ec);
   if (ec) return Status::internal("cannot create " + dir.string() + ": " + ec.message());
   auto fwCfg = writeFwCfg(o, index, dir);
@@ -131,7 +143,10 @@ Status startNode(LibvirtConnection& libvirt, const LibvirtNodesOptions& o, int i
     spec.uuid = *uuid;
   }
   if (Status s = libvirt.define(domainXml(spec)); !s) return s;
-  return libvirt.start(domain);
+  if (Status s = libvirt.start(domain); !s) return s;
+  // Only now: the monitor must not see the redefined, still shut-off domain as stopped unasked.
+  fs::remove(dir / kStopRequested, ec);
+  return {};
 }
 
 }  // namespace
@@ -140,9 +155,17 @@ std::string libvirtDomainName(const std::string& profile, int index) {
   return "kubedesk-" + nodeName(profile, index);
 }
 
-Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
-                                              const fs::path& profileDir,
-                                              const std::string& profile) {
+std::string libvirtNodeName(const std::string& profile, int index) {
+  return nodeName(profile, index);
+}
+
+bool libvirtNodeStopRequested(const fs::path& profileDir, int index) {
+  const fs::path dir = nodeDir(profileDir, index);
+  std::error_code ec;
+  return !fs::is_directory(dir, ec) || fs::exists(dir / kStopRequested, ec);
+}
+
+std::vector<int> libvirtNodeIndices(const fs::path& profileDir) {
   std::vector<int> indices;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(profileDir / "nodes", ec)) {
@@ -155,8 +178,14 @@ Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
     }
   }
   std::sort(indices.begin(), indices.end());
+  return indices;
+}
+
+Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
+                                              const fs::path& profileDir,
+                                              const std::string& profile) {
   std::vector<LibvirtNode> nodes;
-  for (int i : indices) {
+  for (int i : libvirtNodeIndices(profileDir)) {
     const fs::path dir = nodeDir(profileDir, i);
     LibvirtNode node{i,  nodeName(profile, i), libvirtDomainName(profile, i), dir,
                      "", DomainState::kMissing};
@@ -198,6 +227,7 @@ Status stopLibvirtNodes(LibvirtConnection& libvirt, const fs::path& profileDir,
   auto nodes = libvirtNodes(libvirt, profileDir, profile);
   if (!nodes.ok()) return nodes.status();
   for (const auto& node : *nodes) {
+    if (Status s = requestStop(node.dir); !s) return s;
     if (running(node.state)) libvirt.shutdown(node.domain);  // a refusal ends in destroy below
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -222,7 +252,10 @@ Status deleteLibvirtNodes(LibvirtConnection& libvirt, const fs::path& profileDir
   if (!nodes.ok()) return nodes.status();
   auto domains = libvirt.domainNames("kubedesk-" + profile + "-m");
   if (!domains.ok()) return domains.status();
-  for (const auto& node : *nodes) domains->push_back(node.domain);
+  for (const auto& node : *nodes) {
+    if (Status s = requestStop(node.dir); !s) return s;
+    domains->push_back(node.domain);
+  }
   for (const auto& domain : *domains) {
     if (Status s = libvirt.destroy(domain); !s) return s;
     if (Status s = libvirt.undefine(domain); !s) return s;
@@ -242,6 +275,7 @@ Status deleteLibvirtNodes(LibvirtConnection& libvirt, const fs::path& profileDir
 Status deleteLibvirtNode(LibvirtConnection& libvirt, const fs::path& profileDir,
                          const std::string& profile, int index) {
   const std::string domain = libvirtDomainName(profile, index);
+  if (Status s = requestStop(nodeDir(profileDir, index)); !s) return s;
   if (Status s = libvirt.destroy(domain); !s) return s;  // both skip a missing domain
   if (Status s = libvirt.undefine(domain); !s) return s;
   std::error_code ec;

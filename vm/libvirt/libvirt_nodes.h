@@ -4,6 +4,8 @@
 // "kubedesk-P-mNN"; its files live under <profile dir>/nodes/mNN/:
 //   disk.qcow2    the persistent data disk (images, containers, volumes), kept across stop/start
 //   console.log   the serial console, appended across boots (`kdctl node logs`)
+//   stop-requested  present from the moment the driver stops or deletes the node until it next
+//                 starts it: the VM node monitor (vm_node_monitor.h) leaves such a node alone
 //   fwcfg/        the values of the guest's fw_cfg entries:
 //                   opt/kubedesk/node-name   "P-mNN"
 //                   opt/kubedesk/node-ip     the cluster NIC's "IP/prefix"
@@ -61,6 +63,15 @@ struct LibvirtNode {
 
 // "kubedesk-<profile>-mNN" for 1-based `index`.
 std::string libvirtDomainName(const std::string& profile, int index);
+// "<profile>-mNN", the Kubernetes Node name of node `index`.
+std::string libvirtNodeName(const std::string& profile, int index);
+
+// Whether the driver stopped node `index` on purpose (kdctl stop, node delete, delete): its
+// stop-requested mark is there, or its directory is already gone.
+bool libvirtNodeStopRequested(const std::filesystem::path& profileDir, int index);
+
+// The indices of the profile's nodes: those with a directory nodes/mNN/, ascending.
+std::vector<int> libvirtNodeIndices(const std::filesystem::path& profileDir);
 
 // The profile's nodes (those with a directory) and the state of their domains.
 Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
