@@ -36,8 +36,9 @@ constexpr std::string_view kTunnelPrefix = "/kubedesk/v1/";
 // A tunnel's control connection carries an empty line this often so the agent notices a
 // dead engine by silence.
 constexpr auto kTunnelPingInterval = std::chrono::seconds(20);
-// How long a streaming request waits for the agent to dial back.
-constexpr auto kTunnelDialTimeout = std::chrono::seconds(10);
+// How long a streaming request waits for the agent to dial back: kube-apiserver's dial
+// timeout to a kubelet (30 s). A busy machine's TLS handshake back can take over 10 s.
+constexpr auto kTunnelDialTimeout = std::chrono::seconds(30);
 
 std::string nameEntry(X509_NAME* name, int nid) {
   char buf[256];

@@ -218,7 +218,16 @@ class LogsViewTest : public QObject {
       }
       return n;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(switches() >= 4, 30000);
+    // On failure: what the view shows, to tell a stalled stream from a stray line.
+    auto shown = [&] {
+      const QStringList lines = linesOf(view);
+      return QString("switches %1, %2 open, status \"%3\", last lines:\n%4")
+          .arg(switches())
+          .arg(view.openStreams())
+          .arg(view.statusLabel()->text())
+          .arg(lines.mid(std::max<qsizetype>(0, lines.size() - 12)).join('\n'));
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(switches() >= 4, qPrintable(shown()), 60000);
     QCOMPARE(view.openStreams(), 2);
     QVERIFY(view.text().contains(a + "tick 1\n") && view.text().contains(b + "tick 1\n"));
   }
