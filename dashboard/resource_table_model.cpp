@@ -13,10 +13,14 @@ QString cellText(const json& cell) {
   return QString::fromStdString(cell.dump());
 }
 
+// obj[a][b] as text; "" when absent or not a string. Looks up without copying (this runs for
+// every row of every batch).
 QString str(const json& obj, const char* a, const char* b) {
-  const json& meta = obj.contains(a) ? obj[a] : json();
-  if (!meta.is_object() || !meta.contains(b) || !meta[b].is_string()) return {};
-  return QString::fromStdString(meta[b].get<std::string>());
+  const auto outer = obj.find(a);
+  if (outer == obj.end() || !outer->is_object()) return {};
+  const auto inner = outer->find(b);
+  if (inner == outer->end() || !inner->is_string()) return {};
+  return QString::fromStdString(inner->get_ref<const std::string&>());
 }
 
 // Calls `f(first, last)` for each run of consecutive values in sorted `v`.
@@ -62,19 +66,34 @@ int ResourceTableModel::columnNamed(const QString& header) const {
   return -1;
 }
 
-ResourceTableModel::Row ResourceTableModel::makeRow(const std::string& key,
-                                                    const api::CachedObject& obj) const {
-  Row row{key, obj, {}, {}, Health::Unknown};
-  const json table = api::buildTable(kind_, {obj.get()}, json::object(), api::TableObjects::None,
-                                     std::chrono::system_clock::now());
-  const json& cells = table["rows"][0]["cells"];
+ResourceTableModel::Row ResourceTableModel::makeRow(const ObjectChange& change,
+                                                    const json& cells) const {
+  const json& obj = *change.object;
+  Row row{change.key, change.object, {}, {}, Health::Unknown};
   for (const auto& c : columns_) {
-    row.cells << (c.tableIndex < 0 ? str(*obj, "metadata", "namespace")
+    row.cells << (c.tableIndex < 0 ? str(obj, "metadata", "namespace")
                                    : cellText(cells[static_cast<size_t>(c.tableIndex)]));
   }
-  row.created = QDateTime::fromString(str(*obj, "metadata", "creationTimestamp"), Qt::ISODate);
+  row.created = QDateTime::fromString(str(obj, "metadata", "creationTimestamp"), Qt::ISODate);
   if (statusColumn_ >= 0) row.health = healthOf(row.cells[statusColumn_]);
   return row;
+}
+
+std::vector<ResourceTableModel::Row> ResourceTableModel::makeRows(
+    const std::vector<const ObjectChange*>& changes) const {
+  std::vector<const json*> objects;
+  objects.reserve(changes.size());
+  for (const ObjectChange* c : changes) objects.push_back(c->object.get());
+  // One printer call per batch: its fixed cost (the column definitions it copies into every
+  // table) is paid once, not once per object.
+  const json table = api::buildTable(kind_, objects, json::object(), api::TableObjects::None,
+                                     std::chrono::system_clock::now());
+  const json& printed = table["rows"];
+  std::vector<Row> rows;
+  rows.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i)
+    rows.push_back(makeRow(*changes[i], printed[i]["cells"]));
+  return rows;
 }
 
 void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
@@ -86,15 +105,18 @@ void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
   const bool dropped = !gone.empty();
   if (dropped) dropRows(std::move(gone));
 
+  std::vector<const ObjectChange*> present;
+  for (const auto& change : batch) {
+    if (change.object) present.push_back(&change);
+  }
   std::vector<int> updated;
   std::vector<Row> added;
-  for (const auto& change : batch) {
-    if (!change.object) continue;
-    if (auto it = index_.find(change.key); it != index_.end()) {
-      rows_[static_cast<size_t>(it->second)] = makeRow(change.key, change.object);
+  for (Row& row : makeRows(present)) {
+    if (auto it = index_.find(row.key); it != index_.end()) {
       updated.push_back(it->second);
+      rows_[static_cast<size_t>(it->second)] = std::move(row);
     } else {
-      added.push_back(makeRow(change.key, change.object));
+      added.push_back(std::move(row));
     }
   }
   std::sort(updated.begin(), updated.end());

@@ -61,7 +61,10 @@ class ResourceTableModel : public QAbstractTableModel {
     Health health = Health::Unknown;
   };
 
-  Row makeRow(const std::string& key, const api::CachedObject& obj) const;
+  // `cells` is the printer's row for `change.object`.
+  Row makeRow(const ObjectChange& change, const json& cells) const;
+  // The rows of `changes` (each with an object), in order.
+  std::vector<Row> makeRows(const std::vector<const ObjectChange*>& changes) const;
   QVariant sortKey(const Row& row, int column) const;
   QString ageText(const Row& row) const;
   void dropRows(std::vector<int> rows);
