@@ -202,7 +202,11 @@ void volumeSource(std::string& out, const json& volume) {
         const json& ref = secret ? s["secret"] : s["configMap"];
         put(out, 2,
             std::string(secret ? "SecretName" : "ConfigMapName") + ":\t" + str(ref, "name") + "\n");
-        put(out, 2, "Optional:\t" + fieldText(ref, "optional") + "\n");
+        // kubectl prints the *bool as is: <nil> when unset.
+        const std::string optional = ref.contains("optional") ? text(ref["optional"]) : "<nil>";
+        put(out, 2,
+            std::string(secret ? "SecretOptionalName" : "ConfigMapOptional") + ":\t" + optional +
+                "\n");
       } else if (s.contains("downwardAPI")) {
         put(out, 2, "DownwardAPI:\ttrue\n");
       } else if (s.contains("serviceAccountToken")) {
