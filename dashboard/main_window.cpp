@@ -542,7 +542,9 @@ void MainWindow::refreshDetail() {
   const api::CachedObject obj = selectedObject();
   if (kind_->resource == "pods" && kind_->group.empty()) {
     details_->setCurrentWidget(podDetail_);
-    podDetail_->setPod(obj, session_->bridge(builtinKind("events"))->informer().list());
+    // Only a selected pod needs the events, which a busy cluster holds by the hundred thousand.
+    podDetail_->setPod(obj, obj ? session_->bridge(builtinKind("events"))->informer().list()
+                                : std::vector<api::CachedObject>());
   } else {
     details_->setCurrentWidget(objectDetail_);
     objectDetail_->setObject(QString::fromStdString(kind_->kind), obj);
