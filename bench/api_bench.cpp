@@ -271,13 +271,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "api_bench: %s\n", st.message().c_str());
     return 1;
   }
-  auto access = kd::client::loadClusterAccess(engine.kubeconfig(), "");
-  if (!access) {
-    std::fprintf(stderr, "api_bench: %s\n", access.status().message().c_str());
+  auto client = engine.adminClient();
+  if (!client) {
+    std::fprintf(stderr, "api_bench: %s\n", client.status().message().c_str());
     return 1;
   }
-  auto client = ApiClient::create(*access);
-  if (!client) return 1;
   std::printf("api_bench: engine pid %d at %s\n", engine.pid(), engine.url().c_str());
 
   std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -59,9 +59,7 @@ int runQuietly(const std::vector<std::string>& argv) {
 }
 
 kd::Status createPods(const EngineProcess& engine, int count) {
-  auto access = kd::client::loadClusterAccess(engine.kubeconfig(), "");
-  if (!access.ok()) return access.status();
-  auto client = kd::client::ApiClient::create(*access);
+  auto client = engine.adminClient();
   if (!client.ok()) return client.status();
   const auto& pods = *kd::api::KindsRegistry::builtin().resolve("pods");
   for (int i = 0; i < count; ++i) {

@@ -35,7 +35,6 @@
 #include "dashboard/cluster_session.h"
 #include "dashboard/main_window.h"
 #include "dashboard/resource_filter_model.h"
-#include "engine/client/kubeconfig.h"
 
 namespace {
 
@@ -109,29 +108,9 @@ json pod(const std::string& name, const std::string& node) {
   return {{"metadata", {{"name", name}, {"labels", {{"app", "bench"}}}}}, {"spec", spec}};
 }
 
-json deployment(int replicas, const std::string& image) {
-  json container = {{"name", "app"},
-                    {"image", image},
-                    {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}}}}};
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "web"}}},
-          {"spec",
-           {{"replicas", replicas},
-            {"selector", {{"matchLabels", {{"app", "web"}}}}},
-            {"template",
-             {{"metadata", {{"labels", {{"app", "web"}}}}},
-              {"spec", {{"containers", {container}}}}}}}}};
-}
-
 // The admin client of `engine`, or null (with the reason on stderr).
 std::unique_ptr<ApiClient> connect(const kd::bench::EngineProcess& engine) {
-  auto access = kd::client::loadClusterAccess(engine.kubeconfig(), "");
-  if (!access) {
-    std::fprintf(stderr, "dashboard_bench: %s\n", access.status().message().c_str());
-    return nullptr;
-  }
-  auto client = ApiClient::create(*access);
+  auto client = engine.adminClient();
   if (!client) {
     std::fprintf(stderr, "dashboard_bench: %s\n", client.status().message().c_str());
     return nullptr;
@@ -374,7 +353,8 @@ bool measureRollout(ApiClient& api, int replicas) {
   if (!createNamespace(api, "roll")) return false;
   auto since = Clock::now();
   auto create = whileWatched([&] {
-    return api.create(kind("deployments"), "roll", deployment(replicas, "busybox:1")).ok() &&
+    return api.create(kind("deployments"), "roll", kd::bench::webDeployment(replicas, "busybox:1"))
+               .ok() &&
            pollUntil([&] { return deploymentReady(api, replicas, 1); }, 600s);
   });
   if (!create) return false;

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/client/kubeconfig.h"
+
 #include "engine/client/node_credentials.h"
 
 namespace kd::bench {
@@ -169,6 +171,30 @@ double Samples::percentile(double p) {
   std::sort(ms.begin(), ms.end());
   const auto index = static_cast<size_t>(p / 100.0 * static_cast<double>(ms.size() - 1) + 0.5);
   return ms[std::min(index, ms.size() - 1)];
+}
+
+Result<std::unique_ptr<client::ApiClient>> EngineProcess::adminClient() const {
+  auto access = client::loadClusterAccess(kubeconfig(), "");
+  if (!access.ok()) return access.status();
+  return client::ApiClient::create(*access);
+}
+
+json webDeployment(int replicas, const std::string& image) {
+  json container = {{"name", "app"},
+                    {"image", image},
+                    {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}}}}};
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", "web"}}},
+          {"spec",
+           {{"replicas", replicas},
+            {"selector", {{"matchLabels", {{"app", "web"}}}}},
+            {"strategy",
+             {{"type", "RollingUpdate"},
+              {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}}},
+            {"template",
+             {{"metadata", {{"labels", {{"app", "web"}}}}},
+              {"spec", {{"containers", {container}}}}}}}}};
 }
 
 }  // namespace kd::bench

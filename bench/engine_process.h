@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/api/status.h"
+#include "engine/client/api_client.h"
 
 namespace kd::bench {
 
@@ -37,6 +38,8 @@ class EngineProcess {
   const std::string& url() const { return url_; }
   const std::filesystem::path& dataDir() const { return dataDir_; }
   std::filesystem::path kubeconfig() const { return dataDir_ / "kubeconfig"; }
+  // A client with the engine's admin credentials (its kubeconfig).
+  Result<std::unique_ptr<client::ApiClient>> adminClient() const;
 
   // VmRSS / VmHWM of the engine in KiB (0 when unreadable).
   long rssKiB() const { return statusKiB(pid_, "VmRSS"); }
@@ -76,6 +79,10 @@ class AgentProcess {
   std::filesystem::path stateDir_;
   pid_t pid_ = -1;
 };
+
+// The benchmarks' Deployment "web": `replicas` pods of `image` requesting 10m CPU and 16Mi,
+// rolled 25% surge / 25% unavailable (Kubernetes' default, written out).
+json webDeployment(int replicas, const std::string& image);
 
 // Sorted samples in milliseconds.
 struct Samples {

@@ -20,7 +20,6 @@
 #include "bench/engine_process.h"
 #include "engine/api/kinds.h"
 #include "engine/client/api_client.h"
-#include "engine/client/kubeconfig.h"
 
 namespace {
 
@@ -181,9 +180,7 @@ int main(int argc, char** argv) {
   }
   kd::bench::AgentProcess agent(bin / "kubedesk-node", engine, "n1");
   if (kd::Status st = agent.start(); !st) return 1;
-  auto access = kd::client::loadClusterAccess(engine.kubeconfig(), "");
-  if (!access) return 1;
-  auto client = ApiClient::create(*access);
+  auto client = engine.adminClient();
   if (!client) return 1;
   ApiClient& api = **client;
 

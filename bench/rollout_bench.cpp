@@ -14,7 +14,6 @@
 #include "bench/engine_process.h"
 #include "engine/api/kinds.h"
 #include "engine/client/api_client.h"
-#include "engine/client/kubeconfig.h"
 
 namespace {
 
@@ -30,24 +29,6 @@ const char* const kUsage = R"(Usage: rollout_bench [options]
 
 const kd::api::KindInfo& kind(const char* group, const char* resource) {
   return *kd::api::KindsRegistry::builtin().byResource(group, "v1", resource);
-}
-
-json deployment(int replicas, const std::string& image) {
-  json container = {{"name", "app"},
-                    {"image", image},
-                    {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}}}}};
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "web"}}},
-          {"spec",
-           {{"replicas", replicas},
-            {"selector", {{"matchLabels", {{"app", "web"}}}}},
-            {"strategy",
-             {{"type", "RollingUpdate"},
-              {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}}},
-            {"template",
-             {{"metadata", {{"labels", {{"app", "web"}}}}},
-              {"spec", {{"containers", {container}}}}}}}}};
 }
 
 // Polls until `done(object)` holds; returns the seconds waited, or -1 after `limit`.
@@ -88,9 +69,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rollout_bench: %s\n", st.message().c_str());
     return 1;
   }
-  auto access = kd::client::loadClusterAccess(engine.kubeconfig(), "");
-  if (!access) return 1;
-  auto client = ApiClient::create(*access);
+  auto client = engine.adminClient();
   if (!client) return 1;
   ApiClient& api = **client;
 
@@ -110,7 +89,8 @@ int main(int argc, char** argv) {
   const auto& deployments = kind("apps", "deployments");
   const double cpu0 = engine.cpuSeconds();
   const auto created = Clock::now();
-  if (auto r = api.create(deployments, "default", deployment(replicas, "busybox:1")); !r.ok()) {
+  if (auto r = api.create(deployments, "default", kd::bench::webDeployment(replicas, "busybox:1"));
+      !r.ok()) {
     std::fprintf(stderr, "rollout_bench: %s\n", r.status().message().c_str());
     return 1;
   }

@@ -91,15 +91,7 @@ json servedList(const KindInfo& kind, json list) {
 Result<json> storedBody(const KindInfo& kind, const json& body, WriteOptions& options,
                         const api::SchemaRegistry& schemas, std::vector<std::string>& warnings) {
   if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
-  if (body.contains("apiVersion") && body["apiVersion"] != kind.apiVersion()) {
-    return Status::badRequest("the API version in the data (" + body["apiVersion"].dump() +
-                              ") does not match the expected API version (" + kind.apiVersion() +
-                              ")");
-  }
-  if (body.contains("kind") && body["kind"] != kind.kind) {
-    return Status::badRequest("the kind in the data (" + body["kind"].dump() +
-                              ") does not match the expected kind (" + kind.kind + ")");
-  }
+  if (Status st = checkTypeMeta(kind, body); !st.isOk()) return st;
   Status st = api::validateAgainstSchema(kind, body, options.fieldValidation, schemas, &warnings);
   if (!st.isOk()) return st;
   options.fieldValidation = api::FieldValidation::Ignore;

@@ -307,11 +307,7 @@ Result<ListResult> ObjectService::list(const KindInfo& kind, std::string_view ns
   return result;
 }
 
-Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view ns, json body,
-                                          const WriteOptions& options) {
-  if (options.subresource == "binding") return Status::methodNotAllowed("use bind()");
-  if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
-  if (Status st = checkNamespace(kind, ns, true); !st.isOk()) return st;
+Status checkTypeMeta(const api::KindInfo& kind, const json& body) {
   if (body.contains("apiVersion") && body["apiVersion"] != kind.apiVersion()) {
     return Status::badRequest("the API version in the data (" + body["apiVersion"].dump() +
                               ") does not match the expected API version (" + kind.apiVersion() +
@@ -321,6 +317,15 @@ Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view
     return Status::badRequest("the kind in the data (" + body["kind"].dump() +
                               ") does not match the expected kind (" + kind.kind + ")");
   }
+  return {};
+}
+
+Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view ns, json body,
+                                          const WriteOptions& options) {
+  if (options.subresource == "binding") return Status::methodNotAllowed("use bind()");
+  if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
+  if (Status st = checkNamespace(kind, ns, true); !st.isOk()) return st;
+  if (Status st = checkTypeMeta(kind, body); !st.isOk()) return st;
   body["apiVersion"] = kind.apiVersion();
   body["kind"] = kind.kind;
   if (!body.contains("metadata") || body["metadata"].is_null()) body["metadata"] = json::object();

@@ -35,6 +35,10 @@ struct WriteOptions {
   std::string subresource;  // "", "status", "scale"
 };
 
+// A body's apiVersion and kind, when it gives them, must be those of `kind` (400 otherwise,
+// worded as kube-apiserver words it).
+Status checkTypeMeta(const api::KindInfo& kind, const json& body);
+
 struct WriteResult {
   json object;
   std::vector<std::string> warnings;
