@@ -88,21 +88,12 @@ Result<std::string> fileTail(const fs::path& path, std::streamoff bytes) {
 }
 
 // Pods bound to each node that still hold its resources (not Succeeded or Failed).
-// obj[a][b] when it is a string, else "" — without copying (this runs over every pod).
-std::string_view stringAt(const json& obj, const char* a, const char* b) {
-  const auto outer = obj.find(a);
-  if (outer == obj.end() || !outer->is_object()) return {};
-  const auto inner = outer->find(b);
-  if (inner == outer->end() || !inner->is_string()) return {};
-  return inner->get_ref<const std::string&>();
-}
-
 std::map<std::string, int, std::less<>> podsPerNode(const std::vector<api::CachedObject>& pods) {
   std::map<std::string, int, std::less<>> count;
   for (const auto& pod : pods) {
-    const std::string_view phase = stringAt(*pod, "status", "phase");
+    const std::string_view phase = api::stringAt(*pod, "status", "phase");
     if (phase == "Succeeded" || phase == "Failed") continue;
-    const std::string_view node = stringAt(*pod, "spec", "nodeName");
+    const std::string_view node = api::stringAt(*pod, "spec", "nodeName");
     if (node.empty()) continue;
     if (auto it = count.find(node); it != count.end()) {
       ++it->second;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/api/object_key.h"
 #include "engine/api/table.h"
 
 namespace kd::dashboard {
@@ -13,14 +14,10 @@ QString cellText(const json& cell) {
   return QString::fromStdString(cell.dump());
 }
 
-// obj[a][b] as text; "" when absent or not a string. Looks up without copying (this runs for
-// every row of every batch).
+// obj[a][b] as text; "" when absent or not a string (this runs for every row of every batch).
 QString str(const json& obj, const char* a, const char* b) {
-  const auto outer = obj.find(a);
-  if (outer == obj.end() || !outer->is_object()) return {};
-  const auto inner = outer->find(b);
-  if (inner == outer->end() || !inner->is_string()) return {};
-  return QString::fromStdString(inner->get_ref<const std::string&>());
+  const std::string_view v = api::stringAt(obj, a, b);
+  return QString::fromUtf8(v.data(), qsizetype(v.size()));
 }
 
 // Calls `f(first, last)` for each run of consecutive values in sorted `v`.

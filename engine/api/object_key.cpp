@@ -8,6 +8,14 @@ const json& metadataOf(const json& obj) {
   return it != obj.end() && it->is_object() ? *it : kEmpty;
 }
 
+std::string_view stringAt(const json& obj, const char* outer, const char* inner) {
+  const auto o = obj.find(outer);
+  if (o == obj.end() || !o->is_object()) return {};
+  const auto i = o->find(inner);
+  if (i == o->end() || !i->is_string()) return {};
+  return i->get_ref<const std::string&>();
+}
+
 std::string objectKey(std::string_view ns, std::string_view name) {
   if (ns.empty()) return std::string(name);
   std::string key(ns);

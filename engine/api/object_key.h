@@ -33,5 +33,7 @@ std::pair<std::string, std::string> splitObjectKey(std::string_view key);
 
 // obj["metadata"] when it is an object, else an empty object.
 const json& metadataOf(const json& obj);
+// obj[outer][inner] when it is a string, else "" — read in place, for loops over whole caches.
+std::string_view stringAt(const json& obj, const char* outer, const char* inner);
 
 }  // namespace kd::api
