@@ -24,7 +24,7 @@ Options:
   --port N              API server port on 127.0.0.1 (default: the profile's last port, else free)
   --kubeconfig FILE     kubeconfig to merge the context into (default $KUBECONFIG or ~/.kube/config)
   --no-kubeconfig       do not touch any kubeconfig (DIR/kubeconfig is still written)
-  --threads N           API server I/O threads (default 2)
+  --threads N           API server I/O threads (default 4)
   --simulated-nodes N   register N simulated nodes (kwok-like: pods run without containers)
   --cluster-switch      serve the VM nodes' cluster network (an L2 switch on 127.0.0.1) and
                         watch their VMs: a node whose VM stops unasked goes NotReady at once

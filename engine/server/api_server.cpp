@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -450,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beginSplice(peer, std::move(head));
   }
 
-  // Runs on our strand: from now on every byte we read goes to `peer`, starting with `initial`
+  // Runs on our thread: from now on every byte we read goes to `peer`, starting with `initial`
   // and whatever we had buffered beyond the last request.
   void beginSplice(std::shared_ptr<Session> peer, std::string initial) {
     peer_ = std::move(peer);
@@ -468,7 +471,7 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
-  // Writes `data` to the peer on its strand, then reads more of ours: one buffer in flight per
+  // Writes `data` to the peer on its thread, then reads more of ours: one buffer in flight per
   // direction keeps a slow reader from making us hold unbounded data.
   void forward(std::shared_ptr<std::string> data) {
     auto peer = peer_;
@@ -531,9 +534,9 @@ class ApiServer::Impl {
   Impl(ApiHandler& handler, ApiServerConfig config)
       : config_(std::move(config)),
         shared_{handler, config_.authenticateToken, {}},
-        ioc_(config_.threads),
+        contexts_(makeContexts(config_.threads)),
         ctx_(ssl::context::tls_server),
-        acceptor_(ioc_) {}
+        acceptor_(*contexts_.front()) {}
 
   Status start() {
     beast::error_code ec;
@@ -563,26 +566,30 @@ class ApiServer::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (int i = 0; i < std::max(1, config_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+    for (auto& ioc : contexts_) {
+      // A context without connections yet would otherwise return from run() at once.
+      idleGuards_.push_back(net::make_work_guard(*ioc));
+      threads_.emplace_back([ioc = ioc.get()] { ioc->run(); });
     }
     return {};
   }
 
   void stop() {
     if (stopped_.exchange(true)) return;
-    net::post(ioc_, [this] {
+    net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
     });
-    ioc_.stop();
+    idleGuards_.clear();
+    for (auto& ioc : contexts_) ioc->stop();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
   }
 
   void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+    net::io_context& ioc = *contexts_[nextContext_++ % contexts_.size()];
+    acceptor_.async_accept(ioc, [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || stopped_) return;
       } else {
@@ -593,9 +600,21 @@ class ApiServer::Impl {
     });
   }
 
+  static std::vector<std::unique_ptr<net::io_context>> makeContexts(int threads) {
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    for (int t = 0; t < std::max(1, threads); ++t) {
+      contexts.push_back(std::make_unique<net::io_context>(1));
+    }
+    return contexts;
+  }
+
   ApiServerConfig config_;
   Shared shared_;
-  net::io_context ioc_;
+  // One single-threaded io_context per thread, connections spread round robin: a connection's
+  // handlers never hop threads, which costs futex wake-ups and epoll re-arms per request.
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  size_t nextContext_ = 0;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> idleGuards_;
   ssl::context ctx_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;

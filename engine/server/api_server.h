@@ -3,7 +3,7 @@
 // loopback address with Boost.Beast. Clients authenticate with a certificate signed by the
 // profile's CA (the subject's CN is the user, O the group) or a bearer token; requests without
 // either are anonymous and get 401 outside the public health and version endpoints.
-// A fixed pool of threads runs the I/O; each connection is served on its own strand.
+// A fixed pool of threads runs the I/O, each with its own io_context; a connection stays on one.
 
 #include <cstdint>
 #include <functional>

@@ -22,7 +22,7 @@ struct ControlPlaneOptions {
   uint16_t port = 0;              // 0: the port this profile used before, else a free one
   std::optional<std::filesystem::path> kubeconfig;  // empty: $KUBECONFIG / ~/.kube/config
   bool writeKubeconfig = true;
-  int threads = 2;
+  int threads = 4;
   int simulatedNodes = 0;  // register this many simulated nodes (vm/simulated) at start
   // Serve the VM nodes' cluster network (vm/libvirt/cluster_switch.h) on 127.0.0.1; its port
   // goes into engine.json as "switchPort" and is kept across restarts, as the API port is.

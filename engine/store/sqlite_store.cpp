@@ -106,7 +106,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   }
   sqlite3_busy_timeout(s->db_, 5000);
   Status st = s->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+      "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
   if (st.isOk()) st = s->migrate();
   if (st.isOk()) st = s->prepareStatements();
@@ -121,7 +121,9 @@ SqliteStore::~SqliteStore() {
     for (auto& watch : watches_) watch->close();
     watches_.clear();
   }
-  for (auto* st : {insertLog_, upsertObject_, deleteObject_}) sqlite3_finalize(st);
+  for (auto* st : {insertLog_, upsertObject_, deleteObject_, begin_, commit_}) {
+    sqlite3_finalize(st);
+  }
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -133,6 +135,12 @@ Status SqliteStore::exec(const char* sql) {
     return Status::internal("store " + path_.string() + ": " + msg);
   }
   return {};
+}
+
+bool SqliteStore::step(sqlite3_stmt* statement) {
+  const bool done = sqlite3_step(statement) == SQLITE_DONE;
+  sqlite3_reset(statement);
+  return done;
 }
 
 Status SqliteStore::sqliteError(const char* what) const {
@@ -178,6 +186,8 @@ Status SqliteStore::prepareStatements() {
        "INSERT INTO objects(key, create_rev, rev, value) VALUES(?,?,?,?) "
        "ON CONFLICT(key) DO UPDATE SET rev=excluded.rev, value=excluded.value"},
       {&deleteObject_, "DELETE FROM objects WHERE key=?"},
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
   };
   for (auto& s : statements) {
     if (sqlite3_prepare_v3(db_, s.sql, -1, SQLITE_PREPARE_PERSISTENT, s.stmt, nullptr) !=
@@ -379,7 +389,7 @@ void SqliteStore::commitQueued() {
 }
 
 Status SqliteStore::persist(const std::vector<PendingWrite*>& batch) {
-  if (!exec("BEGIN IMMEDIATE").isOk()) return sqliteError("begin");
+  if (!step(begin_)) return sqliteError("begin");
   bool ok = true;
   for (const auto* w : batch) {
     const StoredObject& obj = *w->stored;
@@ -408,7 +418,7 @@ Status SqliteStore::persist(const std::vector<PendingWrite*>& batch) {
     }
     if (!ok) break;
   }
-  if (!ok || !exec("COMMIT").isOk()) {
+  if (!ok || !step(commit_)) {
     Status err = sqliteError("write");
     exec("ROLLBACK");
     return err;

@@ -4,7 +4,9 @@
 // while another commits are committed together in the next transaction (group commit). Two tables:
 //   objects  the current state, loaded into memory at open and served from memory
 //   log      every write by revision, the history watches replay; trimmed by compact()
-// A schema_version row drives step-by-step migrations.
+// A schema_version row drives step-by-step migrations. The store holds the database file
+// exclusively while open (locking_mode=EXCLUSIVE: no per-commit file locks; another process,
+// such as a second engine on the same directory, gets "database is locked").
 
 #include <atomic>
 #include <filesystem>
@@ -86,6 +88,7 @@ class SqliteStore {
                        const kd::json& parsed) const;
   void publish(const Event& e);
   Status exec(const char* sql);
+  bool step(sqlite3_stmt* statement);  // runs a statement without results, then resets it
   Status sqliteError(const char* what) const;
 
   std::filesystem::path path_;
@@ -93,6 +96,8 @@ class SqliteStore {
   sqlite3_stmt* insertLog_ = nullptr;
   sqlite3_stmt* upsertObject_ = nullptr;
   sqlite3_stmt* deleteObject_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;  // prepared once: a commit per write makes these hot
+  sqlite3_stmt* commit_ = nullptr;
   FieldIndexer indexer_;
 
   // Lock order: writeMu_ is never held while waiting for commitMu_; commitMu_ may take writeMu_
