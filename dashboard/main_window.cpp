@@ -382,11 +382,11 @@ void MainWindow::detachSession() {
   session_->disconnect(this);
   for (const auto& s : sidebarSections()) {
     if (const api::KindInfo* kind = kindOf(s)) {
-      session_->bridge(*kind)->disconnect(this);
+      session_->bridge(*kind, ClusterSession::Start::WhenIdle)->disconnect(this);
       updateCount(s.resource, 0);
     }
   }
-  session_->model(builtinKind("namespaces"))->disconnect(this);
+  session_->model(builtinKind("namespaces"), ClusterSession::Start::WhenIdle)->disconnect(this);
   QSignalBlocker block(namespaces_);
   while (namespaces_->count() > 1) namespaces_->removeItem(1);
   namespaces_->setCurrentIndex(0);
@@ -423,20 +423,20 @@ void MainWindow::showShortcuts() {
 }
 
 void MainWindow::startAllSections() {
-  // Every section's informer runs from the start: the sidebar counts stay live and switching
-  // sections shows a table that is already full.
+  // Every section's informer runs: the sidebar counts stay live and switching sections shows
+  // a table that is already full. The section on screen lists first (ClusterSession).
   for (const auto& s : sidebarSections()) {
     const api::KindInfo* kind = kindOf(s);
     if (!kind) continue;
-    session_->model(*kind);
-    connect(session_->bridge(*kind), &InformerBridge::changed, this, [this, kind] {
-      if (kind == kind_ || kind->resource == "events" || kind->resource == "nodes")
-        scheduleDetailRefresh();
-    });
+    connect(session_->bridge(*kind, ClusterSession::Start::WhenIdle), &InformerBridge::changed,
+            this, [this, kind] {
+              if (kind == kind_ || kind->resource == "events" || kind->resource == "nodes")
+                scheduleDetailRefresh();
+            });
   }
   connect(session_, &ClusterSession::countChanged, this, &MainWindow::updateCount);
-  connect(session_->model(builtinKind("namespaces")), &ResourceTableModel::countChanged, this,
-          &MainWindow::updateNamespaces);
+  connect(session_->model(builtinKind("namespaces"), ClusterSession::Start::WhenIdle),
+          &ResourceTableModel::countChanged, this, &MainWindow::updateNamespaces);
 }
 
 bool MainWindow::showSection(const QString& resource) {
