@@ -191,6 +191,8 @@ void MainWindow::buildUi() {
   table_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
   table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 6);
   table_->horizontalHeader()->setStretchLastSection(true);
+  // Fitting columns measures only the rows on screen: Qt's default of 1,000 rows took ~100 ms.
+  table_->horizontalHeader()->setResizeContentsPrecision(0);
   table_->setWordWrap(false);
   table_->setContextMenuPolicy(Qt::CustomContextMenu);
   connect(table_, &QWidget::customContextMenuRequested, this, &MainWindow::showActionsMenu);
