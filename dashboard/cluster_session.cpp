@@ -63,7 +63,7 @@ ClusterSession::Live& ClusterSession::live(const api::KindInfo& kind, Start star
               emit countChanged(resource, model->rowCount());
               startWaitingWhenIdle();
             });
-    connect(l.model.get(), &ResourceTableModel::caughtUpNow, this,
+    connect(l.model.get(), &ResourceTableModel::batchApplied, this,
             &ClusterSession::startWaitingWhenIdle);
   }
   if (start == Start::Now) {

@@ -384,7 +384,7 @@ void MainWindow::detachSession() {
   session_->disconnect(this);
   for (const auto& s : sidebarSections()) {
     if (const api::KindInfo* kind = kindOf(s)) {
-      session_->bridge(*kind, ClusterSession::Start::WhenIdle)->disconnect(this);
+      session_->model(*kind, ClusterSession::Start::WhenIdle)->disconnect(this);
       updateCount(s.resource, 0);
     }
   }
@@ -430,8 +430,8 @@ void MainWindow::startAllSections() {
   for (const auto& s : sidebarSections()) {
     const api::KindInfo* kind = kindOf(s);
     if (!kind) continue;
-    connect(session_->bridge(*kind, ClusterSession::Start::WhenIdle), &InformerBridge::changed,
-            this, [this, kind] {
+    connect(session_->model(*kind, ClusterSession::Start::WhenIdle),
+            &ResourceTableModel::batchApplied, this, [this, kind] {
               if (kind == kind_ || kind->resource == "events" || kind->resource == "nodes")
                 scheduleDetailRefresh();
             });

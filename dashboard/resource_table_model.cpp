@@ -160,13 +160,10 @@ void ResourceTableModel::applySlice() {
     if (p.applied == p.rows.size()) {
       ready_.pop_front();
       --inFlight_;
+      emit batchApplied();
     }
   }
-  if (!ready_.empty()) {
-    scheduleSlice();
-  } else if (inFlight_ == 0) {
-    emit caughtUpNow();
-  }
+  if (!ready_.empty()) scheduleSlice();
 }
 
 void ResourceTableModel::dropKeys(const std::vector<std::string>& keys) {

@@ -62,8 +62,9 @@ class ResourceTableModel : public QAbstractTableModel {
 
  signals:
   void countChanged(int rows);
-  // The last batch received from the bridge has been applied.
-  void caughtUpNow();
+  // A batch received from the bridge has been applied (all its rows are in). Readers of the
+  // rows follow this, not the bridge, whose batches reach the rows later.
+  void batchApplied();
 
  private:
   struct Column {
