@@ -34,7 +34,7 @@ class ResourceTableModel : public QAbstractTableModel {
  public:
   enum Role { KeyRole = Qt::UserRole + 1, NamespaceRole, SortRole };
 
-  static constexpr int kSliceRows = 200;
+  static constexpr int kSliceRows = 100;
   static constexpr std::chrono::milliseconds kSliceTime{8};
 
   explicit ResourceTableModel(const api::KindInfo& kind, QObject* parent = nullptr);
