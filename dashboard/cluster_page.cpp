@@ -175,7 +175,7 @@ ClusterPage::ClusterPage(ClusterSession* session, Confirm confirm, QWidget* pare
 
   for (const char* resource : {"nodes", "pods"}) {
     session_->model(builtinKind(resource));  // starts the informer
-    connect(session_->bridge(builtinKind(resource)), &InformerBridge::changed, this,
+    connect(session_->model(builtinKind(resource)), &ResourceTableModel::batchApplied, this,
             &ClusterPage::scheduleRebuild);
   }
   rebuildNodes();

@@ -3,8 +3,18 @@
 // the dashboard shows for it. Each kind gets, on first use, a RemoteInformer (all namespaces),
 // an InformerBridge and a ResourceTableModel, which then stay live until the session ends.
 // GUI thread only. Destroying the session stops every informer before the client goes.
+//
+// Informers list in pages. Events are kept compact (the fields the dashboard shows) and only
+// the kRecentEvents most recent ones: a busy cluster writes several per pod, and the API
+// server keeps them an hour.
+//
+// A table asked for with Start::WhenIdle starts listing only once every started informer has
+// synced and its table caught up, so the section on screen is not slowed down by the fifteen
+// others (the events list alone can be larger than the pods list); at the latest after
+// kMaxIdleWait, on a cluster too busy to ever look idle.
 
 #include <QObject>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +29,11 @@ class ClusterSession : public QObject {
   Q_OBJECT
 
  public:
+  static constexpr size_t kRecentEvents = 5000;
+  static constexpr int64_t kListPageSize = 500;  // client-go's reflector pages by 500 too
+  static constexpr std::chrono::milliseconds kMaxIdleWait{5000};
+  enum class Start { Now, WhenIdle };
+
   explicit ClusterSession(std::unique_ptr<client::ApiClient> client, QObject* parent = nullptr);
   ~ClusterSession() override;
 
@@ -26,9 +41,12 @@ class ClusterSession : public QObject {
   // Shared with worker threads for calls made through runAsync; lives as long as the session.
   client::ApiClient* clientPtr() { return client_.get(); }
 
-  // The live table of `kind`, created and started on first use.
-  ResourceTableModel* model(const api::KindInfo& kind);
-  InformerBridge* bridge(const api::KindInfo& kind);
+  // The live table of `kind`, created on first use and started as `start` says (Now also
+  // starts a table that was waiting).
+  ResourceTableModel* model(const api::KindInfo& kind, Start start = Start::Now);
+  InformerBridge* bridge(const api::KindInfo& kind, Start start = Start::Now);
+  // Whether the informer of `kind` has been started (false for a kind never asked for).
+  bool started(const api::KindInfo& kind) const;
 
  signals:
   // A kind's row count changed (sidebar counts).
@@ -38,11 +56,17 @@ class ClusterSession : public QObject {
   struct Live {
     std::unique_ptr<InformerBridge> bridge;
     std::unique_ptr<ResourceTableModel> model;
+    bool started = false;
   };
-  Live& live(const api::KindInfo& kind);
+  Live& live(const api::KindInfo& kind, Start start);
+  void startNow(Live& l);
+  // Starts the waiting tables when no started one is still listing or catching up.
+  void startWaitingWhenIdle();
 
   std::unique_ptr<client::ApiClient> client_;
   std::map<std::string, Live> live_;  // by resource; destroyed before client_
+  bool idleCheckQueued_ = false;
+  bool deadlineSet_ = false;
 };
 
 }  // namespace kd::dashboard

@@ -1,5 +1,6 @@
 #include "dashboard/resource_table_model.h"
 
+#include <QElapsedTimer>
 #include <algorithm>
 
 #include "engine/api/object_key.h"
@@ -50,10 +51,16 @@ ResourceTableModel::ResourceTableModel(const api::KindInfo& kind, QObject* paren
   statusColumn_ = columnNamed("Status");
   connect(&ageTimer_, &QTimer::timeout, this, &ResourceTableModel::tick);
   ageTimer_.start(1000);
+  builder_.setMaxThreadCount(1);
+}
+
+ResourceTableModel::~ResourceTableModel() {
+  builder_.clear();
+  builder_.waitForDone();
 }
 
 void ResourceTableModel::follow(InformerBridge* bridge) {
-  connect(bridge, &InformerBridge::changed, this, &ResourceTableModel::applyBatch);
+  connect(bridge, &InformerBridge::changed, this, &ResourceTableModel::receive);
 }
 
 int ResourceTableModel::columnNamed(const QString& header) const {
@@ -93,22 +100,84 @@ std::vector<ResourceTableModel::Row> ResourceTableModel::makeRows(
   return rows;
 }
 
-void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
-  std::vector<int> gone;
-  for (const auto& change : batch) {
-    if (change.object) continue;
-    if (auto it = index_.find(change.key); it != index_.end()) gone.push_back(it->second);
-  }
-  const bool dropped = !gone.empty();
-  if (dropped) dropRows(std::move(gone));
-
+ResourceTableModel::Prepared ResourceTableModel::prepare(const ChangeBatch& batch) const {
+  Prepared p;
   std::vector<const ObjectChange*> present;
   for (const auto& change : batch) {
-    if (change.object) present.push_back(&change);
+    if (change.object) {
+      present.push_back(&change);
+    } else {
+      p.gone.push_back(change.key);
+    }
   }
+  if (!present.empty()) p.rows = makeRows(present);
+  return p;
+}
+
+void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
+  Prepared p = prepare(batch);
+  dropKeys(p.gone);
+  applyRows(p.rows, 0, p.rows.size());
+}
+
+void ResourceTableModel::receive(const ChangeBatch& batch) {
+  ++inFlight_;
+  builder_.start([this, batch] {
+    Prepared p = prepare(batch);
+    // Queued to this object: dropped if the model is gone by then.
+    QMetaObject::invokeMethod(
+        this,
+        [this, p = std::move(p)]() mutable {
+          ready_.push_back(std::move(p));
+          scheduleSlice();
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void ResourceTableModel::scheduleSlice() {
+  if (sliceQueued_) return;
+  sliceQueued_ = true;
+  QTimer::singleShot(0, this, &ResourceTableModel::applySlice);
+}
+
+void ResourceTableModel::applySlice() {
+  sliceQueued_ = false;
+  QElapsedTimer turn;
+  turn.start();
+  while (!ready_.empty() && turn.elapsed() < kSliceTime.count()) {
+    Prepared& p = ready_.front();
+    if (!p.gone.empty()) {
+      dropKeys(p.gone);
+      p.gone.clear();
+    }
+    const size_t last = std::min(p.rows.size(), p.applied + kSliceRows);
+    applyRows(p.rows, p.applied, last);
+    p.applied = last;
+    if (p.applied == p.rows.size()) {
+      ready_.pop_front();
+      --inFlight_;
+      emit batchApplied();
+    }
+  }
+  if (!ready_.empty()) scheduleSlice();
+}
+
+void ResourceTableModel::dropKeys(const std::vector<std::string>& keys) {
+  std::vector<int> gone;
+  for (const auto& key : keys) {
+    if (auto it = index_.find(key); it != index_.end()) gone.push_back(it->second);
+  }
+  if (gone.empty()) return;
+  dropRows(std::move(gone));
+  emit countChanged(rowCount());
+}
+
+void ResourceTableModel::applyRows(std::vector<Row>& rows, size_t first, size_t last) {
   std::vector<int> updated;
   std::vector<Row> added;
-  for (Row& row : makeRows(present)) {
+  for (size_t i = first; i < last; ++i) {
+    Row& row = rows[i];
     if (auto it = index_.find(row.key); it != index_.end()) {
       updated.push_back(it->second);
       rows_[static_cast<size_t>(it->second)] = std::move(row);
@@ -118,19 +187,18 @@ void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
   }
   std::sort(updated.begin(), updated.end());
   updated.erase(std::unique(updated.begin(), updated.end()), updated.end());
-  forEachRun(updated, [this](int first, int last) {
-    emit dataChanged(index(first, 0), index(last, columnCount() - 1));
+  forEachRun(updated, [this](int from, int to) {
+    emit dataChanged(index(from, 0), index(to, columnCount() - 1));
   });
-  if (!added.empty()) {
-    const int first = rowCount();
-    beginInsertRows({}, first, first + static_cast<int>(added.size()) - 1);
-    for (auto& row : added) {
-      index_[row.key] = static_cast<int>(rows_.size());
-      rows_.push_back(std::move(row));
-    }
-    endInsertRows();
+  if (added.empty()) return;
+  const int firstNew = rowCount();
+  beginInsertRows({}, firstNew, firstNew + static_cast<int>(added.size()) - 1);
+  for (auto& row : added) {
+    index_[row.key] = static_cast<int>(rows_.size());
+    rows_.push_back(std::move(row));
   }
-  if (dropped || !added.empty()) emit countChanged(rowCount());
+  endInsertRows();
+  emit countChanged(rowCount());
 }
 
 void ResourceTableModel::dropRows(std::vector<int> rows) {
@@ -140,15 +208,16 @@ void ResourceTableModel::dropRows(std::vector<int> rows) {
   forEachRun(rows, [&runs](int first, int last) { runs.emplace_back(first, last); });
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     beginRemoveRows({}, it->first, it->second);
+    for (int r = it->first; r <= it->second; ++r) index_.erase(rows_[static_cast<size_t>(r)].key);
     rows_.erase(rows_.begin() + it->first, rows_.begin() + it->second + 1);
     endRemoveRows();
   }
-  reindex();
+  reindex(static_cast<size_t>(runs.front().first));
 }
 
-void ResourceTableModel::reindex() {
-  index_.clear();
-  for (size_t i = 0; i < rows_.size(); ++i) index_[rows_[i].key] = static_cast<int>(i);
+// Rows before `from` kept their places.
+void ResourceTableModel::reindex(size_t from) {
+  for (size_t i = from; i < rows_.size(); ++i) index_[rows_[i].key] = static_cast<int>(i);
 }
 
 void ResourceTableModel::tick() {

@@ -94,12 +94,13 @@ QIcon ClusterTray::icon() const {
 }
 
 void ClusterTray::follow(ClusterSession* session) {
-  if (session_) session_->bridge(nodesKind())->disconnect(this);
+  if (session_) session_->model(nodesKind())->disconnect(this);
   session_ = session;
   ++generation_;
   probing_ = false;
   state_ = TrayState{window_->contextName()};
-  connect(session_->bridge(nodesKind()), &InformerBridge::changed, this, &ClusterTray::countNodes);
+  connect(session_->model(nodesKind()), &ResourceTableModel::batchApplied, this,
+          &ClusterTray::countNodes);
   countNodes();
   probe();
 }

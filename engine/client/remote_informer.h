@@ -18,10 +18,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/api/informer_cache.h"
@@ -42,6 +45,21 @@ struct RemoteInformerOptions {
   // informer then resumes, which also notices compaction on a quiet resource.
   std::chrono::seconds watchTimeout{300};
   std::chrono::milliseconds retryDelay{1000};  // after a failed list or watch start
+  // Lists in pages of this many objects (0 = one request), as client-go's reflector does: the
+  // client holds one page's body and document at a time, and the first list hands objects to
+  // the handlers page by page instead of after the last byte of a large list. The watch
+  // resumes from the first page's resourceVersion, so what changes between pages arrives as
+  // events.
+  int64_t listPageSize = 0;
+  // Called on every object, listed or watched, before it is cached (client-go's
+  // SetTransform): a consumer that reads a few fields of a bulky kind keeps only those. It
+  // must keep metadata.name, namespace and resourceVersion.
+  std::function<void(json&)> transform;
+  // At most this many objects are cached (0 = no bound). Beyond it, the objects whose last
+  // change is oldest (by resourceVersion) are forgotten and reported to handlers as deletes;
+  // a later change brings one back. Meant for kinds where only recent objects matter, like
+  // Events (which the API server itself expires after an hour, --event-ttl).
+  size_t maxObjects = 0;
 };
 
 class RemoteInformer {
@@ -84,6 +102,16 @@ class RemoteInformer {
   void run();
   // Lists and reconciles the cache; returns the list's resourceVersion.
   Result<std::string> relist();
+  // Requests every page of the list, giving each page's items to `onPage`; returns the first
+  // page's resourceVersion.
+  Result<std::string> listPages(const std::function<void(json& items)>& onPage);
+  // The object an item or event carries, transformed, ready to cache.
+  CachedObject prepare(json&& object) const;
+  // maxObjects bookkeeping (informer thread only): `key` changed now / is gone; forget the
+  // oldest while over the bound.
+  void touch(const std::string& key);
+  void forget(const std::string& key);
+  void trimToBound();
   // Streams events until the watch ends or stop; returns false when a relist is needed.
   bool watchFrom(std::string& resourceVersion);
   // Applies one event; false for an ERROR event that asks for a relist.
@@ -97,6 +125,13 @@ class RemoteInformer {
   const api::KindInfo kind_;
   const RemoteInformerOptions options_;
   api::InformerCache cache_;
+  bool everCached_ = false;  // informer thread: anything was ever put in the cache
+
+  // With maxObjects: each cached key's latest change number, and keys in change order (older
+  // entries of a key that changed again are skipped when met).
+  uint64_t changes_ = 0;
+  std::unordered_map<std::string, uint64_t> lastChange_;
+  std::deque<std::pair<std::string, uint64_t>> changeOrder_;
 
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // guards everything below

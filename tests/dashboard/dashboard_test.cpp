@@ -76,6 +76,8 @@ class DashboardTest : public QObject {
   void editorTemplatesValidateAndApply();
   void editorDiffsAgainstLiveObject();
   void editorOpensAndSavesFiles();
+  void largeBatchAppliesInSlices();
+  void hiddenSectionsWaitForTheShownOne();
 
  private:
   void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
@@ -556,6 +558,68 @@ void DashboardTest::editorOpensAndSavesFiles() {
   QVERIFY2(missing.message().find("missing.yaml") != std::string::npos, missing.message().c_str());
   QCOMPARE(editor->text(), text);  // nothing lost
   QVERIFY(!editor->saveFile(dir.filePath("no/such/dir/x.yaml")).isOk());
+}
+
+// 1,200 ConfigMaps reach the model as one batch (the bridge flushes when the list is in, and
+// then only every 10 s): the model
+// inserts them a slice at a time, never more than kSliceRows rows per insertion.
+void DashboardTest::largeBatchAppliesInSlices() {
+  kubectlOk({"create", "namespace", "dash-slices"});
+  QString list = "apiVersion: v1\nkind: List\nitems:\n";
+  for (int i = 0; i < 1200; ++i) {
+    list += QString(
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: cm-%1, namespace: "
+                "dash-slices}, data: {k: v}}\n")
+                .arg(i);
+  }
+  kubectlOk({"create", "-f", "-"}, list.toUtf8());
+  kd::client::RemoteInformerOptions options;
+  options.namespaceName = "dash-slices";
+  kd::dashboard::InformerBridge bridge(
+      std::make_unique<kd::client::RemoteInformer>(session_->client(), kind("configmaps"), options),
+      nullptr, 10000ms);
+  ResourceTableModel model(kind("configmaps"));
+  model.follow(&bridge);
+  std::vector<int> inserted;
+  connect(&model, &QAbstractItemModel::rowsInserted, this,
+          [&inserted](const QModelIndex&, int first, int last) {
+            inserted.push_back(last - first + 1);
+          });
+  QSignalSpy applied(&model, &ResourceTableModel::batchApplied);
+  bridge.start();
+  QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 1201, 30000);  // and kube-root-ca.crt
+  QTRY_VERIFY_WITH_TIMEOUT(model.caughtUp() && applied.count() == 1, 10000);
+  QCOMPARE(bridge.batchCount(), 1);
+  QVERIFY2(inserted.size() >= 3, qPrintable(QString::number(inserted.size())));
+  for (int n : inserted)
+    QVERIFY2(n <= ResourceTableModel::kSliceRows, qPrintable(QString::number(n)));
+}
+
+// A fresh session showing pods: the other sections start listing only after the pods list is
+// in; Events are then cached compact.
+void DashboardTest::hiddenSectionsWaitForTheShownOne() {
+  auto client = engine_->adminClient();
+  QVERIFY2(client.ok(), client.status().message().c_str());
+  ClusterSession session(std::move(*client));
+  ResourceTableModel* shown = session.model(kind("pods"));
+  auto* events = session.bridge(kind("events"), ClusterSession::Start::WhenIdle);
+  session.model(kind("configmaps"), ClusterSession::Start::WhenIdle);
+  QVERIFY(session.started(kind("pods")));
+  QVERIFY(!session.started(kind("events")));
+  bool eventsStartedEarly = false;
+  connect(session.bridge(kind("pods")), &kd::dashboard::InformerBridge::syncedChanged, this,
+          [&] { eventsStartedEarly = session.started(kind("events")); });
+  QTRY_VERIFY_WITH_TIMEOUT(session.bridge(kind("pods"))->synced(), 15000);
+  QVERIFY(!eventsStartedEarly);
+  QTRY_VERIFY_WITH_TIMEOUT(shown->rowCount() > 0, 15000);
+  QTRY_VERIFY_WITH_TIMEOUT(events->synced() && session.started(kind("configmaps")), 15000);
+  const auto cached = events->informer().list();
+  QVERIFY(!cached.empty());
+  for (const auto& e : cached) {
+    QVERIFY(!e->contains("reportingInstance"));
+    QVERIFY(!kd::api::metadataOf(*e).contains("managedFields"));
+    QVERIFY(e->contains("reason") && e->contains("involvedObject"));
+  }
 }
 
 int main(int argc, char** argv) {

@@ -67,6 +67,8 @@ class RemoteInformerTest : public QObject {
   void resumesAfterWatchTimeout();
   void relistsAfterCompaction();
   void stopSilencesHandlers();
+  void listsInPagesAndTransforms();
+  void boundKeepsTheNewest();
 
  private:
   void kubectlOk(const QStringList& args) {
@@ -216,6 +218,63 @@ void RemoteInformerTest::stopSilencesHandlers() {
   QVERIFY(!lateCall);
   QVERIFY(calls > 0);
   inf->stop();  // idempotent
+}
+
+// Pages of two objects: every object arrives, each through the transform, and what changes
+// between the pages still arrives (as watch events).
+void RemoteInformerTest::listsInPagesAndTransforms() {
+  kubectlOk({"create", "namespace", "inf-pages"});
+  for (int i = 0; i < 7; ++i) {
+    kubectlOk({"-n", "inf-pages", "create", "configmap", QString("page-%1").arg(i),
+               "--from-literal=big=" + QString(200, 'x')});
+  }
+  RemoteInformerOptions options;
+  options.namespaceName = "inf-pages";
+  options.listPageSize = 2;
+  options.transform = [](json& obj) {
+    obj.erase("data");
+    obj["transformed"] = true;
+  };
+  EventLog log;
+  auto inf = startedInformer(log, options);
+  QVERIFY(inf->waitForSync(10s));
+  QCOMPARE(inf->list().size(), size_t{8});  // and the namespace's kube-root-ca.crt
+  for (int i = 0; i < 7; ++i) QVERIFY(inf->get("inf-pages", "page-" + std::to_string(i)));
+  for (const auto& obj : inf->list()) {
+    QVERIFY(!obj->contains("data"));
+    QCOMPARE(obj->value("transformed", false), true);
+  }
+  QCOMPARE(inf->listCount(), 1);
+  kubectlOk({"-n", "inf-pages", "create", "configmap", "page-after"});
+  KD_TRY_VERIFY(log.contains("ADD inf-pages/page-after"));
+  QCOMPARE(inf->get("inf-pages/page-after")->value("transformed", false), true);
+}
+
+// A bound of 3: the list keeps the three most recently changed; a new object pushes out the
+// oldest (a delete to the handlers); changing a forgotten object brings it back.
+void RemoteInformerTest::boundKeepsTheNewest() {
+  kubectlOk({"create", "namespace", "inf-bound"});
+  for (int i = 0; i < 5; ++i)
+    kubectlOk({"-n", "inf-bound", "create", "configmap", QString("b-%1").arg(i)});
+  RemoteInformerOptions options;
+  options.namespaceName = "inf-bound";
+  options.maxObjects = 3;
+  options.listPageSize = 2;
+  EventLog log;
+  auto inf = startedInformer(log, options);
+  QVERIFY(inf->waitForSync(10s));
+  // kube-root-ca.crt, created with the namespace, is the oldest change and is forgotten.
+  QCOMPARE(inf->list().size(), size_t{3});
+  for (const char* kept : {"inf-bound/b-2", "inf-bound/b-3", "inf-bound/b-4"})
+    QVERIFY2(inf->get(kept), kept);
+  kubectlOk({"-n", "inf-bound", "create", "configmap", "b-5"});
+  KD_TRY_VERIFY(log.contains("DELETE inf-bound/b-2"));
+  QVERIFY(inf->get("inf-bound/b-5"));
+  QCOMPARE(inf->list().size(), size_t{3});
+  kubectlOk({"-n", "inf-bound", "label", "configmap", "b-0", "back=yes"});
+  KD_TRY_VERIFY(inf->get("inf-bound/b-0") != nullptr);
+  QVERIFY(log.contains("DELETE inf-bound/b-3"));
+  QCOMPARE(inf->list().size(), size_t{3});
 }
 
 QTEST_GUILESS_MAIN(RemoteInformerTest)
