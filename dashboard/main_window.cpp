@@ -621,21 +621,37 @@ void MainWindow::scaleSelected() {
       [this, what](const Result<json>& r) { report(what, r.status()); });
 }
 
+// The editor gets the live object, as `kubectl edit` does: the section's cache may hold a
+// trimmed copy (events keep only what the table shows).
 void MainWindow::editSelected() {
   api::CachedObject obj = selectedObject();
   if (!obj || !kind_) return;
-  json manifest = *obj;
-  manifest.erase("status");
-  manifest["apiVersion"] = kind_->apiVersion();
-  manifest["kind"] = kind_->kind;
-  if (auto meta = manifest.find("metadata"); meta != manifest.end() && meta->is_object()) {
-    for (const char* server :
-         {"managedFields", "uid", "resourceVersion", "generation", "creationTimestamp"}) {
-      meta->erase(server);
-    }
-  }
-  editor_->setText(QString::fromStdString(api::toYaml(manifest)));
-  tabs_->setCurrentWidget(editor_);
+  const QString ns = namespaceOf(*obj), name = nameOf(*obj);
+  const QString what =
+      QStringLiteral("get %1 %2")
+          .arg(QString::fromStdString(kind_->resource), ns.isEmpty() ? name : ns + "/" + name);
+  client::ApiClient* client = session_->clientPtr();
+  runAsync<json>(
+      this,
+      [client, kind = *kind_, ns = ns.toStdString(), name = name.toStdString()] {
+        return client->get(kind, ns, name);
+      },
+      [this, what, kind = *kind_](const Result<json>& r) {
+        if (!r.ok()) return report(what, r.status());
+        json manifest = *r;
+        manifest.erase("status");
+        manifest["apiVersion"] = kind.apiVersion();
+        manifest["kind"] = kind.kind;
+        if (auto meta = manifest.find("metadata"); meta != manifest.end() && meta->is_object()) {
+          for (const char* server :
+               {"managedFields", "uid", "resourceVersion", "generation", "creationTimestamp"}) {
+            meta->erase(server);
+          }
+        }
+        editor_->setText(QString::fromStdString(api::toYaml(manifest)));
+        tabs_->setCurrentWidget(editor_);
+        report(what, {});
+      });
 }
 
 LogsView* MainWindow::openLogs() {

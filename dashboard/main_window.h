@@ -114,7 +114,8 @@ class MainWindow : public QMainWindow {
  public slots:
   void deleteSelected();
   void scaleSelected();
-  // Opens the selected object's YAML (without status) in the manifest editor.
+  // Opens the selected object's YAML (without status), read live from the API, in the manifest
+  // editor (actionFinished once it is there).
   void editSelected();
   // Opens a closable tab with the logs of the selected pod, or of every pod the selected
   // object's selector reaches (Deployment, Job, ...); null when the selection has no logs.

@@ -78,6 +78,7 @@ class DashboardTest : public QObject {
   void editorOpensAndSavesFiles();
   void largeBatchAppliesInSlices();
   void hiddenSectionsWaitForTheShownOne();
+  void editOpensTheLiveObject();
 
  private:
   void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
@@ -620,6 +621,37 @@ void DashboardTest::hiddenSectionsWaitForTheShownOne() {
     QVERIFY(!kd::api::metadataOf(*e).contains("managedFields"));
     QVERIFY(e->contains("reason") && e->contains("involvedObject"));
   }
+}
+
+// The events section caches trimmed events; Edit still opens the whole object from the API.
+void DashboardTest::editOpensTheLiveObject() {
+  auto client = engine_->adminClient();
+  QVERIFY2(client.ok(), client.status().message().c_str());
+  const kd::json event = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", "edit-me"}, {"namespace", "dash-a"}}},
+      {"involvedObject", {{"kind", "Pod"}, {"namespace", "dash-a"}, {"name", "solo"}}},
+      {"reason", "Tested"},
+      {"message", "an event to edit"},
+      {"type", "Normal"},
+      {"reportingComponent", "dashboard-test"},
+      {"reportingInstance", "edit-instance"}};
+  auto created = (*client)->create(kind("events"), "dash-a", event);
+  QVERIFY2(created.ok(), created.status().message().c_str());
+  QVERIFY(window_->showSection("events"));
+  auto* events = window_->session()->bridge(kind("events"));
+  KD_TRY_VERIFY(events->informer().get("dash-a/edit-me") != nullptr);
+  QVERIFY(!events->informer().get("dash-a/edit-me")->contains("reportingInstance"));
+  KD_TRY_VERIFY(window_->selectKey("dash-a/edit-me"));
+  QSignalSpy done(window_.get(), &MainWindow::actionFinished);
+  window_->editSelected();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
+  QVERIFY(done.at(0).at(1).value<kd::Status>().isOk());
+  const QString yaml = window_->editor()->text();
+  QVERIFY2(yaml.contains("reportingInstance: edit-instance"), qPrintable(yaml));
+  QVERIFY(yaml.contains("kind: Event"));
+  QVERIFY(!yaml.contains("uid:"));
 }
 
 int main(int argc, char** argv) {
