@@ -2,7 +2,9 @@
 // balancer proxy. A real kubedesk-engine, the real kubedesk-node running a Deployment of two
 // busybox httpd pods under the real runc, the real kubectl 1.32, and real HTTP requests to
 // 127.0.0.1:<port> that travel through the agent's reverse tunnel to the pods. Every
-// connection the test makes goes to 127.0.0.1. Needs root.
+// connection the test makes goes to 127.0.0.1; the pods' network (which gives them the IPs
+// endpoints need) lives in a network namespace the test makes, as the local driver makes one
+// per node. Needs root.
 
 #include <unistd.h>
 
@@ -106,6 +108,7 @@ class LoadBalancerE2eTest : public QObject {
   EngineProcess engine_;
   NodeAgentProcess agent_{engine_};
   const quint16 port_ = freePort();
+  const QString netns_ = "kd-lbe2e-" + QString::number(::getpid());
 
   CommandResult k(const QStringList& args, const QByteArray& input = {}) {
     return engine_.kubectl(args, input);
@@ -124,20 +127,29 @@ class LoadBalancerE2eTest : public QObject {
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    // Pod networking on, in a node namespace of the test's own (vm/local/local_network.cpp).
+    const CommandResult added = runProgram("ip", {"netns", "add", netns_});
+    QVERIFY2(added.exitCode == 0, qPrintable(added.err));
+    QVERIFY(QDir().mkpath(agent_.stateDir() + "/network"));
+    QFile nodeJson(agent_.stateDir() + "/network/node.json");
+    QVERIFY(nodeJson.open(QIODevice::WriteOnly));
+    nodeJson.write("{\"netns\":\"" + netns_.toUtf8() + "\"}\n");
+    nodeJson.close();
     QVERIFY(agent_.start());
     KUBECTL_OK(k({"apply", "-f", "-"}, kWeb));
     KUBECTL_OK(k({"apply", "-f", "-"}, service("web", port_)));
     QVERIFY2(waitFor([&] { return readyPods().size() == 2; }, 90000),
              qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
     // The proxy picks from the EndpointSlice, which follows the pods' readiness.
-    QVERIFY(waitFor(
-        [&] {
-          return k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
-                    "jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].targetRef.name}"})
-                     .out.split(' ', Qt::SkipEmptyParts)
-                     .size() == 2;
-        },
-        30000));
+    QVERIFY2(waitFor(
+                 [&] {
+                   return k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
+                             "jsonpath={.items[*].endpoints[*].conditions.ready}"})
+                              .out.split(' ', Qt::SkipEmptyParts)
+                              .count("true") == 2;
+                 },
+                 30000),
+             qPrintable(k({"get", "endpointslices,pods", "-o", "yaml"}).out));
   }
 
   void kubectlShowsTheExternalIp() {
@@ -234,6 +246,8 @@ class LoadBalancerE2eTest : public QObject {
     k({"delete", "deployment", "web", "--timeout=30s"});
     waitFor([&] { return k({"get", "pods", "-o", "name"}).out.trimmed().isEmpty(); }, 30000);
     const QStringList left = agent_.cleanUp();
+    agent_.stop();
+    runProgram("ip", {"netns", "del", netns_});
     QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
