@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -89,13 +90,13 @@ json deployment(int bigMiB) {
   return d;
 }
 
-json service(uint16_t port){return {{"apiVersion", "v1"},
-                                    {"kind", "Service"},
-                                    {"metadata", {{"name", "web"}}},
-                                    {"spec",
-                                     {{"type", "LoadBalancer"},
-                                      {"selector", {{"app", "web"}}},
-                                      {"ports", {{{"port", port}, {"targetPort", 8080}}}}}}}};
+json service(uint16_t port) {
+  json spec = {{"type", "LoadBalancer"}, {"selector", {{"app", "web"}}}};
+  spec["ports"] = json::array({{{"port", port}, {"targetPort", 8080}}});
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", "web"}}},
+          {"spec", std::move(spec)}};
 }
 
 bool waitUntil(const std::function<bool()>& check, int seconds) {
@@ -147,7 +148,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_balancer_bench: %s\n", st.message().c_str());
     return 1;
   }
+  // Pods need IPs for endpoints: a node namespace of the bench's own, removed at the end.
+  const std::string netns = "kd-lbbench-" + std::to_string(::getpid());
+  if (std::system(("ip netns add " + netns).c_str()) != 0) return 1;
+  struct RemoveNetns {
+    std::string name;
+    ~RemoveNetns() {
+      if (std::system(("ip netns del " + name).c_str()) != 0) std::fputs("netns left\n", stderr);
+    }
+  } removeNetns{netns};
   kd::bench::AgentProcess agent(bin / "kubedesk-node", engine, "n1");
+  agent.setPodNetwork(netns);
   if (kd::Status st = agent.start(); !st) return 1;
   auto client = engine.adminClient();
   if (!client) return 1;
