@@ -146,6 +146,10 @@ Status AgentProcess::start() {
   auto dir = makeTempDir("kubedesk-bench-node-");
   if (!dir.ok()) return dir.status();
   stateDir_ = *dir;
+  if (!netns_.empty()) {
+    std::filesystem::create_directories(stateDir_ / "network");
+    std::ofstream(stateDir_ / "network" / "node.json") << json{{"netns", netns_}}.dump() << "\n";
+  }
   const std::string log = stateDir_.string() + ".log";
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::internal("cannot write " + log);

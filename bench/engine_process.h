@@ -68,6 +68,10 @@ class AgentProcess {
   AgentProcess(const AgentProcess&) = delete;
   AgentProcess& operator=(const AgentProcess&) = delete;
 
+  // Before start(): pods get IPs on a bridge in the network namespace `netns` (under
+  // /run/netns, made by the caller), as the local driver sets a node up. Without it pods have
+  // loopback only, and no endpoints.
+  void setPodNetwork(std::string netns) { netns_ = std::move(netns); }
   Status start();
   void stop();  // SIGTERM, then wait
   pid_t pid() const { return pid_; }
@@ -76,6 +80,7 @@ class AgentProcess {
   std::filesystem::path binary_;
   const EngineProcess& engine_;
   std::string nodeName_;
+  std::string netns_;
   std::filesystem::path stateDir_;
   pid_t pid_ = -1;
 };

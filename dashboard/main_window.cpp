@@ -89,6 +89,32 @@ QStringList portsOf(const json& obj) {
   return ports;
 }
 
+// A LoadBalancer Service's address for its first port, as its status.loadBalancer.ingress
+// gives it (http://127.0.0.1:PORT/ from KubeDesk's proxy); empty when it has none yet or
+// that port could not be had.
+QUrl loadBalancerUrl(const json& obj) {
+  if (obj.value("kind", "") != "Service" ||
+      obj.value("/spec/type"_json_pointer, "") != "LoadBalancer") {
+    return {};
+  }
+  const json ingress = obj.value("/status/loadBalancer/ingress"_json_pointer, json::array());
+  const json ports = obj.value("/spec/ports"_json_pointer, json::array());
+  if (!ingress.is_array() || ingress.empty() || !ports.is_array() || ports.empty()) return {};
+  const json& first = ingress[0];
+  const int port = ports[0].value("port", 0);
+  for (const auto& status : first.value("ports", json::array())) {
+    if (status.value("port", 0) == port && status.contains("error")) return {};
+  }
+  const std::string host = first.value("ip", first.value("hostname", ""));
+  if (host.empty() || port <= 0) return {};
+  QUrl url;
+  url.setScheme("http");
+  url.setHost(QString::fromStdString(host));
+  url.setPort(port);
+  url.setPath("/");
+  return url;
+}
+
 }  // namespace
 
 Prompts Prompts::dialogs() {
@@ -707,6 +733,8 @@ void MainWindow::portForwardSelected() {
 void MainWindow::openInBrowser() {
   const api::CachedObject obj = selectedObject();
   if (!obj) return;
+  // A load balancer is reachable as it is: no port-forward needed.
+  if (const QUrl url = loadBalancerUrl(*obj); url.isValid()) return prompts_.openUrl(url);
   const QStringList ports = portsOf(*obj);
   if (!ports.isEmpty()) startForward(ports.front(), true);
 }

@@ -1,5 +1,6 @@
 #include "engine/client/port_forward_client.h"
 
+#include <unistd.h>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <map>
+#include <utility>
 
 #include "engine/client/remote_stream.h"
 #include "engine/client/spdy.h"
@@ -150,6 +152,28 @@ class PortForwarder::Impl {
 
   void stop() {
     net::post(ioc_, [this] { shutdown(); });
+  }
+
+  void adopt(int fd, uint16_t remote) {
+    // Closes the descriptor unless a socket took it: a handler the stopped io_context never
+    // runs is destroyed with it.
+    struct OwnedFd {
+      explicit OwnedFd(int f) : fd(f) {}
+      OwnedFd(const OwnedFd&) = delete;
+      OwnedFd& operator=(const OwnedFd&) = delete;
+      ~OwnedFd() {
+        if (fd >= 0) ::close(fd);
+      }
+      int fd;
+    };
+    auto owned = std::make_shared<OwnedFd>(fd);
+    net::post(ioc_, [this, owned, remote] {
+      if (ended_) return;
+      tcp::socket socket(ioc_);
+      beast::error_code ec;
+      socket.assign(tcp::v4(), std::exchange(owned->fd, -1), ec);
+      if (!ec) startForward(std::move(socket), {0, remote});
+    });
   }
 
  private:
@@ -371,7 +395,7 @@ class PortForwarder::Impl {
     closeForward(fw);
     say(events_.onError, "an error occurred forwarding " + std::to_string(fw->port.local) + " -> " +
                              std::to_string(fw->port.remote) + ": " + fw->errorMessage);
-    lose();
+    if (events_.endOnForwardError) lose();
   }
 
   std::shared_ptr<Forward> forwardOf(uint32_t stream) {
@@ -426,6 +450,9 @@ Result<std::unique_ptr<PortForwarder>> PortForwarder::open(
 
 const std::vector<ForwardedPort>& PortForwarder::ports() const {
   return impl_->ports();
+}
+void PortForwarder::adopt(int fd, uint16_t remote) {
+  impl_->adopt(fd, remote);
 }
 Status PortForwarder::run() {
   return impl_->run();

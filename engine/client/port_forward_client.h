@@ -45,6 +45,9 @@ struct PortForwardEvents {
   std::function<void(const std::string& line)> onOutput;
   // "an error occurred forwarding 8080 -> 80: <the server's message>" (kubectl's stderr).
   std::function<void(const std::string& line)> onError;
+  // A connection the server could not make ends the whole session, as in kubectl (true); a
+  // proxy carrying many clients' connections over one session closes only that one (false).
+  bool endOnForwardError = true;
 };
 
 // One port-forward session. stop() may be called from any thread; the rest from one thread.
@@ -64,6 +67,10 @@ class PortForwarder {
 
   // The ports with their local side chosen.
   const std::vector<ForwardedPort>& ports() const;
+  // Forwards a connection accepted elsewhere (`fd`, a connected TCP socket the forwarder owns
+  // from now on) to port `remote` of the pod, as if a listener had accepted it. Thread-safe;
+  // the connection is closed at once when the session has ended or ends before run() starts.
+  void adopt(int fd, uint16_t remote);
   // Reports "Forwarding from" for each listener and forwards until the connection to the
   // server is lost or an error stream reports a failure (both: 503 "lost connection to pod"),
   // or stop() (OK).

@@ -29,6 +29,7 @@
 #include "engine/controllers/volume_controller.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/server/api_server.h"
+#include "engine/server/load_balancer_proxy.h"
 #include "engine/server/metrics_store.h"
 #include "engine/server/node_token.h"
 #include "engine/server/object_service.h"
@@ -74,6 +75,7 @@ class ControlPlane::Impl {
   Status startSimulatedNodes();
   Status startServer();
   Status bootstrapApiService();
+  client::ClusterAccess adminAccess() const;
   Status writeKubeconfigs();
   void compactLoop();
 
@@ -89,6 +91,10 @@ class ControlPlane::Impl {
   // The handler's MetricsStore once the handler exists: the autoscaler starts before it.
   std::atomic<MetricsStore*> metrics{nullptr};
   std::unique_ptr<ApiServer> server;
+  // An admin client of this API server, through which the load balancer reaches pods; made
+  // once the server listens (the controllers start before it).
+  std::unique_ptr<client::ApiClient> selfClient;
+  std::atomic<const client::ApiClient*> selfClientPtr{nullptr};
   PkiFiles pki;
   uint16_t port = 0;
 
@@ -132,6 +138,13 @@ Status ControlPlane::Impl::start() {
     stop();
     return st;
   }
+  auto self = client::ApiClient::create(adminAccess());
+  if (!self.ok()) {
+    stop();
+    return self.status();
+  }
+  selfClient = std::move(self).value();
+  selfClientPtr = selfClient.get();
   if (Status st = writeKubeconfigs(); !st.isOk()) {
     stop();
     return st;
@@ -181,6 +194,9 @@ Status ControlPlane::Impl::startControllers() {
     return store ? store->pod(ns, name) : std::nullopt;
   };
   controllers->add(std::make_unique<controllers::HpaController>(*objects, std::move(hpa)));
+  LoadBalancerProxyOptions lb;
+  lb.apiClient = [this] { return selfClientPtr.load(); };
+  controllers->add(std::make_unique<LoadBalancerProxy>(*objects, std::move(lb)));
   Status st = controllers->start();
   if (!st.isOk()) controllers.reset();
   return st;
@@ -291,7 +307,7 @@ Status ControlPlane::Impl::bootstrapApiService() {
   return {};
 }
 
-Status ControlPlane::Impl::writeKubeconfigs() {
+client::ClusterAccess ControlPlane::Impl::adminAccess() const {
   client::ClusterAccess access;
   access.contextName = options.profile;
   access.clusterName = options.profile;
@@ -300,6 +316,11 @@ Status ControlPlane::Impl::writeKubeconfigs() {
   access.caPem = pki.caCertPem;
   access.clientCertPem = pki.adminCertPem;
   access.clientKeyPem = pki.adminKeyPem;
+  return access;
+}
+
+Status ControlPlane::Impl::writeKubeconfigs() {
+  const client::ClusterAccess access = adminAccess();
   const auto standalone = dataDir / "kubeconfig";
   std::filesystem::remove(standalone);
   if (Status st = client::mergeIntoKubeconfig(standalone, access, true); !st.isOk()) return st;
@@ -335,6 +356,8 @@ void ControlPlane::Impl::stop() {
   clusterSwitch.reset();
   if (controllers) controllers->stop();
   controllers.reset();
+  selfClientPtr = nullptr;
+  selfClient.reset();
 }
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)

@@ -63,6 +63,42 @@ void generateJobSelector(json& job) {
   spec["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", uid}}}};
 }
 
+bool needsNodePorts(const std::string& type) {
+  return type == "NodePort" || type == "LoadBalancer";
+}
+
+// What kube-apiserver's dropTypeDependentFields does on an update: fields that only another
+// type of Service uses go when the type changes and the update left them as they were, so
+// `kubectl patch -p '{"spec":{"type":"ClusterIP"}}'` on a LoadBalancer is not refused for
+// the node ports it still carries.
+void dropTypeDependentFields(json& spec, const json& oldSpec) {
+  const std::string type = spec.value("type", "ClusterIP");
+  const std::string oldType = oldSpec.value("type", "ClusterIP");
+  auto unchanged = [&](const char* field) {
+    return spec.contains(field) && oldSpec.contains(field) && spec[field] == oldSpec[field];
+  };
+  if (needsNodePorts(oldType) && !needsNodePorts(type)) {
+    if (auto ports = spec.find("ports"); ports != spec.end() && ports->is_array()) {
+      for (json& p : *ports) {
+        if (!p.is_object() || !p.contains("nodePort")) continue;
+        for (const json& op : oldSpec.value("ports", json::array())) {
+          if (op.is_object() && op.value("port", -1) == p.value("port", -2) &&
+              op.value("nodePort", json()) == p["nodePort"]) {
+            p.erase("nodePort");
+            break;
+          }
+        }
+      }
+    }
+    if (unchanged("externalTrafficPolicy")) spec.erase("externalTrafficPolicy");
+    if (unchanged("healthCheckNodePort")) spec.erase("healthCheckNodePort");
+  }
+  if (oldType == "LoadBalancer" && type != "LoadBalancer") {
+    if (unchanged("allocateLoadBalancerNodePorts")) spec.erase("allocateLoadBalancerNodePorts");
+    if (unchanged("loadBalancerClass")) spec.erase("loadBalancerClass");
+  }
+}
+
 }  // namespace
 
 std::string KindStrategies::qosClassOf(const json& pod) {
@@ -175,6 +211,7 @@ Status KindStrategies::allocateServiceAddresses(json& service, const json* old) 
   const std::string type = spec.value("type", "ClusterIP");
   const std::string name = service["metadata"].value("name", "");
   const json oldSpec = old ? old->value("spec", json::object()) : json::object();
+  if (old) dropTypeDependentFields(spec, oldSpec);
 
   std::lock_guard lock(allocationMu_);
   std::set<uint32_t> usedIps;
@@ -226,8 +263,10 @@ Status KindStrategies::allocateServiceAddresses(json& service, const json* old) 
     }
   }
 
-  if (type != "NodePort" && type != "LoadBalancer") return {};
+  if (!needsNodePorts(type)) return {};
   if (!spec.contains("ports") || !spec["ports"].is_array()) return {};
+  // A LoadBalancer with allocateLoadBalancerNodePorts: false gets only the node ports it names.
+  const bool allocate = type == "NodePort" || spec.value("allocateLoadBalancerNodePorts", true);
   const json oldPorts = oldSpec.value("ports", json::array());
   for (size_t i = 0; i < spec["ports"].size(); ++i) {
     json& p = spec["ports"][i];
@@ -249,6 +288,7 @@ Status KindStrategies::allocateServiceAddresses(json& service, const json* old) 
       usedPorts.insert(np);
       continue;
     }
+    if (!allocate) continue;
     static thread_local std::mt19937 rng{std::random_device{}()};
     int np = 0;
     for (int attempt = 0; attempt < 4096 && np == 0; ++attempt) {

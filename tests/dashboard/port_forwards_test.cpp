@@ -2,13 +2,16 @@
 // running busybox httpd under runc, on the offscreen platform: a forward to a Service's port
 // (translated to the pod's named targetPort) serves the pod's page on 127.0.0.1, the main
 // window's "Open in browser" opens that address once it listens, stopping closes the port, and
-// a pod that is not running is refused with kubectl's message. Needs root.
+// a pod that is not running is refused with kubectl's message; a LoadBalancer Service opens at
+// the address the engine's load balancer gives it, without a forward. Needs root.
 
 #include <unistd.h>
 
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTableView>
+#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTreeWidget>
 #include <QtTest>
@@ -67,6 +70,21 @@ QString fetch(uint16_t port) {
   while (socket.waitForReadyRead(5000)) reply += socket.readAll();
   reply += socket.readAll();
   return QString::fromUtf8(reply.mid(reply.indexOf("\r\n\r\n") + 4));
+}
+
+// True once some table of `window` has a row showing both `a` and `b`.
+bool tableShows(QWidget& window, const QString& a, const QString& b) {
+  for (auto* view : window.findChildren<QTableView*>()) {
+    const QAbstractItemModel* model = view->model();
+    for (int row = 0; model && row < model->rowCount(); ++row) {
+      QStringList cells;
+      for (int col = 0; col < model->columnCount(); ++col) {
+        cells << model->index(row, col).data().toString();
+      }
+      if (cells.contains(a) && cells.contains(b)) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -160,6 +178,43 @@ class PortForwardsTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(list->topLevelItemCount(), 1, 5000);
     QCOMPARE(list->topLevelItem(0)->text(1), url.toString());
     QCOMPARE(list->topLevelItem(0)->text(0), QString("default/services/web"));
+  }
+
+  void openInBrowserUsesLoadBalancerAddress() {
+    QTcpServer free;
+    QVERIFY(free.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = free.serverPort();
+    free.close();
+    KUBECTL_OK(engine_.kubectl(
+        {"apply", "-f", "-"},
+        QStringLiteral(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web-lb, namespace: default}\n"
+            "spec:\n  type: LoadBalancer\n  selector: {app: web}\n"
+            "  ports: [{port: %1, targetPort: http}]\n")
+            .arg(port)
+            .toUtf8()));
+    MainWindow window(session_.get());
+    QList<QUrl> opened;
+    kd::dashboard::Prompts prompts;
+    prompts.openUrl = [&opened](const QUrl& url) { opened << url; };
+    window.setPrompts(prompts);
+    window.show();
+    QVERIFY(window.showSection("services"));
+    // The row shows the ingress address once the window's cache has it.
+    QTRY_VERIFY_WITH_TIMEOUT(tableShows(window, "web-lb", "127.0.0.1"), 30000);
+    QVERIFY(window.selectKey("default/web-lb"));
+    window.openInBrowser();
+    QCOMPARE(opened, QList<QUrl>{QUrl("http://127.0.0.1:" + QString::number(port) + "/")});
+    // The engine listens there. (This agent runs without pod networking, so the pod has no IP
+    // and no endpoint: the proxy closes the connection; tests/e2e/load_balancer_e2e_test.cpp
+    // reaches pods through it.)
+    QTcpSocket socket;
+    socket.connectToHost("127.0.0.1", port);
+    QVERIFY(socket.waitForConnected(5000));
+    auto* list = window.findChild<QTreeWidget*>("portForwards");
+    QVERIFY(list);
+    QCOMPARE(list->topLevelItemCount(), 0);
+    KUBECTL_OK(engine_.kubectl({"delete", "service", "web-lb"}));
   }
 };
 

@@ -394,6 +394,7 @@ void describeService(std::string& out, const json& svc, const DescribeContext& c
   std::string ingress;
   for (const json& i : asArray(at(svc, "status.loadBalancer.ingress"))) {
     ingress += (ingress.empty() ? "" : ", ") + orElse(str(i, "ip"), str(i, "hostname"));
+    if (!str(i, "ipMode").empty()) ingress += " (" + str(i, "ipMode") + ")";  // kubectl 1.30+
   }
   if (!ingress.empty()) put(out, 0, "LoadBalancer Ingress:\t" + ingress + "\n");
   for (const json& p : asArray(at(spec, "ports"))) {
