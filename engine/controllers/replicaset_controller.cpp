@@ -417,11 +417,12 @@ Status ReplicaSetController::createPods(const json& rs, int count) {
   int remaining = count;
   Status failure;
   // Slow start: a batch runs only when every pod of the previous one was created, so a
-  // quota or admission error costs one call instead of `count`.
+  // quota or admission error costs one call instead of `count`. A batch's pods are created
+  // together (Kubernetes creates them concurrently), in one store transaction.
   for (int batch = 1; remaining > 0 && failure.isOk(); batch *= 2) {
     const int size = std::min(batch, remaining);
-    for (int i = 0; i < size; ++i) {
-      auto created = objects_.create(*pods_, ns, body, {});
+    std::vector<server::ObjectService::NewObject> pods(static_cast<size_t>(size), {ns, body});
+    for (auto& created : objects_.createAll(*pods_, std::move(pods), {})) {
       if (created.ok()) {
         events_.record(rs, "Normal", "SuccessfulCreate",
                        "Created pod: " + metaOf(created->object).value("name", ""));
