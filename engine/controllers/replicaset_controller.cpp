@@ -60,8 +60,8 @@ int64_t specReplicas(const json& rs) {
 
 // Whether every template label is on the pod with the same value.
 bool fullyLabeled(const json& pod, const json& templateLabels) {
-  const json labels = metaOf(pod).value("labels", json::object());
-  if (!labels.is_object() || !templateLabels.is_object()) return false;
+  const json& labels = field(metaOf(pod), "labels");
+  if (!templateLabels.is_object()) return false;
   for (const auto& [k, v] : templateLabels.items()) {
     auto it = labels.find(k);
     if (it == labels.end() || *it != v) return false;
@@ -241,11 +241,11 @@ Result<std::vector<CachedObject>> claimOwned(server::ObjectService& objects,
   };
   std::vector<CachedObject> owned;
   for (const auto& obj : candidates) {
-    const bool matches = selector.matches(api::labelsOf(*obj));
     const json* ref = controllerRefOf(*obj);
+    if (ref && ref->value("uid", "") != uid) continue;  // another owner's
+    const bool matches = selector.matchesObject(*obj);
     Result<CachedObject> written = obj;
     if (ref) {
-      if (ref->value("uid", "") != uid) continue;
       if (matches || ownerDeleting) {
         owned.push_back(obj);
         continue;
