@@ -804,10 +804,15 @@ std::vector<Result<WriteResult>> ObjectService::createAll(const KindInfo& kind,
       continue;
     }
     result.created = true;
-    if (!options.dryRun) {
-      writes.push_back({store::EventType::Added,
-                        keyFor(kind, o.ns, o.body["metadata"]["name"].get<std::string>()), o.body,
-                        0});
+    const std::string name = o.body["metadata"]["name"].get<std::string>();
+    if (options.dryRun) {
+      // As create(): a dry run answers as the write would, 409 for an existing object too.
+      if (store_.get(keyFor(kind, o.ns, name)).ok()) {
+        results.emplace_back(alreadyExistsStatus(kind, name));
+        continue;
+      }
+    } else {
+      writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), o.body, 0});
       written.push_back(results.size());
     }
     result.object = std::move(o.body);

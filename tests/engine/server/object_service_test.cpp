@@ -64,6 +64,17 @@ class ObjectServiceTest : public QObject {
       QCOMPARE(stored["spec"]["restartPolicy"], json("Always"));
     }
     QVERIFY(!c.exists(pods(), "default", "no-containers"));
+
+    // A dry run answers the same way and writes nothing.
+    kd::server::WriteOptions dryRun;
+    dryRun.dryRun = true;
+    std::vector<ObjectService::NewObject> tried;
+    tried.push_back({"default", pod("taken")});
+    tried.push_back({"default", pod("new")});
+    auto dry = c.objects().createAll(pods(), std::move(tried), dryRun);
+    QCOMPARE(dry[0].status().code(), 409);
+    QVERIFY(dry[1].ok());
+    QVERIFY(!c.exists(pods(), "default", "new"));
   }
 
   void bindAllBindsEachPodOnceAndSaysWhyNot() {
