@@ -7,6 +7,7 @@
 // "streaming" (the scheduler runs while one thread creates the pods: create to bound).
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -90,7 +91,15 @@ void createPods(Env& env, int count) {
 struct Result {
   double seconds;
   uint64_t scheduled;
+  double cpuSeconds = 0;  // this process (store, informers, scheduler), user + system
 };
+
+double cpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
 
 Result waitForAll(const kd::scheduler::Scheduler& s, uint64_t count, Clock::time_point from) {
   const auto deadline = from + std::chrono::minutes(10);
@@ -108,9 +117,11 @@ Result backlog(int nodes, int pods) {
   auto owned = std::make_unique<kd::scheduler::Scheduler>(*env.objects);
   auto* scheduler = owned.get();
   manager.add(std::move(owned));
+  const double cpu0 = cpuSeconds();
   const auto start = Clock::now();
   if (!manager.start().isOk()) return {0, 0};
   Result r = waitForAll(*scheduler, uint64_t(pods), start);
+  r.cpuSeconds = cpuSeconds() - cpu0;
   manager.stop();
   return r;
 }
@@ -123,10 +134,12 @@ Result streaming(int nodes, int pods, double* createSeconds) {
   auto* scheduler = owned.get();
   manager.add(std::move(owned));
   if (!manager.start().isOk()) return {0, 0};
+  const double cpu0 = cpuSeconds();
   const auto start = Clock::now();
   createPods(env, pods);
   *createSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   Result r = waitForAll(*scheduler, uint64_t(pods), start);
+  r.cpuSeconds = cpuSeconds() - cpu0;
   manager.stop();
   return r;
 }
@@ -149,15 +162,17 @@ int main(int argc, char** argv) {
   }
   std::printf("scheduler_bench: %d nodes, %d pods\n", nodes, pods);
   const Result b = backlog(nodes, pods);
-  std::printf("  backlog   (pods stored, then schedule): %6.2f s  %8.0f pods/s  (%llu bound)\n",
-              b.seconds, double(b.scheduled) / b.seconds,
-              static_cast<unsigned long long>(b.scheduled));
+  std::printf(
+      "  backlog   (pods stored, then schedule): %6.2f s  %8.0f pods/s  (%llu bound; CPU %.0f "
+      "us/pod)\n",
+      b.seconds, double(b.scheduled) / b.seconds, static_cast<unsigned long long>(b.scheduled),
+      b.cpuSeconds * 1e6 / double(pods));
   double createSeconds = 0;
   const Result s = streaming(nodes, pods, &createSeconds);
   std::printf(
       "  streaming (create while scheduling):    %6.2f s  %8.0f pods/s  (%llu bound; "
-      "creates alone took %.2f s)\n",
+      "creates alone took %.2f s; CPU %.0f us/pod with the creates)\n",
       s.seconds, double(s.scheduled) / s.seconds, static_cast<unsigned long long>(s.scheduled),
-      createSeconds);
+      createSeconds, s.cpuSeconds * 1e6 / double(pods));
   return b.scheduled == uint64_t(pods) && s.scheduled == uint64_t(pods) ? 0 : 1;
 }

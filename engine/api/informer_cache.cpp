@@ -5,6 +5,13 @@
 namespace kd::api {
 namespace {
 
+// Compares in place: list() runs over every cached object on each controller sync.
+bool namespaceIs(const json& obj, std::string_view ns) {
+  const json& meta = metadataOf(obj);
+  auto it = meta.find("namespace");
+  return it != meta.end() && it->is_string() && it->get_ref<const std::string&>() == ns;
+}
+
 std::string resourceVersionOf(const json& obj) {
   return metadataOf(obj).value("resourceVersion", "");
 }
@@ -63,7 +70,7 @@ std::vector<CachedObject> InformerCache::list(std::string_view ns) const {
   std::vector<CachedObject> out;
   out.reserve(ns.empty() ? objects_.size() : 0);
   for (const auto& [key, obj] : objects_) {
-    if (ns.empty() || metadataOf(*obj).value("namespace", "") == ns) out.push_back(obj);
+    if (ns.empty() || namespaceIs(*obj, ns)) out.push_back(obj);
   }
   return out;
 }

@@ -446,31 +446,58 @@ LabelSelector LabelSelector::nothing() {
   return selector;
 }
 
-bool LabelSelector::matches(const Labels& labels) const {
-  if (matchesNothing_) return false;
-  for (const auto& req : requirements_) {
-    auto found = labels.find(req.key);
-    bool has = found != labels.end();
+namespace {
+
+// Whether every requirement holds; `valueOf(key)` gives the label's value or null.
+template <typename ValueOf>
+bool allHold(const std::vector<LabelSelector::Requirement>& requirements, ValueOf valueOf) {
+  using Op = LabelSelector::Op;
+  for (const auto& req : requirements) {
+    const std::string* value = valueOf(req.key);
     bool ok = false;
     switch (req.op) {
       case Op::Equals:
       case Op::In:
-        ok = has && contains(req.values, found->second);
+        ok = value && contains(req.values, *value);
         break;
       case Op::NotEquals:
       case Op::NotIn:
-        ok = !has || !contains(req.values, found->second);
+        ok = !value || !contains(req.values, *value);
         break;
       case Op::Exists:
-        ok = has;
+        ok = value != nullptr;
         break;
       case Op::DoesNotExist:
-        ok = !has;
+        ok = !value;
         break;
     }
     if (!ok) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool LabelSelector::matches(const Labels& labels) const {
+  if (matchesNothing_) return false;
+  return allHold(requirements_, [&labels](const std::string& key) -> const std::string* {
+    auto found = labels.find(key);
+    return found == labels.end() ? nullptr : &found->second;
+  });
+}
+
+bool LabelSelector::matchesObject(const json& object) const {
+  if (matchesNothing_) return false;
+  static const json kNone = json::object();
+  const json* labels = &kNone;
+  if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
+    if (auto l = meta->find("labels"); l != meta->end() && l->is_object()) labels = &*l;
+  }
+  return allHold(requirements_, [labels](const std::string& key) -> const std::string* {
+    auto found = labels->find(key);
+    if (found == labels->end() || !found->is_string()) return nullptr;
+    return &found->get_ref<const std::string&>();
+  });
 }
 
 std::string LabelSelector::toString() const {

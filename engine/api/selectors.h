@@ -33,6 +33,9 @@ class LabelSelector {
   static LabelSelector nothing();
 
   bool matches(const Labels& labels) const;
+  // Matches an object's metadata.labels where they are, without copying them into Labels
+  // (controllers test every cached pod of a namespace on each sync).
+  bool matchesObject(const json& object) const;
   bool empty() const { return requirements_.empty() && !matchesNothing_; }
   const std::vector<Requirement>& requirements() const { return requirements_; }
   std::string toString() const;  // canonical query-string form

@@ -471,7 +471,7 @@ Status DeploymentController::sync(const std::string& key) {
   for (const auto& rs : r.rsList) uids.insert(uidOf(rs));
   for (auto& pod : podInformer_->list(metaOf(r.d).value("namespace", ""))) {
     const json* ref = controllerRefOf(*pod);
-    if (ref && uids.count(ref->value("uid", "")) && selector->matches(api::labelsOf(*pod))) {
+    if (ref && uids.count(ref->value("uid", "")) && selector->matchesObject(*pod)) {
       r.podsByOwner[ref->value("uid", "")].push_back(pod);
     }
   }

@@ -1,12 +1,16 @@
 #include "engine/controllers/event_recorder.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace kd::controllers {
 namespace {
 
 // Kubernetes' recorder keeps this many aggregation entries; older ones are forgotten.
 constexpr size_t kMaxRecorded = 4096;
+// Events written together at most (one store transaction).
+constexpr size_t kMaxBatch = 512;
 
 json referenceTo(const json& obj) {
   const json& meta = obj.value("metadata", json::object());
@@ -63,56 +67,86 @@ void EventRecorder::run() {
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping with nothing left to write
-    Pending p = std::move(queue_.front());
-    queue_.pop_front();
+    std::vector<Pending> batch;
+    const size_t n = std::min(queue_.size(), kMaxBatch);
+    batch.reserve(n);
+    std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n),
+              std::back_inserter(batch));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
-    write(p);
+    write(batch);
     lock.lock();
-    ++written_;
+    written_ += n;
     cv_.notify_all();
   }
 }
 
-void EventRecorder::write(const Pending& event) {
-  const json& ref = event.reference;
-  const std::string ns = ref.value("namespace", "");
-  // The resourceVersion changes with every write of the object; it must not split the series.
-  json identity = ref;
-  identity.erase("resourceVersion");
-  const std::string key =
-      identity.dump() + '\n' + event.type + '\n' + event.reason + '\n' + event.message;
-  if (auto it = recorded_.find(key); it != recorded_.end() && bump(it->second, event)) return;
+void EventRecorder::write(std::vector<Pending>& batch) {
+  std::vector<Series> series;
+  std::unordered_map<std::string, size_t> index;
+  for (const Pending& e : batch) {
+    // The resourceVersion changes with every write of the object; it must not split a series.
+    json identity = e.reference;
+    identity.erase("resourceVersion");
+    std::string key = identity.dump() + '\n' + e.type + '\n' + e.reason + '\n' + e.message;
+    auto [it, fresh] = index.emplace(key, series.size());
+    if (fresh) {
+      series.push_back({std::move(key), &e, &e, 1});
+    } else {
+      series[it->second].last = &e;
+      ++series[it->second].count;
+    }
+  }
+  std::vector<server::ObjectService::NewObject> creates;
+  std::vector<const Series*> created;
+  for (const Series& s : series) {
+    if (auto it = recorded_.find(s.key); it != recorded_.end() && bump(it->second, s)) continue;
+    json body = newEvent(s);
+    std::string ns = body["metadata"]["namespace"].get<std::string>();
+    creates.push_back({std::move(ns), std::move(body)});
+    created.push_back(&s);
+  }
+  if (creates.empty()) return;
+  auto results = objects_.createAll(*events_, std::move(creates), {});
+  for (size_t i = 0; i < results.size(); ++i) {
+    // Best effort: a namespace being deleted refuses new events.
+    if (!results[i].ok()) continue;
+    const json& meta = results[i]->object["metadata"];
+    if (recorded_.size() >= kMaxRecorded) recorded_.clear();
+    recorded_[created[i]->key] =
+        Recorded{meta.value("namespace", ""), meta.value("name", ""), created[i]->count};
+  }
+}
 
+json EventRecorder::newEvent(const Series& s) {
+  const json& ref = s.first->reference;
+  const std::string ns = ref.value("namespace", "");
   const std::string eventNs = ns.empty() ? "default" : ns;
-  const std::string name = uniqueName(ref.value("name", ""), event.at);
-  const std::string at = server::formatTime(event.at);
   json body = {{"apiVersion", "v1"},
                {"kind", "Event"},
-               {"metadata", {{"name", name}, {"namespace", eventNs}}},
+               {"metadata",
+                {{"name", uniqueName(ref.value("name", ""), s.first->at)}, {"namespace", eventNs}}},
                {"involvedObject", ref},
-               {"reason", event.reason},
-               {"message", event.message},
-               {"type", event.type},
+               {"reason", s.first->reason},
+               {"message", s.first->message},
+               {"type", s.first->type},
                {"source", {{"component", component_}}},
-               {"firstTimestamp", at},
-               {"lastTimestamp", at},
-               {"count", 1},
+               {"firstTimestamp", server::formatTime(s.first->at)},
+               {"lastTimestamp", server::formatTime(s.last->at)},
+               {"count", s.count},
                {"reportingComponent", component_},
                {"reportingInstance", host_}};
   if (!host_.empty()) body["source"]["host"] = host_;
-  auto created = objects_.create(*events_, eventNs, std::move(body), {});
-  if (!created.ok()) return;  // best effort: a namespace being deleted refuses new events
-  if (recorded_.size() >= kMaxRecorded) recorded_.clear();
-  recorded_[key] = Recorded{eventNs, name, 1};
+  return body;
 }
 
-bool EventRecorder::bump(Recorded& existing, const Pending& event) {
-  const json patch = {{"count", existing.count + 1},
-                      {"lastTimestamp", server::formatTime(event.at)}};
+bool EventRecorder::bump(Recorded& existing, const Series& s) {
+  const json patch = {{"count", existing.count + s.count},
+                      {"lastTimestamp", server::formatTime(s.last->at)}};
   auto patched =
       objects_.patch(*events_, existing.ns, existing.name, api::PatchType::Merge, patch, {});
   if (!patched.ok()) return false;  // gone (deleted or expired): start a new series
-  ++existing.count;
+  existing.count += s.count;
   return true;
 }
 

@@ -10,8 +10,11 @@
 //     does not create a new Event: the existing one gets count + 1 and a new lastTimestamp.
 //
 // record() only queues the event: a background thread writes it, so a hot loop (the
-// scheduler) never waits on the store for an event. Events are best effort, as in Kubernetes:
-// a failed write is dropped. Thread-safe. The destructor writes what is queued, then stops.
+// scheduler) never waits on the store for an event. That thread takes everything queued at
+// once: repeats within it fold into one write (count + n), and new Events are created together
+// in one store transaction (ObjectService::createAll). Events are best effort, as in
+// Kubernetes: a failed write is dropped. Thread-safe. The destructor writes what is queued,
+// then stops.
 
 #include <condition_variable>
 #include <deque>
@@ -20,6 +23,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/server/object_service.h"
 
@@ -53,9 +57,17 @@ class EventRecorder {
     std::string ns, name;
     int64_t count = 1;
   };
+  // Occurrences of one event (same object, type, reason, message) within one batch.
+  struct Series {
+    std::string key;
+    const Pending* first;
+    const Pending* last;
+    int64_t count;
+  };
   void run();
-  void write(const Pending& event);
-  bool bump(Recorded& existing, const Pending& event);
+  void write(std::vector<Pending>& batch);
+  json newEvent(const Series& s);
+  bool bump(Recorded& existing, const Series& s);
   std::string uniqueName(const std::string& objectName, std::chrono::system_clock::time_point at);
 
   server::ObjectService& objects_;

@@ -60,8 +60,8 @@ int64_t specReplicas(const json& rs) {
 
 // Whether every template label is on the pod with the same value.
 bool fullyLabeled(const json& pod, const json& templateLabels) {
-  const json labels = metaOf(pod).value("labels", json::object());
-  if (!labels.is_object() || !templateLabels.is_object()) return false;
+  const json& labels = field(metaOf(pod), "labels");
+  if (!templateLabels.is_object()) return false;
   for (const auto& [k, v] : templateLabels.items()) {
     auto it = labels.find(k);
     if (it == labels.end() || *it != v) return false;
@@ -241,11 +241,11 @@ Result<std::vector<CachedObject>> claimOwned(server::ObjectService& objects,
   };
   std::vector<CachedObject> owned;
   for (const auto& obj : candidates) {
-    const bool matches = selector.matches(api::labelsOf(*obj));
     const json* ref = controllerRefOf(*obj);
+    if (ref && ref->value("uid", "") != uid) continue;  // another owner's
+    const bool matches = selector.matchesObject(*obj);
     Result<CachedObject> written = obj;
     if (ref) {
-      if (ref->value("uid", "") != uid) continue;
       if (matches || ownerDeleting) {
         owned.push_back(obj);
         continue;
@@ -417,11 +417,12 @@ Status ReplicaSetController::createPods(const json& rs, int count) {
   int remaining = count;
   Status failure;
   // Slow start: a batch runs only when every pod of the previous one was created, so a
-  // quota or admission error costs one call instead of `count`.
+  // quota or admission error costs one call instead of `count`. A batch's pods are created
+  // together (Kubernetes creates them concurrently), in one store transaction.
   for (int batch = 1; remaining > 0 && failure.isOk(); batch *= 2) {
     const int size = std::min(batch, remaining);
-    for (int i = 0; i < size; ++i) {
-      auto created = objects_.create(*pods_, ns, body, {});
+    std::vector<server::ObjectService::NewObject> pods(static_cast<size_t>(size), {ns, body});
+    for (auto& created : objects_.createAll(*pods_, std::move(pods), {})) {
       if (created.ok()) {
         events_.record(rs, "Normal", "SuccessfulCreate",
                        "Created pod: " + metaOf(created->object).value("name", ""));

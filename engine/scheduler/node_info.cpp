@@ -77,8 +77,9 @@ void SchedulerCache::upsertNode(const json& node) {
     if (q.ok()) n.allowedPods = q->value();
   }
   if (!wasKnown) {
+    // The newest node comes last in appearance order: no need to sort again.
     seq_.emplace(name, nextSeq_++);
-    rebuildOrder();
+    order_.push_back(&n);
   }
 }
 

@@ -163,7 +163,8 @@ Status Scheduler::sync(const std::string& key) {
     recordFailure(*pod, info, decision.diagnosis);
     return {};
   }
-  return bind(*pod, info, decision.node);
+  bind(std::move(pod), info, decision.node);
+  return {};
 }
 
 // VolumeBinding's PreFilter: what the pod's claims demand of a node, read fresh from the store
@@ -247,30 +248,72 @@ Scheduler::Decision Scheduler::decide(const PodInfo& pod) {
   return d;
 }
 
-Status Scheduler::bind(const json& pod, const PodInfo& info, const std::string& node) {
-  const json binding = {{"apiVersion", "v1"},
-                        {"kind", "Binding"},
-                        {"metadata", {{"name", info.name}, {"namespace", info.ns}}},
-                        {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
-  auto r = objects_.bind(info.ns, info.name, binding);
-  if (!r.ok()) {
-    {
-      std::lock_guard lock(cacheMu_);
-      cache_.removePod(info.key);
-      // Whatever the informer last saw stays counted (another binder may have won).
-      if (auto current = podInformer_->get(info.key)) cache_.upsertPod(*current);
-    }
-    // Gone, already bound or being deleted: nothing left to do for this pod.
-    if (r.status().code() == 404 || r.status().code() == 409) return {};
-    return r.status();
-  }
+void Scheduler::bind(CachedObject pod, const PodInfo& info, const std::string& node) {
   {
-    std::lock_guard lock(waitingMu_);
-    waiting_.erase(info.key);
+    std::lock_guard lock(bindMu_);
+    binds_.push_back({std::move(pod), info.key, node});
+    if (binding_) return;  // the worker writing bindings takes this one too
+    binding_ = true;
   }
-  ++scheduled_;
-  recorder_.record(pod, "Normal", "Scheduled", "Successfully assigned " + info.key + " to " + node);
-  return {};
+  // Bounds one transaction (and how long the first pod of a batch waits for it).
+  constexpr size_t kMaxBatch = 512;
+  for (;;) {
+    std::vector<PendingBind> batch;
+    {
+      std::lock_guard lock(bindMu_);
+      if (binds_.empty()) {
+        binding_ = false;
+        return;
+      }
+      if (binds_.size() <= kMaxBatch) {
+        batch.swap(binds_);
+      } else {
+        const auto end = binds_.begin() + static_cast<std::ptrdiff_t>(kMaxBatch);
+        batch.assign(std::make_move_iterator(binds_.begin()), std::make_move_iterator(end));
+        binds_.erase(binds_.begin(), end);
+      }
+    }
+    writeBindings(batch);
+  }
+}
+
+void Scheduler::writeBindings(const std::vector<PendingBind>& batch) {
+  std::vector<server::ObjectService::PodBinding> bindings;
+  bindings.reserve(batch.size());
+  for (const auto& b : batch) {
+    const json& meta = field(*b.pod, "metadata");
+    bindings.push_back({meta.value("namespace", ""), meta.value("name", ""), b.node, b.pod});
+  }
+  const std::vector<Status> results = objects_.bindAll(bindings);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PendingBind& b = batch[i];
+    const Status& r = results[i];
+    if (!r.isOk()) {
+      forget(b.key);
+      // Gone, already bound or being deleted: nothing left to do for this pod.
+      if (r.code() == 404 || r.code() == 409) continue;
+      // As kube-scheduler's failure handler: say so on the pod, try again after a back-off.
+      ++errors_;
+      recorder_.record(*b.pod, "Warning", "FailedScheduling", r.message());
+      queue_->addRateLimited(b.key);
+      continue;
+    }
+    {
+      std::lock_guard lock(waitingMu_);
+      waiting_.erase(b.key);
+    }
+    ++scheduled_;
+    recorder_.record(*b.pod, "Normal", "Scheduled",
+                     "Successfully assigned " + b.key + " to " + b.node);
+  }
+}
+
+// Drops an assumed pod whose binding failed; whatever the informer last saw of it stays
+// counted (another binder may have won).
+void Scheduler::forget(const std::string& key) {
+  std::lock_guard lock(cacheMu_);
+  cache_.removePod(key);
+  if (auto current = podInformer_->get(key)) cache_.upsertPod(*current);
 }
 
 void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis) {

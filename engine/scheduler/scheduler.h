@@ -11,8 +11,13 @@
 // after a back-off (1 s doubling to 10 s) once a node is added or changes, a placed pod goes
 // away, or (for pod affinity) a pod is placed; and at the latest every 5 minutes.
 //
-// Decisions are taken one at a time under the cache's lock, so each sees every earlier one;
-// binds run outside it on several workers. Queue key: the pod's "namespace/name".
+// Decisions are taken one at a time under the cache's lock, so each sees every earlier one.
+// As in kube-scheduler, binding is a cycle of its own: the decided pod is assumed onto its
+// node in the cache, its binding queued, and the worker moves on. The worker that finds no
+// binding under way writes every queued binding in one store transaction (ObjectService::
+// bindAll), and again for those queued meanwhile, until none are left. A binding that fails
+// forgets the assumed pod (its room is free again) and, unless the pod is gone or already
+// bound, tries the pod again after the queue's back-off. Queue key: the pod's "namespace/name".
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +25,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/controllers/controller.h"
 #include "engine/controllers/event_recorder.h"
@@ -47,9 +53,11 @@ class Scheduler : public controllers::Controller {
   Status sync(const std::string& key) override;
   int workers() const override { return options_.workers; }
 
-  // Pods bound and scheduling failures so far (for benchmarks and status).
+  // Pods bound, scheduling failures (no node fits) and errors (a binding failed) so far, as
+  // kube-scheduler's schedule_attempts_total counts them (for benchmarks and status).
   uint64_t scheduledCount() const { return scheduled_; }
   uint64_t failedCount() const { return failed_; }
+  uint64_t errorCount() const { return errors_; }
 
   // How many feasible nodes kube-scheduler looks for among `allNodes` before it stops.
   static size_t feasibleNodesToFind(size_t allNodes);
@@ -66,7 +74,13 @@ class Scheduler : public controllers::Controller {
   bool ours(const json& pod) const;
   void resolveVolumes(PodInfo& info);
   Decision decide(const PodInfo& pod);
-  Status bind(const json& pod, const PodInfo& info, const std::string& node);
+  struct PendingBind {
+    controllers::CachedObject pod;
+    std::string key, node;
+  };
+  void bind(controllers::CachedObject pod, const PodInfo& info, const std::string& node);
+  void writeBindings(const std::vector<PendingBind>& batch);
+  void forget(const std::string& key);
   void recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis);
   void onPod(const controllers::CachedObject& oldPod, const controllers::CachedObject& pod);
   void onPodGone(const controllers::CachedObject& pod);
@@ -87,10 +101,14 @@ class Scheduler : public controllers::Controller {
   size_t nextStartNode_ = 0;
   std::minstd_rand random_;
 
+  std::mutex bindMu_;
+  std::vector<PendingBind> binds_;  // decided, not yet written
+  bool binding_ = false;            // a worker is writing binds_
+
   std::mutex waitingMu_;
   std::unordered_map<std::string, Waiting> waiting_;
 
-  std::atomic<uint64_t> scheduled_{0}, failed_{0};
+  std::atomic<uint64_t> scheduled_{0}, failed_{0}, errors_{0};
 };
 
 }  // namespace kd::scheduler

@@ -49,6 +49,36 @@ bool hasStatusSubresource(const KindInfo& k) {
   return k.hasSubresource("status");
 }
 
+Status alreadyExistsStatus(const KindInfo& kind, const std::string& name) {
+  return Status::alreadyExists(kind.qualifiedResource() + " \"" + name + "\" already exists")
+      .withDetails(name, kind.group, kind.resource);
+}
+
+Status checkTarget(std::string_view podName, const std::string& node) {
+  if (!node.empty()) return {};
+  return Status::invalid(
+      "Binding \"" + std::string(podName) + "\" is invalid: target.name: Required value",
+      {{"FieldValueRequired", "Required value", "target.name"}});
+}
+
+// The pod with spec.nodeName set, or why pods/binding refuses: already bound or being deleted.
+Result<json> boundTo(const json& current, std::string_view podName, const std::string& node) {
+  const std::string bound = current.value("spec", json::object()).value("nodeName", "");
+  if (!bound.empty()) {
+    return Status::conflict("Operation cannot be fulfilled on pods/binding \"" +
+                            std::string(podName) + "\": pod " + std::string(podName) +
+                            " is already assigned to node \"" + bound + "\"");
+  }
+  if (current.value("metadata", json::object()).contains("deletionTimestamp")) {
+    return Status::conflict("pod " + std::string(podName) +
+                            " is being deleted, cannot be "
+                            "assigned to a host");
+  }
+  json updated = current;
+  updated["spec"]["nodeName"] = node;
+  return updated;
+}
+
 json withoutVolatileMetadata(json o) {
   if (o.contains("metadata") && o["metadata"].is_object()) {
     o["metadata"].erase("resourceVersion");
@@ -320,8 +350,9 @@ Status checkTypeMeta(const api::KindInfo& kind, const json& body) {
   return {};
 }
 
-Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view ns, json body,
-                                          const WriteOptions& options) {
+Status ObjectService::prepareCreate(const KindInfo& kind, std::string_view ns, json& body,
+                                    const WriteOptions& options,
+                                    std::vector<std::string>& warnings) {
   if (options.subresource == "binding") return Status::methodNotAllowed("use bind()");
   if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
   if (Status st = checkNamespace(kind, ns, true); !st.isOk()) return st;
@@ -361,13 +392,15 @@ Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view
   // from the strategy below).
   if (hasStatusSubresource(kind) && kind.resource != "nodes") body["status"] = json::object();
   if (Status st = strategies_.prepareForCreate(kind, body); !st.isOk()) return st;
+  return admit(kind, body, nullptr, options, warnings);
+}
+
+Result<WriteResult> ObjectService::create(const KindInfo& kind, std::string_view ns, json body,
+                                          const WriteOptions& options) {
   WriteResult result;
-  if (Status st = admit(kind, body, nullptr, options, result.warnings); !st.isOk()) return st;
-  const std::string name = meta["name"].get<std::string>();
-  auto alreadyExists = [&] {
-    return Status::alreadyExists(kind.qualifiedResource() + " \"" + name + "\" already exists")
-        .withDetails(name, kind.group, kind.resource);
-  };
+  if (Status st = prepareCreate(kind, ns, body, options, result.warnings); !st.isOk()) return st;
+  const std::string name = body["metadata"]["name"].get<std::string>();
+  auto alreadyExists = [&] { return alreadyExistsStatus(kind, name); };
   result.created = true;
   if (options.dryRun) {
     // A dry run answers as the write would, so an existing object is a 409 here too.
@@ -698,34 +731,105 @@ Result<json> ObjectService::bind(std::string_view ns, std::string_view podName,
                                  const json& binding) {
   const KindInfo* pods = kinds_.byResource("", "v1", "pods");
   const std::string node = binding.value("target", json::object()).value("name", "");
-  if (node.empty()) {
-    return Status::invalid(
-        "Binding \"" + std::string(podName) + "\" is invalid: target.name: Required value",
-        {{"FieldValueRequired", "Required value", "target.name"}});
-  }
+  if (Status st = checkTarget(podName, node); !st.isOk()) return st;
   WriteOptions options;
   options.subresource = "binding";
   auto r = updateWithRetry(
       *pods, ns, podName, options,
-      [&](const json& current) -> Result<json> {
-        const std::string bound = current.value("spec", json::object()).value("nodeName", "");
-        if (!bound.empty()) {
-          return Status::conflict("Operation cannot be fulfilled on pods/binding \"" +
-                                  std::string(podName) + "\": pod " + std::string(podName) +
-                                  " is already assigned to node \"" + bound + "\"");
-        }
-        if (current["metadata"].contains("deletionTimestamp")) {
-          return Status::conflict("pod " + std::string(podName) +
-                                  " is being deleted, cannot be "
-                                  "assigned to a host");
-        }
-        json updated = current;
-        updated["spec"]["nodeName"] = node;
-        return updated;
-      },
-      false);
+      [&](const json& current) { return boundTo(current, podName, node); }, false);
   if (!r.ok()) return r.status();
   return Status::ok().toJson();
+}
+
+std::vector<Status> ObjectService::bindAll(const std::vector<PodBinding>& bindings) {
+  const KindInfo* pods = kinds_.byResource("", "v1", "pods");
+  std::vector<Status> results(bindings.size());
+  std::vector<store::SqliteStore::BatchWrite> writes;
+  std::vector<size_t> written;  // bindings[written[i]] is writes[i]
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    const PodBinding& b = bindings[i];
+    if (Status st = checkTarget(b.name, b.node); !st.isOk()) {
+      results[i] = st;
+      continue;
+    }
+    if (Status st = checkNamespace(*pods, b.ns, false); !st.isOk()) {
+      results[i] = st;
+      continue;
+    }
+    const std::string key = keyFor(*pods, b.ns, b.name);
+    auto current = store_.get(key);
+    if (!current.ok()) {
+      results[i] = notFound(*pods, b.name);
+      continue;
+    }
+    const bool seenIsCurrent =
+        b.seen && b.seen->value("metadata", json::object()).value("resourceVersion", "") ==
+                      std::to_string((*current)->revision);
+    auto updated = boundTo(seenIsCurrent ? *b.seen : (*current)->parse(), b.name, b.node);
+    if (!updated.ok()) {
+      results[i] = updated.status();
+      continue;
+    }
+    writes.push_back(
+        {store::EventType::Modified, key, std::move(updated).value(), (*current)->revision});
+    written.push_back(i);
+  }
+  auto stored = store_.writeAll(std::move(writes));
+  for (size_t j = 0; j < stored.size(); ++j) {
+    const size_t i = written[j];
+    if (stored[j].ok()) continue;
+    // Changed since it was read (a status or label write): bind() re-reads and retries.
+    if (stored[j].status().reason() == "Conflict") {
+      const PodBinding& b = bindings[i];
+      const json binding = {{"target", {{"name", b.node}}}};
+      auto r = bind(b.ns, b.name, binding);
+      results[i] = r.ok() ? Status::ok() : r.status();
+    } else {
+      results[i] = stored[j].status();
+    }
+  }
+  return results;
+}
+
+std::vector<Result<WriteResult>> ObjectService::createAll(const KindInfo& kind,
+                                                          std::vector<NewObject> objects,
+                                                          const WriteOptions& options) {
+  std::vector<Result<WriteResult>> results;
+  std::vector<store::SqliteStore::BatchWrite> writes;
+  std::vector<size_t> written;
+  for (auto& o : objects) {
+    WriteResult result;
+    if (Status st = prepareCreate(kind, o.ns, o.body, options, result.warnings); !st.isOk()) {
+      results.emplace_back(st);
+      continue;
+    }
+    result.created = true;
+    const std::string name = o.body["metadata"]["name"].get<std::string>();
+    if (options.dryRun) {
+      // As create(): a dry run answers as the write would, 409 for an existing object too.
+      if (store_.get(keyFor(kind, o.ns, name)).ok()) {
+        results.emplace_back(alreadyExistsStatus(kind, name));
+        continue;
+      }
+    } else {
+      writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), o.body, 0});
+      written.push_back(results.size());
+    }
+    result.object = std::move(o.body);
+    results.emplace_back(std::move(result));
+  }
+  auto stored = store_.writeAll(std::move(writes));
+  for (size_t j = 0; j < stored.size(); ++j) {
+    Result<WriteResult>& r = results[written[j]];
+    if (!stored[j].ok()) {
+      const std::string name = r->object["metadata"]["name"].get<std::string>();
+      r = stored[j].status().reason() == "AlreadyExists" ? alreadyExistsStatus(kind, name)
+                                                         : stored[j].status();
+      continue;
+    }
+    r->object["metadata"]["resourceVersion"] = std::to_string(stored[j].value()->revision);
+  }
+  return results;
 }
 
 Result<json> ObjectService::getScale(const KindInfo& kind, std::string_view ns,

@@ -127,6 +127,25 @@ class ObjectService {
   // pods/binding: sets spec.nodeName once; 409 when already bound.
   Result<json> bind(std::string_view ns, std::string_view podName, const json& binding);
 
+  // Creates many objects of one kind, each as create() would (its own result, in order; a
+  // refused one fails alone), the accepted ones committed in one store transaction.
+  struct NewObject {
+    std::string ns;
+    json body;
+  };
+  std::vector<Result<WriteResult>> createAll(const api::KindInfo& kind,
+                                             std::vector<NewObject> objects,
+                                             const WriteOptions& options);
+
+  // pods/binding for many pods, each as bind() would (its own result, in order), written in
+  // one store transaction. `seen` may carry the pod as the caller last saw it (an informer's
+  // copy): while it is still the stored revision the bind starts from it instead of parsing.
+  struct PodBinding {
+    std::string ns, name, node;
+    std::shared_ptr<const json> seen;
+  };
+  std::vector<Status> bindAll(const std::vector<PodBinding>& bindings);
+
   Result<std::unique_ptr<WatchStream>> watch(const api::KindInfo& kind, std::string_view ns,
                                              const WatchOptions& options,
                                              std::function<void()> notify);
@@ -149,6 +168,9 @@ class ObjectService {
                                   const json& current, int64_t revision,
                                   const WriteOptions& options);
   Status checkNamespace(const api::KindInfo& kind, std::string_view ns, bool creating) const;
+  // Everything create() does before the store write: checks, metadata, defaults, admission.
+  Status prepareCreate(const api::KindInfo& kind, std::string_view ns, json& body,
+                       const WriteOptions& options, std::vector<std::string>& warnings);
   Status admit(const api::KindInfo& kind, json& object, const json* old,
                const WriteOptions& options, std::vector<std::string>& warnings) const;
   Status notFound(const api::KindInfo& kind, std::string_view name) const;

@@ -305,34 +305,69 @@ Result<ObjectPtr> SqliteStore::write(EventType type, const std::string& key, kd:
   PendingWrite w{type, key};
   {
     std::lock_guard lock(writeMu_);
-    ObjectPtr previous = latest(key);
-    if (type == EventType::Added && previous) return Status::alreadyExists(key);
-    if (type != EventType::Added && !previous) return Status::notFound(key);
-    if (expectedRevision != 0 && previous && previous->revision != expectedRevision) {
-      return Status::conflict(
-          "the object has been modified; please apply your changes to the "
-          "latest version and try again");
-    }
-    const int64_t rev = ++nextRevision_;
-    const int64_t createRev = previous ? previous->createRevision : rev;
-    kd::json deleted;
-    if (type == EventType::Deleted) {
-      deleted = previous->parse();
-      object = &deleted;
-    }
-    (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
-    w.previous = previous;
-    w.stored = makeObject(key, createRev, rev, object->dump(), *object);
-    w.parsed = std::make_shared<const kd::json>(std::move(*object));
-    pending_[key] = w;
-    queue_.push_back(&w);
+    if (Status st = stageLocked(w, object, expectedRevision); !st.isOk()) return st;
   }
+  awaitCommit(w);
+  if (!w.status.isOk()) return w.status;
+  return w.stored;
+}
+
+std::vector<Result<ObjectPtr>> SqliteStore::writeAll(std::vector<BatchWrite> writes) {
+  std::vector<PendingWrite> staged;
+  staged.reserve(writes.size());  // queue_ points into it: no reallocation from here on
+  std::vector<Status> refused(writes.size());
+  {
+    std::lock_guard lock(writeMu_);
+    for (size_t i = 0; i < writes.size(); ++i) {
+      BatchWrite& b = writes[i];
+      staged.push_back(PendingWrite{b.type, std::move(b.key)});
+      refused[i] = stageLocked(staged.back(), &b.object, b.expectedRevision);
+    }
+  }
+  std::vector<Result<ObjectPtr>> results;
+  results.reserve(writes.size());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!refused[i].isOk()) {
+      results.emplace_back(refused[i]);
+      continue;
+    }
+    awaitCommit(staged[i]);  // the first wait commits them all (they were queued together)
+    results.emplace_back(staged[i].status.isOk() ? Result<ObjectPtr>(staged[i].stored)
+                                                 : Result<ObjectPtr>(staged[i].status));
+  }
+  return results;
+}
+
+Status SqliteStore::stageLocked(PendingWrite& w, kd::json* object, int64_t expectedRevision) {
+  ObjectPtr previous = latest(w.key);
+  if (w.type == EventType::Added && previous) return Status::alreadyExists(w.key);
+  if (w.type != EventType::Added && !previous) return Status::notFound(w.key);
+  if (expectedRevision != 0 && previous && previous->revision != expectedRevision) {
+    return Status::conflict(
+        "the object has been modified; please apply your changes to the "
+        "latest version and try again");
+  }
+  const int64_t rev = ++nextRevision_;
+  const int64_t createRev = previous ? previous->createRevision : rev;
+  kd::json deleted;
+  if (w.type == EventType::Deleted) {
+    deleted = previous->parse();
+    object = &deleted;
+  }
+  (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
+  w.previous = previous;
+  w.stored = makeObject(w.key, createRev, rev, object->dump(), *object);
+  w.parsed = std::make_shared<const kd::json>(std::move(*object));
+  pending_[w.key] = w;
+  queue_.push_back(&w);
+  return {};
+}
+
+void SqliteStore::awaitCommit(const PendingWrite& w) {
   // Group commit: whoever gets the commit lock first commits everything queued by then, so
   // concurrent writers share one transaction; the others find their write already done.
   std::lock_guard commit(commitMu_);
   if (!w.done) commitQueued();
-  if (!w.status.isOk()) return w.status;
-  return w.stored;
 }
 
 ObjectPtr SqliteStore::latest(const std::string& key) const {

@@ -50,6 +50,18 @@ class SqliteStore {
   // Deletes the object when its revision equals `expectedRevision` (0: any).
   Result<ObjectPtr> remove(const std::string& key, int64_t expectedRevision);
 
+  // One write of writeAll(): what create (Added), update (Modified) or remove (Deleted) take.
+  struct BatchWrite {
+    EventType type = EventType::Modified;
+    std::string key;
+    kd::json object;  // unused for Deleted
+    int64_t expectedRevision = 0;
+  };
+  // Many writes committed together: each is checked as create/update/remove would check it
+  // (in order, so a write sees the ones before it) and fails alone; the accepted ones share one
+  // transaction (a commit failure fails them all). One result per write, in order.
+  std::vector<Result<ObjectPtr>> writeAll(std::vector<BatchWrite> writes);
+
   // Starts a watch on `prefix` for events after `sinceRevision`. 410 Gone (reason Expired)
   // when history before that revision was compacted away. Replayed history is queued first.
   // With `parsed`, live events carry the written object parsed (Event::parsed); the watcher
@@ -81,6 +93,10 @@ class SqliteStore {
   };
   Result<ObjectPtr> write(EventType type, const std::string& key, kd::json* object,
                           int64_t expectedRevision);
+  // Checks `w` against the latest state, numbers it and queues it for commit; needs writeMu_.
+  Status stageLocked(PendingWrite& w, kd::json* object, int64_t expectedRevision);
+  // Returns once `w` was committed (or failed), committing the queue if nobody else does.
+  void awaitCommit(const PendingWrite& w);
   ObjectPtr latest(const std::string& key) const;  // pending or committed; needs writeMu_
   void commitQueued();                             // needs commitMu_
   Status persist(const std::vector<PendingWrite*>& batch);

@@ -2,6 +2,7 @@
 
 #include <QRegularExpression>
 #include <QtTest>
+#include <set>
 
 #include "tests/engine/controllers/test_cluster.h"
 
@@ -119,6 +120,35 @@ class EventRecorderTest : public QObject {
     QCOMPARE(second.size(), size_t(1));
     QCOMPARE(second[0]["count"], json(1));
     QVERIFY(second[0]["metadata"]["name"] != first[0]["metadata"]["name"]);
+  }
+
+  // More than one batch of events at once: every event is written, and a repeat keeps one
+  // Event whose count is the number of times it was recorded, whether the repeats fell in the
+  // same batch or in later ones.
+  void aBurstIsAllWrittenAndRepeatsStillAggregate() {
+    TestCluster c;
+    const json p = pod(c, "web");
+    EventRecorder recorder(c.objects(), "x");
+    for (int i = 0; i < 1200; ++i) {
+      recorder.record(p, "Normal", "R", "m" + std::to_string(i));
+      if (i % 2 == 0) recorder.record(p, "Warning", "W", "again");
+    }
+    recorder.flush();
+    auto all = events(c, "default");
+    QCOMPARE(all.size(), size_t(1201));
+    std::set<std::string> names;
+    for (const auto& e : all) {
+      names.insert(e["metadata"]["name"].get<std::string>());
+      QCOMPARE(e["count"], json(e["message"] == "again" ? 600 : 1));
+    }
+    QCOMPARE(names.size(), size_t(1201));
+    recorder.record(p, "Warning", "W", "again");
+    recorder.flush();
+    all = events(c, "default");
+    QCOMPARE(all.size(), size_t(1201));
+    for (const auto& e : all) {
+      if (e["message"] == "again") QCOMPARE(e["count"], json(601));
+    }
   }
 
   void concurrentRecordsAreAllWritten() {

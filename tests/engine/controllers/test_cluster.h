@@ -24,6 +24,7 @@ class TestCluster {
   }
 
   server::ObjectService& objects() { return *objects_; }
+  std::string dbPath() const { return dir_.filePath("store.db").toStdString(); }
   store::SqliteStore& store() { return *store_; }
 
   static const api::KindInfo& kind(const char* resource, const char* group = "") {

@@ -1,5 +1,6 @@
 #include "engine/scheduler/scheduler.h"
 
+#include <sqlite3.h>
 #include <QtTest>
 
 #include "engine/controllers/controller_manager.h"
@@ -158,6 +159,43 @@ class SchedulerTest : public QObject {
                 "1 Too many pods") != std::string::npos);
     QVERIFY(c.objects().remove(pods(), "default", placed[0], {}).ok());
     KD_TRY_COMPARE(nodeOf(c, waiting[0]), std::string("only"));
+  }
+
+  // A failed binding (here: another process holds the database's write lock longer than the
+  // store waits for it, so the whole batch fails) forgets the pods it had assumed and tries
+  // them again. The node has room for exactly the three pods: had the failed ones stayed
+  // assumed, the retries would find no room (or not be tried at all).
+  void failedBindingsAreForgottenAndRetried() {
+    Cluster c;
+    json n = node("only", "4");
+    n["status"]["allocatable"]["pods"] = "3";
+    c.create(nodes(), "", n);
+    for (const char* name : {"a", "b", "c"}) c.create(pods(), "default", pod(name, "100m"));
+    sqlite3* other = nullptr;
+    QCOMPARE(sqlite3_open(c.dbPath().c_str(), &other), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+    ControllerManager manager(c.objects());
+    auto owned = std::make_unique<Scheduler>(c.objects(), fastRetries());
+    Scheduler* scheduler = owned.get();
+    manager.add(std::move(owned));
+    QVERIFY(manager.start().isOk());
+    KD_TRY_VERIFY(scheduler->errorCount() >= 1);  // the store gave up waiting (5 s)
+    QCOMPARE(scheduler->scheduledCount(), uint64_t(0));
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+
+    for (const char* name : {"a", "b", "c"}) KD_TRY_COMPARE(nodeOf(c, name), std::string("only"));
+    KD_TRY_COMPARE(scheduler->scheduledCount(), uint64_t(3));
+    KD_TRY_VERIFY(!eventWithReason(c, "a", "Scheduled").is_null());
+    // The failure was said on the pod, as kube-scheduler says it.
+    bool said = false;
+    for (const char* name : {"a", "b", "c"}) {
+      const json e = eventWithReason(c, name, "FailedScheduling");
+      said = said || (!e.is_null() && e["message"].get<std::string>().find("database is locked") !=
+                                          std::string::npos);
+    }
+    QVERIFY(said);
   }
 
   void spreadsReplicasOfOneController() {

@@ -242,6 +242,49 @@ class SqliteStoreTest : public QObject {
     QCOMPARE((*c)->revision, rev + 1);
   }
 
+  void writeAllChecksEachWriteAndCommitsTheRestTogether() {
+    auto s = openFresh();
+    auto b = s->create(key("b"), pod("b"));
+    auto c = s->create(key("c"), pod("c"));
+    QVERIFY(b.ok() && c.ok());
+    auto w = s->watch("core/pods/", s->currentRevision(), [] {});
+    QVERIFY(w.ok());
+    std::vector<SqliteStore::BatchWrite> writes;
+    writes.push_back({EventType::Added, key("a"), pod("a"), 0});
+    writes.push_back({EventType::Added, key("a"), pod("a"), 0});  // sees the one before it
+    writes.push_back({EventType::Modified, key("b"), pod("b", "api"), (*b)->revision + 100});
+    writes.push_back({EventType::Modified, key("c"), pod("c", "api"), (*c)->revision});
+    writes.push_back({EventType::Deleted, key("b"), json(), 0});
+    writes.push_back({EventType::Modified, key("zz"), pod("zz"), 0});
+    auto results = s->writeAll(std::move(writes));
+    QCOMPARE(results.size(), size_t(6));
+    QVERIFY(results[0].ok());
+    QCOMPARE(results[1].status().reason(), std::string("AlreadyExists"));
+    QCOMPARE(results[2].status().reason(), std::string("Conflict"));
+    QVERIFY(results[3].ok());
+    QVERIFY(results[4].ok());
+    QCOMPARE(results[5].status().code(), 404);
+    // The accepted writes are numbered in order, one after the other.
+    QCOMPARE(results[3].value()->revision, results[0].value()->revision + 1);
+    QCOMPARE(results[4].value()->revision, results[3].value()->revision + 1);
+    QCOMPARE(s->currentRevision(), results[4].value()->revision);
+    QVERIFY(s->get(key("a")).ok());
+    QVERIFY(!s->get(key("b")).ok());
+    QCOMPARE(s->get(key("c")).value()->labels.at("app"), std::string("api"));
+    std::vector<kd::store::Event> events;
+    (*w)->take(events);
+    QCOMPARE(events.size(), size_t(3));
+    QCOMPARE(events[0].type, EventType::Added);
+    QCOMPARE(events[1].type, EventType::Modified);
+    QCOMPARE(events[2].type, EventType::Deleted);
+    // And they are durable like any other write.
+    s.reset();
+    auto reopened = SqliteStore::open(dbPath());
+    QVERIFY(reopened.ok());
+    QVERIFY((*reopened)->get(key("a")).ok());
+    QVERIFY(!(*reopened)->get(key("b")).ok());
+  }
+
   void newerSchemaIsRefusedWithAClearMessage() {
     { auto s = openFresh(); }
     sqlite3* db = nullptr;
