@@ -106,7 +106,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   }
   sqlite3_busy_timeout(s->db_, 5000);
   Status st = s->exec(
-      "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
   if (st.isOk()) st = s->migrate();
   if (st.isOk()) st = s->prepareStatements();

@@ -4,9 +4,7 @@
 // while another commits are committed together in the next transaction (group commit). Two tables:
 //   objects  the current state, loaded into memory at open and served from memory
 //   log      every write by revision, the history watches replay; trimmed by compact()
-// A schema_version row drives step-by-step migrations. The store holds the database file
-// exclusively while open (locking_mode=EXCLUSIVE: no per-commit file locks; another process,
-// such as a second engine on the same directory, gets "database is locked").
+// A schema_version row drives step-by-step migrations.
 
 #include <atomic>
 #include <filesystem>
