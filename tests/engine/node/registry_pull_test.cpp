@@ -32,9 +32,13 @@
 #include "engine/node/image_puller.h"
 #include "engine/node/image_store.h"
 #include "engine/node/pull_secrets.h"
+#include "tests/support/loopback.h"
 
 namespace fs = std::filesystem;
 using kd::node::ImageStore;
+using kd::testing::connectToLoopback;
+using kd::testing::freePort;
+using kd::testing::listenOnLoopback;
 
 namespace {
 
@@ -43,40 +47,6 @@ const char* kToken = "kd-test-token";
 
 CommandResult run(const QString& program, const QStringList& args) {
   return runProgram(program, args, 60000);
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-// A listening socket on 127.0.0.1 at a free port, which goes to `*port`.
-int listenOnLoopback(uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(0);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(fd, 16);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
-uint16_t freePort() {
-  uint16_t port = 0;
-  ::close(listenOnLoopback(&port));
-  return port;
-}
-
-int connectToLoopback(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
-  ::close(fd);
-  return -1;
 }
 
 void sendAll(int fd, const QByteArray& bytes) {

@@ -16,11 +16,15 @@
 #include "engine/client/api_client.h"
 #include "engine/client/kubeconfig.h"
 #include "engine/server/control_plane.h"
+#include "tests/support/loopback.h"
 #include "tests/support/settle.h"
 
 using kd::json;
 using kd::client::ApiClient;
 using kd::client::PatchType;
+using kd::testing::freePort;
+using kd::testing::listenOnLoopback;
+using kd::testing::loopback;
 
 namespace {
 
@@ -30,27 +34,11 @@ const kd::api::KindInfo& kindOf(const char* resource) {
   return *kind;
 }
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
-// A TCP listener of the test's own on 127.0.0.1 (port 0: any free one).
+// A TCP listener of the test's own on 127.0.0.1, at a free port.
 class PortHolder {
  public:
-  explicit PortHolder(uint16_t port = 0) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = loopback(port);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 4) != 0) {
-      qFatal("cannot listen on 127.0.0.1:%d", port);
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+  PortHolder() : fd_(listenOnLoopback(&port_)) {
+    if (fd_ < 0) qFatal("cannot listen on 127.0.0.1");
   }
   ~PortHolder() { release(); }
   void release() {
@@ -60,14 +48,9 @@ class PortHolder {
   uint16_t port() const { return port_; }
 
  private:
-  int fd_ = -1;
   uint16_t port_ = 0;
+  int fd_ = -1;
 };
-
-// A port that was free a moment ago (the kernel's choice, above 1023).
-uint16_t freePort() {
-  return PortHolder().port();
-}
 
 enum class Peer { Refused, ClosedAtOnce, Open };
 
