@@ -87,6 +87,9 @@ class ReverseTunnel::Impl : public std::enable_shared_from_this<Impl> {
     TunnelStream stream(ioc, ctx_);
     beast::get_lowest_layer(stream).socket().connect(*addresses.begin(), ec);
     if (ec) return Status::serviceUnavailable("connect " + access_.server + ": " + ec.message());
+    // Streams carry small interactive writes (port-forwarded requests, keystrokes): Nagle's
+    // algorithm against the peer's delayed ACK would hold each for ~40 ms.
+    beast::get_lowest_layer(stream).socket().set_option(tcp::no_delay(true), ec);
     SSL* native = stream.native_handle();
     client::detail::pinServerName(native, access_, endpoint_);
     stream.handshake(ssl::stream_base::client, ec);

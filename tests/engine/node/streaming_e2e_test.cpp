@@ -158,6 +158,9 @@ class StreamingE2eTest : public QObject {
     QString seen;
     QVERIFY2(waitFor(
                  [&] {
+                   // waitFor() runs no event loop: QProcess reads kubectl's later writes
+                   // only when asked to wait for them.
+                   follow->waitForReadyRead(100);
                    seen += QString::fromUtf8(follow->readAll());
                    return seen.contains("three");
                  },
