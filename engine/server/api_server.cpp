@@ -22,6 +22,7 @@
 #include "engine/server/node_authorizer.h"
 #include "engine/server/request_info.h"
 #include "engine/server/tunnel_broker.h"
+#include "engine/store/store.h"
 
 namespace kd::server {
 namespace {
@@ -160,6 +161,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) return close();
+    // Watchers this request's writes wake are woken after its answer is on its way (the
+    // answer's write starts within this function when the socket can take it).
+    store::DeferredWakeups wakeups;
     auto& req = parser_->get();
     HttpRequest request;
     request.method = std::string(req.method_string());

@@ -52,6 +52,18 @@ kd::json StoredObject::parse() const {
   return kd::json::parse(json);
 }
 
+namespace {
+// The innermost DeferredWakeups alive on this thread; null when none is.
+thread_local DeferredWakeups* currentDeferral = nullptr;
+}  // namespace
+
+DeferredWakeups::DeferredWakeups() : outer_(currentDeferral) { currentDeferral = this; }
+
+DeferredWakeups::~DeferredWakeups() {
+  currentDeferral = outer_;
+  for (auto& notify : pending_) notify();
+}
+
 Watch::Watch(std::string prefix, std::function<void()> notify, bool parsed)
     : prefix_(std::move(prefix)), notify_(std::move(notify)), parsed_(parsed) {}
 
@@ -82,7 +94,16 @@ void Watch::push(Event e) {
     }
     wake = queue_.size() <= 1;
   }
-  if (wake && notify_) notify_();
+  if (wake) this->wake();
+}
+
+void Watch::wake() {
+  if (!notify_) return;
+  if (currentDeferral) {
+    currentDeferral->pending_.push_back(notify_);
+  } else {
+    notify_();
+  }
 }
 
 void Watch::close() {

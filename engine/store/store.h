@@ -46,6 +46,22 @@ struct Event {
   std::shared_ptr<const kd::json> parsed;
 };
 
+// While one of these lives on a thread, the watches that thread's writes wake are woken when
+// it ends instead of at once. The API server holds one while it handles a request, so that
+// its answer reaches the client before the wake-ups (a system call each) are paid for.
+class DeferredWakeups {
+ public:
+  DeferredWakeups();
+  ~DeferredWakeups();
+  DeferredWakeups(const DeferredWakeups&) = delete;
+  DeferredWakeups& operator=(const DeferredWakeups&) = delete;
+
+ private:
+  friend class Watch;
+  std::vector<std::function<void()>> pending_;
+  DeferredWakeups* outer_;
+};
+
 // A watch: events for keys under a prefix with revision > the start revision, in revision
 // order, without gaps. Events queue up until taken; the notify callback (set before events
 // can arrive, called on the writing thread, must not block) says the queue became non-empty.
@@ -62,6 +78,7 @@ class Watch {
  private:
   friend class SqliteStore;
   void push(Event e);
+  void wake();  // calls notify_, now or when the thread's DeferredWakeups ends
   void close();
 
   std::string prefix_;

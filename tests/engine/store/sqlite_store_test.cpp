@@ -119,6 +119,32 @@ class SqliteStoreTest : public QObject {
     QVERIFY(!(*w)->take(events));
   }
 
+  // A request handler answers first and wakes watchers after: the write is visible at once,
+  // only the wake-up waits for the deferral to end, and another thread's writes wake at once.
+  void deferredWakeupsWakeWhenTheDeferralEnds() {
+    auto s = openFresh();
+    std::atomic<int> wakes{0};
+    auto w = s->watch("core/pods/", s->currentRevision(), [&] { ++wakes; });
+    QVERIFY(w.ok());
+    std::vector<kd::store::Event> events;
+    {
+      kd::store::DeferredWakeups deferred;
+      QVERIFY(s->create(key("a"), pod("a")).ok());
+      QCOMPARE(wakes.load(), 0);
+      std::thread([&] {
+        std::vector<kd::store::Event> first;
+        (*w)->take(first);  // empty the queue, so the next write wakes again
+        QCOMPARE(first.size(), size_t(1));
+        QVERIFY(s->create(key("b"), pod("b")).ok());
+      }).join();
+      QCOMPARE(wakes.load(), 1);
+    }
+    QCOMPARE(wakes.load(), 2);
+    QVERIFY((*w)->take(events));
+    QCOMPARE(events.size(), size_t(1));
+    s->stopWatch(*w);
+  }
+
   void watchUnderConcurrentWritesHasNoGaps() {
     auto s = openFresh();
     std::vector<kd::store::Event> events;
