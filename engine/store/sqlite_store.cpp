@@ -5,7 +5,7 @@
 namespace kd::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // A watcher this far behind is closed; its client re-lists, as with an etcd watch that lags.
 constexpr size_t kMaxQueuedEvents = 500000;
 
@@ -25,6 +25,22 @@ const char* const kMigrations[] = {
       prev_rev INTEGER NOT NULL,
       value TEXT NOT NULL);
     INSERT INTO meta(key, value) VALUES('compact_rev', 0);
+    )sql",
+    // 2: each object's text is kept once, in the log row of its current revision; `objects`
+    // only points there. Compaction had deleted the log rows of objects not written since:
+    // those come back from `objects` (as Modified; below the compacted revision no watch
+    // replays them).
+    R"sql(
+    INSERT INTO log(rev, key, type, create_rev, prev_rev, value)
+      SELECT rev, key, 1, create_rev, 0, value FROM objects
+      WHERE rev NOT IN (SELECT rev FROM log);
+    CREATE TABLE objects_v2(
+      key TEXT PRIMARY KEY,
+      create_rev INTEGER NOT NULL,
+      rev INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO objects_v2(key, create_rev, rev) SELECT key, create_rev, rev FROM objects;
+    DROP TABLE objects;
+    ALTER TABLE objects_v2 RENAME TO objects;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -204,8 +220,8 @@ Status SqliteStore::prepareStatements() {
       {&insertLog_,
        "INSERT INTO log(rev, key, type, create_rev, prev_rev, value) VALUES(?,?,?,?,?,?)"},
       {&upsertObject_,
-       "INSERT INTO objects(key, create_rev, rev, value) VALUES(?,?,?,?) "
-       "ON CONFLICT(key) DO UPDATE SET rev=excluded.rev, value=excluded.value"},
+       "INSERT INTO objects(key, create_rev, rev) VALUES(?,?,?) "
+       "ON CONFLICT(key) DO UPDATE SET rev=excluded.rev"},
       {&deleteObject_, "DELETE FROM objects WHERE key=?"},
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
@@ -233,8 +249,10 @@ ObjectPtr SqliteStore::makeObject(const std::string& key, int64_t createRev, int
 
 Status SqliteStore::loadObjects() {
   sqlite3_stmt* q = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT key, create_rev, rev, value FROM objects", -1, &q, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT o.key, o.create_rev, o.rev, l.value FROM objects o "
+                         "LEFT JOIN log l ON l.rev = o.rev",
+                         -1, &q, nullptr) != SQLITE_OK) {
     return sqliteError("load");
   }
   int64_t maxRev = 0;
@@ -244,7 +262,7 @@ Status SqliteStore::loadObjects() {
     int64_t createRev = sqlite3_column_int64(q, 1), rev = sqlite3_column_int64(q, 2);
     std::string text = columnText(q, 3);
     kd::json parsed = kd::json::parse(text, nullptr, false);
-    if (parsed.is_discarded()) {
+    if (sqlite3_column_type(q, 3) == SQLITE_NULL || parsed.is_discarded()) {
       sqlite3_finalize(q);
       return Status::internal("store " + path_.string() + ": object " + key + " is corrupt");
     }
@@ -467,8 +485,6 @@ Status SqliteStore::persist(const std::vector<PendingWrite*>& batch) {
       if (w->type != EventType::Deleted) {
         sqlite3_bind_int64(objStmt, 2, obj.createRevision);
         sqlite3_bind_int64(objStmt, 3, obj.revision);
-        sqlite3_bind_text(objStmt, 4, obj.json.data(), static_cast<int>(obj.json.size()),
-                          SQLITE_STATIC);
       }
       ok = sqlite3_step(objStmt) == SQLITE_DONE;
     }
@@ -551,11 +567,15 @@ void SqliteStore::stopWatch(const std::shared_ptr<Watch>& w) {
 
 Status SqliteStore::compact(int64_t revision) {
   std::lock_guard w(commitMu_);
-  // The newest log row stays, so the revision counter survives a restart.
+  // The newest log row stays, so the revision counter survives a restart; so do the rows
+  // holding the current objects' text.
   revision = std::min(revision, revision_.load() - 1);
   if (revision <= compacted_.load()) return {};
   sqlite3_stmt* q = nullptr;
-  sqlite3_prepare_v2(db_, "DELETE FROM log WHERE rev <= ?1", -1, &q, nullptr);
+  sqlite3_prepare_v2(db_,
+                     "DELETE FROM log WHERE rev <= ?1 AND rev NOT IN "
+                     "(SELECT rev FROM objects WHERE rev <= ?1)",
+                     -1, &q, nullptr);
   sqlite3_bind_int64(q, 1, revision);
   bool ok = exec("BEGIN IMMEDIATE").isOk() && sqlite3_step(q) == SQLITE_DONE;
   sqlite3_finalize(q);

@@ -2,8 +2,10 @@
 // The SQLite store: WAL mode, synchronous=NORMAL (a committed write survives the process being
 // killed; the OS cache carries it to disk). A write returns once committed; writes that arrive
 // while another commits are committed together in the next transaction (group commit). Two tables:
-//   objects  the current state, loaded into memory at open and served from memory
-//   log      every write by revision, the history watches replay; trimmed by compact()
+//   log      every write by revision with the object's text, the history watches replay;
+//            trimmed by compact(), which keeps the rows the current objects point to
+//   objects  the current state: each key's revision, whose log row holds its text; loaded
+//            into memory at open and served from memory
 // A schema_version row drives step-by-step migrations.
 
 #include <atomic>

@@ -264,6 +264,7 @@ class SqliteStoreTest : public QObject {
     QVERIFY(reopened.ok());
     QCOMPARE((*reopened)->currentRevision(), rev);
     QCOMPARE((*reopened)->list("core/").items.size(), size_t(1));
+    QCOMPARE((*reopened)->get(key("a")).value()->labels.at("app"), std::string("web"));
     auto c = (*reopened)->create(key("c"), pod("c"));
     QCOMPARE((*c)->revision, rev + 1);
   }
@@ -309,6 +310,51 @@ class SqliteStoreTest : public QObject {
     QVERIFY(reopened.ok());
     QVERIFY((*reopened)->get(key("a")).ok());
     QVERIFY(!(*reopened)->get(key("b")).ok());
+  }
+
+  // A version-1 database (each object's text in `objects` and in `log`, old log rows
+  // compacted away) opens with every object, its history after the compacted revision, and
+  // keeps them through the next compaction.
+  void version1DatabaseIsMigrated() {
+    openFresh().reset();
+    std::filesystem::remove(dbPath());
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(dbPath().c_str(), &db), SQLITE_OK);
+    const std::string a = pod("a").dump(), b = pod("b", "db").dump();
+    const std::string sql =
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "CREATE TABLE objects(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
+        "  rev INTEGER NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL, type INTEGER NOT NULL,"
+        "  create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES('schema_version', 1), ('compact_rev', 5);"
+        // a: written at 3, its log row compacted; b: created at 6, kept in the log.
+        "INSERT INTO objects VALUES('core/pods/default/a', 3, 3, '" + a + "');"
+        "INSERT INTO objects VALUES('core/pods/default/b', 6, 6, '" + b + "');"
+        "INSERT INTO log VALUES(6, 'core/pods/default/b', 0, 6, 0, '" + b + "');";
+    QCOMPARE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+
+    auto opened = SqliteStore::open(dbPath());
+    QVERIFY2(opened.ok(), opened.ok() ? "" : opened.status().message().c_str());
+    auto& s = *opened;
+    QCOMPARE(s->currentRevision(), int64_t(6));
+    QCOMPARE(s->get(key("a")).value()->labels.at("app"), std::string("web"));
+    QCOMPARE(s->get(key("b")).value()->labels.at("app"), std::string("db"));
+    auto w = s->watch("core/pods/", 5, {});
+    QVERIFY(w.ok());
+    std::vector<kd::store::Event> events;
+    (*w)->take(events);
+    QCOMPARE(events.size(), size_t(1));  // b's creation; a was written before revision 5
+    QCOMPARE(events[0].object->key, key("b"));
+    s->stopWatch(*w);
+    QVERIFY(s->update(key("b"), pod("b", "db2"), 0).ok());
+    QVERIFY(s->compact(s->currentRevision()).isOk());
+    s.reset();
+    auto reopened = SqliteStore::open(dbPath());
+    QVERIFY(reopened.ok());
+    QCOMPARE((*reopened)->get(key("a")).value()->labels.at("app"), std::string("web"));
+    QCOMPARE((*reopened)->get(key("b")).value()->labels.at("app"), std::string("db2"));
   }
 
   void newerSchemaIsRefusedWithAClearMessage() {
