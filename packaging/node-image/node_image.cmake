@@ -47,7 +47,7 @@ else()
             ${KD_BUSYBOX_BINARY} ${_kd_busybox_layout} ${_kd_src} ${KD_NODE_IMAGE_DIR}
     DEPENDS ${_kd_src}/build_node_image.sh ${_kd_src}/modules.list ${_kd_src}/init
             ${_kd_src}/inittab ${_kd_src}/boot.sh ${_kd_src}/agent.sh ${_kd_src}/shutdown.sh
-            ${_kd_src}/udhcpc.sh kubedesk-node ${_kd_busybox_layout}/index.json
+            ${_kd_src}/udhcpc.sh ${_kd_src}/trim_kernel.py kubedesk-node ${_kd_busybox_layout}/index.json
             /boot/vmlinuz-${KD_NODE_KERNEL_RELEASE} ${_kd_node_programs}
     COMMENT "Building the VM node image (kernel ${KD_NODE_KERNEL_RELEASE})"
     VERBATIM)
