@@ -54,8 +54,10 @@ void writeDevices(std::ostream& x, const DomainSpec& s) {
   // the agent's TLS would block.
   x << "    <rng model='virtio'>\n"
     << "      <backend model='random'>/dev/urandom</backend>\n"
-    << "    </rng>\n"
-    << "    <memballoon model='none'/>\n"
+    << "    </rng>\n";
+  // Free page reporting: the guest hands back memory it freed (the initramfs after the switch
+  // to the root copy, the initrd, exited containers) and qemu drops those pages from its RSS.
+  x << "    <memballoon model='virtio' freePageReporting='on'/>\n"
     << "  </devices>\n";
 }
 

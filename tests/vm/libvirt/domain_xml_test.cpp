@@ -72,6 +72,8 @@ class DomainXmlTest : public QObject {
                                     "address='127.0.0.1' port='40123'/>";
     QTest::newRow("runs as the caller") << "<label>+0:+0</label>";
     QTest::newRow("reboots in place") << "<on_reboot>restart</on_reboot>";
+    QTest::newRow("hands freed memory back")
+        << "<memballoon model='virtio' freePageReporting='on'/>";
   }
   void describesANode() {
     QFETCH(QString, part);
