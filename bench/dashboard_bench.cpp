@@ -267,6 +267,10 @@ class TimedApplication : public QApplication {
     double maxCpuMs = 0;  // the GUI thread's own CPU time in the longest one
   };
   std::map<std::string, Slow> slow;
+  // The event-loop event that used the most GUI-thread CPU, whatever its wall time: what the
+  // dashboard itself costs, apart from waiting for a core on a loaded machine.
+  double maxCpuMs = 0;
+  std::string maxCpuWhat;
 
   bool notify(QObject* receiver, QEvent* event) override {
     if (depth_ > 1) return QApplication::notify(receiver, event);
@@ -280,6 +284,13 @@ class TimedApplication : public QApplication {
     // Events sent from inside an event-loop event (a paint of each widget inside the window's
     // UpdateRequest) are tallied from 20 ms on, as "inside", to name the widget behind it.
     const double ms = msSince(start);
+    if (depth_ == 0) {
+      if (const double cpu = threadCpuMs() - cpuStart; cpu > maxCpuMs) {
+        maxCpuMs = cpu;
+        const char* name = QMetaEnum::fromType<QEvent::Type>().valueToKey(type);
+        maxCpuWhat = (name ? std::string(name) : std::to_string(type)) + " -> " + who;
+      }
+    }
     if (ms > (depth_ == 0 ? 50 : 20)) {
       const char* name = QMetaEnum::fromType<QEvent::Type>().valueToKey(type);
       Slow& s = slow[std::string(depth_ == 0 ? "" : "inside: ") +
@@ -307,7 +318,7 @@ class TimedApplication : public QApplication {
   int depth_ = 0;
 };
 
-// Prints and forgets the slow events seen so far.
+// Prints and forgets the slow events seen so far, and the event that used the most CPU.
 void printSlowEvents(const char* phase) {
   auto* app = static_cast<TimedApplication*>(QCoreApplication::instance());
   for (const auto& [what, s] : app->slow) {
@@ -315,6 +326,10 @@ void printSlowEvents(const char* phase) {
                 what.starts_with("inside") ? 20 : 50, s.maxMs, s.maxCpuMs, what.c_str());
   }
   app->slow.clear();
+  std::printf("  (%s: the most GUI-thread CPU in one event: %.1f ms: %s)\n", phase, app->maxCpuMs,
+              app->maxCpuWhat.c_str());
+  app->maxCpuMs = 0;
+  app->maxCpuWhat.clear();
 }
 
 // Records how late a 5 ms timer fires: the time the GUI thread could not serve it.
