@@ -87,23 +87,6 @@ Result<std::string> fileTail(const fs::path& path, std::streamoff bytes) {
   return text;
 }
 
-// Pods bound to each node that still hold its resources (not Succeeded or Failed).
-std::map<std::string, int, std::less<>> podsPerNode(const std::vector<api::CachedObject>& pods) {
-  std::map<std::string, int, std::less<>> count;
-  for (const auto& pod : pods) {
-    const std::string_view phase = api::stringAt(*pod, "status", "phase");
-    if (phase == "Succeeded" || phase == "Failed") continue;
-    const std::string_view node = api::stringAt(*pod, "spec", "nodeName");
-    if (node.empty()) continue;
-    if (auto it = count.find(node); it != count.end()) {
-      ++it->second;
-    } else {
-      count.emplace(node, 1);
-    }
-  }
-  return count;
-}
-
 // A VM node's health as its Ready condition tells it.
 QString vmState(const json& node) {
   for (const json& c : node.value("status", json::object()).value("conditions", json::array())) {
@@ -132,6 +115,41 @@ QPushButton* button(const QString& text, const char* name) {
 }
 
 }  // namespace
+
+bool PodsPerNode::apply(const std::string& key, const api::CachedObject& pod) {
+  std::string_view node;
+  if (pod) {
+    const std::string_view phase = api::stringAt(*pod, "status", "phase");
+    if (phase != "Succeeded" && phase != "Failed") node = api::stringAt(*pod, "spec", "nodeName");
+  }
+  const auto was = nodeOf_.find(key);
+  if (was != nodeOf_.end() && was->second == node) return false;
+  if (was == nodeOf_.end() && node.empty()) return false;
+  if (was != nodeOf_.end()) {
+    const auto it = perNode_.find(was->second);
+    if (--it->second == 0) perNode_.erase(it);
+    if (node.empty()) {
+      nodeOf_.erase(was);
+    } else {
+      was->second = node;
+    }
+  } else {
+    nodeOf_.emplace(key, node);
+  }
+  if (!node.empty()) {
+    if (auto it = perNode_.find(node); it != perNode_.end()) {
+      ++it->second;
+    } else {
+      perNode_.emplace(node, 1);
+    }
+  }
+  return true;
+}
+
+int PodsPerNode::count(std::string_view node) const {
+  const auto it = perNode_.find(node);
+  return it == perNode_.end() ? 0 : it->second;
+}
 
 ClusterProfile ClusterProfile::of(const client::ClusterAccess& access) {
   ClusterProfile p;
@@ -173,10 +191,15 @@ ClusterPage::ClusterPage(ClusterSession* session, Confirm confirm, QWidget* pare
   split->setSizes({200, 240, 160});
   layout->addWidget(split, 1);
 
-  for (const char* resource : {"nodes", "pods"}) {
-    session_->model(builtinKind(resource));  // starts the informer
-    connect(session_->model(builtinKind(resource)), &ResourceTableModel::batchApplied, this,
-            &ClusterPage::scheduleRebuild);
+  connect(session_->model(builtinKind("nodes")), &ResourceTableModel::batchApplied, this,
+          &ClusterPage::scheduleRebuild);
+  // The pods are counted once from the informer's cache, then followed change by change; a
+  // change the cache already held when it was read is applied again without effect.
+  session_->model(builtinKind("pods"));  // starts the informer
+  InformerBridge* pods = session_->bridge(builtinKind("pods"));
+  connect(pods, &InformerBridge::changed, this, &ClusterPage::podsChanged);
+  for (const api::CachedObject& pod : pods->informer().list()) {
+    podsPerNode_.apply(api::objectKey(*pod), pod);
   }
   rebuildNodes();
   refreshHeader();
@@ -300,12 +323,18 @@ void ClusterPage::refreshHeader() {
 
 // ---- nodes ----
 
-// Batches arrive every 50 ms on a busy cluster and counting pods per node walks every pod:
-// rows are rebuilt at most every kRebuildIntervalMs.
+// Batches arrive every 50 ms on a busy cluster: rows are rebuilt at most every
+// kRebuildIntervalMs, each rebuild walking the nodes (the pods are counted as they change).
 void ClusterPage::scheduleRebuild() {
   if (rebuildQueued_) return;
   rebuildQueued_ = true;
   QTimer::singleShot(kRebuildIntervalMs, this, &ClusterPage::rebuildNodes);
+}
+
+void ClusterPage::podsChanged(const ChangeBatch& batch) {
+  bool counts = false;
+  for (const ObjectChange& change : batch) counts |= podsPerNode_.apply(change.key, change.object);
+  if (counts) scheduleRebuild();
 }
 
 // Rows stay sorted by name and are updated in place, so the selection survives changes.
@@ -330,12 +359,10 @@ void ClusterPage::rebuildNodes() {
 // what `kubectl get nodes` prints, with the table's health colour and icon.
 std::vector<ClusterPage::NodeRow> ClusterPage::currentNodes() const {
   ResourceTableModel* table = session_->model(builtinKind("nodes"));
-  const auto pods = podsPerNode(session_->bridge(builtinKind("pods"))->informer().list());
   std::vector<NodeRow> rows;
   for (int r = 0; r < table->rowCount(); ++r) {
     const json& node = *table->objectAt(r);
     const std::string name = api::metadataOf(node).value("name", "");
-    const auto count = pods.find(name);
     const QModelIndex ready = table->index(r, table->columnNamed("Status"));
     NodeRow row;
     row.cells[kName] = qs(name);
@@ -343,7 +370,7 @@ std::vector<ClusterPage::NodeRow> ClusterPage::currentNodes() const {
     row.cells[kRoles] = table->index(r, table->columnNamed("Roles")).data().toString();
     row.cells[kCpus] = capacity(node, "cpu");
     row.cells[kMemory] = capacity(node, "memory");
-    row.cells[kPods] = QString::number(count == pods.end() ? 0 : count->second);
+    row.cells[kPods] = QString::number(podsPerNode_.count(name));
     row.cells[kVm] = vmState(node);
     row.readyColor = ready.data(Qt::ForegroundRole);
     row.readyIcon = ready.data(Qt::DecorationRole);

@@ -10,6 +10,8 @@
 //   profiles a VM column. That column is the node's Ready condition read as VM health
 //   (Running / NotReady / Unknown), not libvirt's domain state: asking libvirt needs its event
 //   loop in this process, which Qt's GLib dispatcher starves (vm/libvirt/libvirt_connection.h).
+//   The pods per node are counted as the pods' changes arrive (PodsPerNode), also while the
+//   page is hidden, so rebuilding the rows walks the nodes, never the pods.
 // - CPU and memory charts of the selected node from GET /kubedesk/v1/metrics/history, fetched
 //   off the GUI thread every 10 s while the page is visible (metrics have no watch).
 // - For vm-driver profiles, the selected node's serial console log
@@ -29,7 +31,9 @@
 #include <array>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dashboard/cluster_session.h"
@@ -53,6 +57,20 @@ struct ClusterProfile {
   bool isKubeDesk() const { return !name.empty(); }
   // Reads the profile behind `access` from kdctl's data root; foreign when none matches.
   static ClusterProfile of(const client::ClusterAccess& access);
+};
+
+// Pods bound to each node that still hold its resources (phase neither Succeeded nor Failed),
+// kept from the pods' changes: each change costs O(1), whatever the number of pods.
+class PodsPerNode {
+ public:
+  // `key` ("ns/name") now looks like `pod`, or is gone (null). True when a count changed.
+  // Idempotent: applying a pod's current state again changes nothing.
+  bool apply(const std::string& key, const api::CachedObject& pod);
+  int count(std::string_view node) const;
+
+ private:
+  std::unordered_map<std::string, std::string> nodeOf_;  // counted pod key -> its node
+  std::map<std::string, int, std::less<>> perNode_;      // node -> counted pods (> 0)
 };
 
 class ClusterPage : public QWidget {
@@ -117,6 +135,7 @@ class ClusterPage : public QWidget {
   QWidget* buildConsole();
   QWidget* buildControls();
   void scheduleRebuild();
+  void podsChanged(const ChangeBatch& batch);
   void rebuildNodes();
   std::vector<NodeRow> currentNodes() const;
   void setCell(int row, int column, const NodeRow& node);
@@ -130,6 +149,7 @@ class ClusterPage : public QWidget {
   ClusterProfile profile_;
   QString version_;
   bool rebuildQueued_ = false;
+  PodsPerNode podsPerNode_;
   QThreadPool commandPool_;  // kdctl commands, one at a time, off Qt's global pool
   QFuture<int> command_;
 

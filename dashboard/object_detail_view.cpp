@@ -49,6 +49,7 @@ ObjectDetailView::ObjectDetailView(QWidget* parent)
 }
 
 void ObjectDetailView::setObject(const QString& kind, const api::CachedObject& obj) {
+  if (!obj && !obj_ && kind == kind_) return;  // already empty (see PodDetailView::setPod)
   const bool same = obj && obj_ && kind == kind_ && api::objectKey(*obj) == api::objectKey(*obj_);
   obj_ = obj;
   kind_ = kind;

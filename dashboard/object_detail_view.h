@@ -19,7 +19,8 @@ class ObjectDetailView : public QWidget {
  public:
   explicit ObjectDetailView(QWidget* parent = nullptr);
 
-  // `kind` names the object's kind (list items may not carry one); null `obj` clears.
+  // `kind` names the object's kind (list items may not carry one); null `obj` clears (an empty
+  // view stays untouched).
   void setObject(const QString& kind, const api::CachedObject& obj);
   QString yamlText() const;
   void setRevealed(bool revealed);

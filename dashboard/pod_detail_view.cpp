@@ -266,6 +266,9 @@ QTreeWidget* PodDetailView::tree(const QString& name) const {
 
 void PodDetailView::setPod(const api::CachedObject& pod,
                            const std::vector<api::CachedObject>& events) {
+  // Already empty: clearing again would still ask the window for a new layout (QLabel::clear
+  // does on every call), and the main window asks for every batch of a busy cluster.
+  if (!pod && !pod_) return;
   const bool samePod = pod && pod_ && api::objectKey(*pod) == api::objectKey(*pod_);
   pod_ = pod;
   logs_->setEnabled(pod != nullptr);

@@ -48,7 +48,8 @@ class PodDetailView : public QWidget {
   void showMetrics(client::ApiClient* client);
   UsageCharts* metrics() const { return metrics_; }
 
-  // Shows `pod` (null clears) with the events that concern it, taken from `events`.
+  // Shows `pod` (null clears; clearing an empty view touches no widget) with the events that
+  // concern it, taken from `events`.
   void setPod(const api::CachedObject& pod, const std::vector<api::CachedObject>& events);
   api::CachedObject pod() const { return pod_; }
 

@@ -1,9 +1,9 @@
 // The dashboard's Cluster page against a real KubeDesk profile that kdctl (in this process, as
 // the page itself does) starts with two simulated nodes in a temporary data root: the header,
-// the live nodes table, the charts from the engine's real metrics history (simulated nodes
-// report none, so the test POSTs agent reports as an admin may) on the page and in the pod
-// detail's Metrics tab, the console pane of a VM node,
-// a foreign context, and the Stop, Start and Delete controls with their progress.
+// the live nodes table (its pod counts followed change by change, also while hidden), the charts
+// from the engine's real metrics history (simulated nodes report none, so the test POSTs agent
+// reports as an admin may) on the page and in the pod detail's Metrics tab, the console pane of a
+// VM node, a foreign context, and the Stop, Start and Delete controls with their progress.
 
 #include <QLabel>
 #include <QLineSeries>
@@ -19,6 +19,7 @@
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "dashboard/cluster_page.h"
@@ -79,6 +80,7 @@ class ClusterPageTest : public QObject {
   void cleanupTestCase();
   void headerShowsProfileDriverAndVersion();
   void nodesTableFillsAndFollows();
+  void podCountsFollowChangesWhileHidden();
   void chartsShowTheNodesMetricsHistory();
   void podDetailChartsShowThePodsMetricsHistory();
   void consoleShowsVmNodeLog();
@@ -216,6 +218,78 @@ void ClusterPageTest::nodesTableFillsAndFollows() {
                       R"({"spec":{"unschedulable":null}})")
               .ok());
   KD_TRY_COMPARE(cell(page(), "cpt-m02", ClusterPage::kReady), QString("Ready"));
+}
+
+// The Pods column is kept from the pods' changes, not recounted: while another section is on
+// screen it follows creates, deletes, a pod name that comes back on another node and a pod that
+// ends, and always equals a count of the API server's own list.
+void ClusterPageTest::podCountsFollowChangesWhileHidden() {
+  QVERIFY(window_->showSection("pods"));
+  auto showCluster = qScopeGuard([this] { window_->showSection(""); });
+  QVERIFY(!page()->isVisible());
+  auto podOn = [](const std::string& name, const std::string& node) {
+    return kd::json{
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata", {{"name", name}, {"namespace", "default"}}},
+        {"spec", {{"nodeName", node}, {"containers", {{{"name", "app"}, {"image", "busybox"}}}}}}};
+  };
+  // What the page must show: the server's pods per node, Succeeded and Failed ones left out.
+  auto serverCounts = [this] {
+    std::map<QString, int> count{{"cpt-m01", 0}, {"cpt-m02", 0}};
+    auto list = admin_->list(kind("pods"), "");
+    if (!list.ok()) return count;
+    for (const kd::json& pod : (*list)["items"]) {
+      const std::string phase = pod["status"].value("phase", "");
+      if (phase == "Succeeded" || phase == "Failed") continue;
+      const std::string node = pod["spec"].value("nodeName", "");
+      if (!node.empty()) ++count[QString::fromStdString(node)];
+    }
+    return count;
+  };
+  auto pageCounts = [this] {
+    std::map<QString, int> count;
+    for (const char* node : {"cpt-m01", "cpt-m02"})
+      count[node] = cell(page(), node, ClusterPage::kPods).toInt();
+    return count;
+  };
+  KD_TRY_VERIFY(pageCounts() == serverCounts());
+  const int m01 = pageCounts()["cpt-m01"], m02 = pageCounts()["cpt-m02"];
+  // Whether the page settles on m01 + onM01 and m02 + onM02 pods, as the server counts them.
+  auto settles = [&](int onM01, int onM02) {
+    const std::map<QString, int> want{{"cpt-m01", m01 + onM01}, {"cpt-m02", m02 + onM02}};
+    return QTest::qWaitFor([&] { return pageCounts() == want && serverCounts() == want; },
+                           kd::testing::kSettleMs);
+  };
+  kd::client::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  auto cleanup = qScopeGuard([&] {
+    for (const char* name : {"count-a", "count-b", "count-c"})
+      admin_->remove(kind("pods"), "default", name, now);
+  });
+
+  for (const char* name : {"count-a", "count-b", "count-c"}) {
+    auto created = admin_->create(kind("pods"), "default", podOn(name, "cpt-m01"));
+    QVERIFY2(created.ok(), created.status().message().c_str());
+  }
+  QVERIFY(settles(3, 0));
+  QVERIFY(admin_->remove(kind("pods"), "default", "count-b", now).ok());
+  QVERIFY(settles(2, 0));
+  // The same name comes back on the other node (one change of that key when both land in
+  // the same batch, a delete and an add otherwise).
+  QVERIFY(admin_->remove(kind("pods"), "default", "count-c", now).ok());
+  QVERIFY(admin_->create(kind("pods"), "default", podOn("count-c", "cpt-m02")).ok());
+  QVERIFY(settles(1, 1));
+  // A pod that ends holds no resources of its node any more.
+  kd::client::WriteOptions status;
+  status.subresource = "status";
+  auto ended = admin_->patch(kind("pods"), "default", "count-a", kd::client::PatchType::Merge,
+                             R"({"status":{"phase":"Succeeded"}})", status);
+  QVERIFY2(ended.ok(), ended.status().message().c_str());
+  QVERIFY(settles(0, 1));
+  QVERIFY(admin_->remove(kind("pods"), "default", "count-c", now).ok());
+  QVERIFY(settles(0, 0));
+  QVERIFY(!page()->isVisible());
 }
 
 void ClusterPageTest::chartsShowTheNodesMetricsHistory() {

@@ -61,6 +61,7 @@ class DashboardTest : public QObject {
   void filters();
   void sortsNumerically();
   void podDetailShowsContainersProbesConditions();
+  void emptyDetailAsksNoLayoutAsPodsChange();
   void sidebarCountsFollowTables();
   void secretValuesHiddenUntilRevealed();
   void scaleReachesApi();
@@ -277,6 +278,40 @@ void DashboardTest::podDetailShowsContainersProbesConditions() {
   QVERIFY2(conditions.contains("Ready"), qPrintable(conditions.join(',')));
   // The scheduler's event about this pod reaches the Events tab.
   QTRY_VERIFY_WITH_TIMEOUT(detail->tree("events")->topLevelItemCount() > 0, 15000);
+}
+
+// With no pod selected, the pods' batches leave the empty pod detail alone: clearing it again
+// would ask for a new layout of the window on every batch of a busy cluster.
+void DashboardTest::emptyDetailAsksNoLayoutAsPodsChange() {
+  QVERIFY(window_->showSection("pods"));
+  window_->table()->selectionModel()->clear();
+  auto* detail = window_->podDetail();
+  KD_TRY_VERIFY(detail->isVisible() && !detail->pod());
+  QTest::qWait(100);  // the detail refresh of the cleared selection
+  class LayoutRequests : public QObject {
+   public:
+    int count = 0;
+    bool eventFilter(QObject*, QEvent* e) override {
+      count += e->type() == QEvent::LayoutRequest;
+      return false;
+    }
+  } layouts;
+  detail->installEventFilter(&layouts);
+  QSignalSpy batches(pods(), &ResourceTableModel::batchApplied);
+  for (int n = 1; n <= 2; ++n) {  // one after the other: a batch each
+    kubectlOk({"-n", "dash-a", "run", n == 1 ? "idle-a" : "idle-b", "--image=busybox", "--",
+               "sleep", "3600"});
+    QTRY_VERIFY_WITH_TIMEOUT(allRunning("dash-a/idle-", n), 30000);
+  }
+  QTest::qWait(100);
+  QVERIFY2(batches.count() >= 2, qPrintable(QString::number(batches.count())));
+  QCOMPARE(layouts.count, 0);
+  // The probe sees layouts: showing a pod and clearing it again asks for them.
+  QVERIFY(window_->selectKey("dash-a/idle-a"));
+  window_->table()->selectionModel()->clear();
+  KD_TRY_VERIFY(!detail->pod());
+  KD_TRY_VERIFY(layouts.count > 0);
+  kubectlOk({"-n", "dash-a", "delete", "pod", "idle-a", "idle-b", "--wait=false"});
 }
 
 void DashboardTest::sidebarCountsFollowTables() {
