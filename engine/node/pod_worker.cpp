@@ -34,9 +34,13 @@ constexpr auto kPostStartTimeout = std::chrono::seconds(120);
 // What the kubelet grants once more when a preStop hook used up the whole grace period.
 constexpr auto kPreStopExtraGrace = std::chrono::seconds(2);
 
-// pod.<name>, or an empty object when the pod has none.
-json section(const json& pod, const char* name) {
-  return pod.is_object() ? pod.value(name, json::object()) : json::object();
+// pod.<name>, or an empty object when the pod has none. A reference, not a copy: a sync
+// reads the spec a dozen times.
+const json& section(const json& pod, const char* name) {
+  static const json kNone = json::object();
+  if (!pod.is_object()) return kNone;
+  const auto it = pod.find(name);
+  return it != pod.end() ? *it : kNone;
 }
 
 const api::KindInfo& podKind() {
@@ -99,9 +103,9 @@ void removePodCgroups(const std::string& uid) {
 
 }  // namespace
 
-PodWorker::PodWorker(const NodeContext& ctx, json pod)
-    : ctx_(ctx), pod_(std::make_shared<const json>(std::move(pod))) {
-  const json& meta = section(*pod_, "metadata");
+PodWorker::PodWorker(const NodeContext& ctx, const json& pod)
+    : ctx_(ctx), pod_(std::make_shared<const std::string>(pod.dump())) {
+  const json& meta = section(pod, "metadata");
   uid_ = meta.value("uid", "");
   namespace_ = meta.value("namespace", "");
   name_ = meta.value("name", "");
@@ -117,10 +121,11 @@ fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
   return stateDir / "pods" / uid;
 }
 
-void PodWorker::update(json pod) {
+void PodWorker::update(const json& pod) {
+  auto text = std::make_shared<const std::string>(pod.dump());
   {
     std::lock_guard lock(mu_);
-    pod_ = std::make_shared<const json>(std::move(pod));
+    pod_ = std::move(text);
   }
   ctx_.pool->wake(task_);
 }
@@ -139,14 +144,15 @@ bool PodWorker::done() const {
 }
 
 std::optional<SyncPool::Duration> PodWorker::step() {
-  std::shared_ptr<const json> pod;
+  std::shared_ptr<const std::string> text;
   bool deleted = false;
   {
     std::lock_guard lock(mu_);
-    pod = pod_;
+    text = pod_;
     deleted = deleted_;
   }
-  if (runOnce(*pod, deleted)) {
+  // The text is what dump() wrote, so it parses; the tree lives for this step only.
+  if (runOnce(json::parse(*text), deleted)) {
     std::lock_guard lock(mu_);
     done_ = true;
     return std::nullopt;
@@ -646,8 +652,9 @@ void PodWorker::sync(const json& pod) {
   refreshVolumes(pod);
   adoptSlots(pod);
   if (startTime_.empty()) startTime_ = readFileText(podDir_ / "start-time");
-  const std::string lastPhase =
-      published_.value("phase", section(pod, "status").value("phase", ""));
+  const std::string lastPhase = publishedText_.empty()
+                                    ? section(pod, "status").value("phase", "")
+                                    : publishedPhase_;
   const bool final = lastPhase == "Succeeded" || lastPhase == "Failed";
   std::vector<ContainerView> init, app;
   bool initDone = true;
@@ -672,8 +679,9 @@ void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
                         const std::vector<ContainerView>& app, bool sandboxReady) {
   const std::string phase =
       podPhase(init, app, section(pod, "spec").value("restartPolicy", "Always"));
-  const json previous =
-      published_.value("conditions", section(pod, "status").value("conditions", json::array()));
+  const json previous = publishedText_.empty()
+                            ? section(pod, "status").value("conditions", json::array())
+                            : json::parse(publishedText_)["conditions"];
   json status = {
       {"phase", phase},
       {"conditions", podConditions(init, app, phase, sandboxReady, previous, Clock::now())},
@@ -700,10 +708,13 @@ void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
     status["initContainerStatuses"] = json::array();
     for (const auto& c : init) status["initContainerStatuses"].push_back(containerStatusJson(c));
   }
-  if (status == published_) return;
+  std::string text = status.dump();
+  if (text == publishedText_) return;
   auto r = ctx_.api->patch(podKind(), namespace_, name_, client::PatchType::Merge,
-                           json{{"status", status}}.dump(), {.subresource = "status"});
-  if (r.ok()) published_ = status;
+                           "{\"status\":" + text + "}", {.subresource = "status"});
+  if (!r.ok()) return;
+  publishedText_ = std::move(text);
+  publishedPhase_ = phase;
 }
 
 // --- termination --------------------------------------------------------------------------
@@ -758,6 +769,7 @@ void PodWorker::cleanup() {
   PodSandbox::destroy(podDir_);
   teardownVolumes(podDir_);
   removePodCgroups(uid_);
+  if (ctx_.tokens) ctx_.tokens->forgetPod(uid_);
   std::error_code ec;
   fs::remove_all(podDir_, ec);
   fs::remove_all(logDir(), ec);

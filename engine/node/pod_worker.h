@@ -57,7 +57,7 @@ struct NodeContext {
 
 class PodWorker {
  public:
-  PodWorker(const NodeContext& ctx, json pod);
+  PodWorker(const NodeContext& ctx, const json& pod);
   // Stops stepping (waiting for a running step); containers keep running (they are adopted
   // by the next agent).
   ~PodWorker();
@@ -65,7 +65,7 @@ class PodWorker {
   PodWorker& operator=(const PodWorker&) = delete;
 
   // A newer version of the pod from the watch.
-  void update(json pod);
+  void update(const json& pod);
   // The pod object is gone from the API: stop everything at once and clean up.
   void podDeleted();
   // True once the pod has been torn down and the worker steps no more.
@@ -164,7 +164,11 @@ class PodWorker {
   std::string uid_, namespace_, name_;
   std::filesystem::path podDir_;
   std::map<std::string, Slot> slots_;
-  json published_ = json::object();  // last status written
+  // The last status written, as compact JSON text (to tell whether a new one differs; the next
+  // status takes its conditions' transition times from it), and its phase; empty before the
+  // first write.
+  std::string publishedText_;
+  std::string publishedPhase_;
   std::string startTime_;
   std::string podIp_;  // "" until the node network has given the sandbox one
   VolumePaths volumes_;
@@ -176,8 +180,11 @@ class PodWorker {
   bool killSent_ = false;
   Clock::time_point killDeadline_{};
 
-  mutable std::mutex mu_;            // guards what update()/podDeleted() hand to the next step
-  std::shared_ptr<const json> pod_;  // shared with a running step, never copied
+  mutable std::mutex mu_;  // guards what update()/podDeleted() hand to the next step
+  // The newest pod as compact JSON text, shared with a running step. A step parses it and
+  // drops the tree when it returns: between steps a pod costs its text (~3 KB), not a parsed
+  // tree (~13 KB in a few hundred small blocks that fragment the heap).
+  std::shared_ptr<const std::string> pod_;
   bool deleted_ = false;
   bool done_ = false;
   SyncPool::TaskId task_ = 0;

@@ -73,6 +73,12 @@ Result<std::string> ServiceAccountTokenManager::token(const json& pod, const jso
   return fresh->token;
 }
 
+void ServiceAccountTokenManager::forgetPod(const std::string& uid) {
+  const std::string prefix = uid + "/";
+  std::lock_guard lock(mu_);
+  std::erase_if(cache_, [&](const auto& e) { return e.first.starts_with(prefix); });
+}
+
 ServiceAccountTokenManager::Requester apiTokenRequester(client::ApiClient& api) {
   return [&api](const std::string& ns, const std::string& account,
                 const json& tokenRequest) -> Result<json> {

@@ -32,6 +32,9 @@ class ServiceAccountTokenManager {
   // The token for `projection` (a projected volume's serviceAccountToken source: audience,
   // expirationSeconds) of `pod`, which runs as spec.serviceAccountName.
   Result<std::string> token(const json& pod, const json& projection);
+  // Drops the tokens of the pod with `uid`, once it is torn down (as the kubelet's
+  // DeleteServiceAccountToken); without this they stayed until they expired (an hour by default).
+  void forgetPod(const std::string& uid);
 
  private:
   struct Entry {

@@ -70,6 +70,20 @@ class ServiceAccountTokensTest : public QObject {
     QCOMPARE(issuer.requests[1].second["spec"]["audiences"], json({"vault"}));
   }
 
+  void forgetsTheTokensOfATornDownPod() {
+    Clock::time_point now = Clock::now();
+    Issuer issuer{&now};
+    ServiceAccountTokenManager tokens(issuer.requester(), [&] { return now; });
+    json other = pod();
+    other["metadata"]["uid"] = "u10";  // shares the prefix "u1" but not the pod
+    QCOMPARE(*tokens.token(pod(), {{"path", "token"}}), std::string("t1"));
+    QCOMPARE(*tokens.token(other, {{"path", "token"}}), std::string("t2"));
+    tokens.forgetPod("u1");
+    QCOMPARE(*tokens.token(other, {{"path", "token"}}), std::string("t2"));  // still cached
+    QCOMPARE(*tokens.token(pod(), {{"path", "token"}}), std::string("t3"));  // asked again
+    QCOMPARE(issuer.requests.size(), size_t{3});
+  }
+
   void refreshesAtEightyPercentOfTheLifetime() {
     Clock::time_point now = Clock::now();
     Issuer issuer{&now};
