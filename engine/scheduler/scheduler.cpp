@@ -285,6 +285,7 @@ void Scheduler::writeBindings(const std::vector<PendingBind>& batch) {
     bindings.push_back({meta.value("namespace", ""), meta.value("name", ""), b.node, b.pod});
   }
   const std::vector<Status> results = objects_.bindAll(bindings);
+  bool storeAnswers = true;  // false once a condition write failed: the rest would fail too
   for (size_t i = 0; i < batch.size(); ++i) {
     const PendingBind& b = batch[i];
     const Status& r = results[i];
@@ -292,10 +293,23 @@ void Scheduler::writeBindings(const std::vector<PendingBind>& batch) {
       forget(b.key);
       // Gone, already bound or being deleted: nothing left to do for this pod.
       if (r.code() == 404 || r.code() == 409) continue;
-      // As kube-scheduler's failure handler: say so on the pod, try again after a back-off.
+      // As kube-scheduler's failure handler: a Warning event and PodScheduled=False (reason
+      // SchedulerError) with the error, then another try after a back-off. The pod waits like
+      // an unschedulable one, so the status write about it does not queue it at once.
       ++errors_;
       recorder_.record(*b.pod, "Warning", "FailedScheduling", r.message());
-      queue_->addRateLimited(b.key);
+      int attempts = 0;
+      {
+        std::lock_guard lock(waitingMu_);
+        Waiting& w = waiting_[b.key];
+        attempts = ++w.attempts;
+        w.waitsForPods = false;
+      }
+      if (storeAnswers) {
+        const Status written = markUnscheduled(*b.pod, "SchedulerError", r.message());
+        storeAnswers = written.isOk() || written.code() == 404 || written.code() == 409;
+      }
+      queue_->addAfter(b.key, backoff(attempts));
       continue;
     }
     {
@@ -327,11 +341,15 @@ void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagno
   }
   queue_->addAfter(info.key, options_.unschedulableRetry);
   recorder_.record(pod, "Warning", "FailedScheduling", message);
+  markUnscheduled(pod, "Unschedulable", message);
+}
 
+Status Scheduler::markUnscheduled(const json& pod, const std::string& reason,
+                                  const std::string& message) {
   std::string since = server::formatTime(objects_.now());
   for (const auto& c : field(pod, "status").value("conditions", json::array())) {
     if (c.value("type", "") != "PodScheduled" || c.value("status", "") != "False") continue;
-    if (c.value("reason", "") == "Unschedulable" && c.value("message", "") == message) return;
+    if (c.value("reason", "") == reason && c.value("message", "") == message) return {};
     since = c.value("lastTransitionTime", since);  // still False: the transition stands
   }
   const json patch = {{"status",
@@ -340,12 +358,15 @@ void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagno
                            {"status", "False"},
                            {"lastProbeTime", nullptr},
                            {"lastTransitionTime", since},
-                           {"reason", "Unschedulable"},
+                           {"reason", reason},
                            {"message", message}}}}}}};
   server::WriteOptions options;
   options.subresource = "status";
+  const json& meta = field(pod, "metadata");
   // Best effort, like the event: the next attempt writes it again if this one was lost.
-  objects_.patch(*pods_, info.ns, info.name, api::PatchType::StrategicMerge, patch, options);
+  auto r = objects_.patch(*pods_, meta.value("namespace", ""), meta.value("name", ""),
+                          api::PatchType::StrategicMerge, patch, options);
+  return r.ok() ? Status::ok() : r.status();
 }
 
 }  // namespace kd::scheduler

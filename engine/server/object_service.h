@@ -124,7 +124,7 @@ class ObjectService {
                               const DeleteOptions& options);
   Result<json> removeCollection(const api::KindInfo& kind, std::string_view ns,
                                 const ListOptions& selection, const DeleteOptions& options);
-  // pods/binding: sets spec.nodeName once; 409 when already bound.
+  // pods/binding: sets spec.nodeName once (and PodScheduled=True); 409 when already bound.
   Result<json> bind(std::string_view ns, std::string_view podName, const json& binding);
 
   // Creates many objects of one kind, each as create() would (its own result, in order; a
