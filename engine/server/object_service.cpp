@@ -309,9 +309,11 @@ Status ObjectService::checkNamespace(const KindInfo& kind, std::string_view ns,
 
 Status ObjectService::admit(const KindInfo& kind, json& object, const json* old,
                             const WriteOptions& options, std::vector<std::string>& warnings) const {
-  Status st =
-      api::validateAgainstSchema(kind, object, options.fieldValidation, schemas_, &warnings);
-  if (!st.isOk()) return st;
+  if (!options.engineBuilt) {
+    Status st =
+        api::validateAgainstSchema(kind, object, options.fieldValidation, schemas_, &warnings);
+    if (!st.isOk()) return st;
+  }
   api::applyDefaults(kind, object);
   return api::validateObject(kind, object, old);
 }
@@ -755,9 +757,7 @@ Result<json> ObjectService::bind(std::string_view ns, std::string_view podName,
   options.subresource = "binding";
   auto r = updateWithRetry(
       *pods, ns, podName, options,
-      [&](const json& current) {
-        return boundTo(current, podName, node, formatTime(clock_()));
-      },
+      [&](const json& current) { return boundTo(current, podName, node, formatTime(clock_())); },
       false);
   if (!r.ok()) return r.status();
   return Status::ok().toJson();
@@ -785,11 +785,11 @@ std::vector<Status> ObjectService::bindAll(const std::vector<PodBinding>& bindin
       results[i] = notFound(*pods, b.name);
       continue;
     }
+    const auto seenMeta = b.seen ? b.seen->find("metadata") : json::const_iterator();
     const bool seenIsCurrent =
-        b.seen && b.seen->value("metadata", json::object()).value("resourceVersion", "") ==
-                      std::to_string((*current)->revision);
-    auto updated =
-        boundTo(seenIsCurrent ? *b.seen : (*current)->parse(), b.name, b.node, now);
+        b.seen && seenMeta != b.seen->end() && seenMeta->is_object() &&
+        seenMeta->value("resourceVersion", "") == std::to_string((*current)->revision);
+    auto updated = boundTo(seenIsCurrent ? *b.seen : (*current)->parse(), b.name, b.node, now);
     if (!updated.ok()) {
       results[i] = updated.status();
       continue;

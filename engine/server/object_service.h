@@ -33,6 +33,11 @@ struct WriteOptions {
   bool dryRun = false;
   api::FieldValidation fieldValidation = api::FieldValidation::Warn;
   std::string subresource;  // "", "status", "scale"
+  // The body is one the engine built itself from typed values (EventRecorder's Events): every
+  // field it has is one the kind's schema knows, of the schema's type, so create skips the
+  // schema walk. Everything else (namespace check, metadata, defaults, the kind's validation)
+  // still runs; what is stored is what the full path stores. Never for a client's body.
+  bool engineBuilt = false;
 };
 
 // A body's apiVersion and kind, when it gives them, must be those of `kind` (400 otherwise,
