@@ -835,6 +835,12 @@ std::vector<Result<WriteResult>> ObjectService::createAll(const KindInfo& kind,
         results.emplace_back(alreadyExistsStatus(kind, name));
         continue;
       }
+    } else if (options.engineBuilt) {
+      result.object = {{"metadata", o.body["metadata"]}};
+      writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), std::move(o.body), 0});
+      written.push_back(results.size());
+      results.emplace_back(std::move(result));
+      continue;
     } else {
       writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), o.body, 0});
       written.push_back(results.size());

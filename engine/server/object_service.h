@@ -133,7 +133,10 @@ class ObjectService {
   Result<json> bind(std::string_view ns, std::string_view podName, const json& binding);
 
   // Creates many objects of one kind, each as create() would (its own result, in order; a
-  // refused one fails alone), the accepted ones committed in one store transaction.
+  // refused one fails alone), the accepted ones committed in one store transaction. With
+  // WriteOptions::engineBuilt an accepted object's answer carries only its stored metadata
+  // (name, uid, resourceVersion, ...): the caller built the rest, and copying every body
+  // back was a tenth of the engine's event writing.
   struct NewObject {
     std::string ns;
     json body;

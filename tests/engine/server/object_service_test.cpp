@@ -75,6 +75,20 @@ class ObjectServiceTest : public QObject {
     QCOMPARE(dry[0].status().code(), 409);
     QVERIFY(dry[1].ok());
     QVERIFY(!c.exists(pods(), "default", "new"));
+
+    // The engine's own bodies: the answer is the stored metadata only; what is stored is the
+    // whole object, as without the option.
+    kd::server::WriteOptions engine;
+    engine.engineBuilt = true;
+    std::vector<ObjectService::NewObject> own;
+    own.push_back({"default", pod("own")});
+    own.push_back({"default", pod("taken")});
+    auto answered = c.objects().createAll(pods(), std::move(own), engine);
+    QVERIFY(answered[0].ok());
+    QCOMPARE(answered[1].status().code(), 409);
+    const json stored = c.get(pods(), "default", "own");
+    QCOMPARE(answered[0]->object, json({{"metadata", stored["metadata"]}}));
+    QCOMPARE(stored["spec"]["restartPolicy"], json("Always"));
   }
 
   void bindAllBindsEachPodOnceAndSaysWhyNot() {
