@@ -211,6 +211,7 @@ Scheduler::Decision Scheduler::decide(const PodInfo& pod) {
   const size_t wanted = feasibleNodesToFind(all);
   const AffinityState affinity = prepareAffinity(pod, cache_);
   std::vector<NodeScore> feasible;
+  feasible.reserve(wanted);
   size_t looked = 0;
   for (; looked < all && feasible.size() < wanted; ++looked) {
     const NodeInfo* node = nodes[(nextStartNode_ + looked) % all];
