@@ -13,14 +13,36 @@ constexpr size_t kMaxRecorded = 4096;
 constexpr size_t kMaxBatch = 512;
 
 json referenceTo(const json& obj) {
-  const json& meta = obj.value("metadata", json::object());
-  json ref = {{"kind", obj.value("kind", "")},
-              {"name", meta.value("name", "")},
-              {"apiVersion", obj.value("apiVersion", "")}};
+  static const json kNoMeta = json::object();
+  auto m = obj.find("metadata");
+  const json& meta = m != obj.end() && m->is_object() ? *m : kNoMeta;
+  json ref = json::object();
+  ref["kind"] = obj.value("kind", "");
+  ref["name"] = meta.value("name", "");
+  ref["apiVersion"] = obj.value("apiVersion", "");
   for (const char* f : {"namespace", "uid", "resourceVersion"}) {
-    if (meta.contains(f)) ref[f] = meta[f];
+    if (auto it = meta.find(f); it != meta.end()) ref[f] = *it;
   }
   return ref;
+}
+
+// What makes two events one series: the object (not its resourceVersion, which changes with
+// every write of it), type, reason and message.
+std::string seriesKey(const json& ref, const std::string& type, const std::string& reason,
+                      const std::string& message) {
+  std::string key;
+  for (const char* f : {"apiVersion", "kind", "namespace", "name", "uid"}) {
+    if (auto it = ref.find(f); it != ref.end() && it->is_string()) {
+      key += it->get_ref<const std::string&>();
+    }
+    key += '\n';
+  }
+  key += type;
+  key += '\n';
+  key += reason;
+  key += '\n';
+  key += message;
+  return key;
 }
 
 }  // namespace
@@ -84,11 +106,8 @@ void EventRecorder::run() {
 void EventRecorder::write(std::vector<Pending>& batch) {
   std::vector<Series> series;
   std::unordered_map<std::string, size_t> index;
-  for (const Pending& e : batch) {
-    // The resourceVersion changes with every write of the object; it must not split a series.
-    json identity = e.reference;
-    identity.erase("resourceVersion");
-    std::string key = identity.dump() + '\n' + e.type + '\n' + e.reason + '\n' + e.message;
+  for (Pending& e : batch) {
+    std::string key = seriesKey(e.reference, e.type, e.reason, e.message);
     auto [it, fresh] = index.emplace(key, series.size());
     if (fresh) {
       series.push_back({std::move(key), &e, &e, 1});
@@ -107,7 +126,9 @@ void EventRecorder::write(std::vector<Pending>& batch) {
     created.push_back(&s);
   }
   if (creates.empty()) return;
-  auto results = objects_.createAll(*events_, std::move(creates), {});
+  server::WriteOptions options;
+  options.engineBuilt = true;  // newEvent's body: known fields of the schema's types only
+  auto results = objects_.createAll(*events_, std::move(creates), options);
   for (size_t i = 0; i < results.size(); ++i) {
     // Best effort: a namespace being deleted refuses new events.
     if (!results[i].ok()) continue;
@@ -119,24 +140,29 @@ void EventRecorder::write(std::vector<Pending>& batch) {
 }
 
 json EventRecorder::newEvent(const Series& s) {
-  const json& ref = s.first->reference;
+  // Built field by field (a braced list would copy every value once more); the series' first
+  // occurrence gives up its reference, which nothing reads after this.
+  json& ref = s.first->reference;
   const std::string ns = ref.value("namespace", "");
-  const std::string eventNs = ns.empty() ? "default" : ns;
-  json body = {{"apiVersion", "v1"},
-               {"kind", "Event"},
-               {"metadata",
-                {{"name", uniqueName(ref.value("name", ""), s.first->at)}, {"namespace", eventNs}}},
-               {"involvedObject", ref},
-               {"reason", s.first->reason},
-               {"message", s.first->message},
-               {"type", s.first->type},
-               {"source", {{"component", component_}}},
-               {"firstTimestamp", server::formatTime(s.first->at)},
-               {"lastTimestamp", server::formatTime(s.last->at)},
-               {"count", s.count},
-               {"reportingComponent", component_},
-               {"reportingInstance", host_}};
-  if (!host_.empty()) body["source"]["host"] = host_;
+  json body = json::object();
+  body["apiVersion"] = "v1";
+  body["kind"] = "Event";
+  json& meta = body["metadata"] = json::object();
+  meta["name"] = uniqueName(ref.value("name", ""), s.first->at);
+  meta["namespace"] = ns.empty() ? "default" : ns;
+  body["involvedObject"] = std::move(ref);
+  body["reason"] = s.first->reason;
+  body["message"] = s.first->message;
+  body["type"] = s.first->type;
+  json& source = body["source"] = json::object();
+  source["component"] = component_;
+  if (!host_.empty()) source["host"] = host_;
+  const std::string first = server::formatTime(s.first->at);
+  body["firstTimestamp"] = first;
+  body["lastTimestamp"] = s.last == s.first ? first : server::formatTime(s.last->at);
+  body["count"] = s.count;
+  body["reportingComponent"] = component_;
+  body["reportingInstance"] = host_;
   return body;
 }
 

@@ -60,7 +60,7 @@ class EventRecorder {
   // Occurrences of one event (same object, type, reason, message) within one batch.
   struct Series {
     std::string key;
-    const Pending* first;
+    Pending* first;  // newEvent takes its reference
     const Pending* last;
     int64_t count;
   };

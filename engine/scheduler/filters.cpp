@@ -67,8 +67,10 @@ FilterResult nodeResourcesFit(const PodInfo& pod, const NodeInfo& node, const Af
   const ResourceList& want = pod.requests;
   const ResourceList& used = node.requested;
   const ResourceList& have = node.allocatable;
-  auto check = [&](int64_t wanted, int64_t inUse, int64_t offered, const std::string& name) {
-    if (wanted > 0 && wanted > offered - inUse) r.reasons.push_back("Insufficient " + name);
+  auto check = [&](int64_t wanted, int64_t inUse, int64_t offered, std::string_view name) {
+    if (wanted > 0 && wanted > offered - inUse) {
+      r.reasons.push_back("Insufficient " + std::string(name));
+    }
   };
   check(want.milliCpu, used.milliCpu, have.milliCpu, "cpu");
   check(want.memory, used.memory, have.memory, "memory");

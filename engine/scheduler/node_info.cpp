@@ -7,15 +7,8 @@
 namespace kd::scheduler {
 namespace {
 
-// The object under `name`, without copying it.
-const json& member(const json& obj, const char* name) {
-  static const json kEmpty = json::object();
-  auto it = obj.find(name);
-  return it == obj.end() || !it->is_object() ? kEmpty : *it;
-}
-
 bool takesRoom(const json& pod) {
-  const std::string phase = pod.value("status", json::object()).value("phase", "");
+  const std::string phase = objectField(pod, "status").value("phase", "");
   return phase != "Succeeded" && phase != "Failed";
 }
 
@@ -50,9 +43,9 @@ bool NodeInfo::portInUse(const HostPort& want) const {
 }
 
 void SchedulerCache::upsertNode(const json& node) {
-  const json& meta = node.value("metadata", json::object());
-  const json& spec = node.value("spec", json::object());
-  const json& status = node.value("status", json::object());
+  const json& meta = objectField(node, "metadata");
+  const json& spec = objectField(node, "spec");
+  const json& status = objectField(node, "status");
   const std::string name = meta.value("name", "");
   auto& slot = nodes_[name];
   if (!slot) {
@@ -65,7 +58,7 @@ void SchedulerCache::upsertNode(const json& node) {
   n.labels = api::labelsOf(node);
   n.unschedulable = spec.value("unschedulable", false);
   n.taints.clear();
-  for (const auto& t : spec.value("taints", json::array())) {
+  for (const auto& t : arrayField(spec, "taints")) {
     n.taints.push_back({t.value("key", ""), t.value("value", ""), t.value("effect", "")});
   }
   const json& allocatable =
@@ -94,9 +87,9 @@ void SchedulerCache::removeNode(const std::string& name) {
 }
 
 void SchedulerCache::upsertPod(const json& pod) {
-  const json& meta = member(pod, "metadata");
+  const json& meta = objectField(pod, "metadata");
   const std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");
-  const std::string nodeName = member(pod, "spec").value("nodeName", "");
+  const std::string nodeName = objectField(pod, "spec").value("nodeName", "");
   const bool keep = !nodeName.empty() && takesRoom(pod) && !meta.contains("deletionTimestamp");
   auto existing = pods_.find(key);
   if (existing != pods_.end()) {

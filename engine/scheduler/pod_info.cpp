@@ -44,32 +44,31 @@ std::vector<PodAffinityTerm> affinityTerms(const json& list) {
 }
 
 void parseAffinity(const json& affinity, PodInfo& info) {
-  const json& node = affinity.value("nodeAffinity", json::object());
-  const json& required = node.value("requiredDuringSchedulingIgnoredDuringExecution", json());
-  if (required.is_object()) {
+  const json& node = objectField(affinity, "nodeAffinity");
+  if (auto required = node.find("requiredDuringSchedulingIgnoredDuringExecution");
+      required != node.end() && required->is_object()) {
     std::vector<NodeSelectorTerm> terms;
-    for (const auto& t : required.value("nodeSelectorTerms", json::array())) {
+    for (const auto& t : arrayField(*required, "nodeSelectorTerms")) {
       terms.push_back(parseNodeSelectorTerm(t));
     }
     info.requiredNodeTerms = std::move(terms);
   }
-  for (const auto& p :
-       node.value("preferredDuringSchedulingIgnoredDuringExecution", json::array())) {
+  for (const auto& p : arrayField(node, "preferredDuringSchedulingIgnoredDuringExecution")) {
     info.preferredNodeTerms.push_back(
-        {p.value("weight", 0), parseNodeSelectorTerm(p.value("preference", json::object()))});
+        {p.value("weight", 0), parseNodeSelectorTerm(objectField(p, "preference"))});
   }
   const char* kRequired = "requiredDuringSchedulingIgnoredDuringExecution";
   info.requiredAffinity =
-      affinityTerms(affinity.value("podAffinity", json::object()).value(kRequired, json()));
+      affinityTerms(arrayField(objectField(affinity, "podAffinity"), kRequired));
   info.requiredAntiAffinity =
-      affinityTerms(affinity.value("podAntiAffinity", json::object()).value(kRequired, json()));
+      affinityTerms(arrayField(objectField(affinity, "podAntiAffinity"), kRequired));
 }
 
 std::vector<HostPort> hostPorts(const json& spec) {
   std::vector<HostPort> out;
   for (const char* list : {"containers", "initContainers"}) {
-    for (const auto& c : spec.value(list, json::array())) {
-      for (const auto& p : c.value("ports", json::array())) {
+    for (const auto& c : arrayField(spec, list)) {
+      for (const auto& p : arrayField(c, "ports")) {
         const int port = p.value("hostPort", 0);
         if (port > 0) out.push_back({p.value("hostIP", ""), p.value("protocol", "TCP"), port});
       }
@@ -111,31 +110,30 @@ NodeSelectorTerm parseNodeSelectorTerm(const json& t) {
 
 PodInfo parsePod(const json& pod) {
   PodInfo info;
-  const json& meta = pod.value("metadata", json::object());
-  const json& spec = pod.value("spec", json::object());
+  const json& meta = objectField(pod, "metadata");
+  const json& spec = objectField(pod, "spec");
   info.ns = meta.value("namespace", "");
   info.name = meta.value("name", "");
   info.key = info.ns + "/" + info.name;
   info.labels = api::labelsOf(pod);
   info.nodeName = spec.value("nodeName", "");
-  for (const auto& ref : meta.value("ownerReferences", json::array())) {
+  for (const auto& ref : arrayField(meta, "ownerReferences")) {
     if (ref.value("controller", false)) info.controllerUid = ref.value("uid", "");
   }
   info.requests = podRequests(spec);
   info.nonZeroRequests = podNonZeroRequests(spec);
   info.hostPorts = hostPorts(spec);
-  const json nodeSelector = spec.value("nodeSelector", json::object());
-  for (const auto& [k, v] : nodeSelector.items()) {
+  for (const auto& [k, v] : objectField(spec, "nodeSelector").items()) {
     if (v.is_string()) info.nodeSelector.emplace(k, v.get<std::string>());
   }
-  parseAffinity(spec.value("affinity", json::object()), info);
-  for (const auto& t : spec.value("tolerations", json::array())) {
+  parseAffinity(objectField(spec, "affinity"), info);
+  for (const auto& t : arrayField(spec, "tolerations")) {
     info.tolerations.push_back({t.value("key", ""), t.value("operator", "Equal"),
                                 t.value("value", ""), t.value("effect", "")});
   }
   info.preemptionPolicy = spec.value("preemptionPolicy", "PreemptLowerPriority");
-  for (const auto& v : spec.value("volumes", json::array())) {
-    const json& claim = v.value("persistentVolumeClaim", json::object());
+  for (const auto& v : arrayField(spec, "volumes")) {
+    const json& claim = objectField(v, "persistentVolumeClaim");
     if (claim.contains("claimName")) info.claimNames.push_back(claim.value("claimName", ""));
   }
   return info;

@@ -9,10 +9,9 @@ constexpr int64_t kDefaultMilliCpu = 100;
 constexpr int64_t kDefaultMemory = 200 * 1024 * 1024;
 
 ResourceList containerRequests(const json& container, bool nonZero) {
-  const json& resources = container.value("resources", json::object());
-  ResourceList r = parseResourceList(resources.value("requests", json::object()));
+  const json& requests = objectField(objectField(container, "resources"), "requests");
+  ResourceList r = parseResourceList(requests);
   if (nonZero) {
-    const json& requests = resources.value("requests", json::object());
     if (!requests.contains("cpu")) r.milliCpu = kDefaultMilliCpu;
     if (!requests.contains("memory")) r.memory = kDefaultMemory;
   }
@@ -21,10 +20,10 @@ ResourceList containerRequests(const json& container, bool nonZero) {
 
 ResourceList requests(const json& spec, bool nonZero) {
   ResourceList sum;
-  for (const auto& c : spec.value("containers", json::array())) {
+  for (const auto& c : arrayField(spec, "containers")) {
     sum.add(containerRequests(c, nonZero));
   }
-  for (const auto& c : spec.value("initContainers", json::array())) {
+  for (const auto& c : arrayField(spec, "initContainers")) {
     // A restartable init container (sidecar) keeps running beside the containers.
     if (c.value("restartPolicy", "") == "Always") {
       sum.add(containerRequests(c, nonZero));
@@ -32,11 +31,25 @@ ResourceList requests(const json& spec, bool nonZero) {
       sum.setMax(containerRequests(c, nonZero));
     }
   }
-  sum.add(parseResourceList(spec.value("overhead", json::object())));
+  sum.add(parseResourceList(objectField(spec, "overhead")));
   return sum;
 }
 
 }  // namespace
+
+const json& objectField(const json& obj, const char* name) {
+  static const json kEmpty = json::object();
+  if (!obj.is_object()) return kEmpty;
+  auto it = obj.find(name);
+  return it == obj.end() || !it->is_object() ? kEmpty : *it;
+}
+
+const json& arrayField(const json& obj, const char* name) {
+  static const json kEmpty = json::array();
+  if (!obj.is_object()) return kEmpty;
+  auto it = obj.find(name);
+  return it == obj.end() || !it->is_array() ? kEmpty : *it;
+}
 
 void ResourceList::add(const ResourceList& o) {
   milliCpu += o.milliCpu;

@@ -23,6 +23,11 @@ struct ResourceList {
   void setMax(const ResourceList& other);
 };
 
+// The object (or array) under `name` in `obj`, without copying it (json::value copies); an
+// empty one when it is absent or of another type.
+const json& objectField(const json& obj, const char* name);
+const json& arrayField(const json& obj, const char* name);
+
 // A v1 ResourceList ({"cpu": "500m", "memory": "1Gi", ...}). Unparsable amounts count as 0
 // (validation rejects them before they reach the scheduler); "pods" is skipped.
 ResourceList parseResourceList(const json& list);

@@ -10,41 +10,35 @@ namespace {
 
 using controllers::CachedObject;
 
-const json& field(const json& obj, const char* name) {
-  static const json kEmpty = json::object();
-  auto it = obj.find(name);
-  return it == obj.end() || !it->is_object() ? kEmpty : *it;
-}
-
 bool bound(const json& pod) {
-  return !field(pod, "spec").value("nodeName", "").empty();
+  return !objectField(pod, "spec").value("nodeName", "").empty();
 }
 
 bool finished(const json& pod) {
-  const std::string phase = field(pod, "status").value("phase", "");
+  const std::string phase = objectField(pod, "status").value("phase", "");
   return phase == "Succeeded" || phase == "Failed";
 }
 
 bool deleting(const json& pod) {
-  return field(pod, "metadata").contains("deletionTimestamp");
+  return objectField(pod, "metadata").contains("deletionTimestamp");
 }
 
 // Whether a change to an unscheduled pod could change where it fits (status and
 // resourceVersion churn cannot).
 bool schedulingInputsChanged(const json& oldPod, const json& pod) {
-  return field(oldPod, "spec") != field(pod, "spec") ||
-         field(oldPod, "metadata").value("labels", json()) !=
-             field(pod, "metadata").value("labels", json());
+  return objectField(oldPod, "spec") != objectField(pod, "spec") ||
+         objectField(objectField(oldPod, "metadata"), "labels") !=
+             objectField(objectField(pod, "metadata"), "labels");
 }
 
 bool nodeInputsChanged(const json& oldNode, const json& node) {
-  if (field(oldNode, "spec") != field(node, "spec")) return true;
-  if (field(oldNode, "metadata").value("labels", json()) !=
-      field(node, "metadata").value("labels", json())) {
+  if (objectField(oldNode, "spec") != objectField(node, "spec")) return true;
+  if (objectField(objectField(oldNode, "metadata"), "labels") !=
+      objectField(objectField(node, "metadata"), "labels")) {
     return true;
   }
-  return field(oldNode, "status").value("allocatable", json()) !=
-         field(node, "status").value("allocatable", json());
+  return objectField(objectField(oldNode, "status"), "allocatable") !=
+         objectField(objectField(node, "status"), "allocatable");
 }
 
 bool waitsForPods(const Diagnosis& d) {
@@ -80,13 +74,14 @@ void Scheduler::setup(controllers::ControllerManager& manager, controllers::Work
                      [this](const CachedObject& node) {
                        {
                          std::lock_guard lock(cacheMu_);
-                         cache_.removeNode(field(*node, "metadata").value("name", ""));
+                         cache_.removeNode(objectField(*node, "metadata").value("name", ""));
                        }
                      }});
 }
 
 bool Scheduler::ours(const json& pod) const {
-  return field(pod, "spec").value("schedulerName", "default-scheduler") == options_.schedulerName;
+  return objectField(pod, "spec").value("schedulerName", "default-scheduler") ==
+         options_.schedulerName;
 }
 
 void Scheduler::onPod(const CachedObject& oldPod, const CachedObject& pod) {
@@ -216,6 +211,7 @@ Scheduler::Decision Scheduler::decide(const PodInfo& pod) {
   const size_t wanted = feasibleNodesToFind(all);
   const AffinityState affinity = prepareAffinity(pod, cache_);
   std::vector<NodeScore> feasible;
+  feasible.reserve(wanted);
   size_t looked = 0;
   for (; looked < all && feasible.size() < wanted; ++looked) {
     const NodeInfo* node = nodes[(nextStartNode_ + looked) % all];
@@ -281,10 +277,11 @@ void Scheduler::writeBindings(const std::vector<PendingBind>& batch) {
   std::vector<server::ObjectService::PodBinding> bindings;
   bindings.reserve(batch.size());
   for (const auto& b : batch) {
-    const json& meta = field(*b.pod, "metadata");
+    const json& meta = objectField(*b.pod, "metadata");
     bindings.push_back({meta.value("namespace", ""), meta.value("name", ""), b.node, b.pod});
   }
   const std::vector<Status> results = objects_.bindAll(bindings);
+  bool storeAnswers = true;  // false once a condition write failed: the rest would fail too
   for (size_t i = 0; i < batch.size(); ++i) {
     const PendingBind& b = batch[i];
     const Status& r = results[i];
@@ -292,10 +289,23 @@ void Scheduler::writeBindings(const std::vector<PendingBind>& batch) {
       forget(b.key);
       // Gone, already bound or being deleted: nothing left to do for this pod.
       if (r.code() == 404 || r.code() == 409) continue;
-      // As kube-scheduler's failure handler: say so on the pod, try again after a back-off.
+      // As kube-scheduler's failure handler: a Warning event and PodScheduled=False (reason
+      // SchedulerError) with the error, then another try after a back-off. The pod waits like
+      // an unschedulable one, so the status write about it does not queue it at once.
       ++errors_;
       recorder_.record(*b.pod, "Warning", "FailedScheduling", r.message());
-      queue_->addRateLimited(b.key);
+      int attempts = 0;
+      {
+        std::lock_guard lock(waitingMu_);
+        Waiting& w = waiting_[b.key];
+        attempts = ++w.attempts;
+        w.waitsForPods = false;
+      }
+      if (storeAnswers) {
+        const Status written = markUnscheduled(*b.pod, "SchedulerError", r.message());
+        storeAnswers = written.isOk() || written.code() == 404 || written.code() == 409;
+      }
+      queue_->addAfter(b.key, backoff(attempts));
       continue;
     }
     {
@@ -327,11 +337,15 @@ void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagno
   }
   queue_->addAfter(info.key, options_.unschedulableRetry);
   recorder_.record(pod, "Warning", "FailedScheduling", message);
+  markUnscheduled(pod, "Unschedulable", message);
+}
 
+Status Scheduler::markUnscheduled(const json& pod, const std::string& reason,
+                                  const std::string& message) {
   std::string since = server::formatTime(objects_.now());
-  for (const auto& c : field(pod, "status").value("conditions", json::array())) {
+  for (const auto& c : arrayField(objectField(pod, "status"), "conditions")) {
     if (c.value("type", "") != "PodScheduled" || c.value("status", "") != "False") continue;
-    if (c.value("reason", "") == "Unschedulable" && c.value("message", "") == message) return;
+    if (c.value("reason", "") == reason && c.value("message", "") == message) return {};
     since = c.value("lastTransitionTime", since);  // still False: the transition stands
   }
   const json patch = {{"status",
@@ -340,12 +354,15 @@ void Scheduler::recordFailure(const json& pod, const PodInfo& info, const Diagno
                            {"status", "False"},
                            {"lastProbeTime", nullptr},
                            {"lastTransitionTime", since},
-                           {"reason", "Unschedulable"},
+                           {"reason", reason},
                            {"message", message}}}}}}};
   server::WriteOptions options;
   options.subresource = "status";
+  const json& meta = objectField(pod, "metadata");
   // Best effort, like the event: the next attempt writes it again if this one was lost.
-  objects_.patch(*pods_, info.ns, info.name, api::PatchType::StrategicMerge, patch, options);
+  auto r = objects_.patch(*pods_, meta.value("namespace", ""), meta.value("name", ""),
+                          api::PatchType::StrategicMerge, patch, options);
+  return r.ok() ? Status::ok() : r.status();
 }
 
 }  // namespace kd::scheduler

@@ -6,10 +6,11 @@
 // below 100, an adaptive share of larger clusters, starting where the last pod stopped, as
 // kube-scheduler's percentageOfNodesToScore), score them (scores.h), take the best (ties
 // broken at random), assume the pod onto it in the cache and bind. Success records a
-// Scheduled event. When no node fits, the pod gets PodScheduled=False (reason Unschedulable,
-// Kubernetes' message) and a FailedScheduling Warning event, and waits: it is tried again
-// after a back-off (1 s doubling to 10 s) once a node is added or changes, a placed pod goes
-// away, or (for pod affinity) a pod is placed; and at the latest every 5 minutes.
+// Scheduled event (the binding itself sets PodScheduled=True). When no node fits, the pod gets
+// PodScheduled=False (reason Unschedulable, Kubernetes' message) and a FailedScheduling Warning
+// event, and waits: it is tried again after a back-off (1 s doubling to 10 s) once a node is
+// added or changes, a placed pod goes away, or (for pod affinity) a pod is placed; and at the
+// latest every 5 minutes.
 //
 // Decisions are taken one at a time under the cache's lock, so each sees every earlier one.
 // As in kube-scheduler, binding is a cycle of its own: the decided pod is assumed onto its
@@ -17,7 +18,9 @@
 // binding under way writes every queued binding in one store transaction (ObjectService::
 // bindAll), and again for those queued meanwhile, until none are left. A binding that fails
 // forgets the assumed pod (its room is free again) and, unless the pod is gone or already
-// bound, tries the pod again after the queue's back-off. Queue key: the pod's "namespace/name".
+// bound, says so as kube-scheduler does (a FailedScheduling event and PodScheduled=False with
+// reason SchedulerError and the error) and tries the pod again after the back-off above.
+// Queue key: the pod's "namespace/name".
 
 #include <atomic>
 #include <chrono>
@@ -82,6 +85,9 @@ class Scheduler : public controllers::Controller {
   void writeBindings(const std::vector<PendingBind>& batch);
   void forget(const std::string& key);
   void recordFailure(const json& pod, const PodInfo& info, const Diagnosis& diagnosis);
+  // Writes PodScheduled=False with `reason` (Unschedulable, SchedulerError) and `message` on
+  // the pod's status, unless it already says so; the store's answer.
+  Status markUnscheduled(const json& pod, const std::string& reason, const std::string& message);
   void onPod(const controllers::CachedObject& oldPod, const controllers::CachedObject& pod);
   void onPodGone(const controllers::CachedObject& pod);
   void onNode(const controllers::CachedObject& oldNode, const controllers::CachedObject& node);

@@ -165,12 +165,18 @@ class SchedulerTest : public QObject {
   // store waits for it, so the whole batch fails) forgets the pods it had assumed and tries
   // them again. The node has room for exactly the three pods: had the failed ones stayed
   // assumed, the retries would find no room (or not be tried at all).
+  //
+  // The failure is said on the pod as kube-scheduler says it: a FailedScheduling event and
+  // PodScheduled=False with reason SchedulerError and the error; the binding that then
+  // succeeds turns the condition True. The pods' history (a watch from before the scheduler
+  // started) shows the False condition, which lasts only until the retry binds.
   void failedBindingsAreForgottenAndRetried() {
     Cluster c;
     json n = node("only", "4");
     n["status"]["allocatable"]["pods"] = "3";
     c.create(nodes(), "", n);
     for (const char* name : {"a", "b", "c"}) c.create(pods(), "default", pod(name, "100m"));
+    const int64_t before = c.objects().store().currentRevision();
     sqlite3* other = nullptr;
     QCOMPARE(sqlite3_open(c.dbPath().c_str(), &other), SQLITE_OK);
     QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -196,6 +202,41 @@ class SchedulerTest : public QObject {
                                           std::string::npos);
     }
     QVERIFY(said);
+
+    // Every version of the pods written since the scheduler started, in order.
+    kd::server::WatchOptions from;
+    from.resourceVersion = std::to_string(before);
+    auto watch = c.objects().watch(pods(), "default", from, [] {});
+    QVERIFY(watch.ok());
+    int64_t last = 0;
+    for (const char* name : {"a", "b", "c"}) {
+      last = std::max<int64_t>(last, std::stoll(c.get(pods(), "default", name)["metadata"]
+                                           .value("resourceVersion", "0")));
+    }
+    std::vector<kd::server::WatchEvent> history;
+    KD_TRY_VERIFY(((*watch)->next(history), !history.empty() && history.back().revision >= last));
+    auto podScheduled = [](const json& p) {
+      for (const auto& cond : p["status"].value("conditions", json::array())) {
+        if (cond["type"] == "PodScheduled") return cond;
+      }
+      return json();
+    };
+    bool saidOnPod = false;
+    for (const auto& e : history) {
+      if (!e.object) continue;
+      const json cond = podScheduled(e.object->parse());
+      if (cond.is_null() || cond["status"] != "False") continue;
+      QCOMPARE(cond["reason"], json("SchedulerError"));
+      QVERIFY(cond["message"].get<std::string>().find("database is locked") != std::string::npos);
+      saidOnPod = true;
+    }
+    QVERIFY(saidOnPod);
+    // Bound now: the condition is True, the error gone from it.
+    for (const char* name : {"a", "b", "c"}) {
+      const json cond = podScheduled(c.get(pods(), "default", name));
+      QCOMPARE(cond["status"], json("True"));
+      QVERIFY(!cond.contains("reason"));
+    }
   }
 
   void spreadsReplicasOfOneController() {

@@ -75,6 +75,20 @@ class ObjectServiceTest : public QObject {
     QCOMPARE(dry[0].status().code(), 409);
     QVERIFY(dry[1].ok());
     QVERIFY(!c.exists(pods(), "default", "new"));
+
+    // The engine's own bodies: the answer is the stored metadata only; what is stored is the
+    // whole object, as without the option.
+    kd::server::WriteOptions engine;
+    engine.engineBuilt = true;
+    std::vector<ObjectService::NewObject> own;
+    own.push_back({"default", pod("own")});
+    own.push_back({"default", pod("taken")});
+    auto answered = c.objects().createAll(pods(), std::move(own), engine);
+    QVERIFY(answered[0].ok());
+    QCOMPARE(answered[1].status().code(), 409);
+    const json stored = c.get(pods(), "default", "own");
+    QCOMPARE(answered[0]->object, json({{"metadata", stored["metadata"]}}));
+    QCOMPARE(stored["spec"]["restartPolicy"], json("Always"));
   }
 
   void bindAllBindsEachPodOnceAndSaysWhyNot() {
@@ -112,6 +126,45 @@ class ObjectServiceTest : public QObject {
     QCOMPARE(nodeOf(c, "bound"), std::string("n0"));
     // The relabel written after the caller's copy survives the bind.
     QCOMPARE(c.get(pods(), "default", "stale")["metadata"]["labels"]["tier"], json("web"));
+  }
+
+  // As Kubernetes' binding storage: the bound pod says PodScheduled=True, replacing a False
+  // condition the scheduler wrote (its reason and message go with it).
+  void bindingSetsPodScheduled() {
+    TestCluster c;
+    c.createNamespace("default");
+    c.create(pods(), "default", pod("failed-before"));
+    c.create(pods(), "default", pod("plain"));
+    kd::server::WriteOptions status;
+    status.subresource = "status";
+    const json failed = {{"status",
+                          {{"conditions",
+                            {{{"type", "PodScheduled"},
+                              {"status", "False"},
+                              {"lastProbeTime", nullptr},
+                              {"lastTransitionTime", "2026-01-01T00:00:00Z"},
+                              {"reason", "SchedulerError"},
+                              {"message", "database is locked"}}}}}}};
+    QVERIFY(c.objects()
+                .patch(pods(), "default", "failed-before", kd::api::PatchType::StrategicMerge,
+                       failed, status)
+                .ok());
+    QVERIFY(c.objects().bind("default", "failed-before", {{"target", {{"name", "n1"}}}}).ok());
+    auto results = c.objects().bindAll({{"default", "plain", "n1", nullptr}});
+    QVERIFY(results[0].isOk());
+    for (const char* name : {"failed-before", "plain"}) {
+      std::vector<json> scheduled;
+      const json bound = c.get(pods(), "default", name);
+      for (const auto& cond : bound["status"]["conditions"]) {
+        if (cond["type"] == "PodScheduled") scheduled.push_back(cond);
+      }
+      QCOMPARE(scheduled.size(), size_t(1));
+      QCOMPARE(scheduled[0]["status"], json("True"));
+      QVERIFY(!scheduled[0].contains("reason"));
+      QVERIFY(!scheduled[0].contains("message"));
+      QVERIFY(kd::server::parseTime(scheduled[0].value("lastTransitionTime", "")).has_value());
+      QVERIFY(scheduled[0]["lastTransitionTime"] != json("2026-01-01T00:00:00Z"));
+    }
   }
 };
 
