@@ -35,12 +35,13 @@ constexpr auto kHeapTrimPeriod = std::chrono::seconds(30);
 // burst of 100 pod starts left ~12 MB of heap for ~5 MB in use without them).
 constexpr int kMallocArenas = 2;
 constexpr size_t kIdleApiConnections = 4;
-// Pod steps that run at once. Without a bound a burst of new pods started a thread per pod
-// (100 pods: 103 threads), each with its own API connection while it wrote status and events
-// (~20-40 TLS connections at once, ~130 KB each); the memory they scattered stayed fragmented
-// after the burst. Starts are bound by the OCI runtime's CPU, so more parallel steps do not
-// start pods sooner. A step blocked in a hook holds one of these threads.
-constexpr int kMaxSyncThreads = 8;
+// Pod steps that run at once while they keep returning. Without a bound a burst of new pods
+// started a thread per pod (100 pods: 103 threads), each with its own API connection while it
+// wrote status and events (~20-40 TLS connections at once, ~130 KB each); the memory they
+// scattered stayed fragmented after the burst. Starts are bound by the OCI runtime's CPU, so
+// more parallel steps do not start pods sooner. Steps blocked in hooks (a preStop sleep, a
+// slow postStart) are not busy: when none has returned for a second the pool grows past this.
+constexpr int kSteadySyncThreads = 8;
 
 const api::KindInfo& kindOf(const char* group, const char* resource) {
   const char* version = "v1";
@@ -84,7 +85,7 @@ class Agent {
   NodeFacts facts_;
   Clock::time_point registeredAt_{};
   Clock::time_point lastLease_{}, lastStatus_{};
-  SyncPool pool_{{.maxThreads = kMaxSyncThreads}};             // outlives the workers
+  SyncPool pool_{{.steadyThreads = kSteadySyncThreads}};       // outlives the workers
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by pod uid
   std::unique_ptr<client::Watch> watch_;
   std::string resourceVersion_;

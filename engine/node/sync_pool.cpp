@@ -115,8 +115,16 @@ void SyncPool::run(std::list<Worker>::iterator self, bool watcher) {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     std::optional<Clock::time_point> next;
-    const std::optional<TaskId> id = takeDueLocked(Clock::now(), next);
+    const auto now = Clock::now();
+    const std::optional<TaskId> id = takeDueLocked(now, next);
+    if (id && watcher && !mayStartStepLocked(now)) {
+      // Left for the next thread whose step returns, unless they all stay blocked.
+      queue_.push({tasks_[*id].due, *id});
+      clock_.wait_until(lock, progressAt_ + options_.stallGrace);
+      continue;
+    }
     if (id) {
+      if (stepping_ >= options_.steadyThreads) progressAt_ = now;  // grown past steady
       if (watcher) watcher = watching_ = false;
       runStepLocked(lock, *id);
     } else if (watcher) {
@@ -142,6 +150,7 @@ void SyncPool::run(std::list<Worker>::iterator self, bool watcher) {
 void SyncPool::runStepLocked(std::unique_lock<std::mutex>& lock, TaskId id) {
   Task& task = tasks_[id];  // stays put while running: remove() waits for it
   task.running = true;
+  if (stepping_++ == 0) progressAt_ = Clock::now();  // an idle pool's wait starts afresh
   handOverClockLocked();
   lock.unlock();
   std::optional<Duration> after;
@@ -152,6 +161,8 @@ void SyncPool::runStepLocked(std::unique_lock<std::mutex>& lock, TaskId id) {
     after = kAfterThrow;
   }
   lock.lock();
+  --stepping_;
+  progressAt_ = Clock::now();
   task.running = false;
   if (!after) {
     task.finished = true;
@@ -160,6 +171,10 @@ void SyncPool::runStepLocked(std::unique_lock<std::mutex>& lock, TaskId id) {
     task.rerun = false;
   }
   finished_.notify_all();
+}
+
+bool SyncPool::mayStartStepLocked(Clock::time_point now) const {
+  return stepping_ < options_.steadyThreads || now >= progressAt_ + options_.stallGrace;
 }
 
 bool SyncPool::waitAsSpareLocked(std::unique_lock<std::mutex>& lock, Worker& self) {

@@ -5,7 +5,10 @@
 // The pool is elastic because a step may block for long (a postStart hook, a preStop hook
 // within the grace period, an image pull waiting for another). One idle thread watches the
 // clock; when it takes a task it hands the watch to a spare idle thread, or starts a new one
-// (up to maxThreads) when none is spare, so a blocked pod never delays the others. Spare
+// (up to maxThreads) when none is spare, so a blocked pod never delays the others for long.
+// Beyond `steadyThreads` steps at once a due task waits for a running step to return, and only
+// when none has returned for `stallGrace` (they are blocked, not busy) does the pool add a
+// thread: a burst of 100 new pods runs on a few threads instead of 100. Spare
 // threads above minThreads that stay idle for `idleExit` end. A node with 100 quiet pods thus runs
 // a handful of threads instead of one per pod — each thread costs a stack and, under glibc, soon
 // its own malloc arena, which made up most of the agent's memory per pod.
@@ -35,6 +38,8 @@ class SyncPool {
   struct Options {
     int minThreads = 2;
     int maxThreads = 256;
+    int steadyThreads = 256;  // steps at once before the pool waits for one to return
+    Duration stallGrace = std::chrono::seconds(1);
     Duration idleExit = std::chrono::seconds(10);
   };
 
@@ -83,6 +88,8 @@ class SyncPool {
   // The due task to run now, if any; sets `next` to when the earliest one falls due.
   std::optional<TaskId> takeDueLocked(Clock::time_point now,
                                       std::optional<Clock::time_point>& next);
+  // Whether the watcher may start a due step now rather than wait for a running one.
+  bool mayStartStepLocked(Clock::time_point now) const;
   void spawnLocked(bool watcher);
   // Makes sure some idle thread watches the clock: a spare, else a new thread.
   void handOverClockLocked();
@@ -100,6 +107,8 @@ class SyncPool {
   std::list<Worker> workers_;
   TaskId nextId_ = 1;
   int alive_ = 0;
+  int stepping_ = 0;                // steps running now
+  Clock::time_point progressAt_{};  // a step last returned, or the pool last grew past steady
   bool watching_ = false;  // some thread watches the clock, or has just been handed the watch
   bool stopping_ = false;
 };

@@ -89,6 +89,51 @@ class SyncPoolTest : public QObject {
     KD_TRY_VERIFY(ticks.load() > before + 3);  // still stepping on what is left
   }
 
+  // Past steadyThreads a burst of short steps waits for running ones instead of adding threads;
+  // steps that stay blocked past stallGrace let the pool grow, so the others still run.
+  void aBurstRunsOnSteadyThreadsAndBlockedStepsStillGrow() {
+    SyncPool::Options options;
+    options.minThreads = 1;
+    options.steadyThreads = 2;
+    options.stallGrace = 300ms;
+    SyncPool pool(options);
+    std::atomic<int> done{0}, most{0}, now{0};
+    for (int i = 0; i < 40; ++i) {
+      pool.add([&]() -> std::optional<SyncPool::Duration> {
+        const int running = ++now;
+        for (int m = most.load(); running > m && !most.compare_exchange_weak(m, running);) {
+        }
+        std::this_thread::sleep_for(5ms);
+        --now;
+        ++done;
+        return std::nullopt;
+      });
+    }
+    KD_TRY_COMPARE(done.load(), 40);
+    // Each returns within 5 ms, far inside the grace: never more than the steady two at once
+    // (a third only if the machine stalled a step past 300 ms).
+    QVERIFY2(most.load() <= 3, qPrintable(QString::number(most.load())));
+
+    std::promise<void> release;
+    std::shared_future<void> gate = release.get_future().share();
+    std::atomic<int> blocked{0};
+    for (int i = 0; i < 3; ++i) {
+      pool.add([&, gate]() -> std::optional<SyncPool::Duration> {
+        ++blocked;
+        gate.wait();
+        return std::nullopt;
+      });
+    }
+    KD_TRY_COMPARE(blocked.load(), 3);  // the third started once the first two stayed blocked
+    std::atomic<int> ticks{0};
+    pool.add([&]() -> std::optional<SyncPool::Duration> {
+      ++ticks;
+      return std::nullopt;
+    });
+    KD_TRY_COMPARE(ticks.load(), 1);
+    release.set_value();
+  }
+
   void removeWaitsForTheRunningStep() {
     SyncPool pool;
     std::atomic<bool> entered{false}, left{false};
