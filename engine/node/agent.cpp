@@ -81,6 +81,7 @@ class Agent {
   OciRuntime runtime_;
   std::unique_ptr<PodEventRecorder> events_;
   std::unique_ptr<ServiceAccountTokenManager> tokens_;
+  std::unique_ptr<ConfigCache> configs_;  // outlives the workers
   NodeContext ctx_;
   NodeFacts facts_;
   Clock::time_point registeredAt_{};
@@ -139,6 +140,8 @@ Status Agent::init() {
           options_.containerLogMaxFiles};
   tokens_ = std::make_unique<ServiceAccountTokenManager>(apiTokenRequester(*api_));
   ctx_.tokens = tokens_.get();
+  configs_ = std::make_unique<ConfigCache>(*api_);
+  ctx_.configs = configs_.get();
   tunnel_ =
       std::make_unique<ReverseTunnel>(*access, options_.nodeName,
                                       StreamingContext{&runtime_, options_.stateDir, images_.get(),

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <set>
 
 #include "engine/api/go_duration.h"
 #include "engine/node/image_puller.h"
@@ -104,7 +105,9 @@ void removePodCgroups(const std::string& uid) {
 }  // namespace
 
 PodWorker::PodWorker(const NodeContext& ctx, const json& pod)
-    : ctx_(ctx), pod_(std::make_shared<const std::string>(pod.dump())) {
+    : ctx_(ctx),
+      configRefs_(ctx.configs),
+      pod_(std::make_shared<const std::string>(pod.dump())) {
   const json& meta = section(pod, "metadata");
   uid_ = meta.value("uid", "");
   namespace_ = meta.value("namespace", "");
@@ -637,9 +640,18 @@ void PodWorker::refreshVolumes(const json& pod) {
   if (ctx_.tokens) {
     tokens = [this, &pod](const json& projection) { return ctx_.tokens->token(pod, projection); };
   }
+  std::set<ConfigKey> used;
   auto volumes = prepareVolumes(
-      podDir_, pod, [this](const std::string& r, const std::string& n) { return getObject(r, n); },
+      podDir_, pod,
+      [this, &used](const std::string& r, const std::string& n) -> Result<json> {
+        if (!ctx_.configs || (r != "configmaps" && r != "secrets")) return getObject(r, n);
+        ConfigKey key{r, namespace_, n};
+        used.insert(key);
+        return configRefs_.get(key);
+      },
       tokens);
+  // A failed refresh stops at the first bad volume: keep what the later ones hold until then.
+  if (volumes.ok()) configRefs_.keepOnly(used);
   const std::string error = volumes.ok() ? "" : volumes.status().message();
   if (!error.empty() && error != volumeError_)
     ctx_.events->record(pod, "", "Warning", "FailedMount", error);
@@ -770,6 +782,7 @@ void PodWorker::cleanup() {
   teardownVolumes(podDir_);
   removePodCgroups(uid_);
   if (ctx_.tokens) ctx_.tokens->forgetPod(uid_);
+  configRefs_.keepOnly({});
   std::error_code ec;
   fs::remove_all(podDir_, ec);
   fs::remove_all(logDir(), ec);

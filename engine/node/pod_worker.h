@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/client/api_client.h"
+#include "engine/node/config_cache.h"
 #include "engine/node/cri_log.h"
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
@@ -53,6 +54,8 @@ struct NodeContext {
   uint64_t containerLogMaxBytes = RotatingLogFile::kDefaultMaxBytes;
   int containerLogMaxFiles = RotatingLogFile::kDefaultMaxFiles;
   ServiceAccountTokenManager* tokens = nullptr;  // fills token volumes; null: none are filled
+  // ConfigMap/Secret volumes are read from here (config_cache.h); null: GET at each sync.
+  ConfigCache* configs = nullptr;
 };
 
 class PodWorker {
@@ -151,6 +154,7 @@ class PodWorker {
   // ContainerCreating with a FailedMount event.
   void refreshVolumes(const json& pod);
   // Objects the pod refers to (ConfigMaps, Secrets, claims, volumes), read from the API.
+  // Volumes read ConfigMaps and Secrets through ctx_.configs (watched, shared by the pods).
   Result<json> getObject(const std::string& resource, const std::string& name) const;
 
   std::string containerId(const std::string& name, int attempt) const;
@@ -172,6 +176,7 @@ class PodWorker {
   std::string startTime_;
   std::string podIp_;  // "" until the node network has given the sandbox one
   VolumePaths volumes_;
+  ConfigRefs configRefs_;  // the ConfigMaps/Secrets the volumes read from ctx_.configs
   std::string volumeError_;  // "" once every volume is set up
   bool probeStatusDirty_ = false;
 

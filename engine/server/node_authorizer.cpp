@@ -47,8 +47,10 @@ constexpr std::array kRules = {
          "",
          {"get", "create", "update", "patch", "delete"},
          Scope::OwnLease},
-    Rule{"", "configmaps", "", {"get"}, Scope::Referenced},
-    Rule{"", "secrets", "", {"get"}, Scope::Referenced},
+    // list/watch only of one object, named by fieldSelector metadata.name=<name> (the agent's
+    // ConfigMap/Secret cache watches each one its pods use, as the kubelet does).
+    Rule{"", "configmaps", "", {"get", "list", "watch"}, Scope::Referenced},
+    Rule{"", "secrets", "", {"get", "list", "watch"}, Scope::Referenced},
     Rule{"", "persistentvolumeclaims", "", {"get"}, Scope::Referenced},
     Rule{"", "persistentvolumes", "", {"get"}, Scope::Referenced},
     Rule{"", "serviceaccounts", "token", {"create"}, Scope::PodToken},
@@ -195,10 +197,22 @@ Status checkScope(Scope scope, const std::string& node, const RequestInfo& info,
     }
     case Scope::PodToken:
       return checkPodToken(node, info, request, objects);
-    case Scope::Referenced:
-      if (referencedByBoundPod(objects, node, info)) return {};
+    case Scope::Referenced: {
+      // kube-apiserver takes a list's or watch's name from fieldSelector metadata.name=<name>.
+      RequestInfo named = info;
+      if (named.name.empty() && (info.verb == "list" || info.verb == "watch")) {
+        const std::string selector = info.param("fieldSelector");
+        for (std::string_view prefix : {"metadata.name==", "metadata.name="}) {
+          if (selector.starts_with(prefix) && selector.find(',') == std::string::npos) {
+            named.name = selector.substr(prefix.size());
+            break;
+          }
+        }
+      }
+      if (!named.name.empty() && referencedByBoundPod(objects, node, named)) return {};
       return forbidden(node, info,
                        "no relationship found between node '" + node + "' and this object");
+    }
   }
   return forbidden(node, info, "");
 }

@@ -85,6 +85,9 @@ void NodeAgentProcess::stop() {
 }
 
 QString NodeAgentProcess::log() {
+  // Without an event loop QProcess reads the pipe only in its waitFor* calls.
+  while (process_.state() == QProcess::Running && process_.waitForReadyRead(10)) {
+  }
   log_ += QString::fromUtf8(process_.readAll());
   return log_;
 }

@@ -87,6 +87,27 @@ class NodeAuthorizationE2eTest : public QObject {
     QTest::newRow("list secrets")
         << QStringList{"get", "secrets"}
         << "User \"system:node:n1\" cannot list resource \"secrets\" in API group \"\"";
+    // As kube-apiserver: a list or watch of one referenced object, named by its fieldSelector
+    // (the agent's ConfigMap/Secret cache watches them so).
+    QTest::newRow("list one secret its pod mounts, by name")
+        << QStringList{"get", "secrets", "--field-selector", "metadata.name=used"} << "";
+    QTest::newRow("watch one configmap its pod uses, by name")
+        << QStringList{"get", "--raw",
+                       "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1&"
+                       "fieldSelector=metadata.name%3Dsettings"}
+        << "";
+    QTest::newRow("watch an unused secret by name")
+        << QStringList{"get", "--raw",
+                       "/api/v1/namespaces/default/secrets?watch=1&timeoutSeconds=1&"
+                       "fieldSelector=metadata.name%3Dunused"}
+        << "forbidden";
+    QTest::newRow("list an unused secret by name")
+        << QStringList{"get", "secrets", "--field-selector", "metadata.name=unused"}
+        << "cannot list resource \"secrets\" in API group \"\" in the namespace \"default\": " +
+               noRelation;
+    QTest::newRow("list secrets selected by another field")
+        << QStringList{"get", "secrets", "--field-selector", "type=Opaque"}
+        << "cannot list resource \"secrets\"";
     QTest::newRow("list deployments")
         << QStringList{"get", "deployments"}
         << "cannot list resource \"deployments\" in API group \"apps\" in the namespace";

@@ -291,6 +291,47 @@ class NodeAgentTest : public QObject {
     KUBECTL_OK(k({"delete", "pod", "configured", "--timeout=30s"}));
   }
 
+  // The agent's ConfigMap cache (config_cache.h): two pods mounting one ConfigMap share one
+  // watch, an update reaches both pods' files through it, and the watch ends with the last pod.
+  void podsShareOneWatchPerConfigMap() {
+    KUBECTL_OK(k({"create", "configmap", "shared", "--from-literal=v=one"}));
+    auto manifest = [](const QString& name, const QString& volume) {
+      return QString("apiVersion: v1\nkind: Pod\nmetadata: {name: %1}\nspec:\n  nodeName: n1\n"
+                     "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+                     "    image: busybox\n    command: [sleep, '3600']\n"
+                     "    volumeMounts: [{name: c, mountPath: /cfg}]\n"
+                     "  volumes: [{name: c, %2}]\n")
+          .arg(name, volume)
+          .toUtf8();
+    };
+    KUBECTL_OK(k({"apply", "-f", "-"}, manifest("share-a", "configMap: {name: shared}")));
+    KUBECTL_OK(k({"apply", "-f", "-"},
+                 manifest("share-b", "projected: {sources: [{configMap: {name: shared}}]}")));
+    QVERIFY2(waitRunning("share-a") && waitRunning("share-b"), qPrintable(agentLog()));
+    const QString watching = "watching configmaps default/shared\n";
+    QVERIFY2(agentLog().count(watching) == 1, qPrintable(agentLog()));
+
+    auto file = [&](const QString& pod) {
+      QFile f(agent_.stateDir() + "/pods/" + jsonpath("pod", pod, "{.metadata.uid}") +
+              "/volumes/c/v");
+      return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    };
+    QCOMPARE(file("share-a"), QString("one"));
+    QCOMPARE(file("share-b"), QString("one"));
+    KUBECTL_OK(k({"patch", "configmap", "shared", "-p", "{\"data\": {\"v\": \"two\"}}"}));
+    QVERIFY2(waitFor([&] { return file("share-a") == "two" && file("share-b") == "two"; }, 10000),
+             qPrintable(file("share-a") + " " + file("share-b")));
+    QCOMPARE(agentLog().count(watching), 1);  // the update came through the same watch
+
+    const QString stopped = "stopped watching configmaps default/shared\n";
+    KUBECTL_OK(k({"delete", "pod", "share-a", "--timeout=30s"}));
+    QCOMPARE(agentLog().count(stopped), 0);  // share-b still uses it
+    KUBECTL_OK(k({"delete", "pod", "share-b", "--timeout=30s"}));
+    QVERIFY2(waitFor([&] { return agentLog().count(stopped) == 1; }, 10000),
+             qPrintable(agentLog()));
+    KUBECTL_OK(k({"delete", "configmap", "shared"}));
+  }
+
   void missingConfigMapIsAConfigErrorUntilCreated() {
     KUBECTL_OK(k({"apply", "-f", "-"},
                  "apiVersion: v1\nkind: Pod\nmetadata: {name: waits}\nspec:\n  nodeName: n1\n"
