@@ -27,12 +27,50 @@ void compactEvent(json& event) {
     keepOnly(*io, {"kind", "namespace", "name", "uid", "fieldPath"});
 }
 
+// Keeps, of each element of the array obj[name], the members named in `keep`.
+void keepInEach(json& obj, const char* name, std::initializer_list<const char*> keep) {
+  if (auto list = obj.find(name); list != obj.end() && list->is_array()) {
+    for (json& item : *list) keepOnly(item, keep);
+  }
+}
+
+// What the dashboard reads of a pod in the pods cache: the Pods table (every field the pod
+// printer reads, engine/api/table.cpp: READY, STATUS, RESTARTS, IP, NODE, NOMINATED NODE,
+// READINESS GATES, the row's Completed condition), the Cluster page's pods per node, the logs,
+// shell and port-forward actions (container names and ports, the default-container
+// annotation) and the selectors of the Logs view. The pod detail and the editor GET the full
+// pod of the one selected (MainWindow::followSelectedPod, editSelected).
+void compactPod(json& pod) {
+  keepOnly(pod, {"apiVersion", "kind", "metadata", "spec", "status"});
+  if (auto meta = pod.find("metadata"); meta != pod.end()) {
+    keepOnly(*meta, {"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                     "deletionTimestamp", "labels", "annotations", "ownerReferences"});
+    if (auto a = meta->find("annotations"); a != meta->end() && a->is_object())
+      a->erase("kubectl.kubernetes.io/last-applied-configuration");
+  }
+  if (auto spec = pod.find("spec"); spec != pod.end()) {
+    keepOnly(*spec, {"nodeName", "containers", "initContainers", "readinessGates"});
+    keepInEach(*spec, "containers", {"name", "ports"});
+    keepInEach(*spec, "initContainers", {"name", "restartPolicy", "ports"});
+  }
+  if (auto status = pod.find("status"); status != pod.end()) {
+    keepOnly(*status, {"phase", "reason", "conditions", "podIP", "podIPs", "nominatedNodeName",
+                       "containerStatuses", "initContainerStatuses"});
+    keepInEach(*status, "conditions", {"type", "status", "reason"});
+    for (const char* statuses : {"containerStatuses", "initContainerStatuses"})
+      keepInEach(*status, statuses,
+                 {"name", "restartCount", "state", "lastState", "ready", "started"});
+  }
+}
+
 client::RemoteInformerOptions informerOptions(const api::KindInfo& kind) {
   client::RemoteInformerOptions o;
   o.listPageSize = ClusterSession::kListPageSize;
   if (kind.kind == "Event") {
     o.transform = compactEvent;
     o.maxObjects = ClusterSession::kRecentEvents;
+  } else if (kind.kind == "Pod" && kind.group.empty()) {
+    o.transform = compactPod;
   }
   return o;
 }

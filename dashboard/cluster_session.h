@@ -6,7 +6,9 @@
 //
 // Informers list in pages. Events are kept compact (the fields the dashboard shows) and only
 // the kRecentEvents most recent ones: a busy cluster writes several per pod, and the API
-// server keeps them an hour.
+// server keeps them an hour. Pods are kept compact too (what the Pods table, the Cluster page
+// and the pod actions read; not probes, images, resources or volumes): whoever needs a whole
+// pod GETs it, as the pod detail does for the selected one.
 //
 // A table asked for with Start::WhenIdle starts listing only once every started informer has
 // synced and its table caught up, so the section on screen is not slowed down by the fifteen

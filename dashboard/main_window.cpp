@@ -406,6 +406,10 @@ void MainWindow::detachSession() {
   filter_->setSourceModel(nullptr);
   model_ = nullptr;
   podDetail_->setPod(nullptr, {});
+  fullPod_ = nullptr;
+  fullPodWanted_.clear();
+  fullPodFetching_ = false;
+  ++fullPodSession_;
   objectDetail_->setObject({}, nullptr);
   session_->disconnect(this);
   for (const auto& s : sidebarSections()) {
@@ -570,13 +574,43 @@ void MainWindow::refreshDetail() {
   const api::CachedObject obj = selectedObject();
   if (kind_->resource == "pods" && kind_->group.empty()) {
     details_->setCurrentWidget(podDetail_);
+    if (obj) followSelectedPod(obj);
+    // Until the selected pod's full object has come, the detail stays empty.
+    const bool shown = obj && fullPod_ && api::objectKey(*fullPod_) == api::objectKey(*obj);
     // Only a selected pod needs the events, which a busy cluster holds by the hundred thousand.
-    podDetail_->setPod(obj, obj ? session_->bridge(builtinKind("events"))->informer().list()
-                                : std::vector<api::CachedObject>());
+    podDetail_->setPod(shown ? fullPod_ : nullptr,
+                       shown ? session_->bridge(builtinKind("events"))->informer().list()
+                             : std::vector<api::CachedObject>());
   } else {
     details_->setCurrentWidget(objectDetail_);
     objectDetail_->setObject(QString::fromStdString(kind_->kind), obj);
   }
+}
+
+void MainWindow::followSelectedPod(const api::CachedObject& compact) {
+  const std::string want = api::objectKey(*compact) + "@" +
+                           std::string(api::stringAt(*compact, "metadata", "resourceVersion"));
+  if (want == fullPodWanted_) return;  // asked already
+  fullPodWanted_ = want;
+  if (fullPodFetching_) return;  // asked again when the running GET returns
+  fullPodFetching_ = true;
+  client::ApiClient* client = session_->clientPtr();
+  runAsync<json>(
+      this,
+      [client, ns = namespaceOf(*compact).toStdString(), name = nameOf(*compact).toStdString()] {
+        return client->get(builtinKind("pods"), ns, name);
+      },
+      [this, want, session = fullPodSession_](const Result<json>& r) {
+        if (session != fullPodSession_) return;  // the session it asked went
+        fullPodFetching_ = false;
+        if (r.ok()) {
+          fullPod_ = std::make_shared<const json>(*r);
+        } else if (want == fullPodWanted_) {
+          report(QStringLiteral("get pod %1").arg(QString::fromStdString(want)), r.status());
+        }
+        if (want != fullPodWanted_) fullPodWanted_.clear();  // it changed meanwhile: ask again
+        refreshDetail();
+      });
 }
 
 void MainWindow::updateActions() {

@@ -150,6 +150,9 @@ class MainWindow : public QMainWindow {
   void updateNamespaces();
   void scheduleDetailRefresh();
   void refreshDetail();
+  // The pods cache holds compact pods (ClusterSession); the pod detail shows the full pod of
+  // the selected row, GOT off the GUI thread whenever its cached entry changes.
+  void followSelectedPod(const api::CachedObject& compact);
   void updateActions();
   void report(const QString& what, const Status& status);
   void restoreSettings();
@@ -170,6 +173,10 @@ class MainWindow : public QMainWindow {
   const api::KindInfo* kind_ = nullptr;
   ResourceTableModel* model_ = nullptr;
   bool detailQueued_ = false;
+  api::CachedObject fullPod_;  // the selected pod as last GOT, or null
+  std::string fullPodWanted_;  // "key@resourceVersion" of the cache entry last asked for
+  bool fullPodFetching_ = false;
+  int fullPodSession_ = 0;  // counts detached sessions: a late answer from one is dropped
   bool columnsSized_ = false;
 
   ContextSwitcher* switcher_ = nullptr;

@@ -3,8 +3,9 @@
 // restarts, image, ports and resources; probe settings and status per container with a
 // timeline of their results; conditions), Events (the pod's events, live), Metrics (CPU and
 // memory over time, once given a client: UsageCharts) and YAML. Apart from the metrics it only
-// displays what it is given; the main window feeds it the pod and the events from the live
-// tables whenever they change. Probe transitions it has seen are remembered per pod uid (for
+// displays what it is given; the main window feeds it the full pod (GOT from the server whenever
+// its compact entry in the pods cache changes) and the events from the live
+// table. Probe transitions it has seen are remembered per pod uid (for
 // the kMaxPods pods shown last) while the view lives, so the timeline outlasts a reselection.
 // Its "Logs" button asks the main window to open the pod's logs.
 

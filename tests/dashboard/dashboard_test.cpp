@@ -21,6 +21,7 @@
 #include "dashboard/object_detail_view.h"
 #include "dashboard/pod_detail_view.h"
 #include "dashboard/resource_filter_model.h"
+#include "engine/api/table.h"
 #include "tests/e2e/engine_process.h"
 #include "tests/support/settle.h"
 
@@ -62,6 +63,7 @@ class DashboardTest : public QObject {
   void sortsNumerically();
   void podDetailShowsContainersProbesConditions();
   void emptyDetailAsksNoLayoutAsPodsChange();
+  void podsCacheIsCompactDetailIsFull();
   void sidebarCountsFollowTables();
   void secretValuesHiddenUntilRevealed();
   void scaleReachesApi();
@@ -252,7 +254,8 @@ void DashboardTest::podDetailShowsContainersProbesConditions() {
   auto* detail = window_->podDetail();
   QVERIFY(detail->isVisible());
   QTreeWidget* containers = detail->tree("containers");
-  QCOMPARE(containers->topLevelItemCount(), 1);
+  // The detail shows the full pod, which it GETs once selected (the cache keeps compact pods).
+  QTRY_COMPARE_WITH_TIMEOUT(containers->topLevelItemCount(), 1, 15000);
   QTreeWidgetItem* c = containers->topLevelItem(0);
   QCOMPARE(c->text(0), QString("app"));
   QCOMPARE(c->text(4), QString("busybox"));
@@ -308,10 +311,50 @@ void DashboardTest::emptyDetailAsksNoLayoutAsPodsChange() {
   QCOMPARE(layouts.count, 0);
   // The probe sees layouts: showing a pod and clearing it again asks for them.
   QVERIFY(window_->selectKey("dash-a/idle-a"));
+  KD_TRY_VERIFY(detail->pod());  // its full object has come
   window_->table()->selectionModel()->clear();
   KD_TRY_VERIFY(!detail->pod());
   KD_TRY_VERIFY(layouts.count > 0);
   kubectlOk({"-n", "dash-a", "delete", "pod", "idle-a", "idle-b", "--wait=false"});
+}
+
+// The pods informer caches compact pods (what the table and the Cluster page read), printed
+// exactly as the full pod is; the selected pod's detail shows the full pod, probes included.
+void DashboardTest::podsCacheIsCompactDetailIsFull() {
+  kubectlOk({"apply", "-f", "-"}, kProbedPod);
+  QVERIFY(window_->showSection("pods"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->selectKey("dash-a/probed"), 15000);
+  auto* detail = window_->podDetail();
+  const kd::client::RemoteInformer& informer = session_->bridge(kind("pods"))->informer();
+  // Once the detail holds the same version of the pod as the cache (both move while it starts).
+  auto version = [](const kd::api::CachedObject& o) {
+    return o ? std::string(kd::api::stringAt(*o, "metadata", "resourceVersion")) : std::string();
+  };
+  KD_TRY_VERIFY(detail->pod() &&
+                version(detail->pod()) == version(informer.get("dash-a", "probed")) &&
+                detail->tree("containers")->topLevelItem(0)->text(1) == "Running");
+  const kd::api::CachedObject full = detail->pod();
+  const kd::api::CachedObject compact = informer.get("dash-a", "probed");
+  QVERIFY(compact && version(compact) == version(full));
+  const kd::json& cached = compact->at("spec").at("containers").at(0);
+  QCOMPARE(cached.value("name", ""), std::string("app"));
+  QVERIFY(cached.contains("ports"));
+  for (const char* dropped : {"image", "readinessProbe", "livenessProbe", "resources"})
+    QVERIFY2(!cached.contains(dropped), dropped);
+  QVERIFY(!compact->at("metadata").contains("managedFields"));
+  QVERIFY(compact->dump().size() < full->dump().size() / 2);
+  const kd::json& shown = full->at("spec").at("containers").at(0);
+  QVERIFY(shown.contains("readinessProbe") && shown.contains("image"));
+  QCOMPARE(detail->tree("probes")->topLevelItemCount(), 2);
+  QCOMPARE(detail->tree("containers")->topLevelItem(0)->text(4), QString("busybox"));
+  // Every column of the pod printer (the hidden ones too) and the row's conditions are the
+  // same for the compact and the full pod.
+  const auto now = std::chrono::system_clock::now();
+  auto printed = [&](const kd::api::CachedObject& pod) {
+    return kd::api::buildTable(kind("pods"), {pod.get()}, kd::json::object(),
+                               kd::api::TableObjects::None, now)["rows"];
+  };
+  QCOMPARE(printed(compact).dump(), printed(full).dump());
 }
 
 void DashboardTest::sidebarCountsFollowTables() {
