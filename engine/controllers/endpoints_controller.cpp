@@ -218,7 +218,8 @@ void EndpointsController::setup(ControllerManager& manager, WorkQueue& queue) {
     queue.add(objectKey(meta.value("namespace", ""), labels.value(kServiceNameLabel, "")));
   };
   sliceInformer_->addHandlers(
-      {nullptr, [byServiceLabel](const CachedObject&, const CachedObject& s) { byServiceLabel(s); },
+      {byServiceLabel,
+       [byServiceLabel](const CachedObject&, const CachedObject& s) { byServiceLabel(s); },
        byServiceLabel});
 }
 
@@ -273,9 +274,27 @@ Status EndpointsController::syncEndpoints(const json& service, const json& subse
   return objects_.update(*endpoints_, ns, name, std::move(updated), {}).status();
 }
 
+bool EndpointsController::awaitingOwnSlices(const std::string& key, const std::string& ns) {
+  // A slice the informer never shows (deleted before its ADDED event reached a relisting
+  // informer) is not waited for longer than this.
+  constexpr auto kUnseenLimit = std::chrono::seconds(10);
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(createdMu_);
+  auto it = unseenSlices_.find(key);
+  if (it == unseenSlices_.end()) return false;
+  std::erase_if(it->second, [&](const CreatedSlice& c) {
+    return now - c.at > kUnseenLimit || sliceInformer_->get(ns, c.name) != nullptr;
+  });
+  if (!it->second.empty()) return true;
+  unseenSlices_.erase(it);
+  return false;
+}
+
 Status EndpointsController::syncSlices(const json& service, const json& desired) {
   const json& meta = fieldOf(service, "metadata");
   const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  const std::string key = objectKey(ns, name);
+  if (awaitingOwnSlices(key, ns)) return {};
   std::vector<CachedObject> existing;
   for (const auto& slice : sliceInformer_->list(ns)) {
     const json& labels = fieldOf(fieldOf(*slice, "metadata"), "labels");
@@ -304,7 +323,13 @@ Status EndpointsController::syncSlices(const json& service, const json& desired)
                            {"namespace", ns},
                            {"labels", labels},
                            {"ownerReferences", json::array({controllerRefTo(service)})}};
-      note(objects_.create(*slices_, ns, std::move(slice), {}).status());
+      auto created = objects_.create(*slices_, ns, std::move(slice), {});
+      note(created.status());
+      if (created.ok()) {
+        std::lock_guard lock(createdMu_);
+        unseenSlices_[key].push_back(
+            {nameOf(created->object), std::chrono::steady_clock::now()});
+      }
       continue;
     }
     const json& current = *existing[i];

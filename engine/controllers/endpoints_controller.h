@@ -19,7 +19,11 @@
 //     belong to whoever wrote them. Objects are only written when their content changes.
 // Queue key: "namespace/name" of the Service.
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/controllers/controller.h"
 #include "engine/controllers/informer.h"
@@ -45,6 +49,10 @@ class EndpointsController : public Controller {
   Status syncEndpoints(const json& service, const json& subsets);
   Status syncSlices(const json& service, const json& groups);
   Status removeOwned(const std::string& ns, const std::string& name);
+  // True while a slice this controller created for the service `key` is not yet in the slice
+  // informer's cache: acting on that cache would create a second slice for the same endpoints
+  // (client-go's endpointSliceTracker guards the same). The slice's ADDED event syncs again.
+  bool awaitingOwnSlices(const std::string& key, const std::string& ns);
 
   server::ObjectService& objects_;
   int maxEndpointsPerSlice_;
@@ -57,6 +65,12 @@ class EndpointsController : public Controller {
   Informer* endpointsInformer_ = nullptr;
   Informer* sliceInformer_ = nullptr;
   WorkQueue* queue_ = nullptr;
+  struct CreatedSlice {
+    std::string name;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex createdMu_;
+  std::map<std::string, std::vector<CreatedSlice>> unseenSlices_;  // by service key
 };
 
 }  // namespace kd::controllers
