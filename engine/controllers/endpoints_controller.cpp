@@ -327,8 +327,7 @@ Status EndpointsController::syncSlices(const json& service, const json& desired)
       note(created.status());
       if (created.ok()) {
         std::lock_guard lock(createdMu_);
-        unseenSlices_[key].push_back(
-            {nameOf(created->object), std::chrono::steady_clock::now()});
+        unseenSlices_[key].push_back({nameOf(created->object), std::chrono::steady_clock::now()});
       }
       continue;
     }

@@ -9,7 +9,7 @@ namespace kd::node {
 struct ConfigCache::Entry {
   ConfigKey key;
   std::mutex mu;
-  bool live = false;       // a watch runs and the cached copy follows it
+  bool live = false;        // a watch runs and the cached copy follows it
   uint64_t generation = 0;  // of the current watch; events of older ones are dropped
   Result<json> object = Status::notFound("");
   std::unique_ptr<client::Watch> watch;  // last: cancelled before the rest goes
@@ -113,8 +113,8 @@ Result<json> ConfigCache::get(const ConfigKey& key) {
   entry->watch = std::move(*watch);
   entry->live = true;
   if (first) {
-    std::fprintf(stderr, "kubedesk-node: watching %s %s/%s\n", key.resource.c_str(),
-                 key.ns.c_str(), key.name.c_str());
+    std::fprintf(stderr, "kubedesk-node: watching %s %s/%s\n", key.resource.c_str(), key.ns.c_str(),
+                 key.name.c_str());
   }
   return entry->object;
 }

@@ -105,9 +105,7 @@ void removePodCgroups(const std::string& uid) {
 }  // namespace
 
 PodWorker::PodWorker(const NodeContext& ctx, const json& pod)
-    : ctx_(ctx),
-      configRefs_(ctx.configs),
-      pod_(std::make_shared<const std::string>(pod.dump())) {
+    : ctx_(ctx), configRefs_(ctx.configs), pod_(std::make_shared<const std::string>(pod.dump())) {
   const json& meta = section(pod, "metadata");
   uid_ = meta.value("uid", "");
   namespace_ = meta.value("namespace", "");
@@ -664,9 +662,8 @@ void PodWorker::sync(const json& pod) {
   refreshVolumes(pod);
   adoptSlots(pod);
   if (startTime_.empty()) startTime_ = readFileText(podDir_ / "start-time");
-  const std::string lastPhase = publishedText_.empty()
-                                    ? section(pod, "status").value("phase", "")
-                                    : publishedPhase_;
+  const std::string lastPhase =
+      publishedText_.empty() ? section(pod, "status").value("phase", "") : publishedPhase_;
   const bool final = lastPhase == "Succeeded" || lastPhase == "Failed";
   std::vector<ContainerView> init, app;
   bool initDone = true;

@@ -176,7 +176,7 @@ class PodWorker {
   std::string startTime_;
   std::string podIp_;  // "" until the node network has given the sandbox one
   VolumePaths volumes_;
-  ConfigRefs configRefs_;  // the ConfigMaps/Secrets the volumes read from ctx_.configs
+  ConfigRefs configRefs_;    // the ConfigMaps/Secrets the volumes read from ctx_.configs
   std::string volumeError_;  // "" once every volume is set up
   bool probeStatusDirty_ = false;
 

@@ -73,7 +73,9 @@ namespace {
 thread_local DeferredWakeups* currentDeferral = nullptr;
 }  // namespace
 
-DeferredWakeups::DeferredWakeups() : outer_(currentDeferral) { currentDeferral = this; }
+DeferredWakeups::DeferredWakeups() : outer_(currentDeferral) {
+  currentDeferral = this;
+}
 
 DeferredWakeups::~DeferredWakeups() {
   currentDeferral = outer_;

@@ -296,11 +296,12 @@ class NodeAgentTest : public QObject {
   void podsShareOneWatchPerConfigMap() {
     KUBECTL_OK(k({"create", "configmap", "shared", "--from-literal=v=one"}));
     auto manifest = [](const QString& name, const QString& volume) {
-      return QString("apiVersion: v1\nkind: Pod\nmetadata: {name: %1}\nspec:\n  nodeName: n1\n"
-                     "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
-                     "    image: busybox\n    command: [sleep, '3600']\n"
-                     "    volumeMounts: [{name: c, mountPath: /cfg}]\n"
-                     "  volumes: [{name: c, %2}]\n")
+      return QString(
+                 "apiVersion: v1\nkind: Pod\nmetadata: {name: %1}\nspec:\n  nodeName: n1\n"
+                 "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+                 "    image: busybox\n    command: [sleep, '3600']\n"
+                 "    volumeMounts: [{name: c, mountPath: /cfg}]\n"
+                 "  volumes: [{name: c, %2}]\n")
           .arg(name, volume)
           .toUtf8();
     };

@@ -210,8 +210,8 @@ class SchedulerTest : public QObject {
     QVERIFY(watch.ok());
     int64_t last = 0;
     for (const char* name : {"a", "b", "c"}) {
-      last = std::max<int64_t>(last, std::stoll(c.get(pods(), "default", name)["metadata"]
-                                           .value("resourceVersion", "0")));
+      last = std::max<int64_t>(last, std::stoll(c.get(pods(), "default", name)["metadata"].value(
+                                         "resourceVersion", "0")));
     }
     std::vector<kd::server::WatchEvent> history;
     KD_TRY_VERIFY(((*watch)->next(history), !history.empty() && history.back().revision >= last));

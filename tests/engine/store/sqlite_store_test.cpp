@@ -329,9 +329,14 @@ class SqliteStoreTest : public QObject {
         "  create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, value TEXT NOT NULL);"
         "INSERT INTO meta VALUES('schema_version', 1), ('compact_rev', 5);"
         // a: written at 3, its log row compacted; b: created at 6, kept in the log.
-        "INSERT INTO objects VALUES('core/pods/default/a', 3, 3, '" + a + "');"
-        "INSERT INTO objects VALUES('core/pods/default/b', 6, 6, '" + b + "');"
-        "INSERT INTO log VALUES(6, 'core/pods/default/b', 0, 6, 0, '" + b + "');";
+        "INSERT INTO objects VALUES('core/pods/default/a', 3, 3, '" +
+        a +
+        "');"
+        "INSERT INTO objects VALUES('core/pods/default/b', 6, 6, '" +
+        b +
+        "');"
+        "INSERT INTO log VALUES(6, 'core/pods/default/b', 0, 6, 0, '" +
+        b + "');";
     QCOMPARE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
 
