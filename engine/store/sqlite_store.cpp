@@ -62,16 +62,14 @@ std::string columnText(sqlite3_stmt* st, int col) {
   return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, col))) : std::string();
 }
 
+// The innermost DeferredWakeups alive on this thread; null when none is.
+thread_local DeferredWakeups* currentDeferral = nullptr;
+
 }  // namespace
 
 kd::json StoredObject::parse() const {
   return kd::json::parse(json);
 }
-
-namespace {
-// The innermost DeferredWakeups alive on this thread; null when none is.
-thread_local DeferredWakeups* currentDeferral = nullptr;
-}  // namespace
 
 DeferredWakeups::DeferredWakeups() : outer_(currentDeferral) {
   currentDeferral = this;
