@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 
+#include "engine/node/file_tree.h"
 #include "engine/node/image_ref.h"
 #include "engine/node/process.h"
 
@@ -614,7 +615,7 @@ Status ImageStore::releaseRootfs(const fs::path& dir) {
   }
   std::error_code ec;
   for (const char* sub : {"rootfs", "upper", "work", "mounted", "copied"}) {
-    fs::remove_all(dir / sub, ec);
+    removeTree(dir / sub, ec);
     if (ec) return Status::internal("remove " + (dir / sub).string() + ": " + ec.message());
   }
   return {};

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/api/go_duration.h"
+#include "engine/node/file_tree.h"
 #include "engine/node/image_puller.h"
 #include "engine/node/lifecycle_hooks.h"
 #include "engine/node/network.h"
@@ -102,10 +103,27 @@ void removePodCgroups(const std::string& uid) {
   for (const auto& base : bases) ::rmdir((base.string() + PodWorker::podCgroup(uid)).c_str());
 }
 
+// The pod as a worker keeps it: its JSON text without metadata.managedFields (never read
+// here; with the status writes recorded they are about a third of the text), at its exact
+// size rather than the capacity serialising grew it to.
+std::shared_ptr<const std::string> keptPodText(const json& pod) {
+  std::string text;
+  const json& meta = section(pod, "metadata");
+  if (meta.contains("managedFields")) {
+    json trimmed = pod;
+    trimmed["metadata"].erase("managedFields");
+    text = trimmed.dump();
+  } else {
+    text = pod.dump();
+  }
+  text.shrink_to_fit();
+  return std::make_shared<const std::string>(std::move(text));
+}
+
 }  // namespace
 
 PodWorker::PodWorker(const NodeContext& ctx, const json& pod)
-    : ctx_(ctx), configRefs_(ctx.configs), pod_(std::make_shared<const std::string>(pod.dump())) {
+    : ctx_(ctx), configRefs_(ctx.configs), pod_(keptPodText(pod)) {
   const json& meta = section(pod, "metadata");
   uid_ = meta.value("uid", "");
   namespace_ = meta.value("namespace", "");
@@ -123,7 +141,7 @@ fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
 }
 
 void PodWorker::update(const json& pod) {
-  auto text = std::make_shared<const std::string>(pod.dump());
+  auto text = keptPodText(pod);
   {
     std::lock_guard lock(mu_);
     pod_ = std::move(text);
@@ -530,7 +548,7 @@ ContainerView PodWorker::start(Slot& slot, const json& pod, const json& spec, Co
   if (!created.isOk()) {
     ImageStore::releaseRootfs(attemptDir(slot.name, attempt));
     std::error_code ec;
-    fs::remove_all(attemptDir(slot.name, attempt), ec);
+    removeTree(attemptDir(slot.name, attempt), ec);
     view.waitingReason =
         created.code() == 400 ? "CreateContainerConfigError" : "CreateContainerError";
     view.waitingMessage = created.message();
@@ -723,6 +741,7 @@ void PodWorker::publish(const json& pod, const std::vector<ContainerView>& init,
                            "{\"status\":" + text + "}", {.subresource = "status"});
   if (!r.ok()) return;
   publishedText_ = std::move(text);
+  publishedText_.shrink_to_fit();  // kept until the next change: no growth slack
   publishedPhase_ = phase;
 }
 
@@ -781,8 +800,8 @@ void PodWorker::cleanup() {
   if (ctx_.tokens) ctx_.tokens->forgetPod(uid_);
   configRefs_.keepOnly({});
   std::error_code ec;
-  fs::remove_all(podDir_, ec);
-  fs::remove_all(logDir(), ec);
+  removeTree(podDir_, ec);
+  removeTree(logDir(), ec);
 }
 
 }  // namespace kd::node

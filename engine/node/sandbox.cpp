@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "engine/node/file_tree.h"
 #include "engine/node/network.h"
 #include "engine/node/process.h"
 
@@ -71,7 +72,7 @@ Status PodSandbox::destroy(const fs::path& podDir) {
     if (fs::exists(file)) ::umount2(file.c_str(), MNT_DETACH);
   }
   std::error_code ec;
-  fs::remove_all(nsDir, ec);
+  removeTree(nsDir, ec);
   return ec ? Status::internal("remove " + nsDir.string() + ": " + ec.message()) : Status{};
 }
 

@@ -45,6 +45,7 @@ class ReverseTunnel::Impl : public std::enable_shared_from_this<Impl> {
     beast::error_code ec;
     ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_tlsv1 |
                      ssl::context::no_tlsv1_1);
+    SSL_CTX_set_mode(ctx_.native_handle(), SSL_MODE_RELEASE_BUFFERS);  // idle most of the time
     ctx_.set_verify_mode(access_.insecureSkipTlsVerify ? ssl::verify_none : ssl::verify_peer);
     if (!access_.caPem.empty()) ctx_.add_certificate_authority(net::buffer(access_.caPem), ec);
     if (!ec && !access_.clientCertPem.empty()) {

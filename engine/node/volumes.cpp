@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/api/quantity.h"
+#include "engine/node/file_tree.h"
 #include "engine/node/timestamps.h"
 
 namespace kd::node {
@@ -279,7 +280,7 @@ Status writeAtomically(const fs::path& dir, const Payload& files) {
   for (const auto& n : top) {
     if (!fs::is_symlink(dir / n)) fs::create_symlink(fs::path("..data") / n, dir / n, ec);
   }
-  if (!old.empty() && old != fresh) fs::remove_all(old, ec);
+  if (!old.empty() && old != fresh) removeTree(old, ec);
   return {};
 }
 

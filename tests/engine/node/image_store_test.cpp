@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/node/file_tree.h"
 #include "engine/node/image_store.h"
 
 namespace fs = std::filesystem;
@@ -226,6 +227,33 @@ class ImageStoreTest : public QObject {
     QCOMPARE(
         kd::node::sha256Digest(""),
         std::string("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+  }
+
+  // Pod teardown's removal: everything under the path goes, including more entries than
+  // one 4 KiB getdents buffer holds, while a symbolic link is removed without following it.
+  void removeTreeRemovesEverythingUnderAPathAndFollowsNoLink() {
+    const fs::path outside = dir("kept");
+    writeFile(outside / "file", "stays");
+    const fs::path tree = dir("tree");
+    for (int i = 0; i < 300; ++i) {
+      writeFile(tree / "wide" / ("entry-with-a-long-name-" + std::to_string(i)), "x");
+    }
+    writeFile(tree / "a" / "b" / "c" / "d" / "deep", "x");
+    fs::create_directory_symlink(outside, tree / "a" / "link-to-kept");
+    fs::create_symlink("/nonexistent", tree / "dangling");
+    ::chmod((tree / "a" / "b").c_str(), 0500);  // root removes under it all the same
+
+    std::error_code ec;
+    kd::node::removeTree(tree, ec);
+    QVERIFY2(!ec, ec.message().c_str());
+    QVERIFY(!fs::exists(fs::symlink_status(tree)));
+    QVERIFY(fs::exists(outside / "file"));
+
+    kd::node::removeTree(tree, ec);  // gone already: nothing to do, no error
+    QVERIFY2(!ec, ec.message().c_str());
+    kd::node::removeTree(outside / "file", ec);  // a file on its own
+    QVERIFY2(!ec, ec.message().c_str());
+    QVERIFY(!fs::exists(outside / "file"));
   }
 };
 
