@@ -8,6 +8,7 @@
 #include <latch>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dashboard/heap_trimmer.h"
