@@ -2,8 +2,9 @@
 // The dashboard process's heap. glibc's malloc keeps what the informer and row-building threads
 // free (a list's pages, a closed session's caches) in up to 16 arenas and rarely gives it back:
 // with 10,000 pods and three sessions opened one after the other, ~110 MB of live heap came with
-// 130–250 MB of freed heap still resident (docs/benchmarks.md, the dashboard's part). The desktop app's main (and dashboard_bench, which measures it) calls
-// limitMallocArenas() first thing and keeps a HeapTrimmer for the life of the application.
+// 90–190 MB of freed heap still resident (docs/benchmarks.md, the dashboard's part). The
+// desktop app's main (and dashboard_bench, which measures it) calls limitMallocArenas() first
+// thing and keeps a HeapTrimmer for the life of the application.
 
 #include <QObject>
 #include <QTimer>
