@@ -7,7 +7,9 @@
 //          1,000-replica Deployment is created and then rolled out (goal <= 50 ms);
 //   churn  pods created and deleted continuously (200/s) with the window showing pods and
 //          events; this process's RSS sampled throughout (goal <= 300 MB, not growing), and the
-//          heap in use (mallinfo2) after the fills and at the end.
+//          heap in use (mallinfo2) after the fills and at the end, with where the RSS is
+//          (libraries, malloc arenas, other mappings). The engine is a child process; the
+//          bench's own clients' freed heap is returned (malloc_trim) before the first dashboard.
 // Timings are reported, never judged: the exit code is non-zero only when something failed.
 
 #include <malloc.h>
@@ -22,7 +24,9 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTimer>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -31,12 +35,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "bench/engine_process.h"
 #include "dashboard/cluster_session.h"
+#include "dashboard/heap_trimmer.h"
 #include "dashboard/main_window.h"
 #include "dashboard/resource_filter_model.h"
 #include "dashboard/sections.h"
@@ -57,6 +65,8 @@ const char* const kUsage = R"(Usage: dashboard_bench [options]
   --churn-seconds S   length of the churn run (default 600)
   --churn-rate R      pods created (and as many deleted) per second (default 200)
   --quick             20 nodes, 1000 pods, 200 replicas, 20 s churn (smoke run)
+  --glibc-malloc      leave glibc's allocator as it is: no arena cap, no heap trimmer (the
+                      dashboard before dashboard/heap_trimmer.h, for before/after pairs)
 )";
 
 struct Options {
@@ -84,6 +94,52 @@ double rssMiB() {
 double heapInUseMiB() {
   const struct mallinfo2 m = mallinfo2();
   return static_cast<double>(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
+}
+
+// Where this process's RSS is, from /proc/self/smaps and the allocator: file-backed mappings
+// (libraries, fonts), the main arena ([heap]), the other glibc arenas (anonymous mappings at
+// 64 MiB-aligned addresses, HEAP_MAX_SIZE), other anonymous mappings (thread stacks, blocks
+// the allocator mmapped, Qt's images); and of the allocator's heap how much is in use and how
+// much is free but kept.
+void printMemory(const char* when) {
+  std::ifstream in("/proc/self/smaps");
+  double files = 0, mainArena = 0, arenas = 0, otherAnon = 0;  // KiB resident
+  double* current = nullptr;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
+        !line.starts_with("Rss:")) {
+      // "start-end perms offset dev inode [path]"
+      const unsigned long start = std::strtoul(line.c_str(), nullptr, 16);
+      std::istringstream header(line);
+      std::string range, perms, offset, dev, inode, path;
+      header >> range >> perms >> offset >> dev >> inode;
+      std::getline(header >> std::ws, path);
+      const bool arena = path.empty() && start % (64ul << 20) == 0;
+      current = path == "[heap]"                  ? &mainArena
+                : !path.empty() && path[0] == '/' ? &files
+                : arena                           ? &arenas
+                                                  : &otherAnon;
+    } else if (line.starts_with("Rss:") && current) {
+      *current += std::strtod(line.c_str() + 4, nullptr);
+    }
+  }
+  const struct mallinfo2 m = mallinfo2();
+  const double mib = 1024.0 * 1024.0;
+  std::printf(
+      "  (memory %s: RSS %.1f MB = files %.1f + [heap] %.1f + other arenas %.1f + other anon "
+      "%.1f; malloc: %d arenas span %.1f MB, %.1f MB of it in use, %.1f MB free (resident or "
+      "returned); mmapped blocks %.1f MB)\n",
+      when, rssMiB(), files / 1024, mainArena / 1024, arenas / 1024, otherAnon / 1024,
+      kd::dashboard::mallocArenas(), static_cast<double>(m.arena) / mib,
+      static_cast<double>(m.uordblks) / mib, static_cast<double>(m.fordblks) / mib,
+      static_cast<double>(m.hblkhd) / mib);
+}
+
+void printTrims(const kd::dashboard::HeapTrimmer* trimmer) {
+  if (!trimmer) return;  // --glibc-malloc
+  std::printf("  (heap trims so far: %d, the longest %.1f ms, off the GUI thread)\n",
+              trimmer->trims(), trimmer->longestTrimMs());
 }
 
 // Runs the GUI event loop until `done()` holds (checked every 5 ms); false after `limit`.
@@ -522,6 +578,7 @@ bool measureChurn(ApiClient& api, Dashboard& dashboard, const Options& o) {
   std::printf("| churn RSS slope, second half (MB/min) | %+.2f | %s |\n", slope,
               slope > 1.0 ? "growing" : "flat");
   std::printf("| churn end: heap in use (MB, mallinfo2) | %.1f | |\n", heapInUseMiB());
+  printMemory("at the churn's end");
   std::printf("| churn end: table rows pods / events | %d / %d | |\n",
               dashboard.session->model(kind("pods"))->rowCount(),
               dashboard.session->model(kind("events"))->rowCount());
@@ -549,6 +606,7 @@ bool parse(int argc, char** argv, Options& o) {
       *value = std::atoi(argv[++i]);
     } else if (arg == "--quick") {
       o = {20, 1000, 200, 20, 200};
+    } else if (arg == "--glibc-malloc") {  // main() has seen it
     } else {
       std::fputs(kUsage, stderr);
       return false;
@@ -561,7 +619,14 @@ bool parse(int argc, char** argv, Options& o) {
 
 int main(int argc, char** argv) {
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  // The heap as the desktop app's main sets it up, unless --glibc-malloc (looked for before Qt
+  // starts a thread).
+  const bool glibcMalloc =
+      std::find(argv + 1, argv + argc, std::string_view("--glibc-malloc")) != argv + argc;
+  if (!glibcMalloc) kd::dashboard::limitMallocArenas();
   TimedApplication app(argc, argv);
+  std::optional<kd::dashboard::HeapTrimmer> heapTrimmer;
+  if (!glibcMalloc) heapTrimmer.emplace();
   QStandardPaths::setTestModeEnabled(true);  // window settings stay out of the user's config
   Options o;
   if (!parse(argc, argv, o)) return 2;
@@ -578,6 +643,10 @@ int main(int argc, char** argv) {
   if (!api || !waitForNodes(*api, o.nodes)) return 1;
   if (!createFillPods(*api, nodeNames(*api), o.pods)) return 1;
   printListReference(*api, o.pods);
+  // The bench's own clients (the pods' creation and the reference list, ~170 MB of parsed
+  // JSON) are not the dashboard: give their freed heap back so only the dashboard is measured.
+  malloc_trim(0);
+  printMemory("before the first dashboard");
   // Three fresh dashboards, the last kept open for the stall and churn runs.
   Dashboard dashboard;
   for (int run = 0; run < 3; ++run) {
@@ -589,11 +658,19 @@ int main(int argc, char** argv) {
         " %.2f x goal (1 s) |\n",
         run + 1, o.pods, t.synced, t.rows, t.painted, t.painted / 1000);
     std::printf("|   every section listed (ms) | %.0f | |\n", t.allListed);
+    printMemory(("after dashboard " + std::to_string(run + 1)).c_str());
   }
   printSlowEvents("fill");
-  std::printf("| dashboard RSS with %d pods (MB) | %.1f | |\n", o.pods, rssMiB());
+  std::printf("| dashboard RSS with %d pods, right after the fills (MB) | %.1f | |\n", o.pods,
+              rssMiB());
+  // The app's HeapTrimmer looks every 5 s; what a person sees is the RSS after it has.
+  runUntil([] { return false; }, 6s);
+  std::printf("| dashboard RSS with %d pods, 6 s later (MB) | %.1f | |\n", o.pods, rssMiB());
   std::printf("| heap in use with %d pods (MB, mallinfo2) | %.1f | |\n", o.pods, heapInUseMiB());
+  printMemory("6 s after the fills");
+  printTrims(heapTrimmer ? &*heapTrimmer : nullptr);
   if (!measureRollout(*api, o.replicas)) return 1;
   if (!measureChurn(*api, dashboard, o)) return 1;
+  printTrims(heapTrimmer ? &*heapTrimmer : nullptr);
   return 0;
 }

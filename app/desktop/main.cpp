@@ -16,6 +16,7 @@
 
 #include "dashboard/cluster_session.h"
 #include "dashboard/contexts.h"
+#include "dashboard/heap_trimmer.h"
 #include "dashboard/main_window.h"
 #include "dashboard/tray_icon.h"
 #include "engine/client/cli/cli.h"
@@ -111,7 +112,9 @@ int main(int argc, char** argv) {
   // The Cluster page runs kdctl in this process, and for VM profiles that hosts libvirt's event
   // loop, which Qt's GLib dispatcher would starve (vm/libvirt/libvirt_connection.h).
   qputenv("QT_NO_GLIB", "1");
+  kd::dashboard::limitMallocArenas();  // before any thread allocates
   QApplication app(argc, argv);
+  kd::dashboard::HeapTrimmer heapTrimmer;
   QApplication::setOrganizationName("KubeDesk");
   QApplication::setApplicationName("kubedesk");
   QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/kubedesk.svg")));
