@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "engine/api/json_text.h"
+
 namespace kd::store {
 namespace {
 
@@ -399,7 +401,7 @@ Status SqliteStore::stageLocked(PendingWrite& w, kd::json* object, int64_t expec
   }
   (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
   w.previous = previous;
-  w.stored = makeObject(w.key, createRev, rev, object->dump(), *object);
+  w.stored = makeObject(w.key, createRev, rev, api::jsonText(*object), *object);
   w.parsed = std::make_shared<const kd::json>(std::move(*object));
   pending_[w.key] = w;
   queue_.push_back(&w);
