@@ -85,16 +85,17 @@ Result<json> boundTo(const json& current, std::string_view podName, const std::s
   if (!status.is_object()) status = json::object();
   json& conditions = status["conditions"];
   if (!conditions.is_array()) conditions = json::array();
-  const json scheduled = {{"type", "PodScheduled"},
-                          {"status", "True"},
-                          {"lastProbeTime", nullptr},
-                          {"lastTransitionTime", now}};
   auto it = std::find_if(conditions.begin(), conditions.end(),
                          [](const json& c) { return c.value("type", "") == "PodScheduled"; });
+  if (it != conditions.end() && it->value("status", "") == "True") return updated;
+  json scheduled = {{"type", "PodScheduled"},
+                    {"status", "True"},
+                    {"lastProbeTime", nullptr},
+                    {"lastTransitionTime", now}};
   if (it == conditions.end()) {
-    conditions.push_back(scheduled);
-  } else if (it->value("status", "") != "True") {
-    *it = scheduled;
+    conditions.push_back(std::move(scheduled));
+  } else {
+    *it = std::move(scheduled);
   }
   return updated;
 }
