@@ -127,7 +127,8 @@ std::string jsonText(const json& value) {
   scratch.clear();
   appendJsonText(scratch, value);
   std::string out(scratch);
-  if (scratch.capacity() > (1u << 20)) std::string().swap(scratch);  // keep no huge buffer
+  // Kept for the next call unless it grew for a big object: each thread keeps at most 64 KiB.
+  if (scratch.capacity() > 64 * 1024) std::string().swap(scratch);
   return out;
 }
 
