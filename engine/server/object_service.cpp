@@ -8,6 +8,7 @@
 
 #include "engine/api/base64.h"
 #include "engine/api/defaulting.h"
+#include "engine/api/object_key.h"
 
 namespace kd::server {
 namespace {
@@ -66,13 +67,14 @@ Status checkTarget(std::string_view podName, const std::string& node) {
 // pods/binding refuses: already bound or being deleted.
 Result<json> boundTo(const json& current, std::string_view podName, const std::string& node,
                      const std::string& now) {
-  const std::string bound = current.value("spec", json::object()).value("nodeName", "");
+  // Read in place: json::value() would copy the whole spec and metadata per bind.
+  const std::string_view bound = api::stringAt(current, "spec", "nodeName");
   if (!bound.empty()) {
     return Status::conflict("Operation cannot be fulfilled on pods/binding \"" +
                             std::string(podName) + "\": pod " + std::string(podName) +
-                            " is already assigned to node \"" + bound + "\"");
+                            " is already assigned to node \"" + std::string(bound) + "\"");
   }
-  if (current.value("metadata", json::object()).contains("deletionTimestamp")) {
+  if (api::metadataOf(current).contains("deletionTimestamp")) {
     return Status::conflict("pod " + std::string(podName) +
                             " is being deleted, cannot be "
                             "assigned to a host");
@@ -83,16 +85,17 @@ Result<json> boundTo(const json& current, std::string_view podName, const std::s
   if (!status.is_object()) status = json::object();
   json& conditions = status["conditions"];
   if (!conditions.is_array()) conditions = json::array();
-  const json scheduled = {{"type", "PodScheduled"},
-                          {"status", "True"},
-                          {"lastProbeTime", nullptr},
-                          {"lastTransitionTime", now}};
   auto it = std::find_if(conditions.begin(), conditions.end(),
                          [](const json& c) { return c.value("type", "") == "PodScheduled"; });
+  if (it != conditions.end() && it->value("status", "") == "True") return updated;
+  json scheduled = {{"type", "PodScheduled"},
+                    {"status", "True"},
+                    {"lastProbeTime", nullptr},
+                    {"lastTransitionTime", now}};
   if (it == conditions.end()) {
-    conditions.push_back(scheduled);
-  } else if (it->value("status", "") != "True") {
-    *it = scheduled;
+    conditions.push_back(std::move(scheduled));
+  } else {
+    *it = std::move(scheduled);
   }
   return updated;
 }
@@ -172,9 +175,9 @@ class SelectingWatchStream : public WatchStream {
       for (auto& e : pending_) out.push_back(std::move(e));
       pending_.clear();
     }
-    std::vector<store::Event> raw;
-    bool open = watch_->take(raw);
-    for (auto& e : raw) {
+    bool open = watch_->take(raw_);
+    out.reserve(out.size() + raw_.size());
+    for (auto& e : raw_) {
       last_ = e.revision;
       if (!exactKey_.empty() && e.object->key != exactKey_) continue;
       const bool now = selection_.matches(*e.object);
@@ -198,6 +201,7 @@ class SelectingWatchStream : public WatchStream {
       }
       if (type) out.push_back(WatchEvent{type, e.object, e.revision, {}, std::move(e.parsed)});
     }
+    raw_.clear();  // the batch's objects are not kept alive until the next call
     return open;
   }
 
@@ -209,6 +213,7 @@ class SelectingWatchStream : public WatchStream {
   std::string exactKey_;
   std::shared_ptr<store::Watch> watch_;
   std::vector<WatchEvent> pending_;
+  std::vector<store::Event> raw_;  // next()'s batch from the store; its capacity is reused
   int64_t last_ = 0;
 };
 

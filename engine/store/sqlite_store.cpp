@@ -2,6 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <iterator>
+
+#include "engine/api/json_text.h"
+
 namespace kd::store {
 namespace {
 
@@ -85,10 +90,11 @@ Watch::Watch(std::string prefix, std::function<void()> notify, bool parsed)
 
 bool Watch::take(std::vector<Event>& out) {
   std::lock_guard lock(mu_);
-  while (!queue_.empty()) {
-    out.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
+  // One allocation for the whole batch: growing `out` event by event made each big batch
+  // several large allocations, each consolidating the allocator's free lists.
+  out.reserve(out.size() + queue_.size());
+  std::move(queue_.begin(), queue_.end(), std::back_inserter(out));
+  queue_.clear();
   return !closed_ || !out.empty();
 }
 
@@ -354,25 +360,25 @@ Result<ObjectPtr> SqliteStore::write(EventType type, const std::string& key, kd:
 std::vector<Result<ObjectPtr>> SqliteStore::writeAll(std::vector<BatchWrite> writes) {
   std::vector<PendingWrite> staged;
   staged.reserve(writes.size());  // queue_ points into it: no reallocation from here on
-  std::vector<Status> refused(writes.size());
-  {
-    std::lock_guard lock(writeMu_);
-    for (size_t i = 0; i < writes.size(); ++i) {
-      BatchWrite& b = writes[i];
-      staged.push_back(PendingWrite{b.type, std::move(b.key)});
-      refused[i] = stageLocked(staged.back(), &b.object, b.expectedRevision);
-    }
-  }
+  // Why a write was refused stays in the result slot itself: a second vector of Status (as
+  // large as the batch) cost an allocation and a free big enough to sort the allocator's
+  // free lists each time.
   std::vector<Result<ObjectPtr>> results;
   results.reserve(writes.size());
-  for (size_t i = 0; i < writes.size(); ++i) {
-    if (!refused[i].isOk()) {
-      results.emplace_back(refused[i]);
-      continue;
+  {
+    std::lock_guard lock(writeMu_);
+    for (BatchWrite& b : writes) {
+      staged.push_back(PendingWrite{b.type, std::move(b.key)});
+      Status st = stageLocked(staged.back(), &b.object, b.expectedRevision);
+      results.emplace_back(st.isOk() ? Result<ObjectPtr>(ObjectPtr())
+                                     : Result<ObjectPtr>(std::move(st)));
     }
-    awaitCommit(staged[i]);  // the first wait commits them all (they were queued together)
-    results.emplace_back(staged[i].status.isOk() ? Result<ObjectPtr>(staged[i].stored)
-                                                 : Result<ObjectPtr>(staged[i].status));
+  }
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!results[i].ok()) continue;  // refused
+    awaitCommit(staged[i]);          // the first wait commits them all (they were queued together)
+    results[i] = staged[i].status.isOk() ? Result<ObjectPtr>(staged[i].stored)
+                                         : Result<ObjectPtr>(staged[i].status);
   }
   return results;
 }
@@ -395,7 +401,7 @@ Status SqliteStore::stageLocked(PendingWrite& w, kd::json* object, int64_t expec
   }
   (*object)["metadata"]["resourceVersion"] = std::to_string(rev);
   w.previous = previous;
-  w.stored = makeObject(w.key, createRev, rev, object->dump(), *object);
+  w.stored = makeObject(w.key, createRev, rev, api::jsonText(*object), *object);
   w.parsed = std::make_shared<const kd::json>(std::move(*object));
   pending_[w.key] = w;
   queue_.push_back(&w);

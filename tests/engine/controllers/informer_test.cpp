@@ -103,6 +103,36 @@ class InformerTest : public QObject {
     }
   }
 
+  // A big list is parsed on two threads: every object must still land under its own key,
+  // each seen once by the handlers.
+  void cachesEveryObjectOfABigList() {
+    TestCluster c;
+    c.createNamespace("a");
+    const auto& cms = TestCluster::kind("configmaps");
+    constexpr int kCount = 4001;  // above the split, odd so the halves differ
+    std::vector<kd::server::ObjectService::NewObject> objects;
+    for (int i = 0; i < kCount; ++i) {
+      const std::string name = "cm-" + std::to_string(i);
+      objects.push_back({"a", {{"metadata", {{"name", name}}}, {"data", {{"name", name}}}}});
+    }
+    for (const auto& r : c.objects().createAll(cms, std::move(objects), {})) QVERIFY(r.ok());
+    Informer inf(c.objects(), cms);
+    Recorder rec;
+    inf.addHandlers(rec.handlers());
+    inf.start();
+    QVERIFY(inf.waitForSync(30s));
+    QCOMPARE(inf.list().size(), size_t(kCount));
+    for (int i = 0; i < kCount; i += 250) {
+      const std::string name = "cm-" + std::to_string(i);
+      const CachedObject cm = inf.get("a", name);
+      QVERIFY(cm != nullptr);
+      QCOMPARE((*cm)["data"]["name"], json(name));
+    }
+    QCOMPARE((*inf.get("a", "cm-4000"))["data"]["name"], json("cm-4000"));
+    std::lock_guard lock(rec.mu);
+    QCOMPARE(rec.events.size(), size_t(kCount));
+  }
+
   void clusterScopedKeysHaveNoNamespace() {
     TestCluster c;
     Informer inf(c.objects(), TestCluster::kind("namespaces"));
