@@ -1,5 +1,7 @@
 #include "engine/controllers/informer.h"
 
+#include <future>
+
 namespace kd::controllers {
 namespace {
 
@@ -160,9 +162,11 @@ Result<int64_t> Informer::relist() {
     for (size_t i = from; i < to; ++i) parsed[i] = cached(*items[i]);
   };
   if (items.size() >= kSplitListAt) {
-    std::thread helper(parse, items.size() / 2, items.size());
+    // A parse error on either half reaches the caller as it would on one thread (the
+    // future's destructor waits for the other half before `parsed` goes).
+    auto secondHalf = std::async(std::launch::async, parse, items.size() / 2, items.size());
     parse(0, items.size() / 2);
-    helper.join();
+    secondHalf.get();
   } else {
     parse(0, items.size());
   }
