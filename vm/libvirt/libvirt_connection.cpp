@@ -3,10 +3,12 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -65,9 +67,23 @@ std::string lastDaemonError() {
 
 constexpr const char* kDaemonSocket = "/run/libvirt/libvirt-sock";
 constexpr const char* kLogSocket = "/run/libvirt/virtlogd-sock";
+constexpr const char* kDaemonPidFile = "/run/libvirtd.pid";  // libvirtd -d writes it
+// KubeDesk's own marks, gone with the next boot: the pid of the libvirtd it started, and that
+// KVM guests hang here.
+const fs::path kMarks = "/run/kubedesk";
+const fs::path kStartedDaemon = kMarks / "libvirtd.pid";
+const fs::path kKvmHangs = kMarks / "kvm-hangs";
 
-// Starts `name -d` unless `socket` already answers, then waits for it.
-Status startDaemon(const std::string& name, const char* socket) {
+std::string readFirstLine(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Starts `name -d` unless `socket` already answers, then waits for it. With `hideKvm`, in a
+// private mount namespace where /dev/kvm is /dev/null (hideHangingKvmFromLibvirtd).
+Status startDaemon(const std::string& name, const char* socket, bool hideKvm = false) {
   if (socketAnswers(socket)) return {};
   const std::string binary = findDaemon(name);
   if (binary.empty()) {
@@ -75,12 +91,23 @@ Status startDaemon(const std::string& name, const char* socket) {
                             " not found: install libvirt (apt-get install libvirt-daemon "
                             "libvirt-daemon-driver-qemu qemu-system-x86)");
   }
-  auto ran = node::runProcess({binary, "-d"});
+  auto ran =
+      hideKvm
+          ? node::runProcess({"unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                              "mount --bind /dev/null /dev/kvm && exec \"$0\" -d", binary})
+          : node::runProcess({binary, "-d"});
   if (!ran.ok()) return ran.status();
   for (int i = 0; i < 100 && !socketAnswers(socket); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  if (socketAnswers(socket)) return {};
+  if (socketAnswers(socket)) {
+    if (name == "libvirtd") {
+      std::error_code ec;
+      fs::create_directories(kMarks, ec);
+      std::ofstream(kStartedDaemon) << readFirstLine(kDaemonPidFile) << "\n";
+    }
+    return {};
+  }
   std::string why = name == "libvirtd" ? lastDaemonError() : ran->output;
   std::string fix = "see /var/log/libvirt/" + name + ".log";
   if (why.find("libvirt-qemu") != std::string::npos) {
@@ -191,7 +218,47 @@ Status ensureLibvirtDaemons(const std::string& uri) {
   std::error_code ec;
   fs::create_directories("/var/log/libvirt", ec);  // made by libvirt-daemon-system, if installed
   if (Status s = startDaemon("virtlogd", kLogSocket); !s) return s;
-  return startDaemon("libvirtd", kDaemonSocket);
+  return startDaemon("libvirtd", kDaemonSocket, fs::exists(kKvmHangs) && fs::exists("/dev/kvm"));
+}
+
+Result<bool> hideHangingKvmFromLibvirtd() {
+  if (::geteuid() != 0 || !fs::exists("/dev/kvm")) return false;
+  std::error_code ec;
+  fs::create_directories(kMarks, ec);
+  std::ofstream(kKvmHangs) << "KVM guests hang here: libvirtd runs with /dev/kvm hidden\n";
+  const std::string pid = readFirstLine(kDaemonPidFile);
+  if (pid.empty() || pid != readFirstLine(kStartedDaemon) || !socketAnswers(kDaemonSocket)) {
+    return false;  // not ours (or not running): left as it is
+  }
+  // Already hidden when its /dev/kvm is not the host's.
+  struct stat host = {};
+  struct stat its = {};
+  if (::stat("/dev/kvm", &host) == 0 &&
+      ::stat(("/proc/" + pid + "/root/dev/kvm").c_str(), &its) == 0 &&
+      its.st_rdev != host.st_rdev) {
+    return false;
+  }
+  // libvirtd that has probed a hanging KVM may ignore SIGTERM (seen here: 35 s and still
+  // running, every thread idle), so after 5 s it is killed; its domains keep running either way.
+  const pid_t daemon = std::stoi(pid);
+  auto gone = [&] {
+    const std::string stat = readFirstLine("/proc/" + pid + "/stat");
+    const auto state = stat.rfind(')');
+    return stat.empty() || (state != std::string::npos && stat.compare(state, 3, ") Z") == 0);
+  };
+  for (int sig : {SIGTERM, SIGKILL}) {
+    ::kill(daemon, sig);
+    for (int i = 0; i < 50 && !gone(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (gone()) break;
+  }
+  if (!gone()) {
+    return Status::serviceUnavailable("libvirtd (pid " + pid +
+                                      ") did not stop for its restart with /dev/kvm hidden");
+  }
+  if (Status s = startDaemon("libvirtd", kDaemonSocket, true); !s) return s;
+  return true;
 }
 
 struct LibvirtConnection::Handles {

@@ -57,7 +57,17 @@ struct DomainStatus {
 
 // Starts virtlogd and libvirtd when they are not answering and the caller may (root). Fails with
 // a message naming the fix when libvirt is not installed or its daemon does not come up.
+// libvirtd starts with /dev/kvm hidden once hideHangingKvmFromLibvirtd() has run since boot.
 Status ensureLibvirtDaemons(const std::string& uri);
+
+// libvirtd asks QEMU for its capabilities with KVM first. Where /dev/kvm opens but KVM guests
+// hang (the KVM probe found so), the answer never has KVM, and as /dev/kvm looks usable libvirtd
+// takes its cached answer for stale and asks again — about a minute — before every domain
+// start. This remembers the finding until the next boot (/run/kubedesk/kvm-hangs) and, when the
+// running libvirtd is one ensureLibvirtDaemons started, restarts it in a mount namespace of its
+// own where /dev/kvm is /dev/null (running domains keep running: libvirtd reattaches to them).
+// True when it restarted the daemon: connections to the old one are gone, open new ones.
+Result<bool> hideHangingKvmFromLibvirtd();
 
 class LibvirtConnection {
  public:

@@ -45,7 +45,16 @@ Result<std::vector<VmNode>> startVmNodes(const VmNodesRequest& r, std::ostream& 
   auto libvirt = connect();
   if (!libvirt.ok()) return libvirt.status();
   const vm::KvmVerdict kvm = kvmVerdict(**libvirt, r, out);
-  if (!kvm.kvm) out << "🐢  " << kvm.message << "\n";
+  if (!kvm.kvm) {
+    out << "🐢  " << kvm.message << "\n";
+    // Else the daemon would ask QEMU about KVM again before every domain start (a minute each).
+    auto restarted = vm::hideHangingKvmFromLibvirtd();
+    if (!restarted.ok()) return restarted.status();
+    if (*restarted) {
+      libvirt = connect();
+      if (!libvirt.ok()) return libvirt.status();
+    }
+  }
 
   vm::LibvirtNodesOptions o;
   o.profileDir = r.profileDir;
