@@ -311,7 +311,7 @@ void ClusterPage::refreshHeader() {
   };
   if (version_.isEmpty()) version_ = tr("version …");
   show();
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<json>(
       this, [client] { return client->serverVersion(); },
       [this, show](const Result<json>& v) {

@@ -40,8 +40,10 @@ class ClusterSession : public QObject {
   ~ClusterSession() override;
 
   client::ApiClient& client() { return *client_; }
-  // Shared with worker threads for calls made through runAsync; lives as long as the session.
-  client::ApiClient* clientPtr() { return client_.get(); }
+  // For calls that run off the GUI thread (runAsync, log and exec streams, port-forwards):
+  // each holds the client, which so outlives the session for as long as one still runs (a
+  // session closed, a window or the app exiting while a call is in flight).
+  std::shared_ptr<client::ApiClient> clientPtr() { return client_; }
 
   // The live table of `kind`, created on first use and started as `start` says (Now also
   // starts a table that was waiting).
@@ -65,7 +67,7 @@ class ClusterSession : public QObject {
   // Starts the waiting tables when no started one is still listing or catching up.
   void startWaitingWhenIdle();
 
-  std::unique_ptr<client::ApiClient> client_;
+  std::shared_ptr<client::ApiClient> client_;
   std::map<std::string, Live> live_;  // by resource; destroyed before client_
   bool idleCheckQueued_ = false;
   bool deadlineSet_ = false;

@@ -1,7 +1,6 @@
 #include "dashboard/contexts.h"
 
 #include <QSettings>
-#include <QThreadPool>
 #include <algorithm>
 #include <sstream>
 
@@ -16,7 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr int kReapIntervalMs = 1000;
 constexpr const char* kContextKey = "session/context";
 
 // A profile is a directory name under the data root; no context name may lead elsewhere.
@@ -106,7 +104,8 @@ Result<std::unique_ptr<client::ApiClient>> connectContext(const ContextTarget& t
 
 ContextSwitcher::ContextSwitcher(ContextTarget defaults, QObject* parent)
     : QObject(parent), defaults_(std::move(defaults)) {
-  reaper_.setInterval(kReapIntervalMs);
+  reaper_.setSingleShot(true);
+  reaper_.setInterval(0);
   connect(&reaper_, &QTimer::timeout, this, &ContextSwitcher::reap);
 }
 
@@ -151,17 +150,14 @@ void ContextSwitcher::switchTo(const QString& context) {
       });
 }
 
-// Calls made through runAsync hold the client's raw pointer; a session is destroyed only once
-// none can still be running.
+// Destroyed after switched() has been handled; no call still running needs the session.
 void ContextSwitcher::retire(std::unique_ptr<ClusterSession> session) {
   retired_.push_back(std::move(session));
   reaper_.start();
 }
 
 void ContextSwitcher::reap() {
-  if (QThreadPool::globalInstance()->activeThreadCount() > 0) return;
   retired_.clear();
-  reaper_.stop();
 }
 
 }  // namespace kd::dashboard

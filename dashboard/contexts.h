@@ -10,8 +10,9 @@
 //
 // ContextSwitcher owns the current ClusterSession. switchTo() connects on a worker thread (the
 // GUI thread never waits on the network) and then hands the new session over with switched();
-// the previous session is kept alive until no dashboard call can still be using its client
-// (Qt's global thread pool, where runAsync works, is idle), then destroyed.
+// the previous session is destroyed on the next turn of the event loop, once the window has
+// moved to the new one (calls still running on its client hold the client, not the session:
+// ClusterSession::clientPtr()).
 
 #include <QObject>
 #include <QStringList>

@@ -162,7 +162,8 @@ QString podName(const json& pod) {
 
 }  // namespace
 
-LogsView::LogsView(client::ApiClient* client, QWidget* parent) : QWidget(parent), client_(client) {
+LogsView::LogsView(std::shared_ptr<client::ApiClient> client, QWidget* parent)
+    : QWidget(parent), client_(std::move(client)) {
   buildUi();
   batch_.setSingleShot(true);
   connect(&batch_, &QTimer::timeout, this, &LogsView::flush);
@@ -267,7 +268,7 @@ void LogsView::showPodsOf(const api::KindInfo& kind, const json& object) {
   text_->clear();
   title_->setText("<b>" + target_.toHtmlEscaped() + "</b>");
   status_->setText(tr("Listing the pods of %1…").arg(target_));
-  client::ApiClient* client = client_;
+  std::shared_ptr<client::ApiClient> client = client_;
   const QString target = target_;
   runAsync<json>(
       this, [client, kind, object] { return client::podsSelectedBy(*client, kind, object); },

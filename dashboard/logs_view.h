@@ -42,8 +42,8 @@ class LogsView : public QWidget {
   static constexpr int kMaxLines = 50'000;
   static constexpr int kMaxMarks = 10'000;  // highlighted matches kept (the newest)
 
-  // `client` must outlive the view (ClusterSession::clientPtr()).
-  explicit LogsView(client::ApiClient* client, QWidget* parent = nullptr);
+  // `client`: ClusterSession::clientPtr(); the view's calls and streams hold it.
+  explicit LogsView(std::shared_ptr<client::ApiClient> client, QWidget* parent = nullptr);
   ~LogsView() override;
 
   // Shows the logs of `pod` (its default container first) and starts reading at once.
@@ -99,7 +99,7 @@ class LogsView : public QWidget {
   void find(bool backward);
   void showState();
 
-  client::ApiClient* client_;
+  std::shared_ptr<client::ApiClient> client_;
   QString target_;
   std::vector<json> pods_;
   bool selectorMode_ = false;

@@ -594,7 +594,7 @@ void MainWindow::followSelectedPod(const api::CachedObject& compact) {
   fullPodWanted_ = want;
   if (fullPodFetching_) return;  // asked again when the running GET returns
   fullPodFetching_ = true;
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<json>(
       this,
       [client, ns = namespaceOf(*compact).toStdString(), name = nameOf(*compact).toStdString()] {
@@ -647,7 +647,7 @@ void MainWindow::deleteSelected() {
                         tr("Delete %1 \"%2\"?").arg(QString::fromStdString(kind_->kind), name))) {
     return;
   }
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<json>(
       this,
       [client, kind = *kind_, ns = ns.toStdString(), name = name.toStdString()] {
@@ -669,7 +669,7 @@ void MainWindow::scaleSelected() {
   const QString what = QStringLiteral("scale %1 %2/%3 to %4")
                            .arg(QString::fromStdString(kind_->resource), ns, name)
                            .arg(*replicas);
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   const std::string body = json{{"spec", {{"replicas", *replicas}}}}.dump();
   runAsync<json>(
       this,
@@ -690,7 +690,7 @@ void MainWindow::editSelected() {
   const QString what =
       QStringLiteral("get %1 %2")
           .arg(QString::fromStdString(kind_->resource), ns.isEmpty() ? name : ns + "/" + name);
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<json>(
       this,
       [client, kind = *kind_, ns = ns.toStdString(), name = name.toStdString()] {
@@ -744,7 +744,7 @@ void MainWindow::runObjectAction(ObjectAction action) {
   const QString what = actionTitle(action).toLower() + " " +
                        QString::fromStdString(kind_->resource) + " " + namespaceOf(*obj) + "/" +
                        nameOf(*obj);
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<std::string>(
       this, [client, action, kind = *kind_, obj] { return runAction(*client, action, kind, *obj); },
       [this, what](const Result<std::string>& r) {

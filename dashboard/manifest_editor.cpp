@@ -179,9 +179,9 @@ const std::vector<std::pair<QString, QString>>& templates() {
   return kTemplates;
 }
 
-ManifestEditor::ManifestEditor(client::ApiClient* client, QWidget* parent)
+ManifestEditor::ManifestEditor(std::shared_ptr<client::ApiClient> client, QWidget* parent)
     : QWidget(parent),
-      client_(client),
+      client_(std::move(client)),
       editor_(new QPlainTextEdit),
       diff_(new QPlainTextEdit),
       problemList_(new QListWidget),
@@ -332,7 +332,7 @@ void ManifestEditor::run(Mode mode) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return;
   static const QString kDoing[] = {tr("Validating…"), tr("Applying…"), tr("Comparing…")};
   state_->setText(kDoing[int(mode)]);
-  client::ApiClient* client = client_;
+  std::shared_ptr<client::ApiClient> client = client_;
   const int generation = generation_;
   runAsync<Outcome>(
       this,

@@ -12,6 +12,7 @@
 // callable the editor should use it.) Calls run off the GUI thread.
 
 #include <QWidget>
+#include <memory>
 
 #include "engine/api/status.h"
 #include "engine/client/api_client.h"
@@ -50,8 +51,8 @@ class ManifestEditor : public QWidget {
   Q_OBJECT
 
  public:
-  // `client` must outlive the editor.
-  explicit ManifestEditor(client::ApiClient* client, QWidget* parent = nullptr);
+  // `client`: ClusterSession::clientPtr(); the editor's calls hold it.
+  explicit ManifestEditor(std::shared_ptr<client::ApiClient> client, QWidget* parent = nullptr);
 
   void setText(const QString& yaml);
   QString text() const;
@@ -83,7 +84,7 @@ class ManifestEditor : public QWidget {
   void saveDialog();
   void showOutcome(const ManifestOutcome& outcome, Mode mode);
 
-  client::ApiClient* client_;
+  std::shared_ptr<client::ApiClient> client_;
   QPlainTextEdit* editor_;
   QPlainTextEdit* diff_;
   QListWidget* problemList_;

@@ -237,7 +237,7 @@ PodDetailView::PodDetailView(QWidget* parent)
   layout->addWidget(tabs_);
 }
 
-void PodDetailView::showMetrics(client::ApiClient* client) {
+void PodDetailView::showMetrics(std::shared_ptr<client::ApiClient> client) {
   if (metrics_) {
     metrics_->setClient(client);
     if (pod_) showUsageOf(*pod_);

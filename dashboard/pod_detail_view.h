@@ -12,6 +12,7 @@
 #include <QWidget>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,9 @@ class PodDetailView : public QWidget {
 
   explicit PodDetailView(QWidget* parent = nullptr);
 
-  // Adds the Metrics tab, which reads the pod's usage history through `client` (it must
-  // outlive the view or the next call: ClusterSession::clientPtr()). Called again, it reads
-  // through the new client.
-  void showMetrics(client::ApiClient* client);
+  // Adds the Metrics tab, which reads the pod's usage history through `client`
+  // (ClusterSession::clientPtr()). Called again, it reads through the new client.
+  void showMetrics(std::shared_ptr<client::ApiClient> client);
   UsageCharts* metrics() const { return metrics_; }
 
   // Shows `pod` (null clears; clearing an empty view touches no widget) with the events that

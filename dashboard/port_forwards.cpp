@@ -47,8 +47,8 @@ struct PortForwards::Session {
   std::thread thread;
 };
 
-PortForwards::PortForwards(client::ApiClient* client, QObject* parent)
-    : QObject(parent), client_(client) {}
+PortForwards::PortForwards(std::shared_ptr<client::ApiClient> client, QObject* parent)
+    : QObject(parent), client_(std::move(client)) {}
 
 PortForwards::~PortForwards() {
   for (const auto& [id, session] : sessions_) {

@@ -27,8 +27,8 @@ class PortForwards : public QObject {
     QUrl url() const;  // http://127.0.0.1:<local>/
   };
 
-  // `client` must outlive this object.
-  explicit PortForwards(client::ApiClient* client, QObject* parent = nullptr);
+  // `client`: ClusterSession::clientPtr(); the forwards' threads hold it.
+  explicit PortForwards(std::shared_ptr<client::ApiClient> client, QObject* parent = nullptr);
   ~PortForwards() override;  // stops every forward and waits for its thread
 
   // Forwards `localPort` (0: a free one) to port `remote` (number or name) of `object`'s pod.
@@ -53,7 +53,7 @@ class PortForwards : public QObject {
               const json& object, const std::string& remote, uint16_t localPort);
   void finished(int id, const QString& error);
 
-  client::ApiClient* client_;
+  std::shared_ptr<client::ApiClient> client_;
   int nextId_ = 1;
   std::map<int, std::shared_ptr<Session>> sessions_;  // starting or running
   std::map<int, std::shared_ptr<Session>> stopping_;  // stopped, thread not yet joined

@@ -42,9 +42,13 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
     if (thread_.joinable()) thread_.detach();  // only when stop() never ran
   }
 
-  void start(const client::ApiClient& client, const std::string& path, client::TerminalSize size) {
+  // The thread holds the client: it may outlive the view and the session.
+  void start(std::shared_ptr<const client::ApiClient> client, const std::string& path,
+             client::TerminalSize size) {
     size_ = size;
-    thread_ = std::thread([self = shared_from_this(), &client, path] { self->run(client, path); });
+    thread_ = std::thread([self = shared_from_this(), client = std::move(client), path] {
+      self->run(*client, path);
+    });
   }
 
   // Keys typed before the connection is up are sent once it is.
@@ -478,8 +482,8 @@ void TerminalDisplay::paintSelection(QPainter& p) {
 
 // --- TerminalView --------------------------------------------------------------------------------
 
-TerminalView::TerminalView(client::ApiClient* client, QWidget* parent)
-    : QWidget(parent), client_(client) {
+TerminalView::TerminalView(std::shared_ptr<client::ApiClient> client, QWidget* parent)
+    : QWidget(parent), client_(std::move(client)) {
   title_ = new QLabel;
   containers_ = new QComboBox;
   containers_->setObjectName("container");
@@ -564,7 +568,7 @@ void TerminalView::reconnect() {
       client::remoteCommandQuery(query);
   session_ = std::make_shared<ExecSession>(
       [this] { QMetaObject::invokeMethod(this, &TerminalView::drain, Qt::QueuedConnection); });
-  session_->start(*client_, path, {uint16_t(display_->cols()), uint16_t(display_->rows())});
+  session_->start(client_, path, {uint16_t(display_->cols()), uint16_t(display_->rows())});
   showStatus(tr("Shell in %1, container %2").arg(target_, container()), false);
 }
 

@@ -104,8 +104,8 @@ class TerminalView : public QWidget {
   Q_OBJECT
 
  public:
-  // `client` must outlive the view (ClusterSession::clientPtr()).
-  explicit TerminalView(client::ApiClient* client, QWidget* parent = nullptr);
+  // `client`: ClusterSession::clientPtr(); the view's exec session holds it.
+  explicit TerminalView(std::shared_ptr<client::ApiClient> client, QWidget* parent = nullptr);
   ~TerminalView() override;
 
   // Opens a shell in `container` of `pod` (its default container when empty) at once.
@@ -138,7 +138,7 @@ class TerminalView : public QWidget {
   void finish(int exitCode, const QString& error);
   void showStatus(const QString& text, bool error);
 
-  client::ApiClient* client_;
+  std::shared_ptr<client::ApiClient> client_;
   json pod_;
   QString target_;
   std::shared_ptr<ExecSession> session_;

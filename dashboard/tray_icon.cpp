@@ -120,7 +120,7 @@ void ClusterTray::countNodes() {
 void ClusterTray::probe() {
   if (probing_) return;
   probing_ = true;
-  client::ApiClient* client = session_->clientPtr();
+  std::shared_ptr<client::ApiClient> client = session_->clientPtr();
   runAsync<bool>(
       this,
       [client]() -> Result<bool> {

@@ -66,8 +66,9 @@ Result<json> fetchHistory(client::ApiClient& client, const std::string& query) {
 
 }  // namespace
 
-UsageCharts::UsageCharts(client::ApiClient* client, const QString& idleNote, QWidget* parent)
-    : QWidget(parent), client_(client), idleNote_(idleNote) {
+UsageCharts::UsageCharts(std::shared_ptr<client::ApiClient> client, const QString& idleNote,
+                         QWidget* parent)
+    : QWidget(parent), client_(std::move(client)), idleNote_(idleNote) {
   cpu_ = new QLineSeries;
   memory_ = new QLineSeries;
   cpuView_ = chartView(tr("CPU"), cpu_, tr("millicores"));
@@ -85,8 +86,8 @@ UsageCharts::UsageCharts(client::ApiClient* client, const QString& idleNote, QWi
   connect(&timer_, &QTimer::timeout, this, &UsageCharts::refresh);
 }
 
-void UsageCharts::setClient(client::ApiClient* client) {
-  client_ = client;
+void UsageCharts::setClient(std::shared_ptr<client::ApiClient> client) {
+  client_ = std::move(client);
   setSubject({}, {});
 }
 
@@ -101,7 +102,7 @@ void UsageCharts::setSubject(const QString& label, const std::string& query) {
 
 void UsageCharts::refresh() {
   if (query_.empty()) return;
-  client::ApiClient* client = client_;
+  std::shared_ptr<client::ApiClient> client = client_;
   const std::string query = query_;
   runAsync<json>(
       this, [client, query] { return fetchHistory(*client, query); },

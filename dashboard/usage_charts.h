@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QTimer>
 #include <QWidget>
+#include <memory>
 #include <string>
 
 #include "engine/api/status.h"
@@ -25,12 +26,13 @@ class UsageCharts : public QWidget {
  public:
   static constexpr int kIntervalMs = 10'000;
 
-  // `client` must outlive the charts (ClusterSession::clientPtr()); `idleNote` is shown while
-  // there is no subject.
-  UsageCharts(client::ApiClient* client, const QString& idleNote, QWidget* parent = nullptr);
+  // `client`: ClusterSession::clientPtr(), which the charts' calls hold; `idleNote` is shown
+  // while there is no subject.
+  UsageCharts(std::shared_ptr<client::ApiClient> client, const QString& idleNote,
+              QWidget* parent = nullptr);
 
   // Reads through `client` from now on (another cluster's session); the charts go idle.
-  void setClient(client::ApiClient* client);
+  void setClient(std::shared_ptr<client::ApiClient> client);
   // Shows the history the query `query` ("node=N", "namespace=NS&pod=P", percent-encoded)
   // selects, labelled `label` in the note; fetches it now. An empty query clears the charts.
   void setSubject(const QString& label, const std::string& query);
@@ -54,7 +56,7 @@ class UsageCharts : public QWidget {
  private:
   void showHistory(const std::string& query, const Result<json>& history);
 
-  client::ApiClient* client_;
+  std::shared_ptr<client::ApiClient> client_;
   QString idleNote_;
   QString label_;
   std::string query_;

@@ -120,7 +120,7 @@ class ClusterPageTest : public QObject {
 
   QTemporaryDir tmp_;
   fs::path kubeconfig_;
-  std::unique_ptr<kd::client::ApiClient> admin_;
+  std::shared_ptr<kd::client::ApiClient> admin_;
   std::string version_;
   std::unique_ptr<ClusterSession> session_;
   std::unique_ptr<MainWindow> window_;
@@ -323,7 +323,7 @@ void ClusterPageTest::podDetailChartsShowThePodsMetricsHistory() {
     QVERIFY2(r.ok() && r->ok(), r.ok() ? r->body.c_str() : r.status().message().c_str());
   }
   kd::dashboard::PodDetailView detail;
-  detail.showMetrics(admin_.get());
+  detail.showMetrics(admin_);
   const kd::json pod = {{"apiVersion", "v1"},
                         {"kind", "Pod"},
                         {"metadata", {{"namespace", "default"}, {"name", "web"}}}};

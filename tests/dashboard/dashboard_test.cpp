@@ -12,8 +12,11 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QThreadPool>
 #include <QTreeWidget>
 #include <QtTest>
+#include <atomic>
+#include <thread>
 
 #include "dashboard/cluster_session.h"
 #include "dashboard/main_window.h"
@@ -82,6 +85,7 @@ class DashboardTest : public QObject {
   void largeBatchAppliesInSlices();
   void hiddenSectionsWaitForTheShownOne();
   void editOpensTheLiveObject();
+  void closedSessionLeavesRunningCallsTheirClient();
 
  private:
   void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
@@ -730,6 +734,36 @@ void DashboardTest::editOpensTheLiveObject() {
   QVERIFY2(yaml.contains("reportingInstance: edit-instance"), qPrintable(yaml));
   QVERIFY(yaml.contains("kind: Event"));
   QVERIFY(!yaml.contains("uid:"));
+}
+
+// A window and its session closed (another context, the app quitting) while one of their calls
+// still waits on Qt's pool: the call holds the client, which goes only once the call has run
+// (it was freed under the call: the heap corruption two dashboard processes showed at exit).
+void DashboardTest::closedSessionLeavesRunningCallsTheirClient() {
+  auto client = engine_->adminClient();
+  QVERIFY2(client.ok(), client.status().message().c_str());
+  auto session = std::make_unique<ClusterSession>(std::move(*client));
+  const std::weak_ptr<kd::client::ApiClient> weak = session->clientPtr();
+  auto window = std::make_unique<MainWindow>(session.get());
+  auto* editor = window->findChild<kd::dashboard::ManifestEditor*>();
+  QVERIFY(editor);
+  // One pool thread, taken by a task that waits: the editor's call is queued behind it.
+  QThreadPool* pool = QThreadPool::globalInstance();
+  const int threads = pool->maxThreadCount();
+  pool->setMaxThreadCount(1);
+  std::atomic<bool> release{false};
+  pool->start([&release] {
+    while (!release) std::this_thread::sleep_for(5ms);
+  });
+  editor->setText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late, namespace: dash-a}\n");
+  editor->validate();
+  window.reset();
+  session.reset();
+  QVERIFY(!weak.expired());  // the queued call holds it
+  release = true;
+  pool->waitForDone();
+  pool->setMaxThreadCount(threads);
+  QVERIFY(weak.expired());  // and lets it go once it has run
 }
 
 int main(int argc, char** argv) {
