@@ -102,6 +102,35 @@ Result<ServerEndpoint> ServerEndpoint::parse(const std::string& url) {
   return ep;
 }
 
+Status configureClientContext(ssl::context& ctx, const ClusterAccess& access) {
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  // An idle connection (pooled, or a tunnel waiting) gives back its ~34 KB of record buffers.
+  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  beast::error_code ec;
+  if (access.insecureSkipTlsVerify) {
+    ctx.set_verify_mode(ssl::verify_none);
+  } else {
+    ctx.set_verify_mode(ssl::verify_peer);
+    if (access.caPem.empty()) {
+      ctx.set_default_verify_paths(ec);
+    } else {
+      ctx.add_certificate_authority(net::buffer(access.caPem), ec);
+    }
+    if (ec)
+      return Status::badRequest("certificate authority of cluster \"" + access.clusterName +
+                                "\" is unusable: " + ec.message());
+  }
+  if (!access.clientCertPem.empty() || !access.clientKeyPem.empty()) {
+    ctx.use_certificate_chain(net::buffer(access.clientCertPem), ec);
+    if (!ec) ctx.use_private_key(net::buffer(access.clientKeyPem), ssl::context::pem, ec);
+    if (ec)
+      return Status::badRequest("client certificate of user \"" + access.userName +
+                                "\" is unusable: " + ec.message());
+  }
+  return {};
+}
+
 void pinServerName(SSL* ssl, const ClusterAccess& access, const ServerEndpoint& endpoint) {
   const std::string& name = access.tlsServerName.empty() ? endpoint.host : access.tlsServerName;
   if (isIpAddress(name)) {
@@ -358,31 +387,7 @@ class ConnectionPool::Impl {
       : ep_(std::move(ep)), options_(std::move(options)), ctx_(ssl::context::tls_client) {}
 
   Status configure(const ClusterAccess& access) {
-    ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    // An idle pooled connection gives back its ~34 KB of TLS record buffers.
-    SSL_CTX_set_mode(ctx_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-    beast::error_code ec;
-    if (access.insecureSkipTlsVerify) {
-      ctx_.set_verify_mode(ssl::verify_none);
-    } else {
-      ctx_.set_verify_mode(ssl::verify_peer);
-      if (access.caPem.empty()) {
-        ctx_.set_default_verify_paths(ec);
-      } else {
-        ctx_.add_certificate_authority(net::buffer(access.caPem), ec);
-      }
-      if (ec)
-        return Status::badRequest("certificate authority of cluster \"" + access.clusterName +
-                                  "\" is unusable: " + ec.message());
-    }
-    if (!access.clientCertPem.empty() || !access.clientKeyPem.empty()) {
-      ctx_.use_certificate_chain(net::buffer(access.clientCertPem), ec);
-      if (!ec) ctx_.use_private_key(net::buffer(access.clientKeyPem), ssl::context::pem, ec);
-      if (ec)
-        return Status::badRequest("client certificate of user \"" + access.userName +
-                                  "\" is unusable: " + ec.message());
-    }
+    if (Status s = configureClientContext(ctx_, access); !s) return s;
     if (!access.token.empty()) authorization_ = "Bearer " + access.token;
     access_ = access;
     return {};

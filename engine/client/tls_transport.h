@@ -8,6 +8,7 @@
 #include <openssl/types.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
@@ -45,6 +46,12 @@ struct ServerEndpoint {
 // address is matched as one). A DNS name is also sent as SNI. Shared by every TLS dialer of
 // the API server (this transport, the node agent's tunnel).
 void pinServerName(SSL* ssl, const ClusterAccess& access, const ServerEndpoint& endpoint);
+
+// Sets up a client TLS context for `access`: TLS 1.2 and newer, idle connections giving back
+// their record buffers, the server verified against the cluster's CA (or the system's when
+// the kubeconfig names none) unless insecure-skip-tls-verify, the user's client certificate.
+// Shared by every TLS dialer of the API server, as pinServerName is.
+Status configureClientContext(boost::asio::ssl::context& ctx, const ClusterAccess& access);
 
 struct RequestSpec {
   std::string method;

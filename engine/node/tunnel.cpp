@@ -42,18 +42,7 @@ class ReverseTunnel::Impl : public std::enable_shared_from_this<Impl> {
     auto endpoint = client::detail::ServerEndpoint::parse(access_.server);
     if (!endpoint.ok()) return endpoint.status();
     endpoint_ = *endpoint;
-    beast::error_code ec;
-    ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_tlsv1 |
-                     ssl::context::no_tlsv1_1);
-    SSL_CTX_set_mode(ctx_.native_handle(), SSL_MODE_RELEASE_BUFFERS);  // idle most of the time
-    ctx_.set_verify_mode(access_.insecureSkipTlsVerify ? ssl::verify_none : ssl::verify_peer);
-    if (!access_.caPem.empty()) ctx_.add_certificate_authority(net::buffer(access_.caPem), ec);
-    if (!ec && !access_.clientCertPem.empty()) {
-      ctx_.use_certificate_chain(net::buffer(access_.clientCertPem), ec);
-      if (!ec) ctx_.use_private_key(net::buffer(access_.clientKeyPem), ssl::context::pem, ec);
-    }
-    if (ec) return Status::badRequest("tunnel credentials are unusable: " + ec.message());
-    return {};
+    return client::detail::configureClientContext(ctx_, access_);
   }
 
   void run() {
