@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/api/object_key.h"
 #include "engine/client/api_client.h"
 #include "engine/node/events.h"
 #include "engine/node/image_store.h"
@@ -66,8 +67,8 @@ class Agent {
   void heartbeat();
   Status renewLease();
   Status relist();
-  void handle(const client::WatchEvent& event);
-  void upsert(const json& pod);
+  void handle(client::WatchEvent& event);
+  void upsert(json pod);
   void reapFinished();
   void reportMetrics();
   void tearDownOrphans(const std::set<std::string>& live);
@@ -206,13 +207,13 @@ void Agent::heartbeat() {
   }
 }
 
-void Agent::upsert(const json& pod) {
-  const std::string uid = pod["metadata"].value("uid", "");
+void Agent::upsert(json pod) {
+  const std::string uid(api::stringAt(pod, "metadata", "uid"));
   auto it = workers_.find(uid);
   if (it != workers_.end()) {
-    it->second->update(pod);
+    it->second->update(std::move(pod));
   } else {
-    workers_[uid] = std::make_unique<PodWorker>(ctx_, pod);
+    workers_[uid] = std::make_unique<PodWorker>(ctx_, std::move(pod));
   }
 }
 
@@ -225,7 +226,7 @@ void Agent::tearDownOrphans(const std::set<std::string>& live) {
     json pod = json::parse(in, nullptr, false);
     if (pod.is_discarded() || !pod.is_object()) continue;
     logLine("tearing down pod " + pod["metadata"].value("name", "") + " (gone from the API)");
-    auto worker = std::make_unique<PodWorker>(ctx_, pod);
+    auto worker = std::make_unique<PodWorker>(ctx_, std::move(pod));
     worker->podDeleted();
     workers_[uid] = std::move(worker);
   }
@@ -237,9 +238,9 @@ Status Agent::relist() {
   auto list = api_->list(kindOf("", "pods"), "", options);
   if (!list.ok()) return list.status();
   std::set<std::string> live;
-  for (const auto& pod : (*list)["items"]) {
-    live.insert(pod["metadata"].value("uid", ""));
-    upsert(pod);
+  for (auto& pod : (*list)["items"]) {
+    live.insert(std::string(api::stringAt(pod, "metadata", "uid")));
+    upsert(std::move(pod));
   }
   for (auto& [uid, worker] : workers_) {
     if (!live.count(uid)) worker->podDeleted();
@@ -254,9 +255,8 @@ Status Agent::relist() {
   return {};
 }
 
-void Agent::handle(const client::WatchEvent& event) {
-  const std::string rv =
-      event.object.value("metadata", json::object()).value("resourceVersion", "");
+void Agent::handle(client::WatchEvent& event) {
+  const std::string rv(api::stringAt(event.object, "metadata", "resourceVersion"));
   if (event.type == "ERROR") {
     watch_.reset();  // 410 Expired and anything else: list again
     return;
@@ -264,11 +264,11 @@ void Agent::handle(const client::WatchEvent& event) {
   if (!rv.empty()) resourceVersion_ = rv;
   if (event.type == "BOOKMARK") return;
   if (event.type == "DELETED") {
-    auto it = workers_.find(event.object["metadata"].value("uid", ""));
+    auto it = workers_.find(std::string(api::stringAt(event.object, "metadata", "uid")));
     if (it != workers_.end()) it->second->podDeleted();
     return;
   }
-  upsert(event.object);
+  upsert(std::move(event.object));
 }
 
 void Agent::reapFinished() {

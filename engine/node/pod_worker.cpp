@@ -106,23 +106,18 @@ void removePodCgroups(const std::string& uid) {
 // The pod as a worker keeps it: its JSON text without metadata.managedFields (never read
 // here; with the status writes recorded they are about a third of the text), at its exact
 // size rather than the capacity serialising grew it to.
-std::shared_ptr<const std::string> keptPodText(const json& pod) {
-  std::string text;
-  const json& meta = section(pod, "metadata");
-  if (meta.contains("managedFields")) {
-    json trimmed = pod;
-    trimmed["metadata"].erase("managedFields");
-    text = trimmed.dump();
-  } else {
-    text = pod.dump();
+std::shared_ptr<const std::string> keptPodText(json& pod) {
+  if (auto meta = pod.find("metadata"); meta != pod.end() && meta->is_object()) {
+    meta->erase("managedFields");
   }
+  std::string text = pod.dump();
   text.shrink_to_fit();
   return std::make_shared<const std::string>(std::move(text));
 }
 
 }  // namespace
 
-PodWorker::PodWorker(const NodeContext& ctx, const json& pod)
+PodWorker::PodWorker(const NodeContext& ctx, json pod)
     : ctx_(ctx), configRefs_(ctx.configs), pod_(keptPodText(pod)) {
   const json& meta = section(pod, "metadata");
   uid_ = meta.value("uid", "");
@@ -140,7 +135,7 @@ fs::path PodWorker::podDir(const fs::path& stateDir, const std::string& uid) {
   return stateDir / "pods" / uid;
 }
 
-void PodWorker::update(const json& pod) {
+void PodWorker::update(json pod) {
   auto text = keptPodText(pod);
   {
     std::lock_guard lock(mu_);

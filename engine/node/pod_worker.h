@@ -60,7 +60,8 @@ struct NodeContext {
 
 class PodWorker {
  public:
-  PodWorker(const NodeContext& ctx, const json& pod);
+  // Both take the pod by value: the worker drops what it never reads in place, without a copy.
+  PodWorker(const NodeContext& ctx, json pod);
   // Stops stepping (waiting for a running step); containers keep running (they are adopted
   // by the next agent).
   ~PodWorker();
@@ -68,7 +69,7 @@ class PodWorker {
   PodWorker& operator=(const PodWorker&) = delete;
 
   // A newer version of the pod from the watch.
-  void update(const json& pod);
+  void update(json pod);
   // The pod object is gone from the API: stop everything at once and clean up.
   void podDeleted();
   // True once the pod has been torn down and the worker steps no more.
