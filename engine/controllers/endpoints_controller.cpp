@@ -20,8 +20,9 @@ struct ResolvedPort {
 };
 using PortSet = std::vector<ResolvedPort>;
 
+// Holds its pod: the informer may replace its cached copy while a sync still reads this one.
 struct Endpoint {
-  const json* pod;
+  CachedObject pod;
   bool ready;
   bool terminating;
 };
@@ -70,7 +71,7 @@ std::map<PortSet, std::vector<Endpoint>> groupEndpoints(const json& service,
     PortSet ports = resolvePorts(service, pod);
     if (wantsPorts && ports.empty()) continue;
     const bool terminating = fieldOf(pod, "metadata").contains("deletionTimestamp");
-    groups[std::move(ports)].push_back({&pod, publishNotReady || podReady(pod), terminating});
+    groups[std::move(ports)].push_back({p, publishNotReady || podReady(pod), terminating});
   }
   for (auto& [ports, eps] : groups) {
     std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {

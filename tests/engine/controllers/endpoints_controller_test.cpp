@@ -180,6 +180,28 @@ class EndpointsControllerTest : public QObject {
     KD_TRY_VERIFY(!cluster->exists(endpoints, "default", "web"));
   }
 
+  // Pods changing while the controller syncs: each sync reads pods the informer may replace
+  // at the same moment (a sync that kept only pointers into the cache read freed pods and
+  // crashed the engine). The endpoints must still end on the pods' last state.
+  void podsChangingDuringSyncsEndOnTheirLastState() {
+    constexpr int kPods = 40;
+    for (int i = 0; i < kPods; ++i) {
+      pod("p" + std::to_string(i), {{"app", "web"}}, "10.244.2." + std::to_string(i + 2), true);
+    }
+    service("web", {{"app", "web"}}, {{{"port", 80}}});
+    start();
+    KD_TRY_VERIFY(cluster->exists(endpoints, "default", "web"));
+    for (int round = 0; round < 20; ++round) {
+      for (int i = 0; i < kPods; ++i) {
+        setStatus("p" + std::to_string(i), "10.244.2." + std::to_string(i + 2), round % 2 == 1);
+      }
+    }
+    // Round 19 left every pod Ready.
+    KD_TRY_COMPARE(cluster->get(endpoints, "default", "web")["subsets"][0]["addresses"].size(),
+                   size_t(kPods));
+    QVERIFY(!cluster->get(endpoints, "default", "web")["subsets"][0].contains("notReadyAddresses"));
+  }
+
   void emptyServiceHasEmptyEndpointsAndPlaceholderSlice() {
     service("lonely", {{"app", "none"}}, {{{"port", 80}}});
     start();
