@@ -99,8 +99,8 @@ class LogsViewTest : public QObject {
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
     QVERIFY2(session_, qPrintable(why));
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("counter", "n1", "Always", kCounter)));
-    KUBECTL_OK(k({"apply", "-f", "-"}, kDeployment));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod("counter", "n1", "Always", kCounter)));
+    CMD_OK(k({"apply", "-f", "-"}, kDeployment));
     QVERIFY2(waitFor(
                  [&] {
                    return jsonpath({"get", "pod", "counter"}, "{.status.phase}") == "Running";
@@ -259,7 +259,7 @@ class LogsViewTest : public QObject {
   void documentKeepsNewestLinesAndScrollOnlyAtBottom() {
     // 30,000 lines, a pause, 30,000 more: the view holds the newest kMaxLines.
     const QStringList flood = {"sh", "-c", "seq 1 30000; sleep 15; seq 30001 60000; sleep 3600"};
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("flood", "n1", "Always", flood)));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod("flood", "n1", "Always", flood)));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "flood"}, "{.status.phase}"),
                               QString("Running"), 30000);
     // The longest the event loop went without turning while the lines came in.
@@ -285,7 +285,7 @@ class LogsViewTest : public QObject {
     QVERIFY(view.text().startsWith("10001\n"));
     QVERIFY(bar->value() < bar->maximum());  // ...and is not pulled back down
     qInfo("longest GUI stall while 60,000 lines arrived: %lld ms", longestStall);
-    KUBECTL_OK(k({"delete", "pod", "flood", "--grace-period=1"}));
+    CMD_OK(k({"delete", "pod", "flood", "--grace-period=1"}));
   }
 
   void mainWindowOpensLogsOfSelection() {

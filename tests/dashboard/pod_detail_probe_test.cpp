@@ -269,7 +269,7 @@ class PodDetailProbeTest : public QObject {
 
   void readinessFailureShowsInDetail() {
     if (!engine_) QSKIP("kubedesk-node needs root");
-    KUBECTL_OK(k({"apply", "-f", "-"}, kProbedPod));
+    CMD_OK(k({"apply", "-f", "-"}, kProbedPod));
     QVERIFY2(
         waitFor(
             [&] {
@@ -296,7 +296,7 @@ class PodDetailProbeTest : public QObject {
 
     // Event and annotation times have whole seconds.
     const QDateTime removed = QDateTime::currentDateTimeUtc().addSecs(-1);
-    KUBECTL_OK(k({"exec", "probed", "--", "rm", "/tmp/ok"}));
+    CMD_OK(k({"exec", "probed", "--", "rm", "/tmp/ok"}));
     QTRY_COMPARE_WITH_TIMEOUT(cell(detail, "Readiness", PodDetailView::kResultColumn),
                               QString("Failure"), 30000);
     QCOMPARE(probeRow(detail, "Readiness")->foreground(PodDetailView::kResultColumn).color(),

@@ -108,7 +108,7 @@ class PortForwardsTest : public QObject {
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
     QVERIFY2(session_, qPrintable(why));
-    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, kWeb));
+    CMD_OK(engine_.kubectl({"apply", "-f", "-"}, kWeb));
     QVERIFY2(
         waitFor(
             [&] {
@@ -185,7 +185,7 @@ class PortForwardsTest : public QObject {
     QVERIFY(free.listen(QHostAddress::LocalHost, 0));
     const quint16 port = free.serverPort();
     free.close();
-    KUBECTL_OK(engine_.kubectl(
+    CMD_OK(engine_.kubectl(
         {"apply", "-f", "-"},
         QStringLiteral(
             "apiVersion: v1\nkind: Service\nmetadata: {name: web-lb, namespace: default}\n"
@@ -214,7 +214,7 @@ class PortForwardsTest : public QObject {
     auto* list = window.findChild<QTreeWidget*>("portForwards");
     QVERIFY(list);
     QCOMPARE(list->topLevelItemCount(), 0);
-    KUBECTL_OK(engine_.kubectl({"delete", "service", "web-lb"}));
+    CMD_OK(engine_.kubectl({"delete", "service", "web-lb"}));
   }
 };
 

@@ -138,7 +138,7 @@ class ScreenshotsTest : public QObject {
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
     QVERIFY2(session_, qPrintable(why));
-    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, kShop));
+    CMD_OK(engine_.kubectl({"apply", "-f", "-"}, kShop));
     QVERIFY2(waitFor(
                  [&] {
                    return jsonpath({"-n", "shop", "get", "deploy", "web"},

@@ -102,7 +102,7 @@ class TerminalViewTest : public QObject {
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
     QVERIFY2(session_, qPrintable(why));
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("shell", "n1", "Always", kSleeper)));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod("shell", "n1", "Always", kSleeper)));
     QVERIFY2(
         waitFor(
             [&] {

@@ -53,10 +53,6 @@ const char* const kCurrentCpu42 = R"({"status":{"currentCPUUtilizationPercentage
 const char* const kCpuTo65 =
     R"([{"op":"replace","path":"/spec/targetCPUUtilizationPercentage","value":65}])";
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 QJsonObject parseObject(const QString& text) {
   return QJsonDocument::fromJson(text.toUtf8()).object();
 }
@@ -86,18 +82,18 @@ class AutoscalingVersionsE2eTest : public QObject {
  private slots:
   void initTestCase() {
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    KUBECTL_OK(k({"create", "deployment", "web", "--image=busybox", "--", "sleep", "3600"}));
+    CMD_OK(k({"create", "deployment", "web", "--image=busybox", "--", "sleep", "3600"}));
   }
 
   void kubectl132AutoscalePostsV1() {
     auto r = k({"autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=4"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(r.out.trimmed(), QString("horizontalpodautoscaler.autoscaling/web autoscaled"));
   }
 
   void getHpaListsItInBothVersionsAlike() {
     auto v2 = k({"get", "hpa"});
-    KUBECTL_OK(v2);
+    CMD_OK(v2);
     QVERIFY2(v2.out.contains(QRegularExpression(
                  "NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+REPLICAS\\s+AGE")),
              qPrintable(v2.out));
@@ -105,19 +101,19 @@ class AutoscalingVersionsE2eTest : public QObject {
         v2.out.contains(QRegularExpression("web\\s+Deployment/web\\s+cpu: \\S+/50%\\s+1\\s+4")),
         qPrintable(v2.out));
     auto v1 = k({"get", kV1});
-    KUBECTL_OK(v1);
+    CMD_OK(v1);
     QCOMPARE(withoutAge(v1.out), withoutAge(v2.out));
   }
 
   void v1YamlShowsTheV1Fields() {
     auto r = k({"get", kV1, "web", "-o", "yaml"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.contains("apiVersion: autoscaling/v1"), qPrintable(r.out));
     QVERIFY2(r.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(r.out));
     QVERIFY2(!r.out.contains("metrics:"), qPrintable(r.out));
     // kubectl 1.27 keeps the version of a short name.
     auto old = engine_.kubectl({"get", "hpa.v1.autoscaling", "web", "-o", "yaml"}, {}, kKubectl127);
-    KUBECTL_OK(old);
+    CMD_OK(old);
     QVERIFY2(old.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(old.out));
   }
 
@@ -131,12 +127,12 @@ class AutoscalingVersionsE2eTest : public QObject {
 
   void patchingV1ChangesWhatV2Shows() {
     const QString before = get(kV1, "web", "{.metadata.resourceVersion}");
-    KUBECTL_OK(k({"patch", kV1, "web", "--type=merge", "-p", kMaxReplicasSix}));
+    CMD_OK(k({"patch", kV1, "web", "--type=merge", "-p", kMaxReplicasSix}));
     QCOMPARE(get(kV2, "web", "{.spec.maxReplicas}"), QString("6"));
-    KUBECTL_OK(k({"patch", kV1, "web", "--type=json", "-p", kCpuTo65}));
+    CMD_OK(k({"patch", kV1, "web", "--type=json", "-p", kCpuTo65}));
     QCOMPARE(get(kV2, "web", "{.spec.metrics[0].resource.target.averageUtilization}"),
              QString("65"));
-    KUBECTL_OK(k({"patch", kV1, "web", "--type=strategic", "-p", kMinReplicasTwo}));
+    CMD_OK(k({"patch", kV1, "web", "--type=strategic", "-p", kMinReplicasTwo}));
     QCOMPARE(get(kV2, "web", "{.spec.minReplicas}"), QString("2"));
 
     // A watch on v1 from before the patches replays them as v1 objects.
@@ -144,7 +140,7 @@ class AutoscalingVersionsE2eTest : public QObject {
                 "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers?watch=1&"
                 "timeoutSeconds=1&resourceVersion=" +
                     before});
-    KUBECTL_OK(w);
+    CMD_OK(w);
     QStringList maxReplicas;
     for (const auto& line : w.out.split('\n', Qt::SkipEmptyParts)) {
       const QJsonObject event = parseObject(line);
@@ -158,17 +154,17 @@ class AutoscalingVersionsE2eTest : public QObject {
   }
 
   void whatV1CannotHoldSurvivesV1Writes() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, kRichV2));
+    CMD_OK(k({"apply", "-f", "-"}, kRichV2));
     auto v1 = k({"get", kV1, "rich", "-o", "json"});
-    KUBECTL_OK(v1);
+    CMD_OK(v1);
     const QJsonObject annotations =
         parseObject(v1.out)["metadata"].toObject()["annotations"].toObject();
     QVERIFY2(annotations["autoscaling.alpha.kubernetes.io/metrics"].toString().contains("300Mi"),
              qPrintable(v1.out));
     QVERIFY2(annotations.contains("autoscaling.alpha.kubernetes.io/behavior"), qPrintable(v1.out));
     // A whole v1 object written back (update), then a v1 patch: the v2-only parts stay.
-    KUBECTL_OK(k({"replace", "-f", "-"}, v1.out.toUtf8()));
-    KUBECTL_OK(k({"patch", kV1, "rich", "--type=merge", "-p", kMaxReplicasEight}));
+    CMD_OK(k({"replace", "-f", "-"}, v1.out.toUtf8()));
+    CMD_OK(k({"patch", kV1, "rich", "--type=merge", "-p", kMaxReplicasEight}));
     QCOMPARE(get(kV2, "rich", "{.spec.maxReplicas}"), QString("8"));
     QCOMPARE(get(kV2, "rich", "{.spec.metrics[*].resource.name}"), QString("memory cpu"));
     QCOMPARE(get(kV2, "rich", "{.spec.behavior.scaleDown.stabilizationWindowSeconds}"),
@@ -179,32 +175,31 @@ class AutoscalingVersionsE2eTest : public QObject {
   }
 
   void v1StatusSubresource() {
-    KUBECTL_OK(
-        k({"patch", kV1, "web", "--subresource=status", "--type=merge", "-p", kCurrentCpu42}));
+    CMD_OK(k({"patch", kV1, "web", "--subresource=status", "--type=merge", "-p", kCurrentCpu42}));
     QCOMPARE(get(kV2, "web", "{.status.currentMetrics[0].resource.current.averageUtilization}"),
              QString("42"));
   }
 
   void kubectl127Autoscale() {
-    KUBECTL_OK(k({"create", "deployment", "old", "--image=busybox", "--", "sleep", "3600"}));
+    CMD_OK(k({"create", "deployment", "old", "--image=busybox", "--", "sleep", "3600"}));
     auto r = engine_.kubectl({"autoscale", "deployment", "old", "--cpu-percent=40", "--max=3"}, {},
                              kKubectl127);
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(get(kV2, "old", "{.spec.metrics[0].resource.target.averageUtilization}"),
              QString("40"));
   }
 
   void discoveryListsBothVersions() {
     auto versions = k({"api-versions"});
-    KUBECTL_OK(versions);
+    CMD_OK(versions);
     QVERIFY(versions.out.contains("autoscaling/v1\n"));
     QVERIFY(versions.out.contains("autoscaling/v2\n"));
     auto group = k({"get", "--raw", "/apis/autoscaling"});
-    KUBECTL_OK(group);
+    CMD_OK(group);
     QCOMPARE(parseObject(group.out)["preferredVersion"].toObject()["version"].toString(),
              QString("v2"));
     auto v1 = k({"get", "--raw", "/apis/autoscaling/v1"});
-    KUBECTL_OK(v1);
+    CMD_OK(v1);
     QStringList names;
     for (const auto& r : parseObject(v1.out)["resources"].toArray()) {
       names << r.toObject()["name"].toString();
@@ -218,15 +213,15 @@ class AutoscalingVersionsE2eTest : public QObject {
     QVERIFY2(r.err.contains("unknown field \"spec.bogus\""), qPrintable(r.err));
     QByteArray valid = kV1WithUnknownField;
     valid.replace("  bogus: 1\n", "");
-    KUBECTL_OK(k({"apply", "-f", "-"}, valid));
+    CMD_OK(k({"apply", "-f", "-"}, valid));
     QCOMPARE(get(kV2, "strict", "{.spec.metrics[0].resource.target.averageUtilization}"),
              QString("70"));
   }
 
   void deleteThroughV1() {
-    KUBECTL_OK(k({"delete", kV1, "web", "rich", "strict", "old"}));
+    CMD_OK(k({"delete", kV1, "web", "rich", "strict", "old"}));
     auto r = k({"get", "hpa", "-o", "name"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(r.out.trimmed(), QString());
   }
 };

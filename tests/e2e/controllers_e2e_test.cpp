@@ -13,10 +13,6 @@
 
 namespace {
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 QString manifest(const QString& name) {
   return QStringLiteral(KD_SOURCE_DIR "/tests/e2e/manifests/") + name;
 }
@@ -53,15 +49,15 @@ class ControllersE2eTest : public QObject {
                               3, 20000);
     nodes_ = jsonpath({"get", "nodes"}, "{.items[*].metadata.name}").split(' ');
     // The CronJob runs in the background while the other cases do their work.
-    KUBECTL_OK(k({"apply", "-f", manifest("controllers-cronjob.yaml")}));
+    CMD_OK(k({"apply", "-f", manifest("controllers-cronjob.yaml")}));
   }
 
   void rollingUpdateKeepsAvailabilityAndUndoReturns() {
-    KUBECTL_OK(k({"apply", "-f", manifest("controllers-web.yaml")}));
-    KUBECTL_OK(engine_.kubectl({"rollout", "status", "deploy/web", "--timeout=60s"}, {},
-                               "/usr/bin/kubectl", 70000));
+    CMD_OK(k({"apply", "-f", manifest("controllers-web.yaml")}));
+    CMD_OK(engine_.kubectl({"rollout", "status", "deploy/web", "--timeout=60s"}, {},
+                           "/usr/bin/kubectl", 70000));
 
-    KUBECTL_OK(k({"set", "image", "deploy/web", "app=busybox:2"}));
+    CMD_OK(k({"set", "image", "deploy/web", "app=busybox:2"}));
     QElapsedTimer timer;
     timer.start();
     int minAvailable = 4;
@@ -78,20 +74,20 @@ class ControllersE2eTest : public QObject {
     QVERIFY2(minAvailable >= 3, qPrintable(QString::number(minAvailable)));
 
     auto history = k({"rollout", "history", "deploy/web"});
-    KUBECTL_OK(history);
+    CMD_OK(history);
     QVERIFY2(history.out.contains(QRegularExpression("1\\s+<none>")) &&
                  history.out.contains(QRegularExpression("2\\s+<none>")),
              qPrintable(history.out));
 
     auto undo = k({"rollout", "undo", "deploy/web"});
-    KUBECTL_OK(undo);
+    CMD_OK(undo);
     const QString replicaSets = k({"get", "rs", "-o",
                                    "custom-columns=NAME:.metadata.name,REVISION:.metadata."
                                    "annotations.deployment\\.kubernetes\\.io/"
                                    "revision,IMAGE:.spec.template.spec.containers[0].image"})
                                     .out;
-    KUBECTL_OK(engine_.kubectl({"rollout", "status", "deploy/web", "--timeout=60s"}, {},
-                               "/usr/bin/kubectl", 70000));
+    CMD_OK(engine_.kubectl({"rollout", "status", "deploy/web", "--timeout=60s"}, {},
+                           "/usr/bin/kubectl", 70000));
     QVERIFY2(jsonpath({"get", "deploy", "web"}, "{.spec.template.spec.containers[0].image}") ==
                  "busybox:1",
              qPrintable(undo.out + replicaSets));
@@ -104,23 +100,23 @@ class ControllersE2eTest : public QObject {
                               4, 20000);
     QCOMPARE(jsonpath({"get", "endpoints", "web"}, "{.subsets[0].ports[0].port}"), QString("8080"));
     auto slices = k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web"});
-    KUBECTL_OK(slices);
+    CMD_OK(slices);
     QVERIFY2(slices.out.contains(QRegularExpression("web-\\w+\\s+IPv4\\s+8080\\s+")),
              qPrintable(slices.out));
     auto api = k({"get", "svc", "kubernetes"});
-    KUBECTL_OK(api);
+    CMD_OK(api);
     QVERIFY2(api.out.contains(
                  QRegularExpression("kubernetes\\s+ClusterIP\\s+10.96.0.1\\s+<none>\\s+443/TCP")),
              qPrintable(api.out));
   }
 
   void jobsCompleteOrStopAtBackoffLimit() {
-    KUBECTL_OK(k({"apply", "-f", manifest("controllers-jobs.yaml")}));
-    KUBECTL_OK(engine_.kubectl({"wait", "--for=condition=complete", "job/batch", "--timeout=90s"},
-                               {}, "/usr/bin/kubectl", 100000));
+    CMD_OK(k({"apply", "-f", manifest("controllers-jobs.yaml")}));
+    CMD_OK(engine_.kubectl({"wait", "--for=condition=complete", "job/batch", "--timeout=90s"}, {},
+                           "/usr/bin/kubectl", 100000));
     QCOMPARE(jsonpath({"get", "job", "batch"}, "{.status.succeeded}"), QString("5"));
-    KUBECTL_OK(engine_.kubectl({"wait", "--for=condition=failed", "job/broken", "--timeout=120s"},
-                               {}, "/usr/bin/kubectl", 130000));
+    CMD_OK(engine_.kubectl({"wait", "--for=condition=failed", "job/broken", "--timeout=120s"}, {},
+                           "/usr/bin/kubectl", 130000));
     QCOMPARE(
         jsonpath({"get", "job", "broken"}, "{.status.conditions[?(@.type==\"Failed\")].reason}"),
         QString("BackoffLimitExceeded"));
@@ -128,17 +124,17 @@ class ControllersE2eTest : public QObject {
   }
 
   void daemonSetFollowsNodesAndTaints() {
-    KUBECTL_OK(k({"apply", "-f", manifest("controllers-daemonset.yaml")}));
+    CMD_OK(k({"apply", "-f", manifest("controllers-daemonset.yaml")}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "ds", "agent"}, "{.status.numberReady}"),
                               QString("3"), 20000);
-    KUBECTL_OK(k({"taint", "node", nodes_[0], "dedicated=x:NoExecute"}));
+    CMD_OK(k({"taint", "node", nodes_[0], "dedicated=x:NoExecute"}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "ds", "agent"}, "{.status.desiredNumberScheduled}"),
                               QString("2"), 20000);
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pods", "-l", "app=agent", "--field-selector",
                                         "spec.nodeName=" + nodes_[0]},
                                        "{.items[*].metadata.name}"),
                               QString(), 20000);
-    KUBECTL_OK(k({"taint", "node", nodes_[0], "dedicated-"}));
+    CMD_OK(k({"taint", "node", nodes_[0], "dedicated-"}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "ds", "agent"}, "{.status.numberReady}"),
                               QString("3"), 20000);
 
@@ -147,16 +143,16 @@ class ControllersE2eTest : public QObject {
       ControllersE2eTest* test;
       ~RemoveNode() { test->k({"delete", "node", "late", "--ignore-not-found"}); }
     } removeLate{this};
-    KUBECTL_OK(k({"create", "-f", "-"},
-                 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"late\"}}"));
+    CMD_OK(k({"create", "-f", "-"},
+             "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"late\"}}"));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "ds", "agent"}, "{.status.desiredNumberScheduled}"),
                               QString("4"), 20000);
   }
 
   void statefulSetStartsInOrderAndKeepsClaims() {
-    KUBECTL_OK(k({"apply", "-f", manifest("controllers-statefulset.yaml")}));
-    KUBECTL_OK(engine_.kubectl({"rollout", "status", "sts/db", "--timeout=60s"}, {},
-                               "/usr/bin/kubectl", 70000));
+    CMD_OK(k({"apply", "-f", manifest("controllers-statefulset.yaml")}));
+    CMD_OK(engine_.kubectl({"rollout", "status", "sts/db", "--timeout=60s"}, {}, "/usr/bin/kubectl",
+                           70000));
     QStringList created;
     for (const char* pod : {"db-0", "db-1", "db-2"}) {
       created << jsonpath({"get", "pod", pod}, "{.metadata.creationTimestamp}");
@@ -164,7 +160,7 @@ class ControllersE2eTest : public QObject {
     QVERIFY2(created[0] <= created[1] && created[1] <= created[2], qPrintable(created.join(' ')));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pvc"}, "{.items[*].status.phase}"),
                               QString("Bound Bound Bound"), 20000);
-    KUBECTL_OK(k({"scale", "sts/db", "--replicas=1"}));
+    CMD_OK(k({"scale", "sts/db", "--replicas=1"}));
     QTRY_COMPARE_WITH_TIMEOUT(
         jsonpath({"get", "pods", "-l", "app=db"}, "{.items[*].metadata.name}"), QString("db-0"),
         30000);
@@ -173,14 +169,14 @@ class ControllersE2eTest : public QObject {
   }
 
   void untoleratedTaintLeavesPodPendingWithKubernetesMessage() {
-    KUBECTL_OK(k({"taint", "node", nodes_[1], "dedicated=gpu:NoSchedule"}));
+    CMD_OK(k({"taint", "node", nodes_[1], "dedicated=gpu:NoSchedule"}));
     QJsonObject spec{{"nodeSelector", QJsonObject{{"kubernetes.io/hostname", nodes_[1]}}},
                      {"containers", QJsonArray{QJsonObject{{"name", "c"}, {"image", "busybox"}}}}};
     QJsonObject pod{{"apiVersion", "v1"},
                     {"kind", "Pod"},
                     {"metadata", QJsonObject{{"name", "picky"}}},
                     {"spec", spec}};
-    KUBECTL_OK(k({"create", "-f", "-"}, QJsonDocument(pod).toJson()));
+    CMD_OK(k({"create", "-f", "-"}, QJsonDocument(pod).toJson()));
     QTRY_VERIFY_WITH_TIMEOUT(k({"describe", "pod", "picky"}).out.contains("FailedScheduling"),
                              20000);
     const QString describe = k({"describe", "pod", "picky"}).out;
@@ -189,7 +185,7 @@ class ControllersE2eTest : public QObject {
                                "affinity/selector."),
              qPrintable(describe.mid(describe.indexOf("Events:"))));
     QCOMPARE(jsonpath({"get", "pod", "picky"}, "{.status.phase}"), QString("Pending"));
-    KUBECTL_OK(k({"taint", "node", nodes_[1], "dedicated-"}));
+    CMD_OK(k({"taint", "node", nodes_[1], "dedicated-"}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "picky"}, "{.spec.nodeName}"), nodes_[1],
                               30000);
   }
@@ -198,7 +194,7 @@ class ControllersE2eTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "ds", "agent"}, "{.status.numberReady}"),
                               QString("3"), 20000);
     auto all = k({"get", "all"});
-    KUBECTL_OK(all);
+    CMD_OK(all);
     for (const char* pattern :
          {"NAME\\s+READY\\s+STATUS\\s+RESTARTS\\s+AGE", "pod/web-\\w+-\\w+\\s+1/1\\s+Running\\s+0",
           "service/kubernetes\\s+ClusterIP\\s+10\\.96\\.0\\.1\\s+<none>\\s+443/TCP",
@@ -212,8 +208,8 @@ class ControllersE2eTest : public QObject {
   }
 
   void deleteWithForegroundCascade() {
-    KUBECTL_OK(engine_.kubectl({"delete", "deploy", "web", "--cascade=foreground"}, {},
-                               "/usr/bin/kubectl", 60000));
+    CMD_OK(engine_.kubectl({"delete", "deploy", "web", "--cascade=foreground"}, {},
+                           "/usr/bin/kubectl", 60000));
     QCOMPARE(jsonpath({"get", "rs", "-l", "app=web"}, "{.items[*].metadata.name}"), QString());
     QTRY_COMPARE_WITH_TIMEOUT(
         jsonpath({"get", "pods", "-l", "app=web"}, "{.items[*].metadata.name}"), QString(), 20000);

@@ -110,6 +110,10 @@ QProcess* EngineProcess::startKubectl(const QStringList& args, const QString& bi
   return p;
 }
 
+QString failureText(const CommandResult& r) {
+  return "exit " + QString::number(r.exitCode) + "\n" + r.err + r.out;
+}
+
 CommandResult runWithEnvironment(const QString& program, const QStringList& args,
                                  const QProcessEnvironment& env, int timeoutMs,
                                  const QByteArray& input) {

@@ -16,6 +16,18 @@ struct CommandResult {
   QString err;
 };
 
+// "exit N" and what the command printed: the message of a command that should have succeeded.
+QString failureText(const CommandResult& r);
+
+// Verifies that a command exited 0. `result` is usually the call that runs the command, so it
+// is evaluated once (a macro that named it four times ran kubectl four times: a `delete -l`
+// then deleted the replacement pods too).
+#define CMD_OK(result)                                                       \
+  do {                                                                       \
+    const CommandResult& cmdResult_ = (result);                              \
+    QVERIFY2(cmdResult_.exitCode == 0, qPrintable(failureText(cmdResult_))); \
+  } while (false)
+
 // Runs `program` with `env` and `input` on its stdin to completion (`timeoutMs` at most; exit
 // code -1 and what it printed so far when it did not finish).
 CommandResult runWithEnvironment(const QString& program, const QStringList& args,

@@ -82,18 +82,18 @@ class HpaE2eTest : public QObject {
                  },
                  60000),
              qPrintable(agent_.log()));
-    KUBECTL_OK(k({"apply", "-f", "-"}, kWeb));
+    CMD_OK(k({"apply", "-f", "-"}, kWeb));
     QVERIFY2(waitFor([&] { return runningPods() == 1; }, 60000),
              qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
   }
 
   void autoscaleCreatesAnHpaThatKubectlLists() {
     auto r = k({"autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=3"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(r.out.trimmed(), QString("horizontalpodautoscaler.autoscaling/web autoscaled"));
-    KUBECTL_OK(k({"patch", "hpa", "web", "--type=merge", "-p", kShortScaleDownWindow}));
+    CMD_OK(k({"patch", "hpa", "web", "--type=merge", "-p", kShortScaleDownWindow}));
     r = k({"get", "hpa"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(QRegularExpression("^NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+"
                                 "REPLICAS\\s+AGE\\n")
                  .match(r.out)
@@ -131,7 +131,7 @@ class HpaE2eTest : public QObject {
              qPrintable(k({"get", "pods", "-o", "wide"}).out));
     const auto pods =
         k({"get", "pods", "-l", "app=web", "-o", "name"}).out.split('\n', Qt::SkipEmptyParts);
-    for (const auto& pod : pods) KUBECTL_OK(k({"exec", pod, "--", "touch", "/tmp/stop"}));
+    for (const auto& pod : pods) CMD_OK(k({"exec", pod, "--", "touch", "/tmp/stop"}));
     QVERIFY2(waitFor([&] { return replicas() == 1; }, 60000), qPrintable(describe()));
     const QString described = describe();
     QVERIFY2(described.contains(QRegularExpression(

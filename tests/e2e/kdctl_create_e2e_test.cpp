@@ -18,10 +18,6 @@ const QString kKdctl = QStringLiteral(KD_BINARY_DIR "/bin/kdctl");
 // The temporary file an editor session keeps after a failed save.
 const QRegularExpression kTempFile("\"[^\"]*-edit-[^\"]*\"");
 
-#define CMD_OK(result)                                                                       \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 bool writeFile(const QString& path, const QByteArray& text, bool executable = false) {
   QFile f(path);
   if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text) != text.size()) {

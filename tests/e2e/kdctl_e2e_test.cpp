@@ -22,10 +22,6 @@ QString manifest(const QString& name) {
   return QStringLiteral(KD_SOURCE_DIR "/tests/e2e/manifests/") + name;
 }
 
-#define CMD_OK(result)                                                                       \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 bool writeFile(const QString& path, const QByteArray& text) {
   QFile f(path);
   return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(text) == text.size();

@@ -27,10 +27,6 @@ namespace {
 
 const QString kKdctl = QStringLiteral(KD_BINARY_DIR "/bin/kdctl");
 
-#define CMD_OK(result)                                                                       \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 // Two sleepers that go wherever the scheduler puts them, and a daemon on every node.
 const QByteArray kWorkload =
     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"

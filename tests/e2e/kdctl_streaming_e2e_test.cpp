@@ -112,7 +112,7 @@ class KdctlStreamingE2eTest : public QObject {
     return k({"get", "pod", pod, "-o", "jsonpath={.status.phase}"}).out.trimmed();
   }
   void applyPod(const QJsonObject& pod) {
-    KUBECTL_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
+    CMD_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
     const QString name = pod["metadata"].toObject()["name"].toString();
     QVERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000), qPrintable(agent_.log()));
   }
@@ -168,7 +168,7 @@ class KdctlStreamingE2eTest : public QObject {
         {"spec",
          QJsonObject{{"selector", QJsonObject{{"app", "web"}}},
                      {"ports", QJsonArray{QJsonObject{{"port", 8080}, {"targetPort", 80}}}}}}};
-    KUBECTL_OK(k({"apply", "-f", "-"}, QJsonDocument(service).toJson()));
+    CMD_OK(k({"apply", "-f", "-"}, QJsonDocument(service).toJson()));
   }
 
   void cleanupTestCase() {

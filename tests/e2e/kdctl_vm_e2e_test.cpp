@@ -32,10 +32,6 @@ namespace {
 const QString kKdctl = QStringLiteral(KD_BINARY_DIR "/bin/kdctl");
 const QString kProfile = "vmt";
 
-#define CMD_OK(result)                                                                       \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 QByteArray pod(const QString& name, const QString& node, const QString& command) {
   return QString(
              "apiVersion: v1\nkind: Pod\nmetadata: {name: %1, labels: {app: %1}}\nspec:\n"

@@ -14,10 +14,6 @@ namespace {
 const QString kKdctl = QStringLiteral(KD_BINARY_DIR "/bin/kdctl");
 const QString kNs = QStringLiteral("yaml-e2e");
 
-#define CMD_OK(result)                                                                       \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 // The first line where two printouts part, with both versions, for a failure message.
 QString firstDifference(const QString& kdctl, const QString& kubectl) {
   const QStringList a = kdctl.split('\n'), b = kubectl.split('\n');

@@ -20,10 +20,6 @@ QByteArray readManifest(const QString& name) {
   return f.readAll();
 }
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 }  // namespace
 
 class KubectlE2eTest : public QObject {
@@ -39,7 +35,7 @@ class KubectlE2eTest : public QObject {
 
   void applyMultiDocumentFile() {
     auto r = k({"apply", "-f", manifest("shop.yaml")});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     for (const char* line :
          {"namespace/shop created", "configmap/web-config created", "secret/web-secret created",
           "deployment.apps/web created", "service/web created", "cronjob.batch/report created"}) {
@@ -49,20 +45,20 @@ class KubectlE2eTest : public QObject {
 
   void getInEveryFormat() {
     auto plain = k({"get", "deploy", "-n", "shop"});
-    KUBECTL_OK(plain);
+    CMD_OK(plain);
     QVERIFY2(
         plain.out.contains(QRegularExpression("NAME\\s+READY\\s+UP-TO-DATE\\s+AVAILABLE\\s+AGE")),
         qPrintable(plain.out));
     QVERIFY(plain.out.contains(QRegularExpression("web\\s+0/2\\s+[02]\\s+0\\s+\\d+s")));
 
     auto wide = k({"get", "deploy", "web", "-n", "shop", "-o", "wide"});
-    KUBECTL_OK(wide);
+    CMD_OK(wide);
     QVERIFY2(wide.out.contains(QRegularExpression("CONTAINERS\\s+IMAGES\\s+SELECTOR")),
              qPrintable(wide.out));
     QVERIFY(wide.out.contains(QRegularExpression("httpd\\s+busybox:1.36\\s+app=web")));
 
     auto yaml = k({"get", "deploy", "web", "-n", "shop", "-o", "yaml"});
-    KUBECTL_OK(yaml);
+    CMD_OK(yaml);
     QVERIFY(yaml.out.contains("kind: Deployment"));
     QVERIFY(yaml.out.contains("maxSurge: 25%"));  // defaulted like Kubernetes
     QVERIFY(yaml.out.contains("revisionHistoryLimit: 10"));
@@ -70,23 +66,23 @@ class KubectlE2eTest : public QObject {
 
     auto jsonpath = k({"get", "deploy", "web", "-n", "shop", "-o",
                        "jsonpath={.spec.template.spec.containers[0].image}"});
-    KUBECTL_OK(jsonpath);
+    CMD_OK(jsonpath);
     QCOMPARE(jsonpath.out, QString("busybox:1.36"));
 
     auto byLabel = k({"get", "deploy", "-A", "-l", "app=web", "-o", "name"});
-    KUBECTL_OK(byLabel);
+    CMD_OK(byLabel);
     QCOMPARE(byLabel.out.trimmed(), QString("deployment.apps/web"));
     auto noMatch = k({"get", "deploy", "-A", "-l", "app notin (web)", "-o", "name"});
-    KUBECTL_OK(noMatch);
+    CMD_OK(noMatch);
     QCOMPARE(noMatch.out.trimmed(), QString());
 
     auto all = k({"get", "configmaps", "-A"});
-    KUBECTL_OK(all);
+    CMD_OK(all);
     QVERIFY(all.out.contains(QRegularExpression("NAMESPACE\\s+NAME\\s+DATA\\s+AGE")));
     QVERIFY(all.out.contains(QRegularExpression("shop\\s+web-config\\s+2")));
 
     auto svc = k({"get", "svc", "web", "-n", "shop", "-o", "jsonpath={.spec.clusterIP}"});
-    KUBECTL_OK(svc);
+    CMD_OK(svc);
     QVERIFY2(svc.out.startsWith("10."), qPrintable(svc.out));
 
     auto secret =
@@ -96,12 +92,12 @@ class KubectlE2eTest : public QObject {
 
   void applyAgainMergesThreeWays() {
     // Someone else labels the deployment; our manifest never mentions that label.
-    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "owner=ops"}));
+    CMD_OK(k({"label", "deploy", "web", "-n", "shop", "owner=ops"}));
     QByteArray edited = readManifest("shop.yaml");
     edited.replace("replicas: 2", "replicas: 3");
     edited.replace("  MODE: production\n", "");
     auto r = k({"apply", "-f", "-"}, edited);
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.contains("deployment.apps/web configured"), qPrintable(r.out));
     QVERIFY(r.out.contains("configmap/web-config configured"));
     QVERIFY(r.out.contains("service/web unchanged"));
@@ -119,8 +115,8 @@ class KubectlE2eTest : public QObject {
         {"get", "cm", "web-config", "-n", "shop", "-w", "--output-watch-events"}));
     QString seen;
     KD_TRY_VERIFY((seen += watch->readAllStandardOutput(), seen.contains("ADDED")));
-    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
-                  R"({"data":{"EXTRA":"1"}})"}));
+    CMD_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
+              R"({"data":{"EXTRA":"1"}})"}));
     KD_TRY_VERIFY((seen += watch->readAllStandardOutput(),
                    seen.contains(QRegularExpression("MODIFIED\\s+web-config\\s+2\\s"))));
     watch->kill();
@@ -129,7 +125,7 @@ class KubectlE2eTest : public QObject {
 
   void describeShowsWhatKubectlShows() {
     auto r = k({"describe", "deploy", "web", "-n", "shop"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.contains("RollingUpdateStrategy:  25% max unavailable, 25% max surge"),
              qPrintable(r.out));
     QVERIFY(r.out.contains(QRegularExpression("Readiness:\\s+http-get http://:8080/")));
@@ -137,17 +133,17 @@ class KubectlE2eTest : public QObject {
   }
 
   void patchWithAllThreeTypes() {
-    KUBECTL_OK(k(
+    CMD_OK(k(
         {"patch", "deploy", "web", "-n", "shop", "-p",
          R"({"spec":{"template":{"spec":{"containers":[{"name":"httpd","image":"busybox:1.37"}]}}}})"}));
     auto c = k({"get", "deploy", "web", "-n", "shop", "-o",
                 "jsonpath={.spec.template.spec.containers[0].image} "
                 "{.spec.template.spec.containers[0].ports[0].containerPort}"});
     QCOMPARE(c.out, QString("busybox:1.37 8080"));  // merged by name: ports kept
-    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
-                  R"({"data":{"PORT":null,"NEW":"v"}})"}));
-    KUBECTL_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "json", "-p",
-                  R"([{"op":"add","path":"/metadata/annotations/team","value":"shop"}])"}));
+    CMD_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "merge", "-p",
+              R"({"data":{"PORT":null,"NEW":"v"}})"}));
+    CMD_OK(k({"patch", "cm", "web-config", "-n", "shop", "--type", "json", "-p",
+              R"([{"op":"add","path":"/metadata/annotations/team","value":"shop"}])"}));
     auto cm = k({"get", "cm", "web-config", "-n", "shop", "-o",
                  "jsonpath={.data.NEW} {.data.PORT} {.metadata.annotations.team}"});
     QCOMPARE(cm.out, QString("v  shop"));
@@ -157,22 +153,22 @@ class KubectlE2eTest : public QObject {
   }
 
   void scaleLabelAnnotate() {
-    KUBECTL_OK(k({"scale", "deploy", "web", "-n", "shop", "--replicas=5"}));
-    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "tier=frontend"}));
-    KUBECTL_OK(k({"annotate", "deploy", "web", "-n", "shop", "note=hello"}));
+    CMD_OK(k({"scale", "deploy", "web", "-n", "shop", "--replicas=5"}));
+    CMD_OK(k({"label", "deploy", "web", "-n", "shop", "tier=frontend"}));
+    CMD_OK(k({"annotate", "deploy", "web", "-n", "shop", "note=hello"}));
     auto r = k({"get", "deploy", "web", "-n", "shop", "-o",
                 "jsonpath={.spec.replicas} {.metadata.labels.tier} {.metadata.annotations.note}"});
     QCOMPARE(r.out, QString("5 frontend hello"));
     auto overwrite = k({"label", "deploy", "web", "-n", "shop", "tier=backend"});
     QVERIFY(overwrite.exitCode != 0);  // kubectl refuses without --overwrite
-    KUBECTL_OK(k({"label", "deploy", "web", "-n", "shop", "tier-"}));
+    CMD_OK(k({"label", "deploy", "web", "-n", "shop", "tier-"}));
     auto shown = k({"get", "deploy", "web", "-n", "shop", "--show-labels"});
     QVERIFY2(!shown.out.contains("tier="), qPrintable(shown.out));
   }
 
   void explainUsesTheServedSchema() {
     auto r = k({"explain", "deployment.spec.replicas"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.contains("FIELD: replicas <integer>"), qPrintable(r.out));
     QVERIFY(r.out.contains("GROUP:      apps"));
   }
@@ -217,7 +213,7 @@ class KubectlE2eTest : public QObject {
     QVERIFY(tooBig.exitCode != 0);
     QVERIFY2(tooBig.err.contains("RequestEntityTooLarge") || tooBig.err.contains("3 MiB"),
              qPrintable(tooBig.err));
-    KUBECTL_OK(k({"get", "ns", "shop"}));  // the engine is still serving
+    CMD_OK(k({"get", "ns", "shop"}));  // the engine is still serving
   }
 
   void anonymousRequestsAreUnauthorized() {
@@ -233,19 +229,19 @@ class KubectlE2eTest : public QObject {
 
   // kubectl 1.32+ sends these as Kubernetes protobuf.
   void typedCreateCommandsWork() {
-    KUBECTL_OK(k({"create", "namespace", "tools"}));
-    KUBECTL_OK(k({"create", "deployment", "api", "-n", "tools", "--image=busybox:1.36",
-                  "--replicas=3", "--port=8080"}));
-    KUBECTL_OK(k({"create", "job", "once", "-n", "tools", "--image=busybox", "--", "date"}));
-    KUBECTL_OK(k({"create", "cronjob", "tick", "-n", "tools", "--image=busybox",
-                  "--schedule=*/5 * * * *", "--", "date"}));
-    KUBECTL_OK(k({"create", "service", "nodeport", "api", "-n", "tools", "--tcp=80:8080"}));
-    KUBECTL_OK(k({"create", "secret", "generic", "creds", "-n", "tools", "--from-literal=u=me"}));
+    CMD_OK(k({"create", "namespace", "tools"}));
+    CMD_OK(k({"create", "deployment", "api", "-n", "tools", "--image=busybox:1.36", "--replicas=3",
+              "--port=8080"}));
+    CMD_OK(k({"create", "job", "once", "-n", "tools", "--image=busybox", "--", "date"}));
+    CMD_OK(k({"create", "cronjob", "tick", "-n", "tools", "--image=busybox",
+              "--schedule=*/5 * * * *", "--", "date"}));
+    CMD_OK(k({"create", "service", "nodeport", "api", "-n", "tools", "--tcp=80:8080"}));
+    CMD_OK(k({"create", "secret", "generic", "creds", "-n", "tools", "--from-literal=u=me"}));
     auto r = k({"get", "deploy/api", "job/once", "cj/tick", "svc/api", "secret/creds", "-n",
                 "tools", "-o",
                 "jsonpath={range .items[*]}{.kind}:{.spec.replicas}{.spec.schedule}"
                 "{.spec.ports[0].nodePort}{.data.u} {end}"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.contains("Deployment:3 ") && r.out.contains("CronJob:*/5 * * * * ") &&
                  r.out.contains("Secret:bWU= ") &&
                  r.out.contains(QRegularExpression("Service:3\\d{4} ")),
@@ -260,12 +256,12 @@ class KubectlE2eTest : public QObject {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: run-\n"
         "  namespace: shop\ndata: {a: b}\n";
     auto created = k({"create", "-f", "-", "-o", "name"}, job);
-    KUBECTL_OK(created);
+    CMD_OK(created);
     QVERIFY2(created.out.trimmed().contains(QRegularExpression("^configmap/run-[a-z0-9]{5}$")),
              qPrintable(created.out));
     auto dry = k({"create", "configmap", "ghost", "-n", "shop", "--from-literal=a=b",
                   "--dry-run=server", "-o", "jsonpath={.metadata.name}"});
-    KUBECTL_OK(dry);
+    CMD_OK(dry);
     QCOMPARE(dry.out, QString("ghost"));
     QVERIFY(k({"get", "cm", "ghost", "-n", "shop"}).exitCode != 0);  // nothing stored
     // A dry run answers as the write would: an existing name is AlreadyExists.
@@ -280,11 +276,11 @@ class KubectlE2eTest : public QObject {
   }
 
   void waitForDeleteReturnsWhenTheObjectGoes() {
-    KUBECTL_OK(k({"create", "configmap", "doomed", "-n", "shop", "--from-literal=a=b"}));
+    CMD_OK(k({"create", "configmap", "doomed", "-n", "shop", "--from-literal=a=b"}));
     std::unique_ptr<QProcess> wait(engine_.startKubectl(
         {"wait", "--for=delete", "configmap/doomed", "-n", "shop", "--timeout=30s"}));
     QTest::qWait(500);
-    KUBECTL_OK(k({"delete", "configmap", "doomed", "-n", "shop"}));
+    CMD_OK(k({"delete", "configmap", "doomed", "-n", "shop"}));
     QVERIFY(wait->waitForFinished(30000));
     QCOMPARE(wait->exitCode(), 0);
   }
@@ -299,42 +295,42 @@ class KubectlE2eTest : public QObject {
   void deleteCascadesThroughOwnerReferences() {
     QFETCH(QString, cascade);
     QFETCH(bool, dependentSurvives);
-    KUBECTL_OK(k({"apply", "-f", manifest("owners.yaml")}));
+    CMD_OK(k({"apply", "-f", manifest("owners.yaml")}));
     auto uid = k({"get", "cm", "owner", "-n", "shop", "-o", "jsonpath={.metadata.uid}"});
-    KUBECTL_OK(uid);
+    CMD_OK(uid);
     const QString dependent = QString(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{)"
                                       R"("name":"dependent","namespace":"shop","ownerReferences":)"
                                       R"([{"apiVersion":"v1","kind":"ConfigMap","name":"owner",)"
                                       R"("uid":"%1","blockOwnerDeletion":true}]}})")
                                   .arg(uid.out);
-    KUBECTL_OK(k({"apply", "-f", "-"}, dependent.toUtf8()));
+    CMD_OK(k({"apply", "-f", "-"}, dependent.toUtf8()));
     QElapsedTimer timer;
     timer.start();
-    KUBECTL_OK(k({"delete", "cm", "owner", "-n", "shop", "--cascade=" + cascade}));
+    CMD_OK(k({"delete", "cm", "owner", "-n", "shop", "--cascade=" + cascade}));
     QVERIFY2(timer.elapsed() < 10000, "kubectl delete waited for the deletion too long");
     QVERIFY(k({"get", "cm", "owner", "-n", "shop"}).exitCode != 0);
     if (dependentSurvives) {
       KD_TRY_VERIFY(
           k({"get", "cm", "dependent", "-n", "shop", "-o", "jsonpath={.metadata.ownerReferences}"})
               .out.isEmpty());
-      KUBECTL_OK(k({"delete", "cm", "dependent", "-n", "shop"}));
+      CMD_OK(k({"delete", "cm", "dependent", "-n", "shop"}));
     } else {
       KD_TRY_VERIFY(k({"get", "cm", "dependent", "-n", "shop"}).exitCode != 0);
     }
   }
 
   void deleteAllAndNamespaces() {
-    KUBECTL_OK(k({"create", "namespace", "scratch"}));
+    CMD_OK(k({"create", "namespace", "scratch"}));
     for (const char* name : {"a", "b", "c"}) {
-      KUBECTL_OK(k({"create", "configmap", name, "-n", "scratch", "--from-literal=k=v"}));
+      CMD_OK(k({"create", "configmap", name, "-n", "scratch", "--from-literal=k=v"}));
     }
     auto all = k({"delete", "configmap", "--all", "-n", "scratch"});
-    KUBECTL_OK(all);
+    CMD_OK(all);
     QVERIFY2(all.out.contains("configmap \"c\" deleted"), qPrintable(all.out));
-    KUBECTL_OK(k({"create", "configmap", "left", "-n", "scratch", "--from-literal=k=v"}));
+    CMD_OK(k({"create", "configmap", "left", "-n", "scratch", "--from-literal=k=v"}));
     QElapsedTimer timer;
     timer.start();
-    KUBECTL_OK(k({"delete", "namespace", "scratch"}));  // waits until the namespace is gone
+    CMD_OK(k({"delete", "namespace", "scratch"}));  // waits until the namespace is gone
     QVERIFY(timer.elapsed() < 15000);
     QVERIFY(k({"get", "namespace", "scratch"}).exitCode != 0);
     QVERIFY(k({"get", "configmap", "left", "-n", "scratch"}).exitCode != 0);
@@ -352,15 +348,15 @@ class KubectlE2eTest : public QObject {
     doc.replace("namespace: shop", "namespace: " + ns.toUtf8());
     doc.replace("name: shop", "name: " + ns.toUtf8());
     auto apply = engine_.kubectl({"apply", "-f", "-"}, doc, binary);
-    KUBECTL_OK(apply);
+    CMD_OK(apply);
     QVERIFY(apply.out.contains("deployment.apps/web created"));
     doc.replace("replicas: 2", "replicas: 4");
-    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, doc, binary));
+    CMD_OK(engine_.kubectl({"apply", "-f", "-"}, doc, binary));
     auto get = engine_.kubectl({"get", "deploy", "web", "-n", ns, "-o", "wide"}, {}, binary);
-    KUBECTL_OK(get);
+    CMD_OK(get);
     QVERIFY2(get.out.contains(QRegularExpression("web\\s+0/4")), qPrintable(get.out));
     auto explain = engine_.kubectl({"explain", "pods.spec.containers.image"}, {}, binary);
-    KUBECTL_OK(explain);
+    CMD_OK(explain);
     QVERIFY(explain.out.contains("image <string>"));
     auto bad = engine_.kubectl({"apply", "-f", "-"},
                                readManifest("invalid-deployment.yaml")
@@ -370,13 +366,13 @@ class KubectlE2eTest : public QObject {
   }
 
   void acknowledgedWritesSurviveKill9() {
-    KUBECTL_OK(k({"create", "configmap", "durable", "-n", "shop", "--from-literal=k=v"}));
+    CMD_OK(k({"create", "configmap", "durable", "-n", "shop", "--from-literal=k=v"}));
     engine_.kill9();
     EngineProcess again(engine_.dataDir());
     QVERIFY2(again.start(), qPrintable(again.log()));
     QCOMPARE(again.url(), engine_.url());  // same port: kubeconfigs stay valid
     auto r = again.kubectl({"get", "cm", "durable", "-n", "shop", "-o", "jsonpath={.data.k}"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(r.out, QString("v"));
     again.stop();
     QVERIFY2(again.log().contains("shutting down"), qPrintable(again.log()));

@@ -136,8 +136,8 @@ class LoadBalancerE2eTest : public QObject {
     nodeJson.write("{\"netns\":\"" + netns_.toUtf8() + "\"}\n");
     nodeJson.close();
     QVERIFY(agent_.start());
-    KUBECTL_OK(k({"apply", "-f", "-"}, kWeb));
-    KUBECTL_OK(k({"apply", "-f", "-"}, service("web", port_)));
+    CMD_OK(k({"apply", "-f", "-"}, kWeb));
+    CMD_OK(k({"apply", "-f", "-"}, service("web", port_)));
     QVERIFY2(waitFor([&] { return readyPods().size() == 2; }, 90000),
              qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
     // The proxy picks from the EndpointSlice, which follows the pods' readiness.
@@ -160,7 +160,7 @@ class LoadBalancerE2eTest : public QObject {
         qPrintable(k({"get", "svc", "web", "-o", "yaml"}).out));
     QCOMPARE(jsonpath("web", "{.status.loadBalancer.ingress[0].ipMode}"), QString("VIP"));
     const CommandResult r = k({"get", "svc", "web"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     const QRegularExpression row("^web\\s+LoadBalancer\\s+10\\.\\S+\\s+127\\.0\\.0\\.1\\s+" +
                                      QString::number(port_) + ":3\\d{4}/TCP\\s",
                                  QRegularExpression::MultilineOption);
@@ -209,7 +209,7 @@ class LoadBalancerE2eTest : public QObject {
   void aTakenPortIsReported() {
     QTcpServer holder;
     QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
-    KUBECTL_OK(k({"apply", "-f", "-"}, service("clash", holder.serverPort())));
+    CMD_OK(k({"apply", "-f", "-"}, service("clash", holder.serverPort())));
     QVERIFY2(waitFor(
                  [&] {
                    return jsonpath("clash", "{.status.loadBalancer.ingress[0].ports[0].error}") ==
@@ -222,11 +222,11 @@ class LoadBalancerE2eTest : public QObject {
     QVERIFY2(
         events.out.contains("SyncLoadBalancerFailed") && events.out.contains("is already in use"),
         qPrintable(events.out));
-    KUBECTL_OK(k({"delete", "svc", "clash"}));
+    CMD_OK(k({"delete", "svc", "clash"}));
   }
 
   void switchingToClusterIpClosesThePort() {
-    KUBECTL_OK(k({"patch", "svc", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"}));
+    CMD_OK(k({"patch", "svc", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"}));
     QVERIFY2(waitFor([&] { return refused(port_); }, 30000), "the port is still open");
     QVERIFY2(
         waitFor([&] { return jsonpath("web", "{.status.loadBalancer.ingress}").isEmpty(); }, 30000),

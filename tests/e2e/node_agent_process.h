@@ -13,10 +13,6 @@
 #include "engine_process.h"
 
 // Fails the current Qt test with kubectl's exit code and output unless the command succeeded.
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 // Polls `check` every 200 ms until it holds or `ms` pass; returns its last verdict.
 bool waitFor(const std::function<bool()>& check, int ms);
 

@@ -69,7 +69,7 @@ class ServiceAccountTokenE2eTest : public QObject {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY2(agent_.start(), qPrintable(agent_.log()));
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("box", "n1", "Always", {"sleep", "3600"})));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod("box", "n1", "Always", {"sleep", "3600"})));
     QVERIFY2(waitFor([&] { return jsonpath("box", ".status.phase") == "Running"; }, 60000),
              qPrintable(k({"describe", "pod", "box"}).out + agent_.log()));
   }
@@ -91,15 +91,15 @@ class ServiceAccountTokenE2eTest : public QObject {
       return k({"exec", "box", "--", "cat", QString(kMountPath) + "/" + file});
     };
     const auto ca = cat("ca.crt");
-    KUBECTL_OK(ca);
+    CMD_OK(ca);
     QFile caFile(engine_.dataDir() + "/pki/ca.crt");
     QVERIFY(caFile.open(QIODevice::ReadOnly));
     QCOMPARE(ca.out, QString::fromUtf8(caFile.readAll()));
     const auto ns = cat("namespace");
-    KUBECTL_OK(ns);
+    CMD_OK(ns);
     QCOMPARE(ns.out, QString("default"));
     const auto token = cat("token");
-    KUBECTL_OK(token);
+    CMD_OK(token);
     podToken_ = token.out;
     const QJsonObject claims = claimsOf(podToken_);
     QCOMPARE(claims["sub"].toString(), QString("system:serviceaccount:default:default"));
@@ -114,7 +114,7 @@ class ServiceAccountTokenE2eTest : public QObject {
     QCOMPARE(pods.exitCode, 1);
     QVERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
     const auto discovery = withToken(podToken_, {"api-resources", "--api-group="});
-    KUBECTL_OK(discovery);
+    CMD_OK(discovery);
     QVERIFY(discovery.out.contains("serviceaccounts"));
     const auto forged = withToken(podToken_.left(podToken_.size() - 2) + "xx", {"get", "pods"});
     QCOMPARE(forged.exitCode, 1);
@@ -123,14 +123,14 @@ class ServiceAccountTokenE2eTest : public QObject {
 
   void kubectlCreateToken() {
     const auto made = k({"create", "token", "default"});
-    KUBECTL_OK(made);
+    CMD_OK(made);
     const QString token = made.out.trimmed();
     const auto pods = withToken(token, {"get", "pods"});
     QVERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
 
     const auto twenty = k({"create", "token", "default", "--duration", "20m", "--audience", "vault",
                            "--bound-object-kind", "Pod", "--bound-object-name", "box"});
-    KUBECTL_OK(twenty);
+    CMD_OK(twenty);
     const QJsonObject claims = claimsOf(twenty.out.trimmed());
     QCOMPARE(claims["exp"].toInteger() - claims["iat"].toInteger(), qint64(1200));
     QCOMPARE(claims["aud"].toArray().first().toString(), QString("vault"));
@@ -160,15 +160,15 @@ class ServiceAccountTokenE2eTest : public QObject {
   }
 
   void automountFalseGivesNoVolume() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, kQuietPod));
+    CMD_OK(k({"apply", "-f", "-"}, kQuietPod));
     QCOMPARE(jsonpath("quiet", ".spec.volumes"), QString());
     QCOMPARE(jsonpath("quiet", ".spec.containers[0].volumeMounts"), QString());
-    KUBECTL_OK(k({"delete", "pod", "quiet", "--wait=false"}));
+    CMD_OK(k({"delete", "pod", "quiet", "--wait=false"}));
   }
 
   void podTokenDiesWithItsPod() {
     QVERIFY(!podToken_.isEmpty());
-    KUBECTL_OK(k({"delete", "pod", "box", "--timeout=60s"}));
+    CMD_OK(k({"delete", "pod", "box", "--timeout=60s"}));
     const auto pods = withToken(podToken_, {"get", "pods"});
     QCOMPARE(pods.exitCode, 1);
     QVERIFY2(pods.err.contains("Unauthorized"), qPrintable(pods.err));

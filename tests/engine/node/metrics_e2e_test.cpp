@@ -54,7 +54,7 @@ class MetricsE2eTest : public QObject {
     const QList<QPair<QString, QStringList>> pods = {{"busy", {"sh", "-c", "while :; do :; done"}},
                                                      {"idle", {"sleep", "3600"}}};
     for (const auto& [name, command] : pods) {
-      KUBECTL_OK(k({"apply", "-f", "-"}, labelled(busyboxPod(name, "n1", "Never", command), name)));
+      CMD_OK(k({"apply", "-f", "-"}, labelled(busyboxPod(name, "n1", "Never", command), name)));
     }
     for (const auto& [name, command] : pods) {
       QVERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000),
@@ -64,7 +64,7 @@ class MetricsE2eTest : public QObject {
 
   void metricsApiIsDiscovered() {
     auto r = k({"api-resources", "--api-group=metrics.k8s.io", "--no-headers"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(QRegularExpression("^nodes\\s+metrics.k8s.io/v1beta1\\s+false\\s+NodeMetrics",
                                 QRegularExpression::MultilineOption)
                  .match(r.out)
@@ -96,7 +96,7 @@ class MetricsE2eTest : public QObject {
         qPrintable(r.out));
     // Memory as metrics-server reports it: a working set in Ki, above zero.
     auto raw = k({"get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/idle"});
-    KUBECTL_OK(raw);
+    CMD_OK(raw);
     const QJsonObject metrics = QJsonDocument::fromJson(raw.out.toUtf8()).object();
     QCOMPARE(metrics["kind"].toString(), QString("PodMetrics"));
     const QJsonObject usage = metrics["containers"].toArray()[0].toObject()["usage"].toObject();
@@ -110,7 +110,7 @@ class MetricsE2eTest : public QObject {
 
   void topPodSelectsByLabel() {
     auto r = k({"top", "pod", "-l", "app=idle"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(r.out.startsWith("NAME"), qPrintable(r.out));
     QVERIFY2(r.out.contains(QRegularExpression("^idle\\s", QRegularExpression::MultilineOption)),
              qPrintable(r.out));
@@ -154,7 +154,7 @@ class MetricsE2eTest : public QObject {
   void unknownNamesAreNotFound() {
     QFETCH(QString, path);
     if (k({"get", "pod", "elsewhere"}).exitCode != 0) {
-      KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("elsewhere", "n9", "Never", {"true"})));
+      CMD_OK(k({"apply", "-f", "-"}, busyboxPod("elsewhere", "n9", "Never", {"true"})));
     }
     QFETCH(QString, message);
     auto r = k({"get", "--raw", path});

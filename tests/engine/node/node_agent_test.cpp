@@ -139,8 +139,8 @@ class NodeAgentTest : public QObject {
   }
 
   void failingContainerEndsThePodFailed() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("fails", "Never", "busybox",
-                                                   {"sh", "-c", "echo hello; sleep 1; exit 3"})));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("fails", "Never", "busybox",
+                                               {"sh", "-c", "echo hello; sleep 1; exit 3"})));
     QVERIFY2(
         waitFor([&] { return jsonpath("pod", "fails", "{.status.phase}") == "Failed"; }, 30000),
         qPrintable(k({"get", "pod", "fails", "-o", "yaml"}).out + agentLog()));
@@ -166,7 +166,7 @@ class NodeAgentTest : public QObject {
   }
 
   void runningPodIsReadyAndDeletesGracefully() {
-    KUBECTL_OK(
+    CMD_OK(
         k({"apply", "-f", "-"}, podManifest("sleeper", "Always", "busybox", {"sleep", "3600"}, 2)));
     QVERIFY2(waitFor(
                  [&] {
@@ -183,7 +183,7 @@ class NodeAgentTest : public QObject {
     QVERIFY2(ourContainers().contains(id), qPrintable(ourContainers().join(',')));
     QElapsedTimer t;
     t.start();
-    KUBECTL_OK(k({"delete", "pod", "sleeper", "--grace-period=2", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "sleeper", "--grace-period=2", "--timeout=30s"}));
     QVERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed())));
     QVERIFY(t.elapsed() >= 1500);  // sleep as PID 1 ignores SIGTERM: the grace period runs out
     QVERIFY(!ourContainers().contains(id));
@@ -191,8 +191,8 @@ class NodeAgentTest : public QObject {
   }
 
   void crashingContainerBacksOff() {
-    KUBECTL_OK(k({"apply", "-f", "-"},
-                 podManifest("crasher", "OnFailure", "busybox", {"sh", "-c", "exit 1"})));
+    CMD_OK(k({"apply", "-f", "-"},
+             podManifest("crasher", "OnFailure", "busybox", {"sh", "-c", "exit 1"})));
     const QString s = "{.status.containerStatuses[0].";
     QVERIFY2(waitFor(
                  [&] {
@@ -211,8 +211,8 @@ class NodeAgentTest : public QObject {
   }
 
   void missingImageBacksOff() {
-    KUBECTL_OK(k({"apply", "-f", "-"},
-                 podManifest("noimage", "Always", "kubedesk.invalid/nothing:1", {"true"})));
+    CMD_OK(k({"apply", "-f", "-"},
+             podManifest("noimage", "Always", "kubedesk.invalid/nothing:1", {"true"})));
     const QString reason = "{.status.containerStatuses[0].state.waiting.reason}";
     QStringList seen;
     QVERIFY(waitFor(
@@ -230,7 +230,7 @@ class NodeAgentTest : public QObject {
   }
 
   void missingExecutableIsAStartError() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("nocmd", "Never", "busybox", {"/no/such"})));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("nocmd", "Never", "busybox", {"/no/such"})));
     QVERIFY2(
         waitFor([&] { return jsonpath("pod", "nocmd", "{.status.phase}") == "Failed"; }, 30000),
         qPrintable(k({"get", "pod", "nocmd", "-o", "yaml"}).out));
@@ -242,9 +242,9 @@ class NodeAgentTest : public QObject {
   }
 
   void configAndSecretReachTheContainer() {
-    KUBECTL_OK(k({"create", "configmap", "cfg", "--from-literal=greeting=hello-cfg",
-                  "--from-literal=COLOR=blue"}));
-    KUBECTL_OK(k({"create", "secret", "generic", "sec", "--from-literal=password=s3cret"}));
+    CMD_OK(k({"create", "configmap", "cfg", "--from-literal=greeting=hello-cfg",
+              "--from-literal=COLOR=blue"}));
+    CMD_OK(k({"create", "secret", "generic", "sec", "--from-literal=password=s3cret"}));
     const QByteArray pod =
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: configured\n  labels: {app: demo}\n"
         "spec:\n  nodeName: n1\n  terminationGracePeriodSeconds: 1\n  containers:\n"
@@ -265,7 +265,7 @@ class NodeAgentTest : public QObject {
         "  volumes:\n  - {name: c, configMap: {name: cfg}}\n"
         "  - {name: s, secret: {secretName: sec, items: [{key: password, path: pw}]}}\n"
         "  - {name: e, emptyDir: {}}\n";
-    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    CMD_OK(k({"apply", "-f", "-"}, pod));
     QVERIFY2(waitRunning("configured"),
              qPrintable(jsonpath("pod", "configured", "{.status}") + agentLog()));
     const QStringList expected = {"GREETING=hello-cfg PASS=s3cret CFG_COLOR=blue APP=demo MEM=64",
@@ -280,7 +280,7 @@ class NodeAgentTest : public QObject {
              qPrintable(containerLog("configured")));
     // An update of the ConfigMap reaches the mounted file within the sync period.
     const QString uid = jsonpath("pod", "configured", "{.metadata.uid}");
-    KUBECTL_OK(k({"patch", "configmap", "cfg", "-p", "{\"data\": {\"greeting\": \"hi-again\"}}"}));
+    CMD_OK(k({"patch", "configmap", "cfg", "-p", "{\"data\": {\"greeting\": \"hi-again\"}}"}));
     const QString path = agent_.stateDir() + "/pods/" + uid + "/volumes/c/greeting";
     QVERIFY(waitFor(
         [&] {
@@ -288,13 +288,13 @@ class NodeAgentTest : public QObject {
           return file.open(QIODevice::ReadOnly) && QString::fromUtf8(file.readAll()) == "hi-again";
         },
         10000));
-    KUBECTL_OK(k({"delete", "pod", "configured", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "configured", "--timeout=30s"}));
   }
 
   // The agent's ConfigMap cache (config_cache.h): two pods mounting one ConfigMap share one
   // watch, an update reaches both pods' files through it, and the watch ends with the last pod.
   void podsShareOneWatchPerConfigMap() {
-    KUBECTL_OK(k({"create", "configmap", "shared", "--from-literal=v=one"}));
+    CMD_OK(k({"create", "configmap", "shared", "--from-literal=v=one"}));
     auto manifest = [](const QString& name, const QString& volume) {
       return QString(
                  "apiVersion: v1\nkind: Pod\nmetadata: {name: %1}\nspec:\n  nodeName: n1\n"
@@ -305,9 +305,9 @@ class NodeAgentTest : public QObject {
           .arg(name, volume)
           .toUtf8();
     };
-    KUBECTL_OK(k({"apply", "-f", "-"}, manifest("share-a", "configMap: {name: shared}")));
-    KUBECTL_OK(k({"apply", "-f", "-"},
-                 manifest("share-b", "projected: {sources: [{configMap: {name: shared}}]}")));
+    CMD_OK(k({"apply", "-f", "-"}, manifest("share-a", "configMap: {name: shared}")));
+    CMD_OK(k({"apply", "-f", "-"},
+             manifest("share-b", "projected: {sources: [{configMap: {name: shared}}]}")));
     QVERIFY2(waitRunning("share-a") && waitRunning("share-b"), qPrintable(agentLog()));
     const QString watching = "watching configmaps default/shared\n";
     QVERIFY2(agentLog().count(watching) == 1, qPrintable(agentLog()));
@@ -319,27 +319,27 @@ class NodeAgentTest : public QObject {
     };
     QCOMPARE(file("share-a"), QString("one"));
     QCOMPARE(file("share-b"), QString("one"));
-    KUBECTL_OK(k({"patch", "configmap", "shared", "-p", "{\"data\": {\"v\": \"two\"}}"}));
+    CMD_OK(k({"patch", "configmap", "shared", "-p", "{\"data\": {\"v\": \"two\"}}"}));
     QVERIFY2(waitFor([&] { return file("share-a") == "two" && file("share-b") == "two"; }, 10000),
              qPrintable(file("share-a") + " " + file("share-b")));
     QCOMPARE(agentLog().count(watching), 1);  // the update came through the same watch
 
     const QString stopped = "stopped watching configmaps default/shared\n";
-    KUBECTL_OK(k({"delete", "pod", "share-a", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "share-a", "--timeout=30s"}));
     QCOMPARE(agentLog().count(stopped), 0);  // share-b still uses it
-    KUBECTL_OK(k({"delete", "pod", "share-b", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "share-b", "--timeout=30s"}));
     QVERIFY2(waitFor([&] { return agentLog().count(stopped) == 1; }, 10000),
              qPrintable(agentLog()));
-    KUBECTL_OK(k({"delete", "configmap", "shared"}));
+    CMD_OK(k({"delete", "configmap", "shared"}));
   }
 
   void missingConfigMapIsAConfigErrorUntilCreated() {
-    KUBECTL_OK(k({"apply", "-f", "-"},
-                 "apiVersion: v1\nkind: Pod\nmetadata: {name: waits}\nspec:\n  nodeName: n1\n"
-                 "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
-                 "    image: busybox\n    command: [sh, -c, 'echo V=$V; sleep 3600']\n"
-                 "    env:\n    - {name: V, valueFrom: {configMapKeyRef: {name: late, key: "
-                 "k}}}\n"));
+    CMD_OK(k({"apply", "-f", "-"},
+             "apiVersion: v1\nkind: Pod\nmetadata: {name: waits}\nspec:\n  nodeName: n1\n"
+             "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+             "    image: busybox\n    command: [sh, -c, 'echo V=$V; sleep 3600']\n"
+             "    env:\n    - {name: V, valueFrom: {configMapKeyRef: {name: late, key: "
+             "k}}}\n"));
     const QString w = "{.status.containerStatuses[0].state.waiting.";
     QVERIFY2(
         waitFor(
@@ -347,33 +347,32 @@ class NodeAgentTest : public QObject {
             20000),
         qPrintable(k({"get", "pod", "waits", "-o", "yaml"}).out));
     QCOMPARE(jsonpath("pod", "waits", w + "message}"), QString("configmap \"late\" not found"));
-    KUBECTL_OK(k({"create", "configmap", "late", "--from-literal=other=1"}));
+    CMD_OK(k({"create", "configmap", "late", "--from-literal=other=1"}));
     QVERIFY(waitFor(
         [&] {
           return jsonpath("pod", "waits", w + "message}") ==
                  "couldn't find key k in ConfigMap default/late";
         },
         10000));
-    KUBECTL_OK(k({"patch", "configmap", "late", "-p", "{\"data\": {\"k\": \"finally\"}}"}));
+    CMD_OK(k({"patch", "configmap", "late", "-p", "{\"data\": {\"k\": \"finally\"}}"}));
     QVERIFY2(waitRunning("waits"), qPrintable(jsonpath("pod", "waits", "{.status}")));
     QVERIFY(waitFor([&] { return containerLog("waits").contains("V=finally"); }, 10000));
-    KUBECTL_OK(k({"delete", "pod", "waits", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "waits", "--timeout=30s"}));
   }
 
   void httpdWithProbesGoesReadyAndRestartsWhenUnhealthy() {
-    KUBECTL_OK(k({"create", "configmap", "www", "--from-literal=index.html=hello",
-                  "--from-literal=healthz=ok"}));
-    KUBECTL_OK(
-        k({"apply", "-f", "-"},
-          "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  nodeName: n1\n"
-          "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
-          "    image: busybox\n    command: [httpd, -f, -p, '8080', -h, /www]\n"
-          "    ports: [{name: http, containerPort: 8080}]\n"
-          "    readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}\n"
-          "    livenessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-A, "
-          "value: b}]}, periodSeconds: 1, failureThreshold: 2}\n"
-          "    volumeMounts: [{name: www, mountPath: /www}]\n"
-          "  volumes: [{name: www, configMap: {name: www}}]\n"));
+    CMD_OK(k({"create", "configmap", "www", "--from-literal=index.html=hello",
+              "--from-literal=healthz=ok"}));
+    CMD_OK(k({"apply", "-f", "-"},
+             "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  nodeName: n1\n"
+             "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n"
+             "    image: busybox\n    command: [httpd, -f, -p, '8080', -h, /www]\n"
+             "    ports: [{name: http, containerPort: 8080}]\n"
+             "    readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}\n"
+             "    livenessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-A, "
+             "value: b}]}, periodSeconds: 1, failureThreshold: 2}\n"
+             "    volumeMounts: [{name: www, mountPath: /www}]\n"
+             "  volumes: [{name: www, configMap: {name: www}}]\n"));
     const QString ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
     QVERIFY2(waitFor([&] { return jsonpath("pod", "web", ready) == "True"; }, 30000),
              qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
@@ -390,8 +389,8 @@ class NodeAgentTest : public QObject {
         10000));
     QCOMPARE(probeStatus()["liveness"].toObject()["result"].toString(), QString("Success"));
     // The liveness file disappears from the ConfigMap volume: 404, kill, restart.
-    KUBECTL_OK(k({"patch", "configmap", "www", "--type=json", "-p",
-                  "[{\"op\": \"remove\", \"path\": \"/data/healthz\"}]"}));
+    CMD_OK(k({"patch", "configmap", "www", "--type=json", "-p",
+              "[{\"op\": \"remove\", \"path\": \"/data/healthz\"}]"}));
     QVERIFY2(waitFor(
                  [&] {
                    return jsonpath("pod", "web", "{.status.containerStatuses[0].restartCount}")
@@ -412,23 +411,22 @@ class NodeAgentTest : public QObject {
                  "HTTP probe failed with statuscode: 404";
         },
         10000));
-    KUBECTL_OK(k({"delete", "pod", "web", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "web", "--timeout=30s"}));
   }
 
   void deploymentOfHttpdPodsRollsOutReady() {
     // Scheduled, not bound by hand: the scheduler, the ReplicaSet controller and the agent.
-    KUBECTL_OK(k({"create", "configmap", "site", "--from-literal=index.html=hi"}));
-    KUBECTL_OK(
-        k({"apply", "-f", "-"},
-          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: site}\nspec:\n  replicas: 2\n"
-          "  selector: {matchLabels: {app: site}}\n  template:\n"
-          "    metadata: {labels: {app: site}}\n    spec:\n"
-          "      terminationGracePeriodSeconds: 1\n      containers:\n      - name: httpd\n"
-          "        image: busybox\n        command: [httpd, -f, -p, '8080', -h, /www]\n"
-          "        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}\n"
-          "        livenessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 2}\n"
-          "        volumeMounts: [{name: www, mountPath: /www}]\n"
-          "      volumes: [{name: www, configMap: {name: site}}]\n"));
+    CMD_OK(k({"create", "configmap", "site", "--from-literal=index.html=hi"}));
+    CMD_OK(k({"apply", "-f", "-"},
+             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: site}\nspec:\n  replicas: 2\n"
+             "  selector: {matchLabels: {app: site}}\n  template:\n"
+             "    metadata: {labels: {app: site}}\n    spec:\n"
+             "      terminationGracePeriodSeconds: 1\n      containers:\n      - name: httpd\n"
+             "        image: busybox\n        command: [httpd, -f, -p, '8080', -h, /www]\n"
+             "        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}\n"
+             "        livenessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 2}\n"
+             "        volumeMounts: [{name: www, mountPath: /www}]\n"
+             "      volumes: [{name: www, configMap: {name: site}}]\n"));
     const auto rollout = engine_.kubectl({"rollout", "status", "deployment/site", "--timeout=90s"},
                                          {}, "/usr/bin/kubectl", 100000);
     QVERIFY2(rollout.exitCode == 0 &&
@@ -439,7 +437,7 @@ class NodeAgentTest : public QObject {
     const auto pods = k({"get", "pods", "-l", "app=site", "-o",
                          "jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}\n{end}"});
     QCOMPARE(pods.out, QString("n1 Running\nn1 Running\n"));
-    KUBECTL_OK(k({"delete", "deployment", "site"}));
+    CMD_OK(k({"delete", "deployment", "site"}));
     QVERIFY(waitFor(
         [&] {
           return k({"get", "pods", "-l", "app=site", "-o", "name"}).out.isEmpty();
@@ -453,14 +451,14 @@ class NodeAgentTest : public QObject {
         amended(podManifest("hog", "Never", "busybox",
                             {"sh", "-c", "x=0123456789; while true; do x=$x$x; done"}, 1),
                 {{"resources", QJsonObject{{"limits", QJsonObject{{"memory", "20Mi"}}}}}});
-    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    CMD_OK(k({"apply", "-f", "-"}, pod));
     const QString terminated = "{.status.containerStatuses[0].state.terminated.";
     QVERIFY2(waitFor([&] { return jsonpath("pod", "hog", terminated + "reason}") == "OOMKilled"; },
                      60000),
              qPrintable(k({"get", "pod", "hog", "-o", "yaml"}).out + agentLog()));
     QCOMPARE(jsonpath("pod", "hog", terminated + "exitCode}"), QString("137"));
     QVERIFY(waitFor([&] { return jsonpath("pod", "hog", "{.status.phase}") == "Failed"; }, 10000));
-    KUBECTL_OK(k({"delete", "pod", "hog", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "hog", "--timeout=30s"}));
   }
 
   void postStartRunsBeforeTheContainerCountsAsRunning() {
@@ -468,20 +466,20 @@ class NodeAgentTest : public QObject {
         podManifest("hooked", "Always", "busybox", {"sleep", "3600"}, 1),
         {{"lifecycle",
           QJsonObject{{"postStart", execHandler("sleep 1; echo started > /tmp/poststart")}}}});
-    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    CMD_OK(k({"apply", "-f", "-"}, pod));
     QVERIFY2(waitRunning("hooked"), qPrintable(agentLog()));
     // Running is reported only once the hook returned, so its file is already there.
     const auto r = k({"exec", "hooked", "--", "cat", "/tmp/poststart"});
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QCOMPARE(r.out, QString("started\n"));
-    KUBECTL_OK(k({"delete", "pod", "hooked", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "hooked", "--timeout=30s"}));
   }
 
   void failingPostStartKillsAndRestartsTheContainer() {
     const QByteArray pod =
         amended(podManifest("badhook", "Always", "busybox", {"sleep", "3600"}, 1),
                 {{"lifecycle", QJsonObject{{"postStart", execHandler("echo nope; exit 3")}}}});
-    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    CMD_OK(k({"apply", "-f", "-"}, pod));
     const QString restarts = "{.status.containerStatuses[0].restartCount}";
     QVERIFY2(waitFor([&] { return jsonpath("pod", "badhook", restarts).toInt() >= 1; }, 40000),
              qPrintable(k({"get", "pod", "badhook", "-o", "yaml"}).out + agentLog()));
@@ -497,7 +495,7 @@ class NodeAgentTest : public QObject {
           QString("Killing")}) {
       QVERIFY2(describe.contains(expected), qPrintable(expected + "\n" + describe));
     }
-    KUBECTL_OK(k({"delete", "pod", "badhook", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "badhook", "--timeout=30s"}));
   }
 
   void preStopRunsBeforeSigtermWithinTheGracePeriod() {
@@ -512,11 +510,11 @@ class NodeAgentTest : public QObject {
          {"volumeMounts", QJsonArray{QJsonObject{{"name", "out"}, {"mountPath", "/out"}}}}},
         {{"volumes", QJsonArray{QJsonObject{{"name", "out"},
                                             {"hostPath", QJsonObject{{"path", out.path()}}}}}}});
-    KUBECTL_OK(k({"apply", "-f", "-"}, pod));
+    CMD_OK(k({"apply", "-f", "-"}, pod));
     QVERIFY2(waitRunning("polite"), qPrintable(agentLog()));
     QElapsedTimer t;
     t.start();
-    KUBECTL_OK(k({"delete", "pod", "polite", "--timeout=40s"}));
+    CMD_OK(k({"delete", "pod", "polite", "--timeout=40s"}));
     // The hook's two seconds pass before SIGTERM, which ends the container well within its
     // ten-second grace period.
     QVERIFY2(t.elapsed() >= 2000, qPrintable(QString::number(t.elapsed())));
@@ -526,8 +524,8 @@ class NodeAgentTest : public QObject {
   }
 
   void restartedAgentAdoptsRunningContainers() {
-    KUBECTL_OK(k({"apply", "-f", "-"},
-                 podManifest("survivor", "Always", "busybox", {"sleep", "3600"}, 1)));
+    CMD_OK(k({"apply", "-f", "-"},
+             podManifest("survivor", "Always", "busybox", {"sleep", "3600"}, 1)));
     QVERIFY(waitRunning("survivor"));
     const QString status =
         "{.status.containerStatuses[0].containerID} "
@@ -539,8 +537,7 @@ class NodeAgentTest : public QObject {
     QVERIFY2(ourContainers().contains(id), qPrintable(agentLog()));
     QVERIFY(agent_.start());
     // A pod created after the restart runs: the new agent is at work.
-    KUBECTL_OK(
-        k({"apply", "-f", "-"}, podManifest("after", "Always", "busybox", {"sleep", "60"}, 1)));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("after", "Always", "busybox", {"sleep", "60"}, 1)));
     QVERIFY2(waitRunning("after"), qPrintable(agentLog()));
     QCOMPARE(jsonpath("pod", "survivor", status), before);
     QVERIFY(before.endsWith(" 0"));
@@ -556,8 +553,7 @@ class NodeAgentTest : public QObject {
     QVERIFY(ourContainers().contains(before.mid(7)));
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));  // same data dir, same port
     QVERIFY(waitFor([&] { return k({"get", "nodes"}).exitCode == 0; }, 20000));
-    KUBECTL_OK(
-        k({"apply", "-f", "-"}, podManifest("later", "Always", "busybox", {"sleep", "60"}, 1)));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("later", "Always", "busybox", {"sleep", "60"}, 1)));
     QVERIFY2(waitRunning("later"), qPrintable(agentLog()));
     QCOMPARE(jsonpath("pod", "survivor", idPath), before);
     QCOMPARE(jsonpath("pod", "survivor", "{.status.containerStatuses[0].restartCount}"),

@@ -175,7 +175,7 @@ class PortForwardE2eTest : public QObject {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
     QVERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod(kPod, "n1", "Always", kHttpd)));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod(kPod, "n1", "Always", kHttpd)));
     QVERIFY2(
         waitFor(
             [&] {

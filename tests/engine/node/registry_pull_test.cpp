@@ -640,7 +640,7 @@ class RegistryPullTest : public QObject {
   void aPodRunsFromAPulledImage() {
     requireCluster();
     const QString img = registry_.host() + "/library/busybox:1.36";
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("pulled", img)));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("pulled", img)));
     QVERIFY2(waitFor([&] { return jsonpath("pulled", "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_->log()));
     QCOMPARE(jsonpath("pulled", "{.status.containerStatuses[0].imageID}"),
@@ -656,7 +656,7 @@ class RegistryPullTest : public QObject {
   void aMissingTagBacksOff() {
     requireCluster();
     const QString img = registry_.host() + "/library/busybox:nope";
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("missingtag", img)));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("missingtag", img)));
     const QString waiting = "{.status.containerStatuses[0].state.waiting.";
     QStringList seen;
     QVERIFY2(waitFor(
@@ -682,7 +682,7 @@ class RegistryPullTest : public QObject {
   void neverPullOfAMissingImage() {
     requireCluster();
     const QString img = registry_.host() + "/library/absent:1";
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("neverpull", img, "Never")));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("neverpull", img, "Never")));
     const QString waiting = "{.status.containerStatuses[0].state.waiting.";
     QVERIFY(waitFor(
         [&] { return jsonpath("neverpull", waiting + "reason}") == "ErrImageNeverPull"; }, 30000));
@@ -697,10 +697,10 @@ class RegistryPullTest : public QObject {
   void aPodPullsWithItsImagePullSecret() {
     requireCluster();
     const QString server = privateRegistry();
-    KUBECTL_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
-                  "--docker-username=kd", "--docker-password=s3cret"}));
+    CMD_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
+              "--docker-username=kd", "--docker-password=s3cret"}));
     const QString img = server + "/library/busybox:1.36";
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("withsecret", img, {}, {"regcred"})));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("withsecret", img, {}, {"regcred"})));
     const QString reason = "{.status.containerStatuses[0].state.waiting.reason}";
     QVERIFY(waitFor(
         [&] {
@@ -721,14 +721,14 @@ class RegistryPullTest : public QObject {
     requireCluster();
     const QString server = privateRegistry();
     if (!k({"get", "secret", "regcred"}).out.contains("regcred")) {
-      KUBECTL_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
-                    "--docker-username=kd", "--docker-password=s3cret"}));
+      CMD_OK(k({"create", "secret", "docker-registry", "regcred", "--docker-server=" + server,
+                "--docker-username=kd", "--docker-password=s3cret"}));
     }
-    KUBECTL_OK(k({"create", "serviceaccount", "puller"}));
-    KUBECTL_OK(k({"patch", "serviceaccount", "puller", "-p",
-                  "{\"imagePullSecrets\":[{\"name\":\"regcred\"}]}"}));
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("viaaccount", server + "/library/busybox:1.36",
-                                                   "Always", {}, "puller")));
+    CMD_OK(k({"create", "serviceaccount", "puller"}));
+    CMD_OK(k({"patch", "serviceaccount", "puller", "-p",
+              "{\"imagePullSecrets\":[{\"name\":\"regcred\"}]}"}));
+    CMD_OK(k({"apply", "-f", "-"},
+             podManifest("viaaccount", server + "/library/busybox:1.36", "Always", {}, "puller")));
     QCOMPARE(jsonpath("viaaccount", "{.spec.imagePullSecrets[*].name}"), QString("regcred"));
     QVERIFY2(waitFor([&] { return jsonpath("viaaccount", "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", "viaaccount", "-o", "yaml"}).out + events("viaaccount")));
@@ -737,10 +737,10 @@ class RegistryPullTest : public QObject {
   void aWrongPullSecretBacksOff() {
     requireCluster();
     const QString server = privateRegistry();
-    KUBECTL_OK(k({"create", "secret", "docker-registry", "wrongcred", "--docker-server=" + server,
-                  "--docker-username=kd", "--docker-password=wrong"}));
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("wrongsecret", server + "/library/busybox:1.36",
-                                                   "Always", {"wrongcred"})));
+    CMD_OK(k({"create", "secret", "docker-registry", "wrongcred", "--docker-server=" + server,
+              "--docker-username=kd", "--docker-password=wrong"}));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("wrongsecret", server + "/library/busybox:1.36",
+                                               "Always", {"wrongcred"})));
     const QString waiting = "{.status.containerStatuses[0].state.waiting.";
     QVERIFY2(
         waitFor([&] { return jsonpath("wrongsecret", waiting + "reason}") == "ImagePullBackOff"; },
@@ -754,7 +754,7 @@ class RegistryPullTest : public QObject {
   void aMissingPullSecretIsReportedAndThePullGoesOn() {
     requireCluster();
     const QString img = registry_.host() + "/library/busybox:1.36";
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("nosecret", img, "Always", {"absent"})));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("nosecret", img, "Always", {"absent"})));
     QVERIFY2(waitFor([&] { return jsonpath("nosecret", "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", "nosecret", "-o", "yaml"}).out));
     const QString ev = events("nosecret");
@@ -791,7 +791,7 @@ class RegistryPullTest : public QObject {
     QVERIFY2(waitFor([&] { return listed().contains("example.test/big:v1"); }, 5000),
              qPrintable(listed()));
     // The loaded image runs (Never: only the node's store can have it), with the big layer.
-    KUBECTL_OK(k({"apply", "-f", "-"}, podManifest("bigpod", "example.test/big:v1", "Never")));
+    CMD_OK(k({"apply", "-f", "-"}, podManifest("bigpod", "example.test/big:v1", "Never")));
     QVERIFY2(waitFor([&] { return jsonpath("bigpod", "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", "bigpod", "-o", "yaml"}).out));
     auto size = k({"exec", "bigpod", "--", "wc", "-c", "/big.bin"});
@@ -802,7 +802,7 @@ class RegistryPullTest : public QObject {
     QCOMPARE(refused.exitCode, 1);
     QVERIFY2(refused.err.contains("is in use by pod default/bigpod on this node"),
              qPrintable(refused.err));
-    KUBECTL_OK(k({"delete", "pod", "bigpod", "--grace-period=1", "--timeout=60s"}));
+    CMD_OK(k({"delete", "pod", "bigpod", "--grace-period=1", "--timeout=60s"}));
     const QString blobs = agent_->stateDir() + "/images/blobs/sha256";
     const qsizetype before = QDir(blobs).entryList(QDir::Files).size();
     QVERIFY2(waitFor(

@@ -105,7 +105,7 @@ class StreamingE2eTest : public QObject {
     return env;
   }
   void runPod(const QString& name, const QString& policy, const QStringList& command) {
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod(name, "n1", policy, command)));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod(name, "n1", policy, command)));
     QVERIFY2(waitFor([&] { return jsonpath("pod", name, "{.status.phase}") == "Running"; }, 60000),
              qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agentLog()));
   }
@@ -139,7 +139,7 @@ class StreamingE2eTest : public QObject {
     QFETCH(QStringList, args);
     QFETCH(QString, pattern);
     auto r = k(QStringList{"logs", "talker"} + args);
-    KUBECTL_OK(r);
+    CMD_OK(r);
     QVERIFY2(QRegularExpression("\\A" + pattern + "\\z").match(r.out).hasMatch(),
              qPrintable(r.out));
   }
@@ -167,7 +167,7 @@ class StreamingE2eTest : public QObject {
                  10000),
              qPrintable("saw: " + seen + "\nstderr: " + follow->readAllStandardError() +
                         "\nstate: " + QString::number(follow->state())));
-    KUBECTL_OK(k({"exec", "talker", "--", "touch", "/tmp/go"}));
+    CMD_OK(k({"exec", "talker", "--", "touch", "/tmp/go"}));
     QVERIFY2(waitFor(
                  [&] {
                    follow->waitForReadyRead(100);
@@ -225,7 +225,7 @@ class StreamingE2eTest : public QObject {
     const auto now = k({"logs", "chatty"});
     QVERIFY(!now.out.startsWith("line-0-"));
     QVERIFY(now.out.size() <= 4096);
-    KUBECTL_OK(k({"delete", "pod", "chatty", "--grace-period=1", "--timeout=30s"}));
+    CMD_OK(k({"delete", "pod", "chatty", "--grace-period=1", "--timeout=30s"}));
   }
 
   void previousAfterRestart() {
@@ -240,7 +240,7 @@ class StreamingE2eTest : public QObject {
                  60000),
              qPrintable(k({"get", "pod", "restarter", "-o", "yaml"}).out));
     auto previous = k({"logs", "-p", "restarter"});
-    KUBECTL_OK(previous);
+    CMD_OK(previous);
     QVERIFY2(previous.out.startsWith("run "), qPrintable(previous.out));
     auto current = k({"logs", "restarter"});
     QVERIFY(waitFor(
@@ -310,12 +310,12 @@ class StreamingE2eTest : public QObject {
     container["stdinOnce"] = true;
     spec["containers"] = QJsonArray{container};
     pod["spec"] = spec;
-    KUBECTL_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
+    CMD_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
     QVERIFY2(
         waitFor([&] { return jsonpath("pod", "reader", "{.status.phase}") == "Running"; }, 60000),
         qPrintable(agentLog()));
     const auto attached = k({"attach", "-i", "reader"}, "hello from stdin\n");
-    KUBECTL_OK(attached);
+    CMD_OK(attached);
     QCOMPARE(attached.out, QString("hello from stdin\ndone\n"));
     QVERIFY(waitFor([&] { return jsonpath("pod", "reader", "{.status.phase}") == "Succeeded"; },
                     20000));
@@ -407,14 +407,14 @@ class StreamingE2eTest : public QObject {
     QFETCH(QString, binary);
     QFETCH(QString, container);
     if (jsonpath("pod", "readers", "{.metadata.name}").isEmpty()) {
-      KUBECTL_OK(k({"apply", "-f", "-"}, attachTargetsPod()));
+      CMD_OK(k({"apply", "-f", "-"}, attachTargetsPod()));
       QVERIFY2(waitFor([&] { return jsonpath("pod", "readers", "{.status.phase}") == "Running"; },
                        60000),
                qPrintable(agentLog()));
     }
     const auto attached = engine_.kubectl({"attach", "-i", "readers", "-c", container},
                                           "hello from " + container.toUtf8() + "\n", binary);
-    KUBECTL_OK(attached);
+    CMD_OK(attached);
     QCOMPARE(attached.out, "hello from " + container + "\ndone\n");
     const QString state =
         "{.status.containerStatuses[?(@.name==\"" + container + "\")].state.terminated.exitCode}";
@@ -423,7 +423,7 @@ class StreamingE2eTest : public QObject {
   }
 
   void noAgentIsServiceUnavailable() {
-    KUBECTL_OK(k({"apply", "-f", "-"}, busyboxPod("stranded", "ghost", "Never", {"true"})));
+    CMD_OK(k({"apply", "-f", "-"}, busyboxPod("stranded", "ghost", "Never", {"true"})));
     for (const auto& args :
          {QStringList{"logs", "stranded"}, QStringList{"exec", "stranded", "--", "true"}}) {
       auto r = k(args);

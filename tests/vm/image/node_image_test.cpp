@@ -172,7 +172,7 @@ class NodeImageTest : public QObject {
     qInfo("restart: qemu start to Node Ready (TCG): %.1f s", sinceStart.elapsed() / 1000.0);
     QVERIFY2(!guest.console().contains("formatting"), qPrintable(guest.console()));
     const CommandResult logs = engine.kubectl({"logs", "hello"});
-    KUBECTL_OK(logs);
+    CMD_OK(logs);
     QCOMPARE(logs.out, QString("hello\n"));
     guest.stop();
     QVERIFY(!guest.running());
@@ -194,9 +194,8 @@ class NodeImageTest : public QObject {
   }
 
   static void runHelloPod(const EngineProcess& engine, QemuGuest& guest) {
-    KUBECTL_OK(engine.kubectl(
-        {"apply", "-f", "-"},
-        busyboxPod("hello", kNodeName, "Never", {"sh", "-c", "echo hello; sleep 1"})));
+    CMD_OK(engine.kubectl({"apply", "-f", "-"}, busyboxPod("hello", kNodeName, "Never",
+                                                           {"sh", "-c", "echo hello; sleep 1"})));
     QElapsedTimer sincePod;
     sincePod.start();
     QString phase;
@@ -212,7 +211,7 @@ class NodeImageTest : public QObject {
                         guest.console()));
     qInfo("pod created to Succeeded: %.1f s", sincePod.elapsed() / 1000.0);
     const CommandResult logs = engine.kubectl({"logs", "hello"});
-    KUBECTL_OK(logs);
+    CMD_OK(logs);
     QCOMPARE(logs.out, QString("hello\n"));
   }
 

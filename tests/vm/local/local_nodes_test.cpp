@@ -20,10 +20,6 @@
 
 namespace {
 
-#define KUBECTL_OK(result)                                                                   \
-  QVERIFY2((result).exitCode == 0, qPrintable("exit " + QString::number((result).exitCode) + \
-                                              "\n" + (result).err + (result).out))
-
 const std::string kProfile = "localtest";
 
 std::string run(const std::vector<std::string>& argv) {
@@ -137,9 +133,9 @@ class LocalNodesTest : public QObject {
     QVERIFY(again.ok());
     QCOMPARE((*again)[0].pid, (*started)[0].pid);
 
-    KUBECTL_OK(engine_.kubectl({"run", "sleeper", "--image=busybox", "--restart=Always",
-                                "--overrides={\"spec\":{\"nodeName\":\"localtest-m01\"}}", "--",
-                                "sleep", "3600"}));
+    CMD_OK(engine_.kubectl({"run", "sleeper", "--image=busybox", "--restart=Always",
+                            "--overrides={\"spec\":{\"nodeName\":\"localtest-m01\"}}", "--",
+                            "sleep", "3600"}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "sleeper"}, "{.status.phase}"),
                               QString("Running"), 60000);
     QCOMPARE(runcContainers((*started)[0].dir), 1);
@@ -157,8 +153,8 @@ class LocalNodesTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "sleeper"}, "{.status.phase}"),
                               QString("Running"), 60000);
 
-    KUBECTL_OK(engine_.kubectl({"delete", "pod", "sleeper", "--grace-period=1"}, {},
-                               "/usr/bin/kubectl", 60000));
+    CMD_OK(engine_.kubectl({"delete", "pod", "sleeper", "--grace-period=1"}, {}, "/usr/bin/kubectl",
+                           60000));
     QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
     QVERIFY(kd::vm::localNodes(profileDir(), kProfile).empty());
   }
@@ -185,7 +181,7 @@ class LocalNodesTest : public QObject {
                             {{"replicas", 2},
                              {"selector", {{"matchLabels", {{"app", "web"}}}}},
                              {"template", webPod({{"app", "web"}})}}}};
-    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(deployment.dump())));
+    CMD_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(deployment.dump())));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "deployment", "web"}, "{.status.readyReplicas}"),
                               QString("2"), 90000);
     QStringList pods;
@@ -211,7 +207,7 @@ class LocalNodesTest : public QObject {
     extra["metadata"]["name"] = "extra";
     extra["spec"].erase("affinity");
     extra["spec"]["nodeName"] = kProfile + "-m01";
-    KUBECTL_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(extra.dump())));
+    CMD_OK(engine_.kubectl({"apply", "-f", "-"}, QByteArray::fromStdString(extra.dump())));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "extra"}, "{.status.phase}"),
                               QString("Running"), 60000);
     QString extraIp;
@@ -226,9 +222,9 @@ class LocalNodesTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], b[2]), b[1], 60000);
     QCOMPARE(podsOf("app=web"), pods);
 
-    KUBECTL_OK(engine_.kubectl({"delete", "deployment", "web"}));
-    KUBECTL_OK(engine_.kubectl({"delete", "pod", "extra", "--grace-period=1"}, {},
-                               "/usr/bin/kubectl", 60000));
+    CMD_OK(engine_.kubectl({"delete", "deployment", "web"}));
+    CMD_OK(engine_.kubectl({"delete", "pod", "extra", "--grace-period=1"}, {}, "/usr/bin/kubectl",
+                           60000));
     QVERIFY(kd::vm::deleteLocalNodes(profileDir(), kProfile).isOk());
     QVERIFY(!QString::fromStdString(run({"ip", "netns", "list"})).contains("kd-localtest"));
     QVERIFY(!QString::fromStdString(run({"ip", "link", "show"})).contains("kd-localtest"));
