@@ -150,6 +150,14 @@ class KdctlVmE2eTest : public QObject {
                     "{.status.conditions[?(@.type==\"" + type + "\")]." + field + "}");
   }
   // "<node> <type>: <message>" of every NodeVMStopped event.
+  // The pods the Deployment's ReplicaSets say they created (their SuccessfulCreate events).
+  int webPodsCreated() {
+    return kubectl({"get", "events", "--field-selector", "reason=SuccessfulCreate", "-o",
+                    "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}"})
+        .out.split('\n', Qt::SkipEmptyParts)
+        .filter("Created pod: web-")
+        .size();
+  }
   QStringList vmStoppedEvents() {
     const auto list =
         QJsonDocument::fromJson(kubectl({"get", "events", "-o", "json"}).out.toUtf8());
@@ -327,8 +335,10 @@ class KdctlVmE2eTest : public QObject {
 
     t.restart();
     CMD_OK(kubectl({"cordon", "vmt-m01", "vmt-m02"}));
+    const int created = webPodsCreated();
     CMD_OK(kubectl({"delete", "pods", "-l", "app=web", "--wait=false"}));
     QVERIFY2(webReadyOn({"vmt-m03"}, 0, 180000), qPrintable(webPods().join(',')));
+    QCOMPARE(webPodsCreated() - created, 4);  // one replacement per deleted pod
     qInfo("the Deployment's pods moved to the new VM: %.1f s", t.elapsed() / 1000.0);
     CMD_OK(kubectl({"uncordon", "vmt-m01", "vmt-m02"}));
   }
