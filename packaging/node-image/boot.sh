@@ -120,5 +120,9 @@ mount_data_disk
 {
   load_modules early
   acpid -c /etc/acpi -l /run/acpid.log
+  # What the boot read once (module files, kmod's libcrypto, the tools it ran) would stay in
+  # the page cache of a guest that never runs short of memory; dropped, it goes back to the
+  # host through free page reporting (~10 MB of qemu RSS). Mapped pages stay.
+  echo 1 >/proc/sys/vm/drop_caches
 } &
 log "node set up"

@@ -5,7 +5,10 @@
 namespace kd::vm {
 namespace {
 
-constexpr int kTcgCacheMiB = 64;
+// 40 MiB: an idle node's qemu holds the whole cache, and 64 cost 26 MB of RSS per VM for no
+// measurable start-up time; 32 made three nodes start 2-6 s slower (docs/benchmarks.md,
+// session 15).
+constexpr int kTcgCacheMiB = 40;
 
 void writeOs(std::ostream& x, const DomainSpec& s) {
   x << "  <os>\n"

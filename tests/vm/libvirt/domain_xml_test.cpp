@@ -85,6 +85,7 @@ class DomainXmlTest : public QObject {
                                     "address='127.0.0.1' port='40123'/>";
     QTest::newRow("runs as the caller") << "<label>+0:+0</label>";
     QTest::newRow("reboots in place") << "<on_reboot>restart</on_reboot>";
+    QTest::newRow("small TCG translation cache") << "<tcg><tb-cache unit='MiB'>40</tb-cache></tcg>";
     QTest::newRow("hands freed memory back")
         << "<memballoon model='virtio' freePageReporting='on'/>";
   }
