@@ -63,12 +63,12 @@ class QemuGuest {
                         // user-mode networking only: no host forwards, nothing but slirp
                         "-nic", "user,model=virtio-net-pci",
                         // entropy for the guest's TLS, which TCG's CPU cannot give it
-                        "-device", "virtio-rng-pci",
-                        "-drive", "file=" + kImageDir + "/rootfs.img,if=none,id=root,format=raw,readonly=on",
-                        "-device", "virtio-blk-pci,drive=root,serial=kubedesk-root",
-                        "-drive", "file=" + disk + ",if=none,id=data,format=raw",
-                        "-device", "virtio-blk-pci,drive=data,serial=kubedesk-data",
-                        "-serial", "file:" + log_, "-monitor", "stdio"};
+                        "-device", "virtio-rng-pci", "-drive",
+                        "file=" + kImageDir + "/rootfs.img,if=none,id=root,format=raw,readonly=on",
+                        "-device", "virtio-blk-pci,drive=root,serial=kubedesk-root", "-drive",
+                        "file=" + disk + ",if=none,id=data,format=raw", "-device",
+                        "virtio-blk-pci,drive=data,serial=kubedesk-data", "-serial", "file:" + log_,
+                        "-monitor", "stdio"};
     for (auto it = config.begin(); it != config.end(); ++it) {
       args << "-fw_cfg"
            << "name=opt/kubedesk/" + it.key() + ",file=" + it.value();
@@ -141,7 +141,8 @@ class NodeImageTest : public QObject {
   // a squashfs with the node's init, agent and runtime.
   void layout() {
     const QString lz4 = QStandardPaths::findExecutable("lz4");
-    const QString unsquashfs = QStandardPaths::findExecutable("unsquashfs", {"/usr/bin", "/usr/sbin"});
+    const QString unsquashfs =
+        QStandardPaths::findExecutable("unsquashfs", {"/usr/bin", "/usr/sbin"});
     QVERIFY2(!lz4.isEmpty() && !unsquashfs.isEmpty(),
              "lz4 or unsquashfs missing: run packaging/install-deps.sh");
     QProcess unpack;
