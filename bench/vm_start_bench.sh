@@ -2,7 +2,8 @@
 # VM cluster start-up, as a person sees it: `kdctl start --driver=vm --nodes N` on a fresh
 # profile until every node is Ready, then until a first pod (busybox, image already in the node
 # image) is Running; and the host memory each idle VM's qemu holds (RSS and PSS, after the nodes
-# have been Ready for a while). Needs root, libvirt and qemu (packaging/install-deps.sh) and a
+# have been Ready for a while), with the node image's size and the host's load average (1 min,
+# when the memory is read). Needs root, libvirt and qemu (packaging/install-deps.sh) and a
 # built tree. Prints one Markdown table row per node count.
 #
 # Usage: bench/vm_start_bench.sh [BUILD_DIR] [NODE_COUNT...]   (default: build 1 3)
@@ -20,8 +21,11 @@ trap 'for n in "${counts[@]}"; do "$kdctl" delete --profile "vmbench$n" > /dev/n
 now() { date +%s.%N; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-echo "| nodes | start → all Ready | → first pod Running | qemu RSS / PSS per idle VM |"
-echo "|---|---|---|---|"
+image=$(dirname "$(dirname "$kdctl")")/node-image
+image_mb=$(cat "$image"/vmlinuz "$image"/*.img | wc -c | awk '{ printf "%.1f", $1 / 1e6 }')
+
+echo "| nodes | start → all Ready | → first pod Running | qemu RSS / PSS per idle VM | node image | load |"
+echo "|---|---|---|---|---|---|"
 for n in "${counts[@]}"; do
   profile=vmbench$n
   t0=$(now)
@@ -38,6 +42,6 @@ for n in "${counts[@]}"; do
     vms=$((vms + 1))
   done
   echo "| $n | $(seconds "$t0" "$t1") s | $(seconds "$t0" "$t2") s |" \
-    "$((rss / vms / 1024)) / $((pss / vms / 1024)) MB |"
+    "$((rss / vms / 1024)) / $((pss / vms / 1024)) MB | $image_mb MB | $(cut -d' ' -f1 /proc/loadavg) |"
   "$kdctl" delete --profile "$profile" > /dev/null
 done

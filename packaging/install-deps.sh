@@ -24,7 +24,7 @@ packages=(
   # VM nodes: libvirt + qemu (TCG where KVM does not work), the kernel and the programs the
   # node image is built from (crun, nftables and dnsmasq run inside the guests)
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
-  linux-image-amd64 crun nftables dnsmasq-base cpio e2fsprogs lz4
+  linux-image-amd64 crun nftables dnsmasq-base cpio e2fsprogs lz4 squashfs-tools
 )
 
 missing=()

@@ -1,6 +1,8 @@
 #!/bin/sh
 # sysinit of the node image: kernel file systems and cgroup2, modules, the node's config from
-# qemu fw_cfg, the network, the data disk. The agent script starts once this returns.
+# qemu fw_cfg, the network, the data disk. The agent script starts once this returns. The root
+# file system is read-only (squashfs, mounted by stage 1, init); what the node writes goes to
+# tmpfs (/run, /tmp) or the data disk (/var/lib/kubedesk).
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 log() { echo "kubedesk-boot: [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 
@@ -12,6 +14,7 @@ mount_kernel_filesystems() {
   mount -t tmpfs -o mode=1777 shm /dev/shm
   mount -t mqueue mqueue /dev/mqueue
   mount -t tmpfs -o mode=0755 tmpfs /run
+  mount -t tmpfs -o mode=1777 tmpfs /tmp
   mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
   # Every controller is handed down, so the agent's pod and container cgroups can use them.
   read -r controllers </sys/fs/cgroup/cgroup.controllers
@@ -63,12 +66,19 @@ is_blank() {
   [ -z "$(head -c 65536 "$1" | tr -d '\000')" ]
 }
 
-# The data disk keeps images, pods and logs across VM restarts. A blank disk is formatted;
-# anything else that is not ext4 is left alone, and the state then lives in memory.
+# The node's state in memory, when there is no data disk to keep it.
+state_in_memory() {
+  log "$1: node state lives in memory"
+  mount -t tmpfs -o mode=0755 tmpfs /var/lib/kubedesk
+}
+
+# The data disk (the virtio disk with the serial kubedesk-data; stage 1 named it) keeps images,
+# pods and logs across VM restarts. A blank disk is formatted; anything else that is not ext4
+# is left alone, and the state then lives in memory.
 mount_data_disk() {
-  disk=/dev/vda
+  disk=/dev/kubedesk-data
   if [ ! -b "$disk" ]; then
-    log "no data disk: node state lives in memory"
+    state_in_memory "no data disk (a virtio disk with the serial kubedesk-data)"
     return
   fi
   mount -t ext4 -o noatime "$disk" /var/lib/kubedesk 2>/dev/null && return
@@ -77,24 +87,27 @@ mount_data_disk() {
     mount -t ext4 -o noatime "$disk" /var/lib/kubedesk && return
   fi
   if ! is_blank "$disk"; then
-    log "$disk holds something other than ext4; not formatting it, node state lives in memory"
+    state_in_memory "$disk holds something other than ext4; not formatting it"
     return
   fi
   log "formatting the data disk $disk"
-  /usr/local/bin/mke2fs -q -F -t ext4 -L kubedesk-data \
-    -E lazy_itable_init=1,lazy_journal_init=1 "$disk" &&
-    mount -t ext4 -o noatime "$disk" /var/lib/kubedesk
+  if ! /usr/local/bin/mke2fs -q -F -t ext4 -L kubedesk-data \
+    -E lazy_itable_init=1,lazy_journal_init=1 "$disk" ||
+    ! mount -t ext4 -o noatime "$disk" /var/lib/kubedesk; then
+    state_in_memory "$disk could not be formatted"
+  fi
 }
 
 # The balloon reports freed memory to the host, which drops it from the VM's footprint. Linux
 # 6.1 reports only whole 2 MiB blocks unless told otherwise once the driver is in; what the
-# guest frees (the initramfs after the switch to its copy, exited containers) is scattered.
+# guest frees (the initramfs after stage 1, exited containers) is scattered.
 report_free_pages() {
   order=/sys/module/page_reporting/parameters/page_reporting_order
   [ -w "$order" ] && echo 0 >"$order"
 }
 
 mount_kernel_filesystems
+log "root file system: $(awk '$2 == "/" { print $3, $4 }' /proc/mounts | tail -n 1)"
 log "loading kernel modules"
 load_modules boot
 report_free_pages
@@ -107,5 +120,9 @@ mount_data_disk
 {
   load_modules early
   acpid -c /etc/acpi -l /run/acpid.log
+  # What the boot read once (module files, kmod's libcrypto, the tools it ran) would stay in
+  # the page cache of a guest that never runs short of memory; dropped, it goes back to the
+  # host through free page reporting (~10 MB of qemu RSS). Mapped pages stay.
+  echo 1 >/proc/sys/vm/drop_caches
 } &
 log "node set up"

@@ -1,15 +1,20 @@
 #!/bin/sh
-# Builds the VM node image: a kernel and an lz4'd newc initramfs holding busybox, the node agent,
-# crun, nftables, dnsmasq, e2fsprogs, the kernel modules the guest needs and the bundled busybox
-# OCI image, all taken from the build machine's Debian packages.
+# Builds the VM node image from the build machine's Debian packages:
+#   - vmlinuz: the kernel;
+#   - rootfs.img: the root file system, a read-only squashfs (lz4) holding busybox, the node
+#     agent, crun, nftables, dnsmasq, e2fsprogs, the kernel modules the guest needs and the
+#     bundled busybox OCI image. The VM gets it as a read-only virtio disk whose serial is
+#     "kubedesk-root", so only the files the guest reads land in its memory (page cache);
+#   - initramfs.img: stage 1 (init), a small lz4'd newc initramfs with busybox and the modules
+#     that show that disk (virtio PCI and block, squashfs); it mounts the disk and switches to it.
 #
 # Usage: build_node_image.sh <kernel release> <kubedesk-node> <static busybox>
 #                            <busybox OCI layout dir> <source dir of this script> <output dir>
-# Writes <output dir>/vmlinuz and <output dir>/initramfs.img.
 #
 # Reproducible: the same inputs give the same bytes. Every file gets the mtime
-# $SOURCE_DATE_EPOCH (0 when unset), entries are sorted, cpio writes fixed inode numbers and
-# owners, lz4's legacy frame stores no name or time.
+# $SOURCE_DATE_EPOCH (0 when unset) and owner root; cpio's entries are sorted and it writes
+# fixed inode numbers, lz4's legacy frame stores no name or time, and mksquashfs sorts its
+# entries and stores the same time.
 set -eu
 
 kver=$1
@@ -28,24 +33,26 @@ host_programs="/usr/bin/crun /usr/sbin/nft /usr/sbin/dnsmasq /usr/sbin/mke2fs /u
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-root=$work/root
+root=$work/root     # the root file system
+stage1=$work/stage1 # the initramfs
 
 # Debian's merged /usr: libraries live under /usr/lib, reached through /lib and /lib64 too.
 make_skeleton() {
   mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/usr/lib64" "$root/usr/local/bin" \
     "$root/usr/share/kubedesk/images" "$root/etc/kubedesk" "$root/proc" "$root/sys" "$root/dev" \
-    "$root/run" "$root/tmp" "$root/root" "$root/var/lib/kubedesk" "$root/newroot"
+    "$root/run" "$root/tmp" "$root/root" "$root/var/lib/kubedesk"
   ln -s usr/lib "$root/lib"
   ln -s usr/lib64 "$root/lib64"
   chmod 1777 "$root/tmp"
   chmod 0700 "$root/root"
 }
 
-# busybox and a link for each applet where busybox says it belongs (bin/sh, sbin/init, ...).
+# busybox in the tree $1 and a link for each applet where busybox says it belongs (bin/sh,
+# sbin/init, ...).
 install_busybox() {
-  mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
-  install -m 0755 "$busybox" "$root/bin/busybox"
-  "$busybox" --list-full | grep -vx bin/busybox | sed "s|^|$root/|" | xargs -n 1 ln -sf /bin/busybox
+  mkdir -p "$1/bin" "$1/sbin" "$1/usr/bin" "$1/usr/sbin"
+  install -m 0755 "$busybox" "$1/bin/busybox"
+  "$busybox" --list-full | grep -vx bin/busybox | sed "s|^|$1/|" | xargs -n 1 ln -sf /bin/busybox
 }
 
 # Copies an ELF file to `dest` in the image, and every shared library it loads (ldd) to the
@@ -107,7 +114,6 @@ install_modules() {
 }
 
 install_config() {
-  install -m 0755 "$src/init" "$root/init"
   for script in boot agent shutdown udhcpc; do
     install -m 0755 "$src/$script.sh" "$root/etc/kubedesk/$script"
   done
@@ -124,11 +130,42 @@ install_config() {
   cp -r "$busybox_image" "$root/usr/share/kubedesk/images/busybox"
 }
 
+# Stage 1: busybox, init, and the modules (dependencies first) that show the root disk, loaded
+# in the order of /etc/modules by busybox's insmod; the root file system has them too, for
+# kmod's modprobe, which then finds them loaded.
+make_stage1() {
+  mkdir -p "$stage1/dev" "$stage1/proc" "$stage1/sys" "$stage1/newroot" "$stage1/etc" \
+    "$stage1/lib/modules"
+  install_busybox "$stage1"
+  install -m 0755 "$src/init" "$stage1/init"
+  for module in virtio_pci virtio_blk squashfs; do
+    modprobe -S "$kver" --show-depends "$module" | awk '$1 == "insmod" { print $2 }'
+  done | awk '!seen[$0]++' | while read -r file; do
+    name=$(basename "$file" .ko)
+    cp "$file" "$stage1/lib/modules/$name.ko"
+    echo "$name"
+  done >"$stage1/etc/modules"
+}
+
+# Every file gets the same time and owner root (mksquashfs -all-root, cpio --owner).
+set_times() {
+  find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+}
+
+# The root file system: squashfs, lz4 (high compression): under TCG lz4 unpacks several times
+# faster than gzip or xz, and the guest unpacks only the blocks it reads.
+pack_root() {
+  set_times "$root"
+  mksquashfs "$root" "$work/rootfs.img" -quiet -no-progress -noappend -comp lz4 -Xhc \
+    -all-root -no-xattrs -mkfs-time "$SOURCE_DATE_EPOCH" -all-time "$SOURCE_DATE_EPOCH" \
+    -processors 2 >/dev/null
+}
+
 # Sorted, fixed-time, root-owned newc archive, lz4-compressed (the legacy frame the kernel
 # reads): under TCG the kernel unpacks it several seconds faster than gzip, for 15% more bytes.
-pack() {
-  find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-  (cd "$root" && find . -print0 | LC_ALL=C sort -z |
+pack_stage1() {
+  set_times "$stage1"
+  (cd "$stage1" && find . -print0 | LC_ALL=C sort -z |
     cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
     lz4 -l -9 -q >"$work/initramfs.img"
 }
@@ -156,14 +193,18 @@ extract_kernel() {
 }
 
 make_skeleton
-install_busybox
+install_busybox "$root"
 install_programs
 install_modules
 install_config
-pack
+pack_root
+make_stage1
+pack_stage1
 
 mkdir -p "$out"
 extract_kernel "/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
-cp "$work/initramfs.img" "$out/initramfs.img.tmp"
-mv "$out/initramfs.img.tmp" "$out/initramfs.img"
+for file in initramfs.img rootfs.img; do
+  cp "$work/$file" "$out/$file.tmp"
+  mv "$out/$file.tmp" "$out/$file"
+done

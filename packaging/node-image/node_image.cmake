@@ -1,6 +1,7 @@
-# The VM node image: ${CMAKE_BINARY_DIR}/node-image/vmlinuz and initramfs.img, built from the
-# build machine's Debian kernel and packages (packaging/install-deps.sh, group "VM nodes") plus
-# kubedesk-node and the bundled busybox image. Target: kd_node_image.
+# The VM node image: ${CMAKE_BINARY_DIR}/node-image/vmlinuz, initramfs.img (stage 1) and
+# rootfs.img (the read-only root disk), built from the build machine's Debian kernel and
+# packages (packaging/install-deps.sh, group "VM nodes") plus kubedesk-node and the bundled
+# busybox image. Target: kd_node_image.
 #
 # vmlinuz is what qemu's -kernel (libvirt's <kernel>) boots: Debian's kernel uncompressed, an
 # ELF started at its PVH entry, because the bzImage's xz decompression alone takes ~25 s under
@@ -28,7 +29,7 @@ set(_kd_node_programs /usr/bin/crun /usr/sbin/nft /usr/sbin/dnsmasq /usr/sbin/mk
     /usr/sbin/e2fsck /usr/sbin/ip /usr/bin/tar /usr/bin/unshare /usr/bin/nsenter /usr/bin/kmod)
 set(_kd_node_missing)
 foreach(_kd_file IN ITEMS /boot/vmlinuz-${KD_NODE_KERNEL_RELEASE} /usr/bin/cpio /usr/bin/lz4
-                          ${KD_BUSYBOX_BINARY} ${_kd_node_programs})
+                          /usr/bin/mksquashfs ${KD_BUSYBOX_BINARY} ${_kd_node_programs})
   if(NOT EXISTS ${_kd_file})
     list(APPEND _kd_node_missing ${_kd_file})
   endif()
@@ -43,6 +44,7 @@ else()
   set(_kd_busybox_layout ${CMAKE_BINARY_DIR}/images/busybox)
   add_custom_command(
     OUTPUT ${KD_NODE_IMAGE_DIR}/vmlinuz ${KD_NODE_IMAGE_DIR}/initramfs.img
+           ${KD_NODE_IMAGE_DIR}/rootfs.img
     COMMAND ${_kd_src}/build_node_image.sh ${KD_NODE_KERNEL_RELEASE} $<TARGET_FILE:kubedesk-node>
             ${KD_BUSYBOX_BINARY} ${_kd_busybox_layout} ${_kd_src} ${KD_NODE_IMAGE_DIR}
     DEPENDS ${_kd_src}/build_node_image.sh ${_kd_src}/modules.list ${_kd_src}/init
@@ -52,6 +54,7 @@ else()
     COMMENT "Building the VM node image (kernel ${KD_NODE_KERNEL_RELEASE})"
     VERBATIM)
   add_custom_target(kd_node_image ALL
-                    DEPENDS ${KD_NODE_IMAGE_DIR}/vmlinuz ${KD_NODE_IMAGE_DIR}/initramfs.img)
+                    DEPENDS ${KD_NODE_IMAGE_DIR}/vmlinuz ${KD_NODE_IMAGE_DIR}/initramfs.img
+                            ${KD_NODE_IMAGE_DIR}/rootfs.img)
   add_dependencies(kd_node_image kubedesk-node kd_busybox_image)
 endif()

@@ -5,7 +5,10 @@
 namespace kd::vm {
 namespace {
 
-constexpr int kTcgCacheMiB = 64;
+// 40 MiB: an idle node's qemu holds the whole cache, and 64 cost 26 MB of RSS per VM for no
+// measurable start-up time; 32 made three nodes start 2-6 s slower (docs/benchmarks.md,
+// session 15).
+constexpr int kTcgCacheMiB = 40;
 
 void writeOs(std::ostream& x, const DomainSpec& s) {
   x << "  <os>\n"
@@ -26,15 +29,24 @@ void writeFwCfg(std::ostream& x, const DomainSpec& s) {
   x << "  </sysinfo>\n";
 }
 
+// A virtio disk the guest finds by `serial` (/sys/block/vdX/serial), whatever its vdX.
+void writeDisk(std::ostream& x, const std::filesystem::path& file, std::string_view driver,
+               std::string_view target, std::string_view serial, bool readOnly) {
+  x << "    <disk type='file' device='disk'>\n"
+    << "      <driver name='qemu' " << driver << "/>\n"
+    << "      <source file='" << xmlEscape(file.string()) << "'/>\n"
+    << "      <target dev='" << target << "' bus='virtio'/>\n"
+    << "      <serial>" << serial << "</serial>\n"
+    << (readOnly ? "      <readonly/>\n" : "") << "    </disk>\n";
+}
+
 void writeDevices(std::ostream& x, const DomainSpec& s) {
   x << "  <devices>\n";
   if (!s.dataDisk.empty()) {
-    x << "    <disk type='file' device='disk'>\n"
-      << "      <driver name='qemu' type='qcow2' cache='writeback'/>\n"
-      << "      <source file='" << xmlEscape(s.dataDisk.string()) << "'/>\n"
-      << "      <target dev='vda' bus='virtio'/>\n"
-      << "    </disk>\n";
+    writeDisk(x, s.dataDisk, "type='qcow2' cache='writeback'", "vda", "kubedesk-data", false);
   }
+  // Read-only, so every VM of every profile shares the one image file (no write lock).
+  if (!s.rootDisk.empty()) writeDisk(x, s.rootDisk, "type='raw'", "vdb", "kubedesk-root", true);
   x << "    <serial type='file'>\n"
     << "      <source path='" << xmlEscape(s.consoleLog.string()) << "' append='on'/>\n"
     << "    </serial>\n";
@@ -55,8 +67,8 @@ void writeDevices(std::ostream& x, const DomainSpec& s) {
   x << "    <rng model='virtio'>\n"
     << "      <backend model='random'>/dev/urandom</backend>\n"
     << "    </rng>\n";
-  // Free page reporting: the guest hands back memory it freed (the initramfs after the switch
-  // to the root copy, the initrd, exited containers) and qemu drops those pages from its RSS.
+  // Free page reporting: the guest hands back memory it freed (the initramfs and the initrd
+  // after stage 1, exited containers) and qemu drops those pages from its RSS.
   x << "    <memballoon model='virtio' freePageReporting='on'/>\n"
     << "  </devices>\n";
 }

@@ -2,8 +2,11 @@
 // The libvirt domain XML of a KubeDesk VM, built from a plain description. Every value is
 // XML-escaped, so names and paths cannot change the document's structure.
 //
-// The guest boots its kernel directly (no firmware boot loader, no boot disk) and gets:
-//   - an optional persistent data disk (qcow2, virtio, /dev/vda in the guest);
+// The guest boots its kernel directly (no firmware boot loader) and gets:
+//   - an optional read-only root disk (raw, virtio, serial "kubedesk-root": the node image's
+//     rootfs.img, shared by every VM, which the initramfs mounts as the root file system);
+//   - an optional persistent data disk (qcow2, virtio, serial "kubedesk-data"; the guest finds
+//     both disks by serial, not by their /dev/vdX order);
 //   - its serial console (ttyS0) written to a log file on the host, appended across boots;
 //   - a user-mode NIC (virtio, the guest's first NIC): qemu's slirp, whose gateway 10.0.2.2
 //     reaches the host's 127.0.0.1, so the guest needs no bridge and the host no root;
@@ -36,6 +39,7 @@ struct DomainSpec {
   std::filesystem::path kernel;
   std::filesystem::path initrd;
   std::string cmdline;
+  std::filesystem::path rootDisk;    // empty: no root disk (the initramfs is the root)
   std::filesystem::path dataDisk;    // empty: no disk
   std::filesystem::path consoleLog;  // serial console
   bool userNic = true;

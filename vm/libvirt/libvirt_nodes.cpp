@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "engine/node/process.h"
 #include "vm/libvirt/domain_xml.h"
@@ -106,6 +107,7 @@ DomainSpec nodeSpec(const LibvirtConnection& libvirt, const LibvirtNodesOptions&
   spec.memoryMiB = o.memoryMiB;
   spec.kernel = o.kernel;
   spec.initrd = o.initrd;
+  spec.rootDisk = o.rootDisk;
   spec.cmdline = o.cmdline;
   spec.dataDisk = dir / "disk.qcow2";
   spec.consoleLog = dir / "console.log";
@@ -203,8 +205,10 @@ Result<std::vector<LibvirtNode>> libvirtNodes(LibvirtConnection& libvirt,
 Result<std::vector<LibvirtNode>> startLibvirtNodes(LibvirtConnection& libvirt,
                                                    const LibvirtNodesOptions& o) {
   std::error_code ec;
-  for (const auto& [path, what] : {std::pair{o.kernel, "kernel"}, {o.initrd, "initramfs"}}) {
-    if (!fs::is_regular_file(path, ec)) {
+  for (const auto& [path, what, needed] : {std::tuple{o.kernel, "kernel", true},
+                                           {o.initrd, "initramfs", true},
+                                           {o.rootDisk, "root disk", !o.rootDisk.empty()}}) {
+    if (needed && !fs::is_regular_file(path, ec)) {
       return Status::notFound("node " + std::string(what) + " " + path.string() +
                               " not found: build the node image first");
     }

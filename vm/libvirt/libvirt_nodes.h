@@ -44,6 +44,7 @@ struct LibvirtNodesOptions {
   std::string diskSize = "10G";  // qemu-img size of a new data disk
   std::filesystem::path kernel;
   std::filesystem::path initrd;
+  std::filesystem::path rootDisk;  // the read-only root file system; empty: the initrd is the root
   std::string cmdline = "console=ttyS0 quiet";  // the guest kernel's command line
   bool kvm = false;                             // from probeKvm
   std::uint16_t switchPort = 0;                 // the cluster switch on 127.0.0.1

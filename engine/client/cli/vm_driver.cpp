@@ -64,6 +64,7 @@ Result<std::vector<VmNode>> startVmNodes(const VmNodesRequest& r, std::ostream& 
   o.memoryMiB = r.memoryMiB;
   o.kernel = r.imageDir / "vmlinuz";
   o.initrd = r.imageDir / "initramfs.img";
+  o.rootDisk = r.imageDir / "rootfs.img";
   o.cmdline = "console=ttyS0 quiet panic=-1";
   o.kvm = kvm.kvm;
   o.switchPort = r.switchPort;

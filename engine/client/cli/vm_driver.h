@@ -25,7 +25,7 @@ struct VmNodesRequest {
   int memoryMiB = 512;
   std::uint16_t apiPort = 0;       // the engine's port on 127.0.0.1
   std::uint16_t switchPort = 0;    // the engine's cluster switch on 127.0.0.1
-  std::filesystem::path imageDir;  // holds vmlinuz and initramfs.img
+  std::filesystem::path imageDir;  // holds vmlinuz, initramfs.img and rootfs.img
 };
 
 struct VmNode {

@@ -1,5 +1,5 @@
 // The domain XML builder: every value escaped, every device the driver relies on present, and
-// the optional parts (disk, NICs, UUID, DAC label) only when asked for.
+// the optional parts (disks, NICs, UUID, DAC label) only when asked for.
 
 #include "vm/libvirt/domain_xml.h"
 
@@ -15,6 +15,7 @@ kd::vm::DomainSpec fullSpec() {
   spec.kernel = "/k/vmlinuz";
   spec.initrd = "/k/initramfs.img";
   spec.cmdline = "console=ttyS0 quiet";
+  spec.rootDisk = "/k/rootfs.img";
   spec.dataDisk = "/p/nodes/m01/disk.qcow2";
   spec.consoleLog = "/p/nodes/m01/console.log";
   spec.switchPort = 40123;
@@ -66,12 +67,25 @@ class DomainXmlTest : public QObject {
     QTest::newRow("fw_cfg") << "<sysinfo type='fwcfg'>\n    <entry name='opt/kubedesk/node-name' "
                                "file='/p/nodes/m01/fwcfg/node-name'/>";
     QTest::newRow("ACPI for graceful shutdown") << "<acpi/>";
-    QTest::newRow("disk") << "<source file='/p/nodes/m01/disk.qcow2'/>";
+    QTest::newRow("data disk, named by its serial")
+        << "<driver name='qemu' type='qcow2' cache='writeback'/>\n"
+           "      <source file='/p/nodes/m01/disk.qcow2'/>\n"
+           "      <target dev='vda' bus='virtio'/>\n"
+           "      <serial>kubedesk-data</serial>\n"
+           "    </disk>";
+    // Shared by every VM: raw and read-only, found by stage 1 through its serial.
+    QTest::newRow("read-only root disk") << "<driver name='qemu' type='raw'/>\n"
+                                            "      <source file='/k/rootfs.img'/>\n"
+                                            "      <target dev='vdb' bus='virtio'/>\n"
+                                            "      <serial>kubedesk-root</serial>\n"
+                                            "      <readonly/>\n"
+                                            "    </disk>";
     QTest::newRow("user NIC") << "<interface type='user'>";
     QTest::newRow("cluster NIC") << "<mac address='52:54:00:6b:64:01'/>\n      <source "
                                     "address='127.0.0.1' port='40123'/>";
     QTest::newRow("runs as the caller") << "<label>+0:+0</label>";
     QTest::newRow("reboots in place") << "<on_reboot>restart</on_reboot>";
+    QTest::newRow("small TCG translation cache") << "<tcg><tb-cache unit='MiB'>40</tb-cache></tcg>";
     QTest::newRow("hands freed memory back")
         << "<memballoon model='virtio' freePageReporting='on'/>";
   }
@@ -86,6 +100,7 @@ class DomainXmlTest : public QObject {
     spec.kvm = true;
     spec.uuid = "4c0e3b9a-0000-4000-8000-000000000001";
     spec.dataDisk.clear();
+    spec.rootDisk.clear();
     spec.userNic = false;
     spec.switchPort = 0;
     spec.fwCfg.clear();
@@ -95,7 +110,7 @@ class DomainXmlTest : public QObject {
     QVERIFY(contains(xml, "<domain type='kvm'>"));
     QVERIFY(contains(xml, "<uuid>4c0e3b9a-0000-4000-8000-000000000001</uuid>"));
     QVERIFY(contains(xml, "<on_reboot>destroy</on_reboot>"));
-    for (const char* absent : {"<disk", "<interface", "<sysinfo", "<seclabel"}) {
+    for (const char* absent : {"<disk", "<interface", "<sysinfo", "<seclabel", "<tcg>"}) {
       QVERIFY2(!contains(xml, absent), absent);
     }
   }
