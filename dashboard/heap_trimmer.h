@@ -17,9 +17,9 @@ namespace kd::dashboard {
 // one thread frees is reused by the next, not kept aside in another thread's arena.
 inline constexpr int kMallocArenas = 2;
 
-// Caps the process's malloc arenas at kMallocArenas. Call before starting threads: arenas
-// made before the call stay.
-void limitMallocArenas();
+// Caps the process's malloc arenas at `arenas` (dashboard_bench tries others). Call before
+// starting threads: arenas made before the call stay.
+void limitMallocArenas(int arenas = kMallocArenas);
 // The malloc arenas the process has made so far (for benchmarks and tests).
 int mallocArenas();
 
