@@ -67,6 +67,8 @@ const char* const kUsage = R"(Usage: dashboard_bench [options]
   --quick             20 nodes, 1000 pods, 200 replicas, 20 s churn (smoke run)
   --glibc-malloc      leave glibc's allocator as it is: no arena cap, no heap trimmer (the
                       dashboard before dashboard/heap_trimmer.h, for before/after pairs)
+  --malloc-arenas N   cap malloc arenas at N instead of the app's kMallocArenas (with the
+                      heap trimmer), for pairs
 )";
 
 struct Options {
@@ -282,8 +284,16 @@ class PaintProbe : public QObject {
   }
 };
 
+double cpuMs(clockid_t clock) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
+
 struct FillTiming {
   double synced = -1, rows = -1, painted = -1;  // ms from opening the dashboard
+  // CPU time until painted: the whole process (the engine is another) and its GUI thread
+  double processCpu = -1, guiCpu = -1;
   double allListed = -1;  // every sidebar section's informer has listed (they start later)
 };
 
@@ -300,6 +310,7 @@ bool allSectionsListed(ClusterSession& session) {
 FillTiming measureFill(const kd::bench::EngineProcess& engine, int pods, Dashboard& out) {
   FillTiming t;
   const auto since = Clock::now();
+  const double process0 = cpuMs(CLOCK_PROCESS_CPUTIME_ID), gui0 = cpuMs(CLOCK_THREAD_CPUTIME_ID);
   out = openDashboard(engine);
   if (!out.window) return t;
   out.window->showSection("pods");
@@ -313,7 +324,11 @@ FillTiming measureFill(const kd::bench::EngineProcess& engine, int pods, Dashboa
   t.rows = msSince(since);
   PaintProbe probe(view->viewport());
   view->viewport()->update();
-  if (runUntil([&] { return probe.paints > 0; }, 10s)) t.painted = msSince(since);
+  if (runUntil([&] { return probe.paints > 0; }, 10s)) {
+    t.painted = msSince(since);
+    t.processCpu = cpuMs(CLOCK_PROCESS_CPUTIME_ID) - process0;
+    t.guiCpu = cpuMs(CLOCK_THREAD_CPUTIME_ID) - gui0;
+  }
   if (runUntil([&] { return allSectionsListed(*out.session); }, 120s)) t.allListed = msSince(since);
   return t;
 }
@@ -607,6 +622,8 @@ bool parse(int argc, char** argv, Options& o) {
     } else if (arg == "--quick") {
       o = {20, 1000, 200, 20, 200};
     } else if (arg == "--glibc-malloc") {  // main() has seen it
+    } else if (arg == "--malloc-arenas" && i + 1 < argc) {  // so has this
+      ++i;
     } else {
       std::fputs(kUsage, stderr);
       return false;
@@ -623,7 +640,11 @@ int main(int argc, char** argv) {
   // starts a thread).
   const bool glibcMalloc =
       std::find(argv + 1, argv + argc, std::string_view("--glibc-malloc")) != argv + argc;
-  if (!glibcMalloc) kd::dashboard::limitMallocArenas();
+  int arenas = kd::dashboard::kMallocArenas;
+  if (auto* a = std::find(argv + 1, argv + argc, std::string_view("--malloc-arenas"));
+      a + 1 < argv + argc)
+    arenas = std::atoi(a[1]);
+  if (!glibcMalloc) kd::dashboard::limitMallocArenas(arenas);
   TimedApplication app(argc, argv);
   std::optional<kd::dashboard::HeapTrimmer> heapTrimmer;
   if (!glibcMalloc) heapTrimmer.emplace();
@@ -632,6 +653,11 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) return 2;
   std::printf("dashboard_bench: %d pods on %d simulated nodes; %u cores (%s)\n", o.pods, o.nodes,
               std::thread::hardware_concurrency(), cpuModel().c_str());
+  if (glibcMalloc) {
+    std::printf("  (allocator: glibc's default, no heap trimmer)\n");
+  } else {
+    std::printf("  (allocator: malloc arenas capped at %d, heap trimmer)\n", arenas);
+  }
   const auto binary =
       std::filesystem::canonical("/proc/self/exe").parent_path() / "kubedesk-engine";
   kd::bench::EngineProcess engine(binary, {"--simulated-nodes", std::to_string(o.nodes)});
@@ -659,6 +685,8 @@ int main(int argc, char** argv) {
         " %.2f x goal (1 s) |\n",
         run + 1, o.pods, t.synced, t.rows, t.painted, t.painted / 1000);
     std::printf("|   every section listed (ms) | %.0f | |\n", t.allListed);
+    std::printf("|   CPU until painted: process / GUI thread (ms) | %.0f / %.0f | |\n", t.processCpu,
+                t.guiCpu);
     printMemory(("after dashboard " + std::to_string(run + 1)).c_str());
   }
   printSlowEvents("fill");

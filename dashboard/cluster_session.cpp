@@ -5,33 +5,19 @@
 namespace kd::dashboard {
 namespace {
 
-// Keeps the members of `obj` named in `keep`.
-void keepOnly(json& obj, std::initializer_list<const char*> keep) {
-  if (!obj.is_object()) return;
-  json kept = json::object();
-  for (const char* name : keep) {
-    if (auto it = obj.find(name); it != obj.end()) kept[name] = std::move(*it);
-  }
-  obj = std::move(kept);
-}
+using api::JsonProjection;
 
 // What the dashboard reads of an Event: the Events table (the printer's columns), the pod
 // detail's events and the probe timeline.
-void compactEvent(json& event) {
-  keepOnly(event, {"apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "type",
-                   "count", "deprecatedCount", "series", "firstTimestamp", "lastTimestamp",
-                   "eventTime", "source", "reportingController", "reportingComponent"});
-  if (auto meta = event.find("metadata"); meta != event.end())
-    keepOnly(*meta, {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"});
-  if (auto io = event.find("involvedObject"); io != event.end())
-    keepOnly(*io, {"kind", "namespace", "name", "uid", "fieldPath"});
-}
-
-// Keeps, of each element of the array obj[name], the members named in `keep`.
-void keepInEach(json& obj, const char* name, std::initializer_list<const char*> keep) {
-  if (auto list = obj.find(name); list != obj.end() && list->is_array()) {
-    for (json& item : *list) keepOnly(item, keep);
-  }
+JsonProjection compactEvent() {
+  return JsonProjection::only({"apiVersion", "kind", "metadata", "involvedObject", "reason",
+                               "message", "type", "count", "deprecatedCount", "series",
+                               "firstTimestamp", "lastTimestamp", "eventTime", "source",
+                               "reportingController", "reportingComponent"})
+      .with("metadata", JsonProjection::only({"name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp"}))
+      .with("involvedObject",
+            JsonProjection::only({"kind", "namespace", "name", "uid", "fieldPath"}));
 }
 
 // What the dashboard reads of a pod in the pods cache: the Pods table (every field the pod
@@ -40,37 +26,38 @@ void keepInEach(json& obj, const char* name, std::initializer_list<const char*> 
 // shell and port-forward actions (container names and ports, the default-container
 // annotation) and the selectors of the Logs view. The pod detail and the editor GET the full
 // pod of the one selected (MainWindow::followSelectedPod, editSelected).
-void compactPod(json& pod) {
-  keepOnly(pod, {"apiVersion", "kind", "metadata", "spec", "status"});
-  if (auto meta = pod.find("metadata"); meta != pod.end()) {
-    keepOnly(*meta, {"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
-                     "deletionTimestamp", "labels", "annotations", "ownerReferences"});
-    if (auto a = meta->find("annotations"); a != meta->end() && a->is_object())
-      a->erase("kubectl.kubernetes.io/last-applied-configuration");
-  }
-  if (auto spec = pod.find("spec"); spec != pod.end()) {
-    keepOnly(*spec, {"nodeName", "containers", "initContainers", "readinessGates"});
-    keepInEach(*spec, "containers", {"name", "ports"});
-    keepInEach(*spec, "initContainers", {"name", "restartPolicy", "ports"});
-  }
-  if (auto status = pod.find("status"); status != pod.end()) {
-    keepOnly(*status, {"phase", "reason", "conditions", "podIP", "podIPs", "nominatedNodeName",
-                       "containerStatuses", "initContainerStatuses"});
-    keepInEach(*status, "conditions", {"type", "status", "reason"});
-    for (const char* statuses : {"containerStatuses", "initContainerStatuses"})
-      keepInEach(*status, statuses,
-                 {"name", "restartCount", "state", "lastState", "ready", "started"});
-  }
+JsonProjection compactPod() {
+  const JsonProjection containerStatus =
+      JsonProjection::only({"name", "restartCount", "state", "lastState", "ready", "started"});
+  return JsonProjection::only({"apiVersion", "kind", "metadata", "spec", "status"})
+      .with("metadata",
+            JsonProjection::only({"name", "namespace", "uid", "resourceVersion",
+                                  "creationTimestamp", "deletionTimestamp", "labels",
+                                  "annotations", "ownerReferences"})
+                .with("annotations", JsonProjection::allBut(
+                                         {"kubectl.kubernetes.io/last-applied-configuration"})))
+      .with("spec",
+            JsonProjection::only({"nodeName", "containers", "initContainers", "readinessGates"})
+                .with("containers", JsonProjection::only({"name", "ports"}))
+                .with("initContainers", JsonProjection::only({"name", "restartPolicy", "ports"})))
+      .with("status", JsonProjection::only({"phase", "reason", "conditions", "podIP", "podIPs",
+                                            "nominatedNodeName", "containerStatuses",
+                                            "initContainerStatuses"})
+                          .with("conditions", JsonProjection::only({"type", "status", "reason"}))
+                          .with("containerStatuses", containerStatus)
+                          .with("initContainerStatuses", containerStatus));
 }
 
 client::RemoteInformerOptions informerOptions(const api::KindInfo& kind) {
   client::RemoteInformerOptions o;
   o.listPageSize = ClusterSession::kListPageSize;
   if (kind.kind == "Event") {
-    o.transform = compactEvent;
+    static const auto events = std::make_shared<const JsonProjection>(compactEvent());
+    o.projection = events;
     o.maxObjects = ClusterSession::kRecentEvents;
   } else if (kind.kind == "Pod" && kind.group.empty()) {
-    o.transform = compactPod;
+    static const auto pods = std::make_shared<const JsonProjection>(compactPod());
+    o.projection = pods;
   }
   return o;
 }

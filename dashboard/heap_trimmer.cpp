@@ -46,8 +46,8 @@ HeapTrimmer::Check checkHeap(size_t trimAbove) {
 
 }  // namespace
 
-void limitMallocArenas() {
-  mallopt(M_ARENA_MAX, kMallocArenas);
+void limitMallocArenas(int arenas) {
+  mallopt(M_ARENA_MAX, arenas);
 }
 
 int mallocArenas() {

@@ -14,12 +14,15 @@
 namespace kd::dashboard {
 
 // glibc arenas the process may use (its default is 8 per core). Fewer arenas means the heap
-// one thread frees is reused by the next, not kept aside in another thread's arena.
-inline constexpr int kMallocArenas = 2;
+// one thread frees is reused by the next, not kept aside in another thread's arena. Not fewer
+// than 4: the GUI thread always allocates in glibc's main arena, and with 2 about half of the
+// informer and row-building threads shared it, so the GUI thread waited for its lock (5,143
+// waits over three fills and a 1,000-pod rollout, against ~430 with 4; docs/benchmarks.md).
+inline constexpr int kMallocArenas = 4;
 
-// Caps the process's malloc arenas at kMallocArenas. Call before starting threads: arenas
-// made before the call stay.
-void limitMallocArenas();
+// Caps the process's malloc arenas at `arenas` (dashboard_bench tries others). Call before
+// starting threads: arenas made before the call stay.
+void limitMallocArenas(int arenas = kMallocArenas);
 // The malloc arenas the process has made so far (for benchmarks and tests).
 int mallocArenas();
 

@@ -73,7 +73,7 @@ int ResourceTableModel::columnNamed(const QString& header) const {
 ResourceTableModel::Row ResourceTableModel::makeRow(const ObjectChange& change,
                                                     const json& cells) const {
   const json& obj = *change.object;
-  Row row{change.key, change.object, {}, {}, Health::Unknown};
+  Row row{change.key, change.object, {}, {}, Health::Unknown, nullptr};
   for (const auto& c : columns_) {
     row.cells << (c.tableIndex < 0 ? str(obj, "metadata", "namespace")
                                    : cellText(cells[static_cast<size_t>(c.tableIndex)]));
@@ -118,6 +118,7 @@ void ResourceTableModel::applyBatch(const ChangeBatch& batch) {
   Prepared p = prepare(batch);
   dropKeys(p.gone);
   applyRows(p.rows, 0, p.rows.size());
+  releaseDropped();
 }
 
 void ResourceTableModel::receive(const ChangeBatch& batch) {
@@ -160,7 +161,14 @@ void ResourceTableModel::applySlice() {
       emit batchApplied();
     }
   }
+  releaseDropped();
   if (!ready_.empty()) scheduleSlice();
+}
+
+void ResourceTableModel::releaseDropped() {
+  if (dropped_.empty()) return;
+  builder_.start([objects = std::move(dropped_)] {});
+  dropped_.clear();
 }
 
 void ResourceTableModel::dropKeys(const std::vector<std::string>& keys) {
@@ -176,11 +184,15 @@ void ResourceTableModel::dropKeys(const std::vector<std::string>& keys) {
 void ResourceTableModel::applyRows(std::vector<Row>& rows, size_t first, size_t last) {
   std::vector<int> updated;
   std::vector<Row> added;
+  added.reserve(last - first);
   for (size_t i = first; i < last; ++i) {
     Row& row = rows[i];
     if (auto it = index_.find(row.key); it != index_.end()) {
       updated.push_back(it->second);
-      rows_[static_cast<size_t>(it->second)] = std::move(row);
+      Row& current = rows_[static_cast<size_t>(it->second)];
+      dropped_.push_back(std::move(current.object));
+      row.slot = current.slot;
+      current = std::move(row);
     } else {
       added.push_back(std::move(row));
     }
@@ -194,7 +206,7 @@ void ResourceTableModel::applyRows(std::vector<Row>& rows, size_t first, size_t 
   const int firstNew = rowCount();
   beginInsertRows({}, firstNew, firstNew + static_cast<int>(added.size()) - 1);
   for (auto& row : added) {
-    index_[row.key] = static_cast<int>(rows_.size());
+    row.slot = &index_.insert_or_assign(row.key, static_cast<int>(rows_.size())).first->second;
     rows_.push_back(std::move(row));
   }
   endInsertRows();
@@ -208,7 +220,11 @@ void ResourceTableModel::dropRows(std::vector<int> rows) {
   forEachRun(rows, [&runs](int first, int last) { runs.emplace_back(first, last); });
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     beginRemoveRows({}, it->first, it->second);
-    for (int r = it->first; r <= it->second; ++r) index_.erase(rows_[static_cast<size_t>(r)].key);
+    for (int r = it->first; r <= it->second; ++r) {
+      Row& row = rows_[static_cast<size_t>(r)];
+      index_.erase(row.key);
+      dropped_.push_back(std::move(row.object));
+    }
     rows_.erase(rows_.begin() + it->first, rows_.begin() + it->second + 1);
     endRemoveRows();
   }
@@ -217,7 +233,7 @@ void ResourceTableModel::dropRows(std::vector<int> rows) {
 
 // Rows before `from` kept their places.
 void ResourceTableModel::reindex(size_t from) {
-  for (size_t i = from; i < rows_.size(); ++i) index_[rows_[i].key] = static_cast<int>(i);
+  for (size_t i = from; i < rows_.size(); ++i) *rows_[i].slot = static_cast<int>(i);
 }
 
 void ResourceTableModel::tick() {

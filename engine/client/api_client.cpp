@@ -328,7 +328,16 @@ Result<json> ApiClient::get(const api::KindInfo& kind, std::string_view ns, std:
 }
 
 Result<json> ApiClient::list(const api::KindInfo& kind, std::string_view ns, const ListOptions& o) {
-  return call("GET", resourcePath(kind, ns) + listQuery(o, false));
+  const std::string path = resourcePath(kind, ns) + listQuery(o, false);
+  if (!o.itemProjection) return call("GET", path);
+  auto response = request("GET", path);
+  if (!response) return response.status();
+  if (!response->ok()) return statusFromResponse(response->status, response->body);
+  json doc = api::parseProjected(
+      response->body, api::JsonProjection::whole().with("items", *o.itemProjection));
+  if (doc.is_discarded())
+    return Status::internal("the server answered GET " + path + " with a body that is not JSON");
+  return doc;
 }
 
 Result<json> ApiClient::table(const api::KindInfo& kind, std::string_view ns, const ListOptions& o,

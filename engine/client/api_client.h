@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/api/json_projection.h"
 #include "engine/api/kinds.h"
 #include "engine/api/status.h"
 #include "engine/client/kubeconfig.h"
@@ -74,6 +75,9 @@ struct ListOptions {
   bool allowWatchBookmarks = false;
   bool sendInitialEvents = false;  // watches: start with ADDED events for existing objects
   std::string includeObject;       // Tables: "Object" puts each row's object in it
+  // Lists: each item is parsed keeping only these members (api::parseProjected); the rest of
+  // the body is never built. Null = whole items. Not owned; must outlive the call.
+  const api::JsonProjection* itemProjection = nullptr;
 };
 
 struct WriteOptions {

@@ -154,7 +154,7 @@ Result<std::string> RemoteInformer::relist() {
   std::unordered_map<std::string, CachedObject> fresh;
   auto listed = listPages([&](json& items) {
     for (auto& item : items) {
-      CachedObject obj = prepare(std::move(item));
+      CachedObject obj = prepare(std::move(item), true);
       if (direct) {
         cache_.upsert(obj);
         everCached_ = true;
@@ -192,6 +192,7 @@ Result<std::string> RemoteInformer::listPages(const std::function<void(json& ite
   lo.labelSelector = options_.labelSelector;
   lo.fieldSelector = options_.fieldSelector;
   lo.limit = options_.listPageSize;
+  lo.itemProjection = options_.projection.get();
   std::string resourceVersion;
   do {
     auto page = client_.list(kind_, options_.namespaceName, lo);
@@ -204,7 +205,8 @@ Result<std::string> RemoteInformer::listPages(const std::function<void(json& ite
   return resourceVersion;
 }
 
-CachedObject RemoteInformer::prepare(json&& object) const {
+CachedObject RemoteInformer::prepare(json&& object, bool projected) const {
+  if (options_.projection && !projected) api::project(object, *options_.projection);
   if (options_.transform) options_.transform(object);
   return std::make_shared<const json>(std::move(object));
 }
@@ -289,7 +291,7 @@ bool RemoteInformer::apply(WatchEvent& event, std::string& resourceVersion) {
   if (std::string rv = resourceVersionOf(event.object); !rv.empty())
     resourceVersion = std::move(rv);
   if (event.type == "BOOKMARK") return true;
-  CachedObject obj = prepare(std::move(event.object));
+  CachedObject obj = prepare(std::move(event.object), false);
   const bool bounded = options_.maxObjects > 0;
   if (event.type == "DELETED") {
     const std::string key = objectKey(*obj);

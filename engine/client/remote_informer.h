@@ -55,6 +55,11 @@ struct RemoteInformerOptions {
   // SetTransform): a consumer that reads a few fields of a bulky kind keeps only those. It
   // must keep metadata.name, namespace and resourceVersion.
   std::function<void(json&)> transform;
+  // Called on every object before `transform`, like it, but declared: the members of each
+  // listed object that the projection drops are skipped while the list page is parsed, never
+  // built (most of a list's cost when a tenth of each object is kept); watched objects are
+  // cut after parsing. It must keep metadata.name, namespace and resourceVersion.
+  std::shared_ptr<const api::JsonProjection> projection;
   // At most this many objects are cached (0 = no bound). Beyond it, the objects whose last
   // change is oldest (by resourceVersion) are forgotten and reported to handlers as deletes;
   // a later change brings one back. Meant for kinds where only recent objects matter, like
@@ -105,8 +110,9 @@ class RemoteInformer {
   // Requests every page of the list, giving each page's items to `onPage`; returns the first
   // page's resourceVersion.
   Result<std::string> listPages(const std::function<void(json& items)>& onPage);
-  // The object an item or event carries, transformed, ready to cache.
-  CachedObject prepare(json&& object) const;
+  // The object an item or event carries, projected (unless `projected` already) and
+  // transformed, ready to cache.
+  CachedObject prepare(json&& object, bool projected) const;
   // maxObjects bookkeeping (informer thread only): `key` changed now / is gone; forget the
   // oldest while over the bound.
   void touch(const std::string& key);

@@ -5,6 +5,7 @@
 
 #include <QElapsedTimer>
 #include <QtTest>
+#include <mutex>
 
 #include "dashboard/resource_filter_model.h"
 
@@ -59,6 +60,8 @@ class ResourceTableModelTest : public QObject {
   void filterByNamespaceAndText();
   void sortsNaturally();
   void tenThousandPods();
+  void keysFollowRowsThroughScatteredDeletes();
+  void droppedObjectsAreFreedOffTheGuiThread();
 };
 
 void ResourceTableModelTest::columnsAreKubectls() {
@@ -198,6 +201,71 @@ void ResourceTableModelTest::tenThousandPods() {
   }
   QCOMPARE(succeeded, 1000);
   QCOMPARE(pending, 900);  // every tenth pod was Pending; 100 of them are now finished
+}
+
+// Deletes spread over the table shift the rows after them; every key still finds its row
+// (the index is renumbered through each row's slot, not rebuilt), through updates and re-adds.
+void ResourceTableModelTest::keysFollowRowsThroughScatteredDeletes() {
+  ResourceTableModel m(pods());
+  ChangeBatch all;
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "p" + std::to_string(i);
+    all.push_back({"a/" + name, pod("a", name, "Pending")});
+  }
+  m.applyBatch(all);
+  ChangeBatch change;  // as a bridge coalesces them: each key once
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "p" + std::to_string(i);
+    if (i % 3 == 1) {
+      change.push_back({"a/" + name, nullptr});
+    } else if (i % 7 == 0) {
+      change.push_back({"a/" + name, pod("a", name, "Running")});
+    }
+  }
+  change.push_back({"a/new", pod("a", "new", "Pending")});
+  m.applyBatch(change);
+  m.applyBatch({{"a/p0", nullptr}, {"a/p59", nullptr}, {"a/p1", pod("a", "p1", "Running")}});
+  QCOMPARE(m.rowCount(), 60 - 20 + 1 - 2 + 1);
+  for (int r = 0; r < m.rowCount(); ++r) {
+    const std::string key = m.index(r, 0).data(ResourceTableModel::KeyRole).toString().toStdString();
+    QCOMPARE(m.rowOfKey(key), r);
+    QCOMPARE("a/" + m.objectAt(r)->at("metadata").at("name").get<std::string>(), key);
+  }
+  for (const char* gone : {"a/p0", "a/p4", "a/p58", "a/p59"}) QCOMPARE(m.rowOfKey(gone), -1);
+  QCOMPARE(statusOf(m, "a/p14"), QString("Running"));
+  QCOMPARE(statusOf(m, "a/p2"), QString("Pending"));
+  QCOMPARE(m.rowOfKey("a/new"), m.rowCount() - 2);
+  QCOMPARE(m.rowOfKey("a/p1"), m.rowCount() - 1);
+}
+
+// The row held the last reference to a deleted or replaced object; it is freed on the model's
+// worker thread, not on the GUI thread that applies the batch.
+void ResourceTableModelTest::droppedObjectsAreFreedOffTheGuiThread() {
+  std::mutex mu;
+  std::vector<QThread*> freedOn;
+  auto tracked = [&](const std::string& name, const std::string& phase) {
+    const json doc = *pod("a", name, phase);
+    return kd::api::CachedObject(new json(doc), [&](const json* j) {
+      {
+        std::lock_guard lock(mu);
+        freedOn.push_back(QThread::currentThread());
+      }
+      delete j;
+    });
+  };
+  {
+    ResourceTableModel m(pods());
+    m.applyBatch({{"a/gone", tracked("gone", "Pending")}, {"a/kept", tracked("kept", "Pending")}});
+    m.applyBatch({{"a/gone", nullptr}, {"a/kept", pod("a", "kept", "Running")}});
+    QTRY_COMPARE_WITH_TIMEOUT(
+        [&] {
+          std::lock_guard lock(mu);
+          return freedOn.size();
+        }(),
+        size_t{2}, 5000);
+    QCOMPARE(m.rowCount(), 1);
+  }
+  for (QThread* t : freedOn) QVERIFY(t != QThread::currentThread());
 }
 
 QTEST_MAIN(ResourceTableModelTest)

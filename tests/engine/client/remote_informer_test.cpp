@@ -69,6 +69,7 @@ class RemoteInformerTest : public QObject {
   void stopSilencesHandlers();
   void listsInPagesAndTransforms();
   void boundKeepsTheNewest();
+  void listsAndWatchesProjected();
 
  private:
   void kubectlOk(const QStringList& args) {
@@ -248,6 +249,42 @@ void RemoteInformerTest::listsInPagesAndTransforms() {
   kubectlOk({"-n", "inf-pages", "create", "configmap", "page-after"});
   KD_TRY_VERIFY(log.contains("ADD inf-pages/page-after"));
   QCOMPARE(inf->get("inf-pages/page-after")->value("transformed", false), true);
+}
+
+// A projection: listed objects (parsed without the dropped members) and watched ones (cut
+// after parsing) alike keep only what it names, and the transform still runs after it.
+void RemoteInformerTest::listsAndWatchesProjected() {
+  kubectlOk({"create", "namespace", "inf-proj"});
+  for (int i = 0; i < 5; ++i) {
+    kubectlOk({"-n", "inf-proj", "create", "configmap", QString("proj-%1").arg(i),
+               "--from-literal=big=" + QString(200, 'x'), "--from-literal=small=y"});
+  }
+  RemoteInformerOptions options;
+  options.namespaceName = "inf-proj";
+  options.listPageSize = 2;
+  options.projection = std::make_shared<const kd::api::JsonProjection>(
+      kd::api::JsonProjection::only({"kind", "metadata", "data"})
+          .with("metadata", kd::api::JsonProjection::only({"name", "namespace", "resourceVersion"}))
+          .with("data", kd::api::JsonProjection::allBut({"big"})));
+  options.transform = [](json& obj) { obj["transformed"] = true; };
+  EventLog log;
+  auto inf = startedInformer(log, options);
+  QVERIFY(inf->waitForSync(10s));
+  auto check = [](const kd::api::CachedObject& obj) {
+    QVERIFY(obj);
+    QVERIFY(!obj->contains("apiVersion"));
+    QVERIFY(!obj->at("metadata").contains("uid"));
+    QVERIFY(!obj->at("metadata").contains("creationTimestamp"));
+    QVERIFY(!obj->at("metadata").value("resourceVersion", "").empty());
+    QVERIFY(!obj->at("data").contains("big"));
+    QCOMPARE(obj->at("data").value("small", ""), std::string("y"));
+    QCOMPARE(obj->value("transformed", false), true);
+  };
+  for (int i = 0; i < 5; ++i) check(inf->get("inf-proj", "proj-" + std::to_string(i)));
+  kubectlOk({"-n", "inf-proj", "create", "configmap", "proj-after", "--from-literal=big=z",
+             "--from-literal=small=y"});
+  KD_TRY_VERIFY(log.contains("ADD inf-proj/proj-after"));
+  check(inf->get("inf-proj/proj-after"));
 }
 
 // A bound of 3: the list keeps the three most recently changed; a new object pushes out the
