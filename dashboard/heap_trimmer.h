@@ -26,6 +26,11 @@ void limitMallocArenas(int arenas = kMallocArenas);
 // The malloc arenas the process has made so far (for benchmarks and tests).
 int mallocArenas();
 
+// Freed resident heap that makes HeapTrimmer trim. 16 MB: with 4 arenas the churn's freed heap
+// crept up ~1 MB/min and 32 MB was not reached in a 10-minute run; a trim holds each arena's
+// lock for 2-18 ms, under the GUI's 50 ms budget (docs/benchmarks.md, session 15).
+inline constexpr size_t kTrimThreshold = size_t{16} << 20;
+
 // Every `period` looks, off the GUI thread, at how much of the process's anonymous resident
 // memory is not heap in use (free heap the allocator keeps, plus thread stacks and the free
 // parts of partly used pages, which no trim returns). When that has grown by `threshold` since
@@ -43,7 +48,7 @@ class HeapTrimmer : public QObject {
 
   explicit HeapTrimmer(QObject* parent = nullptr,
                        std::chrono::milliseconds period = std::chrono::seconds(5),
-                       size_t threshold = size_t{32} << 20);
+                       size_t threshold = kTrimThreshold);
 
   // Starts one check now (unless one is running); `checked` follows.
   void checkNow();
