@@ -17,6 +17,9 @@ using api::KindInfo;
 using store::ObjectPtr;
 
 constexpr int kMaxUpdateRetries = 8;
+// A generated name that is taken is drawn again this many times, as Kubernetes 1.32 does
+// (RetryGenerateName): five characters of 27 collide once in ~5,000 names without retries.
+constexpr int kGenerateNameRetries = 7;
 
 std::string randomSuffix(size_t n) {
   // The alphabet Kubernetes uses for generated names: no vowels, no confusable digits.
@@ -403,7 +406,13 @@ Status ObjectService::prepareCreate(const KindInfo& kind, std::string_view ns, j
   }
   if ((!meta.contains("name") || meta["name"] == "") && meta.contains("generateName") &&
       meta["generateName"].is_string()) {
-    meta["name"] = meta["generateName"].get<std::string>() + randomSuffix(5);
+    const std::string prefix = meta["generateName"].get<std::string>();
+    std::string name = prefix + randomSuffix(5);
+    for (int retry = 0; retry < kGenerateNameRetries && store_.get(keyFor(kind, ns, name)).ok();
+         ++retry) {
+      name = prefix + randomSuffix(5);
+    }
+    meta["name"] = std::move(name);
   }
 
   meta["uid"] = newUid();
