@@ -121,7 +121,7 @@ JsonProjection JsonProjection::whole() {
 
 JsonProjection JsonProjection::only(std::initializer_list<const char*> names) {
   JsonProjection p;
-  for (const char* name : names) p.members.emplace_back(name, whole());
+  for (const char* name : names) p.members.push_back({name, whole()});
   return p;
 }
 
@@ -132,19 +132,19 @@ JsonProjection JsonProjection::allBut(std::initializer_list<const char*> names) 
 }
 
 JsonProjection JsonProjection::with(std::string name, JsonProjection projection) && {
-  auto it = std::find_if(members.begin(), members.end(),
-                         [&](const auto& m) { return m.first == name; });
+  auto it =
+      std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == name; });
   if (it != members.end()) {
-    it->second = std::move(projection);
+    it->projection = std::move(projection);
   } else {
-    members.emplace_back(std::move(name), std::move(projection));
+    members.push_back({std::move(name), std::move(projection)});
   }
   return std::move(*this);
 }
 
 const JsonProjection* JsonProjection::member(std::string_view name) const {
-  for (const auto& [n, p] : members) {
-    if (n == name) return &p;
+  for (const auto& m : members) {
+    if (m.name == name) return &m.projection;
   }
   if (!keepOthers) return nullptr;
   for (const auto& d : dropped) {

@@ -11,7 +11,6 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "engine/api/status.h"
@@ -19,8 +18,9 @@
 namespace kd::api {
 
 struct JsonProjection {
+  struct Member;  // defined below: a pair's traits need JsonProjection complete (clang)
   // Members kept, each cut by its own projection.
-  std::vector<std::pair<std::string, JsonProjection>> members;
+  std::vector<Member> members;
   // Members not named in `members` are kept whole, except those in `dropped`.
   bool keepOthers = false;
   std::vector<std::string> dropped;
@@ -36,6 +36,11 @@ struct JsonProjection {
 
   // The projection of member `name`, or null when it is dropped.
   const JsonProjection* member(std::string_view name) const;
+};
+
+struct JsonProjection::Member {
+  std::string name;
+  JsonProjection projection;
 };
 
 // Cuts `value` in place.
