@@ -258,7 +258,21 @@ Result<bool> hideHangingKvmFromLibvirtd() {
                                       ") did not stop for its restart with /dev/kvm hidden");
   }
   if (Status s = startDaemon("libvirtd", kDaemonSocket, true); !s) return s;
-  return true;
+  // Its socket answers before it serves: on a fresh machine the first connection after the
+  // restart was reset ("Cannot recv data: Connection reset by peer"). Done when a connection
+  // gets an answer.
+  if (Status s = ensureEventLoop(); !s) return s;  // also keeps libvirt's errors off stderr
+  for (int i = 0; i < 300; ++i) {
+    if (virConnectPtr conn = virConnectOpen(kLibvirtSystemUri)) {
+      unsigned long version = 0;
+      const bool serves = virConnectGetLibVersion(conn, &version) == 0;
+      virConnectClose(conn);
+      if (serves) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::serviceUnavailable("libvirtd, restarted with /dev/kvm hidden, does not answer (" +
+                                    lastDaemonError() + "): see /var/log/libvirt/libvirtd.log");
 }
 
 struct LibvirtConnection::Handles {
