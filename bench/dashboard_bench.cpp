@@ -621,7 +621,7 @@ bool parse(int argc, char** argv, Options& o) {
       *value = std::atoi(argv[++i]);
     } else if (arg == "--quick") {
       o = {20, 1000, 200, 20, 200};
-    } else if (arg == "--glibc-malloc") {  // main() has seen it
+    } else if (arg == "--glibc-malloc") {                   // main() has seen it
     } else if (arg == "--malloc-arenas" && i + 1 < argc) {  // so has this
       ++i;
     } else {
@@ -685,8 +685,8 @@ int main(int argc, char** argv) {
         " %.2f x goal (1 s) |\n",
         run + 1, o.pods, t.synced, t.rows, t.painted, t.painted / 1000);
     std::printf("|   every section listed (ms) | %.0f | |\n", t.allListed);
-    std::printf("|   CPU until painted: process / GUI thread (ms) | %.0f / %.0f | |\n", t.processCpu,
-                t.guiCpu);
+    std::printf("|   CPU until painted: process / GUI thread (ms) | %.0f / %.0f | |\n",
+                t.processCpu, t.guiCpu);
     printMemory(("after dashboard " + std::to_string(run + 1)).c_str());
   }
   printSlowEvents("fill");

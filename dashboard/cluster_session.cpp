@@ -14,8 +14,8 @@ JsonProjection compactEvent() {
                                "message", "type", "count", "deprecatedCount", "series",
                                "firstTimestamp", "lastTimestamp", "eventTime", "source",
                                "reportingController", "reportingComponent"})
-      .with("metadata", JsonProjection::only({"name", "namespace", "uid", "resourceVersion",
-                                              "creationTimestamp"}))
+      .with("metadata", JsonProjection::only(
+                            {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}))
       .with("involvedObject",
             JsonProjection::only({"kind", "namespace", "name", "uid", "fieldPath"}));
 }
@@ -30,12 +30,12 @@ JsonProjection compactPod() {
   const JsonProjection containerStatus =
       JsonProjection::only({"name", "restartCount", "state", "lastState", "ready", "started"});
   return JsonProjection::only({"apiVersion", "kind", "metadata", "spec", "status"})
-      .with("metadata",
-            JsonProjection::only({"name", "namespace", "uid", "resourceVersion",
-                                  "creationTimestamp", "deletionTimestamp", "labels",
-                                  "annotations", "ownerReferences"})
-                .with("annotations", JsonProjection::allBut(
-                                         {"kubectl.kubernetes.io/last-applied-configuration"})))
+      .with(
+          "metadata",
+          JsonProjection::only({"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                                "deletionTimestamp", "labels", "annotations", "ownerReferences"})
+              .with("annotations",
+                    JsonProjection::allBut({"kubectl.kubernetes.io/last-applied-configuration"})))
       .with("spec",
             JsonProjection::only({"nodeName", "containers", "initContainers", "readinessGates"})
                 .with("containers", JsonProjection::only({"name", "ports"}))

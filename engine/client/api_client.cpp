@@ -333,8 +333,8 @@ Result<json> ApiClient::list(const api::KindInfo& kind, std::string_view ns, con
   auto response = request("GET", path);
   if (!response) return response.status();
   if (!response->ok()) return statusFromResponse(response->status, response->body);
-  json doc = api::parseProjected(
-      response->body, api::JsonProjection::whole().with("items", *o.itemProjection));
+  json doc = api::parseProjected(response->body,
+                                 api::JsonProjection::whole().with("items", *o.itemProjection));
   if (doc.is_discarded())
     return Status::internal("the server answered GET " + path + " with a body that is not JSON");
   return doc;

@@ -227,7 +227,8 @@ void ResourceTableModelTest::keysFollowRowsThroughScatteredDeletes() {
   m.applyBatch({{"a/p0", nullptr}, {"a/p59", nullptr}, {"a/p1", pod("a", "p1", "Running")}});
   QCOMPARE(m.rowCount(), 60 - 20 + 1 - 2 + 1);
   for (int r = 0; r < m.rowCount(); ++r) {
-    const std::string key = m.index(r, 0).data(ResourceTableModel::KeyRole).toString().toStdString();
+    const std::string key =
+        m.index(r, 0).data(ResourceTableModel::KeyRole).toString().toStdString();
     QCOMPARE(m.rowOfKey(key), r);
     QCOMPARE("a/" + m.objectAt(r)->at("metadata").at("name").get<std::string>(), key);
   }

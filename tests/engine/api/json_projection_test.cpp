@@ -32,38 +32,39 @@ void JsonProjectionTest::projects_data() {
     "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","lastProbeTime":null}]}})";
   const JsonProjection compact =
       JsonProjection::only({"apiVersion", "kind", "metadata", "spec", "status"})
-          .with("metadata", JsonProjection::only({"name", "namespace", "annotations"})
-                                .with("annotations", JsonProjection::allBut(
-                                                         {"kubectl.kubernetes.io/"
-                                                          "last-applied-configuration"})))
+          .with("metadata",
+                JsonProjection::only({"name", "namespace", "annotations"})
+                    .with("annotations", JsonProjection::allBut({"kubectl.kubernetes.io/"
+                                                                 "last-applied-configuration"})))
           .with("spec", JsonProjection::only({"nodeName", "containers"})
                             .with("containers", JsonProjection::only({"name", "ports"})))
           .with("status", JsonProjection::only({"phase", "conditions"})
                               .with("conditions", JsonProjection::only({"type", "status"})));
-  QTest::newRow("a pod, compact") << pod << compact
-                                  << R"({"apiVersion":"v1","kind":"Pod",
+  QTest::newRow("a pod, compact") << pod << compact << R"({"apiVersion":"v1","kind":"Pod",
     "metadata":{"name":"p","namespace":"a","annotations":{"keep":"1"}},
     "spec":{"nodeName":"n1","containers":[{"name":"c","ports":[{"containerPort":80}]},{"name":"d"}]},
     "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}})";
   QTest::newRow("a list: each item cut")
       << R"({"kind":"PodList","metadata":{"continue":"x"},"items":[)" + pod + "," + pod + "]}"
-      << JsonProjection::whole().with("items", JsonProjection::only({"kind", "spec"}).with(
-                                                   "spec", JsonProjection::only({"nodeName"})))
+      << JsonProjection::whole().with("items",
+                                      JsonProjection::only({"kind", "spec"})
+                                          .with("spec", JsonProjection::only({"nodeName"})))
       << R"({"kind":"PodList","metadata":{"continue":"x"},
              "items":[{"kind":"Pod","spec":{"nodeName":"n1"}},{"kind":"Pod","spec":{"nodeName":"n1"}}]})";
   QTest::newRow("whole keeps everything") << pod << JsonProjection::whole() << pod;
   QTest::newRow("all but") << R"({"a":1,"b":{"c":[1,2]},"d":[{"e":null}],"f":"g"})"
                            << JsonProjection::allBut({"b", "d"}) << R"({"a":1,"f":"g"})";
-  QTest::newRow("nothing named is there") << R"({"a":{"b":1}})" << JsonProjection::only({"x"})
-                                          << "{}";
+  QTest::newRow("nothing named is there")
+      << R"({"a":{"b":1}})" << JsonProjection::only({"x"}) << "{}";
   QTest::newRow("a scalar where an object was expected")
       << R"({"a":"text","b":[1,{"c":1,"d":2}]})"
       << JsonProjection::only({"a", "b"})
              .with("a", JsonProjection::only({"x"}))
              .with("b", JsonProjection::only({"c"}))
       << R"({"a":"text","b":[1,{"c":1}]})";
-  QTest::newRow("an array at the top") << R"([{"a":1,"b":2},{"b":3},[{"a":4,"c":5}]])"
-                                       << JsonProjection::only({"a"}) << R"([{"a":1},{},[{"a":4}]])";
+  QTest::newRow("an array at the top")
+      << R"([{"a":1,"b":2},{"b":3},[{"a":4,"c":5}]])" << JsonProjection::only({"a"})
+      << R"([{"a":1},{},[{"a":4}]])";
   QTest::newRow("every type, numbers kept exactly")
       << R"({"keep":{"i":-3,"u":18446744073709551615,"f":1.5,"t":true,"n":null,"s":"\u00e9\n","e":[],"o":{}},
              "drop":{"deep":[[[{"x":[1,{"y":{}}]}]]],"s":"}]"}})"
