@@ -368,7 +368,7 @@ void PodWorker::runProbes(Slot& slot, const json& pod, const json& spec, Contain
   }
   const std::string id = containerId(slot.name, slot.attempt);
   if (slot.killAt) {
-    if (Clock::now() >= *slot.killAt) ctx_.runtime->kill(id, "KILL");
+    if (Clock::now() >= *slot.killAt) killOrSay(id);
     view.probeReady = false;
     return;
   }
@@ -422,6 +422,13 @@ std::future<std::string> PodWorker::stopAsync(const Slot& slot, const json& pod,
     runtime->kill(id, grace == 0 ? "KILL" : "TERM");
     return failed;
   });
+}
+
+void PodWorker::killOrSay(const std::string& id) const {
+  if (Status st = ctx_.runtime->kill(id, "KILL"); !st.isOk()) {
+    std::fprintf(stderr, "kubedesk-node: pod %s/%s: SIGKILL to %s: %s\n", namespace_.c_str(),
+                 name_.c_str(), id.c_str(), st.message().c_str());
+  }
 }
 
 void PodWorker::killContainer(Slot& slot, const json& pod, const json& spec,
@@ -764,14 +771,16 @@ bool PodWorker::terminate(const json& pod, bool apiGone) {
     }
     if (grace > 0) killDeadline_ = std::max(killDeadline_, Clock::now() + kPreStopExtraGrace);
   }
+  // As the kubelet does on each sync of a terminating pod, the kill is sent again while a
+  // container runs: one SIGKILL the runtime failed to deliver must not keep the pod forever.
+  const bool kill = now >= killDeadline_ && now >= nextKill_;
   bool anyRunning = false;
   for (auto& [name, slot] : slots_) {
     if (!observe(slot, slot.attempt).running) continue;
     anyRunning = true;
-    if (now >= killDeadline_ && !killSent_)
-      ctx_.runtime->kill(containerId(name, slot.attempt), "KILL");
+    if (kill) killOrSay(containerId(name, slot.attempt));
   }
-  if (now >= killDeadline_) killSent_ = true;
+  if (kill) nextKill_ = now + kSyncPeriod;
   if (anyRunning) return false;
   cleanup();
   if (apiGone) return true;

@@ -141,6 +141,8 @@ class PodWorker {
   // Stops the running instance for a restart: a Killing event with `message`, its preStop hook
   // (FailedPreStopHook on failure), SIGTERM, and SIGKILL once the grace period has passed.
   void killContainer(Slot& slot, const json& pod, const json& spec, const std::string& message);
+  // SIGKILL to container `id`; a refusal goes to the agent's log (the caller sends it again).
+  void killOrSay(const std::string& id) const;
   // On another thread: the instance's preStop hook within `grace` seconds, then SIGTERM (SIGKILL
   // for a zero grace). Yields the hook's failure message, "" when none.
   std::future<std::string> stopAsync(const Slot& slot, const json& pod, const json& spec,
@@ -183,8 +185,8 @@ class PodWorker {
 
   // Termination progress.
   bool terminating_ = false;
-  bool killSent_ = false;
   Clock::time_point killDeadline_{};
+  Clock::time_point nextKill_{};  // SIGKILL goes again each period until the containers are gone
 
   mutable std::mutex mu_;  // guards what update()/podDeleted() hand to the next step
   // The newest pod as compact JSON text, shared with a running step. A step parses it and
