@@ -90,7 +90,7 @@ class DashboardTest : public QObject {
  private:
   void kubectlOk(const QStringList& args, const QByteArray& input = {}) {
     auto r = engine_->kubectl(args, input);
-    QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+    KD_VERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
   }
   ResourceTableModel* pods() { return session_->model(kind("pods")); }
   kd::Status act(kd::dashboard::ObjectAction action);
@@ -130,9 +130,9 @@ class DashboardTest : public QObject {
 void DashboardTest::initTestCase() {
   QStandardPaths::setTestModeEnabled(true);  // QSettings stay out of the user's config
   engine_ = std::make_unique<EngineProcess>(QString(), QStringList{"--simulated-nodes", "3"});
-  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+  KD_VERIFY2(engine_->start(), qPrintable(engine_->log()));
   auto client = engine_->adminClient();
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   session_ = std::make_unique<ClusterSession>(std::move(*client));
   window_ = std::make_unique<MainWindow>(session_.get());
   window_->setPrompts(
@@ -281,8 +281,8 @@ void DashboardTest::podDetailShowsContainersProbesConditions() {
   QTreeWidget* conds = detail->tree("conditions");
   for (int i = 0; i < conds->topLevelItemCount(); ++i)
     conditions << conds->topLevelItem(i)->text(0);
-  QVERIFY2(conditions.contains("PodScheduled"), qPrintable(conditions.join(',')));
-  QVERIFY2(conditions.contains("Ready"), qPrintable(conditions.join(',')));
+  KD_VERIFY2(conditions.contains("PodScheduled"), qPrintable(conditions.join(',')));
+  KD_VERIFY2(conditions.contains("Ready"), qPrintable(conditions.join(',')));
   // The scheduler's event about this pod reaches the Events tab.
   QTRY_VERIFY_WITH_TIMEOUT(detail->tree("events")->topLevelItemCount() > 0, 15000);
 }
@@ -311,7 +311,7 @@ void DashboardTest::emptyDetailAsksNoLayoutAsPodsChange() {
     QTRY_VERIFY_WITH_TIMEOUT(allRunning("dash-a/idle-", n), 30000);
   }
   QTest::qWait(100);
-  QVERIFY2(batches.count() >= 2, qPrintable(QString::number(batches.count())));
+  KD_VERIFY2(batches.count() >= 2, qPrintable(QString::number(batches.count())));
   QCOMPARE(layouts.count, 0);
   // The probe sees layouts: showing a pod and clearing it again asks for them.
   QVERIFY(window_->selectKey("dash-a/idle-a"));
@@ -344,7 +344,7 @@ void DashboardTest::podsCacheIsCompactDetailIsFull() {
   QCOMPARE(cached.value("name", ""), std::string("app"));
   QVERIFY(cached.contains("ports"));
   for (const char* dropped : {"image", "readinessProbe", "livenessProbe", "resources"})
-    QVERIFY2(!cached.contains(dropped), dropped);
+    KD_VERIFY2(!cached.contains(dropped), dropped);
   QVERIFY(!compact->at("metadata").contains("managedFields"));
   QVERIFY(compact->dump().size() < full->dump().size() / 2);
   const kd::json& shown = full->at("spec").at("containers").at(0);
@@ -407,8 +407,8 @@ void DashboardTest::deleteAsksThenReachesApi() {
   answer_ = true;
   window_->deleteSelected();
   QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
-  QVERIFY2(done.at(0).at(1).value<kd::Status>().isOk(),
-           done.at(0).at(1).value<kd::Status>().message().c_str());
+  KD_VERIFY2(done.at(0).at(1).value<kd::Status>().isOk(),
+             done.at(0).at(1).value<kd::Status>().message().c_str());
   QTRY_VERIFY_WITH_TIMEOUT(keys(pods(), "dash-a/solo").isEmpty(), 30000);
   auto r = engine_->kubectl({"-n", "dash-a", "get", "pod", "solo"});
   QVERIFY(r.err.contains("NotFound"));
@@ -425,8 +425,8 @@ void DashboardTest::scaleErrorShowsStatusMessage() {
   const auto status = done.at(0).at(1).value<kd::Status>();
   QCOMPARE(status.code(), 422);
   const QString shown = window_->statusBar()->currentMessage();
-  QVERIFY2(shown.contains(QString::fromStdString(status.message())), qPrintable(shown));
-  QVERIFY2(shown.contains("greater than or equal to 0"), qPrintable(shown));
+  KD_VERIFY2(shown.contains(QString::fromStdString(status.message())), qPrintable(shown));
+  KD_VERIFY2(shown.contains("greater than or equal to 0"), qPrintable(shown));
 }
 
 void DashboardTest::deletingDeploymentRemovesItsPods() {
@@ -466,10 +466,10 @@ void DashboardTest::rolloutActionsReachApi() {
        ObjectAction::ResumeRollout),
       15000);
   const kd::Status refused = act(ObjectAction::RestartRollout);
-  QVERIFY2(refused.message().find("can't restart paused deployment") != std::string::npos,
-           refused.message().c_str());
-  QVERIFY2(window_->statusBar()->currentMessage().contains("can't restart paused deployment"),
-           qPrintable(window_->statusBar()->currentMessage()));
+  KD_VERIFY2(refused.message().find("can't restart paused deployment") != std::string::npos,
+             refused.message().c_str());
+  KD_VERIFY2(window_->statusBar()->currentMessage().contains("can't restart paused deployment"),
+             qPrintable(window_->statusBar()->currentMessage()));
   QVERIFY(act(ObjectAction::ResumeRollout).isOk());
   QCOMPARE(get(".spec.paused"), QString());
   kubectlOk({"-n", "dash-b", "set", "image", "deploy/roll", "busybox=busybox:2"});
@@ -495,7 +495,7 @@ void DashboardTest::cronJobActionsReachApi() {
                                 "{.metadata.ownerReferences[0].name} "
                                 "{.metadata.annotations.cronjob\\.kubernetes\\.io/instantiate}"
                                 "{end}"});
-  QVERIFY2(
+  KD_VERIFY2(
       QRegularExpression("^nightly-manual-[a-z0-9]{5} nightly manual$").match(jobs.out).hasMatch(),
       qPrintable(jobs.out));
   QVERIFY(act(ObjectAction::SuspendCronJob).isOk());
@@ -535,7 +535,7 @@ void DashboardTest::editorMarksInvalidFieldOnItsLine() {
   QCOMPARE(status.code(), 422);
   QVERIFY(!editor->problems().empty());
   const auto& problem = editor->problems().front();
-  QVERIFY2(problem.message.startsWith(field), qPrintable(problem.message));
+  KD_VERIFY2(problem.message.startsWith(field), qPrintable(problem.message));
   QCOMPARE(problem.line, line);
   QCOMPARE(int(editor->editor()->extraSelections().size()), 1);
   QCOMPARE(editor->editor()->extraSelections().front().cursor.blockNumber(), line);
@@ -587,11 +587,11 @@ void DashboardTest::editorTemplatesValidateAndApply() {
   editor->validate();
   KD_TRY_COMPARE(validated.count(), 1);
   const auto status = validated.at(0).at(0).value<kd::Status>();
-  QVERIFY2(status.isOk(), status.message().c_str());
+  KD_VERIFY2(status.isOk(), status.message().c_str());
   editor->apply();
   KD_TRY_COMPARE(applied.count(), 1);
-  QVERIFY2(applied.at(0).at(0).value<kd::Status>().isOk(),
-           applied.at(0).at(0).value<kd::Status>().message().c_str());
+  KD_VERIFY2(applied.at(0).at(0).value<kd::Status>().isOk(),
+             applied.at(0).at(0).value<kd::Status>().message().c_str());
 }
 
 void DashboardTest::editorDiffsAgainstLiveObject() {
@@ -606,9 +606,9 @@ void DashboardTest::editorDiffsAgainstLiveObject() {
   editor->diff();
   KD_TRY_COMPARE(diffed.count(), 2);
   const QString diff = editor->diffText();
-  QVERIFY2(diff.startsWith("--- live/configmaps/settings\n+++ merged/configmaps/settings\n"),
-           qPrintable(diff));
-  QVERIFY2(diff.contains("\n-  LOG_LEVEL: info\n+  LOG_LEVEL: debug\n"), qPrintable(diff));
+  KD_VERIFY2(diff.startsWith("--- live/configmaps/settings\n+++ merged/configmaps/settings\n"),
+             qPrintable(diff));
+  KD_VERIFY2(diff.contains("\n-  LOG_LEVEL: info\n+  LOG_LEVEL: debug\n"), qPrintable(diff));
   // A diff is a dry run: the live object is unchanged.
   QCOMPARE(
       engine_->kubectl({"get", "configmap", "settings", "-o", "jsonpath={.data.LOG_LEVEL}"}).out,
@@ -638,7 +638,8 @@ void DashboardTest::editorOpensAndSavesFiles() {
   QCOMPARE(editor->text(), text);
   const kd::Status missing = editor->openFile(dir.filePath("missing.yaml"));
   QVERIFY(!missing.isOk());
-  QVERIFY2(missing.message().find("missing.yaml") != std::string::npos, missing.message().c_str());
+  KD_VERIFY2(missing.message().find("missing.yaml") != std::string::npos,
+             missing.message().c_str());
   QCOMPARE(editor->text(), text);  // nothing lost
   QVERIFY(!editor->saveFile(dir.filePath("no/such/dir/x.yaml")).isOk());
 }
@@ -673,16 +674,16 @@ void DashboardTest::largeBatchAppliesInSlices() {
   QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 1201, 30000);  // and kube-root-ca.crt
   QTRY_VERIFY_WITH_TIMEOUT(model.caughtUp() && applied.count() == 1, 10000);
   QCOMPARE(bridge.batchCount(), 1);
-  QVERIFY2(inserted.size() >= 3, qPrintable(QString::number(inserted.size())));
+  KD_VERIFY2(inserted.size() >= 3, qPrintable(QString::number(inserted.size())));
   for (int n : inserted)
-    QVERIFY2(n <= ResourceTableModel::kSliceRows, qPrintable(QString::number(n)));
+    KD_VERIFY2(n <= ResourceTableModel::kSliceRows, qPrintable(QString::number(n)));
 }
 
 // A fresh session showing pods: the other sections start listing only after the pods list is
 // in; Events are then cached compact.
 void DashboardTest::hiddenSectionsWaitForTheShownOne() {
   auto client = engine_->adminClient();
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   ClusterSession session(std::move(*client));
   ResourceTableModel* shown = session.model(kind("pods"));
   auto* events = session.bridge(kind("events"), ClusterSession::Start::WhenIdle);
@@ -708,7 +709,7 @@ void DashboardTest::hiddenSectionsWaitForTheShownOne() {
 // The events section caches trimmed events; Edit still opens the whole object from the API.
 void DashboardTest::editOpensTheLiveObject() {
   auto client = engine_->adminClient();
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   const kd::json event = {
       {"apiVersion", "v1"},
       {"kind", "Event"},
@@ -720,7 +721,7 @@ void DashboardTest::editOpensTheLiveObject() {
       {"reportingComponent", "dashboard-test"},
       {"reportingInstance", "edit-instance"}};
   auto created = (*client)->create(kind("events"), "dash-a", event);
-  QVERIFY2(created.ok(), created.status().message().c_str());
+  KD_VERIFY2(created.ok(), created.status().message().c_str());
   QVERIFY(window_->showSection("events"));
   auto* events = window_->session()->bridge(kind("events"));
   KD_TRY_VERIFY(events->informer().get("dash-a/edit-me") != nullptr);
@@ -731,7 +732,7 @@ void DashboardTest::editOpensTheLiveObject() {
   QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 15000);
   QVERIFY(done.at(0).at(1).value<kd::Status>().isOk());
   const QString yaml = window_->editor()->text();
-  QVERIFY2(yaml.contains("reportingInstance: edit-instance"), qPrintable(yaml));
+  KD_VERIFY2(yaml.contains("reportingInstance: edit-instance"), qPrintable(yaml));
   QVERIFY(yaml.contains("kind: Event"));
   QVERIFY(!yaml.contains("uid:"));
 }
@@ -741,7 +742,7 @@ void DashboardTest::editOpensTheLiveObject() {
 // (it was freed under the call: the heap corruption two dashboard processes showed at exit).
 void DashboardTest::closedSessionLeavesRunningCallsTheirClient() {
   auto client = engine_->adminClient();
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   auto session = std::make_unique<ClusterSession>(std::move(*client));
   const std::weak_ptr<kd::client::ApiClient> weak = session->clientPtr();
   auto window = std::make_unique<MainWindow>(session.get());

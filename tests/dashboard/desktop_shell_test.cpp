@@ -72,7 +72,7 @@ class DesktopShellTest : public QObject {
   // Adds `engine`'s admin access to the test kubeconfig as `context`.
   void addContext(const EngineProcess& engine, const char* context) {
     auto access = kd::client::loadClusterAccess(engine.kubeconfig().toStdString(), "");
-    QVERIFY2(access.ok(), access.status().message().c_str());
+    KD_VERIFY2(access.ok(), access.status().message().c_str());
     access->contextName = context;
     QVERIFY(kd::client::mergeIntoKubeconfig(kubeconfig_, *access, false).isOk());
   }
@@ -122,8 +122,8 @@ void DesktopShellTest::initTestCase() {
   kubeconfig_ = tmp_.filePath("kubeconfig").toStdString();
   alpha_ = std::make_unique<EngineProcess>(QString(), QStringList{"--simulated-nodes", "2"});
   beta_ = std::make_unique<EngineProcess>(QString(), QStringList{"--simulated-nodes", "3"});
-  QVERIFY2(alpha_->start(), qPrintable(alpha_->log()));
-  QVERIFY2(beta_->start(), qPrintable(beta_->log()));
+  KD_VERIFY2(alpha_->start(), qPrintable(alpha_->log()));
+  KD_VERIFY2(beta_->start(), qPrintable(beta_->log()));
   addContext(*alpha_, "alpha");
   addContext(*beta_, "beta");
   // A server nobody listens on.
@@ -145,7 +145,7 @@ void DesktopShellTest::initTestCase() {
   target.context = "alpha";
   switcher_ = std::make_unique<ContextSwitcher>(target);
   auto client = kd::dashboard::connectContext(target, nullptr);
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   switcher_->adopt(std::make_unique<ClusterSession>(std::move(*client)), "alpha", false);
   newWindow();
 }
@@ -207,7 +207,7 @@ void DesktopShellTest::unreachableContextShowsErrorAndWindowKeepsWorking() {
   menuAction("nowhere")->trigger();
   QVERIFY(failed.wait(60000));
   const QString message = window_->statusBar()->currentMessage();
-  QVERIFY2(message.contains("nowhere") && message.contains("127.0.0.1:1"), qPrintable(message));
+  KD_VERIFY2(message.contains("nowhere") && message.contains("127.0.0.1:1"), qPrintable(message));
   QCOMPARE(window_->contextName(), QString("alpha"));
   QCOMPARE(window_->contextSelector()->currentText(), QString("alpha"));
   // Still live: a new object of the current cluster shows up.
@@ -250,7 +250,7 @@ void DesktopShellTest::themeChoiceSetsPaletteAndStatusColoursKeepContrast() {
   using kd::dashboard::Health;
   for (Health h : {Health::Good, Health::Progressing, Health::Done, Health::Bad}) {
     const double ratio = kd::dashboard::contrastRatio(kd::dashboard::healthColor(h), base);
-    QVERIFY2(ratio >= 3.0, qPrintable(QString("health %1: %2").arg(int(h)).arg(ratio)));
+    KD_VERIFY2(ratio >= 3.0, qPrintable(QString("health %1: %2").arg(int(h)).arg(ratio)));
   }
   // The tables draw the status in the colour of the theme in use.
   QVERIFY(window_->showSection("nodes"));
@@ -276,7 +276,7 @@ void DesktopShellTest::settingsRestoreGeometrySectionContextAndTheme() {
   target.kubeconfig = kubeconfig_;
   target.context = kd::dashboard::lastContext().toStdString();
   auto client = kd::dashboard::connectContext(target, nullptr);
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   switcher_->adopt(std::make_unique<ClusterSession>(std::move(*client)), "beta", false);
   newWindow();
   QCOMPARE(window_->contextName(), QString("beta"));
@@ -292,7 +292,7 @@ void DesktopShellTest::shortcutsAreListed() {
   for (const char* expected :
        {"Ctrl+F\tFilter the table", "Ctrl+K\tChoose a context", "Ctrl+E\tEdit", "Ctrl+L\tLogs",
         "Ctrl+Q\tQuit", "Del\tDelete", "F1\tKeyboard shortcuts"}) {
-    QVERIFY2(lines.contains(expected), qPrintable(lines.join(" | ")));
+    KD_VERIFY2(lines.contains(expected), qPrintable(lines.join(" | ")));
   }
 }
 
@@ -303,7 +303,8 @@ void DesktopShellTest::trayFollowsReadyNodesAndTurnsRedWhenEngineDies() {
   KD_TRY_COMPARE(tray.state().ready, 3);
   KD_TRY_VERIFY(tray.state().reachable);
   QCOMPARE(tray.state().level(), TrayState::Level::Green);
-  QVERIFY2(tray.state().toolTip().contains("Nodes Ready 3/3"), qPrintable(tray.state().toolTip()));
+  KD_VERIFY2(tray.state().toolTip().contains("Nodes Ready 3/3"),
+             qPrintable(tray.state().toolTip()));
 
   QCOMPARE(beta_->kubectl({"apply", "-f", "-"}, kSilentNode).exitCode, 0);
   KD_TRY_COMPARE(tray.state().total, 4);
@@ -322,7 +323,7 @@ void DesktopShellTest::trayFollowsReadyNodesAndTurnsRedWhenEngineDies() {
   tray.probe();
   KD_TRY_VERIFY(!tray.state().reachable);
   QCOMPARE(tray.state().level(), TrayState::Level::Red);
-  QVERIFY2(tray.state().toolTip().contains("Unreachable"), qPrintable(tray.state().toolTip()));
+  KD_VERIFY2(tray.state().toolTip().contains("Unreachable"), qPrintable(tray.state().toolTip()));
   QCOMPARE(tray.icon().pixmap(32, 32).toImage().pixelColor(16, 16), TrayState().color());
 }
 

@@ -98,21 +98,21 @@ class LogsViewTest : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
-    QVERIFY2(session_, qPrintable(why));
+    KD_VERIFY2(session_, qPrintable(why));
     CMD_OK(k({"apply", "-f", "-"}, busyboxPod("counter", "n1", "Always", kCounter)));
     CMD_OK(k({"apply", "-f", "-"}, kDeployment));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath({"get", "pod", "counter"}, "{.status.phase}") == "Running";
-                 },
-                 60000),
-             qPrintable(agent_.log()));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath({"get", "deploy", "web"}, "{.status.readyReplicas}") == "2";
-                 },
-                 60000),
-             qPrintable(agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath({"get", "pod", "counter"}, "{.status.phase}") == "Running";
+                   },
+                   60000),
+               qPrintable(agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath({"get", "deploy", "web"}, "{.status.readyReplicas}") == "2";
+                   },
+                   60000),
+               qPrintable(agent_.log()));
   }
 
   void cleanupTestCase() {
@@ -121,7 +121,7 @@ class LogsViewTest : public QObject {
     k({"delete", "deploy", "--all", "--timeout=30s"});
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   void followShowsNewLines() {
@@ -172,7 +172,8 @@ class LogsViewTest : public QObject {
     const QRegularExpression stamped(
         "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z line 1$");
     QTRY_VERIFY_WITH_TIMEOUT(!linesOf(*view).isEmpty(), 20000);
-    QVERIFY2(stamped.match(linesOf(*view).first()).hasMatch(), qPrintable(linesOf(*view).first()));
+    KD_VERIFY2(stamped.match(linesOf(*view).first()).hasMatch(),
+               qPrintable(linesOf(*view).first()));
     view->timestampsBox()->setChecked(false);
     QTRY_VERIFY_WITH_TIMEOUT(!linesOf(*view).isEmpty(), 20000);
     QCOMPARE(linesOf(*view).first(), QString("line 1"));
@@ -184,7 +185,7 @@ class LogsViewTest : public QObject {
     QVERIFY(kubectl.exitCode != 0);
     QRegularExpression message("previous terminated container .* not found");
     const QString expected = message.match(kubectl.err).captured(0);
-    QVERIFY2(!expected.isEmpty(), qPrintable(kubectl.err));
+    KD_VERIFY2(!expected.isEmpty(), qPrintable(kubectl.err));
     auto view = counterView();
     QTRY_VERIFY_WITH_TIMEOUT(!linesOf(*view).isEmpty(), 20000);
     view->previousBox()->setChecked(true);
@@ -241,7 +242,7 @@ class LogsViewTest : public QObject {
     QTemporaryDir dir;
     const QString path = dir.filePath("counter.log");
     QString error;
-    QVERIFY2(view->saveTo(path, &error), qPrintable(error));
+    KD_VERIFY2(view->saveTo(path, &error), qPrintable(error));
     QFile file(path);
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(QString::fromUtf8(file.readAll()), shown + "\n");

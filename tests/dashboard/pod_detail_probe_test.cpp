@@ -155,7 +155,7 @@ class PodDetailProbeTest : public QObject {
     agent_ = std::make_unique<NodeAgentProcess>(*engine_);
     QString why;
     session_ = startNodeSession(*engine_, *agent_, &why);
-    QVERIFY2(session_, qPrintable(why));
+    KD_VERIFY2(session_, qPrintable(why));
   }
 
   void cleanupTestCase() {
@@ -163,7 +163,7 @@ class PodDetailProbeTest : public QObject {
     if (!engine_ || engine_->url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_->cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   // Transitions are remembered across updates; a failed check reported by an event is red for
@@ -270,7 +270,7 @@ class PodDetailProbeTest : public QObject {
   void readinessFailureShowsInDetail() {
     if (!engine_) QSKIP("kubedesk-node needs root");
     CMD_OK(k({"apply", "-f", "-"}, kProbedPod));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] {
               return k({"get", "pod", "probed", "-o", "jsonpath={.status.phase}"}).out.trimmed() ==
@@ -302,11 +302,11 @@ class PodDetailProbeTest : public QObject {
     QCOMPARE(probeRow(detail, "Readiness")->foreground(PodDetailView::kResultColumn).color(),
              kd::dashboard::healthColor(kd::dashboard::Health::Bad));
     QVERIFY(cell(detail, "Readiness", PodDetailView::kConsecutiveFailuresColumn).toInt() >= 2);
-    QVERIFY2(cell(detail, "Readiness", PodDetailView::kLastFailureColumn).contains("/tmp/ok"),
-             qPrintable(cell(detail, "Readiness", PodDetailView::kLastFailureColumn)));
+    KD_VERIFY2(cell(detail, "Readiness", PodDetailView::kLastFailureColumn).contains("/tmp/ok"),
+               qPrintable(cell(detail, "Readiness", PodDetailView::kLastFailureColumn)));
     const QDateTime transition = QDateTime::fromString(
         cell(detail, "Readiness", PodDetailView::kLastTransitionColumn), Qt::ISODate);
-    QVERIFY2(transition >= removed, qPrintable(transition.toString(Qt::ISODate)));
+    KD_VERIFY2(transition >= removed, qPrintable(transition.toString(Qt::ISODate)));
     const auto failing = detail->timeline()->segments(kReadiness);
     QVERIFY(hasFailureSince(failing, removed));
     QCOMPARE(failing.back().result, ProbeResult::Failure);

@@ -107,9 +107,9 @@ class PortForwardsTest : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
-    QVERIFY2(session_, qPrintable(why));
+    KD_VERIFY2(session_, qPrintable(why));
     CMD_OK(engine_.kubectl({"apply", "-f", "-"}, kWeb));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] {
               return engine_.kubectl({"get", "pod", "web", "-o", "jsonpath={.status.phase}"}).out ==
@@ -124,7 +124,7 @@ class PortForwardsTest : public QObject {
     if (engine_.url().isEmpty()) return;
     engine_.kubectl({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   void forwardsServicePortToPodAndStops() {
@@ -132,8 +132,8 @@ class PortForwardsTest : public QObject {
     QSignalSpy started(&forwards, &PortForwards::started);
     QSignalSpy failed(&forwards, &PortForwards::failed);
     const int id = forwards.start(kind("services"), object("services", "web"), "80");
-    QVERIFY2(started.wait(20000) || !started.isEmpty(),
-             failed.isEmpty() ? "no outcome" : qPrintable(failed.at(0).at(1).toString()));
+    KD_VERIFY2(started.wait(20000) || !started.isEmpty(),
+               failed.isEmpty() ? "no outcome" : qPrintable(failed.at(0).at(1).toString()));
     const auto forward = started.at(0).at(0).value<PortForwards::Forward>();
     QCOMPARE(forward.id, id);
     QCOMPARE(forward.remote, uint16_t(8080));  // service port 80 -> targetPort "http" -> 8080

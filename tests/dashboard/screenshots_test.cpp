@@ -126,7 +126,7 @@ class ScreenshotsTest : public QObject {
     QTest::qWait(300);  // a last repaint of what just changed
     const QImage picture = window_->grab().toImage();
     QString why;
-    QVERIFY2(looksRendered(picture, window_->size(), &why), qPrintable(name + ": " + why));
+    KD_VERIFY2(looksRendered(picture, window_->size(), &why), qPrintable(name + ": " + why));
     QVERIFY(picture.save(out_.filePath(name + ".png")));
   }
 
@@ -137,15 +137,15 @@ class ScreenshotsTest : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
-    QVERIFY2(session_, qPrintable(why));
+    KD_VERIFY2(session_, qPrintable(why));
     CMD_OK(engine_.kubectl({"apply", "-f", "-"}, kShop));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath({"-n", "shop", "get", "deploy", "web"},
-                                   "{.status.readyReplicas}") == "2";
-                 },
-                 60000),
-             qPrintable(agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath({"-n", "shop", "get", "deploy", "web"},
+                                     "{.status.readyReplicas}") == "2";
+                   },
+                   60000),
+               qPrintable(agent_.log()));
     window_ = std::make_unique<MainWindow>(session_.get());
     window_->resize(1280, 800);
     window_->show();
@@ -158,7 +158,7 @@ class ScreenshotsTest : public QObject {
     if (engine_.url().isEmpty()) return;
     engine_.kubectl({"delete", "ns", "shop", "--timeout=60s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   void pods() {

@@ -101,9 +101,9 @@ class TerminalViewTest : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QString why;
     session_ = startNodeSession(engine_, agent_, &why);
-    QVERIFY2(session_, qPrintable(why));
+    KD_VERIFY2(session_, qPrintable(why));
     CMD_OK(k({"apply", "-f", "-"}, busyboxPod("shell", "n1", "Always", kSleeper)));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] {
               return k({"get", "pod", "shell", "-o", "jsonpath={.status.phase}"}).out == "Running";
@@ -117,7 +117,7 @@ class TerminalViewTest : public QObject {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   void shellRunsResizesAndEnds() {
@@ -158,8 +158,8 @@ class TerminalViewTest : public QObject {
     QCOMPARE(ended.first().first().toInt(), 3);
     QCOMPARE(view.exitCode(), 3);
     QVERIFY(!view.running());
-    QVERIFY2(hasLine(view.screenText(), "session ended (exit code 3)"),
-             qPrintable(view.screenText()));
+    KD_VERIFY2(hasLine(view.screenText(), "session ended (exit code 3)"),
+               qPrintable(view.screenText()));
     QCOMPARE(view.statusLabel()->text(), QString("session ended (exit code 3)"));
   }
 
@@ -198,7 +198,7 @@ class TerminalViewTest : public QObject {
     QCOMPARE(ended.first().first().toInt(), -1);
     const QString why = "container nosuch is not valid for pod shell";
     QCOMPARE(view.statusLabel()->text(), "session ended: " + why);
-    QVERIFY2(hasLine(view.screenText(), "session ended: " + why), qPrintable(view.screenText()));
+    KD_VERIFY2(hasLine(view.screenText(), "session ended: " + why), qPrintable(view.screenText()));
     QVERIFY(!view.running());
   }
 

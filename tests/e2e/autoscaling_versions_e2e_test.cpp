@@ -81,7 +81,7 @@ class AutoscalingVersionsE2eTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     CMD_OK(k({"create", "deployment", "web", "--image=busybox", "--", "sleep", "3600"}));
   }
 
@@ -94,10 +94,10 @@ class AutoscalingVersionsE2eTest : public QObject {
   void getHpaListsItInBothVersionsAlike() {
     auto v2 = k({"get", "hpa"});
     CMD_OK(v2);
-    QVERIFY2(v2.out.contains(QRegularExpression(
-                 "NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+REPLICAS\\s+AGE")),
-             qPrintable(v2.out));
-    QVERIFY2(
+    KD_VERIFY2(v2.out.contains(QRegularExpression(
+                   "NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+REPLICAS\\s+AGE")),
+               qPrintable(v2.out));
+    KD_VERIFY2(
         v2.out.contains(QRegularExpression("web\\s+Deployment/web\\s+cpu: \\S+/50%\\s+1\\s+4")),
         qPrintable(v2.out));
     auto v1 = k({"get", kV1});
@@ -108,13 +108,13 @@ class AutoscalingVersionsE2eTest : public QObject {
   void v1YamlShowsTheV1Fields() {
     auto r = k({"get", kV1, "web", "-o", "yaml"});
     CMD_OK(r);
-    QVERIFY2(r.out.contains("apiVersion: autoscaling/v1"), qPrintable(r.out));
-    QVERIFY2(r.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(r.out));
-    QVERIFY2(!r.out.contains("metrics:"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("apiVersion: autoscaling/v1"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(r.out));
+    KD_VERIFY2(!r.out.contains("metrics:"), qPrintable(r.out));
     // kubectl 1.27 keeps the version of a short name.
     auto old = engine_.kubectl({"get", "hpa.v1.autoscaling", "web", "-o", "yaml"}, {}, kKubectl127);
     CMD_OK(old);
-    QVERIFY2(old.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(old.out));
+    KD_VERIFY2(old.out.contains("targetCPUUtilizationPercentage: 50"), qPrintable(old.out));
   }
 
   void aV2ClientSeesTheMetric() {
@@ -147,10 +147,10 @@ class AutoscalingVersionsE2eTest : public QObject {
       const QJsonObject object = event["object"].toObject();
       QCOMPARE(event["type"].toString(), QString("MODIFIED"));
       QCOMPARE(object["apiVersion"].toString(), QString("autoscaling/v1"));
-      QVERIFY2(!object["spec"].toObject().contains("metrics"), qPrintable(line));
+      KD_VERIFY2(!object["spec"].toObject().contains("metrics"), qPrintable(line));
       maxReplicas << QString::number(object["spec"].toObject()["maxReplicas"].toInt());
     }
-    QVERIFY2(maxReplicas.contains("6"), qPrintable(w.out));
+    KD_VERIFY2(maxReplicas.contains("6"), qPrintable(w.out));
   }
 
   void whatV1CannotHoldSurvivesV1Writes() {
@@ -159,9 +159,10 @@ class AutoscalingVersionsE2eTest : public QObject {
     CMD_OK(v1);
     const QJsonObject annotations =
         parseObject(v1.out)["metadata"].toObject()["annotations"].toObject();
-    QVERIFY2(annotations["autoscaling.alpha.kubernetes.io/metrics"].toString().contains("300Mi"),
-             qPrintable(v1.out));
-    QVERIFY2(annotations.contains("autoscaling.alpha.kubernetes.io/behavior"), qPrintable(v1.out));
+    KD_VERIFY2(annotations["autoscaling.alpha.kubernetes.io/metrics"].toString().contains("300Mi"),
+               qPrintable(v1.out));
+    KD_VERIFY2(annotations.contains("autoscaling.alpha.kubernetes.io/behavior"),
+               qPrintable(v1.out));
     // A whole v1 object written back (update), then a v1 patch: the v2-only parts stay.
     CMD_OK(k({"replace", "-f", "-"}, v1.out.toUtf8()));
     CMD_OK(k({"patch", kV1, "rich", "--type=merge", "-p", kMaxReplicasEight}));
@@ -171,7 +172,7 @@ class AutoscalingVersionsE2eTest : public QObject {
              QString("30"));
     const QJsonObject stored = parseObject(get(kV2, "rich", "{.metadata.annotations}"));
     for (const auto& key : stored.keys())
-      QVERIFY2(!key.startsWith("autoscaling.alpha"), qPrintable(key));
+      KD_VERIFY2(!key.startsWith("autoscaling.alpha"), qPrintable(key));
   }
 
   void v1StatusSubresource() {
@@ -209,8 +210,8 @@ class AutoscalingVersionsE2eTest : public QObject {
 
   void strictFieldValidationJudgesV1Fields() {
     auto r = k({"apply", "-f", "-"}, kV1WithUnknownField);
-    QVERIFY2(r.exitCode != 0, qPrintable(r.out));
-    QVERIFY2(r.err.contains("unknown field \"spec.bogus\""), qPrintable(r.err));
+    KD_VERIFY2(r.exitCode != 0, qPrintable(r.out));
+    KD_VERIFY2(r.err.contains("unknown field \"spec.bogus\""), qPrintable(r.err));
     QByteArray valid = kV1WithUnknownField;
     valid.replace("  bogus: 1\n", "");
     CMD_OK(k({"apply", "-f", "-"}, valid));

@@ -42,7 +42,7 @@ class ControllersE2eTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "nodes"}, "{.items[*].metadata.name}")
                                   .split(' ', Qt::SkipEmptyParts)
                                   .size(),
@@ -71,13 +71,13 @@ class ControllersE2eTest : public QObject {
              status["observedGeneration"].toInt() == meta["generation"].toInt();
     }
     QVERIFY(done);
-    QVERIFY2(minAvailable >= 3, qPrintable(QString::number(minAvailable)));
+    KD_VERIFY2(minAvailable >= 3, qPrintable(QString::number(minAvailable)));
 
     auto history = k({"rollout", "history", "deploy/web"});
     CMD_OK(history);
-    QVERIFY2(history.out.contains(QRegularExpression("1\\s+<none>")) &&
-                 history.out.contains(QRegularExpression("2\\s+<none>")),
-             qPrintable(history.out));
+    KD_VERIFY2(history.out.contains(QRegularExpression("1\\s+<none>")) &&
+                   history.out.contains(QRegularExpression("2\\s+<none>")),
+               qPrintable(history.out));
 
     auto undo = k({"rollout", "undo", "deploy/web"});
     CMD_OK(undo);
@@ -88,9 +88,9 @@ class ControllersE2eTest : public QObject {
                                     .out;
     CMD_OK(engine_.kubectl({"rollout", "status", "deploy/web", "--timeout=60s"}, {},
                            "/usr/bin/kubectl", 70000));
-    QVERIFY2(jsonpath({"get", "deploy", "web"}, "{.spec.template.spec.containers[0].image}") ==
-                 "busybox:1",
-             qPrintable(undo.out + replicaSets));
+    KD_VERIFY2(jsonpath({"get", "deploy", "web"}, "{.spec.template.spec.containers[0].image}") ==
+                   "busybox:1",
+               qPrintable(undo.out + replicaSets));
   }
 
   void serviceEndpointsListReadyPods() {
@@ -101,13 +101,13 @@ class ControllersE2eTest : public QObject {
     QCOMPARE(jsonpath({"get", "endpoints", "web"}, "{.subsets[0].ports[0].port}"), QString("8080"));
     auto slices = k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web"});
     CMD_OK(slices);
-    QVERIFY2(slices.out.contains(QRegularExpression("web-\\w+\\s+IPv4\\s+8080\\s+")),
-             qPrintable(slices.out));
+    KD_VERIFY2(slices.out.contains(QRegularExpression("web-\\w+\\s+IPv4\\s+8080\\s+")),
+               qPrintable(slices.out));
     auto api = k({"get", "svc", "kubernetes"});
     CMD_OK(api);
-    QVERIFY2(api.out.contains(
-                 QRegularExpression("kubernetes\\s+ClusterIP\\s+10.96.0.1\\s+<none>\\s+443/TCP")),
-             qPrintable(api.out));
+    KD_VERIFY2(api.out.contains(
+                   QRegularExpression("kubernetes\\s+ClusterIP\\s+10.96.0.1\\s+<none>\\s+443/TCP")),
+               qPrintable(api.out));
   }
 
   void jobsCompleteOrStopAtBackoffLimit() {
@@ -157,7 +157,7 @@ class ControllersE2eTest : public QObject {
     for (const char* pod : {"db-0", "db-1", "db-2"}) {
       created << jsonpath({"get", "pod", pod}, "{.metadata.creationTimestamp}");
     }
-    QVERIFY2(created[0] <= created[1] && created[1] <= created[2], qPrintable(created.join(' ')));
+    KD_VERIFY2(created[0] <= created[1] && created[1] <= created[2], qPrintable(created.join(' ')));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pvc"}, "{.items[*].status.phase}"),
                               QString("Bound Bound Bound"), 20000);
     CMD_OK(k({"scale", "sts/db", "--replicas=1"}));
@@ -180,10 +180,10 @@ class ControllersE2eTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(k({"describe", "pod", "picky"}).out.contains("FailedScheduling"),
                              20000);
     const QString describe = k({"describe", "pod", "picky"}).out;
-    QVERIFY2(describe.contains("0/3 nodes are available: 1 node(s) had untolerated taint "
-                               "{dedicated: gpu}, 2 node(s) didn't match Pod's node "
-                               "affinity/selector."),
-             qPrintable(describe.mid(describe.indexOf("Events:"))));
+    KD_VERIFY2(describe.contains("0/3 nodes are available: 1 node(s) had untolerated taint "
+                                 "{dedicated: gpu}, 2 node(s) didn't match Pod's node "
+                                 "affinity/selector."),
+               qPrintable(describe.mid(describe.indexOf("Events:"))));
     QCOMPARE(jsonpath({"get", "pod", "picky"}, "{.status.phase}"), QString("Pending"));
     CMD_OK(k({"taint", "node", nodes_[1], "dedicated-"}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "pod", "picky"}, "{.spec.nodeName}"), nodes_[1],
@@ -202,8 +202,8 @@ class ControllersE2eTest : public QObject {
           "deployment.apps/web\\s+4/4\\s+4\\s+4", "replicaset.apps/web-\\w+\\s+4\\s+4\\s+4",
           "statefulset.apps/db\\s+1/1", "cronjob.batch/tick\\s+\\*/1 \\* \\* \\* \\*",
           "job.batch/batch\\s+Complete\\s+5/5", "job.batch/broken\\s+Failed\\s+0/1"}) {
-      QVERIFY2(all.out.contains(QRegularExpression(pattern)),
-               qPrintable(pattern + ("\n" + all.out)));
+      KD_VERIFY2(all.out.contains(QRegularExpression(pattern)),
+                 qPrintable(pattern + ("\n" + all.out)));
     }
   }
 
@@ -221,7 +221,8 @@ class ControllersE2eTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(
         !jsonpath({"get", "cronjob", "tick"}, "{.status.lastScheduleTime}").isEmpty(), 70000);
     const QString firstJob = jsonpath({"get", "cronjob", "tick"}, "{.status.active[0].name}");
-    QVERIFY2(QRegularExpression("^tick-\\d{8}$").match(firstJob).hasMatch(), qPrintable(firstJob));
+    KD_VERIFY2(QRegularExpression("^tick-\\d{8}$").match(firstJob).hasMatch(),
+               qPrintable(firstJob));
     // Stay until a schedule has certainly come while a job was running.
     const QDateTime started = QDateTime::fromString(
         jsonpath({"get", "job", firstJob}, "{.status.startTime}"), Qt::ISODate);

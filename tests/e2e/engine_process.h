@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/client/api_client.h"
+#include "tests/support/verify.h"
 
 struct CommandResult {
   int exitCode = -1;
@@ -22,10 +23,10 @@ QString failureText(const CommandResult& r);
 // Verifies that a command exited 0. `result` is usually the call that runs the command, so it
 // is evaluated once (a macro that named it four times ran kubectl four times: a `delete -l`
 // then deleted the replacement pods too).
-#define CMD_OK(result)                                                       \
-  do {                                                                       \
-    const CommandResult& cmdResult_ = (result);                              \
-    QVERIFY2(cmdResult_.exitCode == 0, qPrintable(failureText(cmdResult_))); \
+#define CMD_OK(result)                                                         \
+  do {                                                                         \
+    const CommandResult& cmdResult_ = (result);                                \
+    KD_VERIFY2(cmdResult_.exitCode == 0, qPrintable(failureText(cmdResult_))); \
   } while (false)
 
 // Runs `program` with `env` and `input` on its stdin to completion (`timeoutMs` at most; exit

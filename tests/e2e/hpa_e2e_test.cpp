@@ -74,17 +74,17 @@ class HpaE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
-    QVERIFY2(waitFor(
-                 [&] {
-                   return k({"get", "node", "n1"}).exitCode == 0;
-                 },
-                 60000),
-             qPrintable(agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"get", "node", "n1"}).exitCode == 0;
+                   },
+                   60000),
+               qPrintable(agent_.log()));
     CMD_OK(k({"apply", "-f", "-"}, kWeb));
-    QVERIFY2(waitFor([&] { return runningPods() == 1; }, 60000),
-             qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
+    KD_VERIFY2(waitFor([&] { return runningPods() == 1; }, 60000),
+               qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
   }
 
   void autoscaleCreatesAnHpaThatKubectlLists() {
@@ -94,59 +94,61 @@ class HpaE2eTest : public QObject {
     CMD_OK(k({"patch", "hpa", "web", "--type=merge", "-p", kShortScaleDownWindow}));
     r = k({"get", "hpa"});
     CMD_OK(r);
-    QVERIFY2(QRegularExpression("^NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+"
-                                "REPLICAS\\s+AGE\\n")
-                 .match(r.out)
-                 .hasMatch(),
-             qPrintable(r.out));
-    QVERIFY2(kHpaRow.match(r.out).hasMatch(), qPrintable(r.out));
+    KD_VERIFY2(QRegularExpression("^NAME\\s+REFERENCE\\s+TARGETS\\s+MINPODS\\s+MAXPODS\\s+"
+                                  "REPLICAS\\s+AGE\\n")
+                   .match(r.out)
+                   .hasMatch(),
+               qPrintable(r.out));
+    KD_VERIFY2(kHpaRow.match(r.out).hasMatch(), qPrintable(r.out));
   }
 
   void busyPodsScaleTheDeploymentUp() {
     // One busy pod is many times its 100m request: one sync goes to the maximum.
-    QVERIFY2(waitFor([&] { return replicas() == 3; }, 60000), qPrintable(describe()));
+    KD_VERIFY2(waitFor([&] { return replicas() == 3; }, 60000), qPrintable(describe()));
     CommandResult r;
-    QVERIFY2(waitFor(
-                 [&] {
-                   r = k({"get", "hpa", "web", "--no-headers"});
-                   const auto row = kHpaRow.match(r.out);
-                   return row.hasMatch() && row.captured(1).toInt() > 55 && row.captured(2) == "3";
-                 },
-                 30000),
-             qPrintable(r.out + r.err));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     r = k({"get", "hpa", "web", "--no-headers"});
+                     const auto row = kHpaRow.match(r.out);
+                     return row.hasMatch() && row.captured(1).toInt() > 55 &&
+                            row.captured(2) == "3";
+                   },
+                   30000),
+               qPrintable(r.out + r.err));
     qInfo().noquote() << "kubectl get hpa (busy):\n" + r.out;
     const QString described = describe();
-    QVERIFY2(described.contains(QRegularExpression(
-                 "SuccessfulRescale\\s+\\S+\\s+horizontal-pod-autoscaler\\s+New size: 3; reason: "
-                 "cpu resource utilization \\(percentage of request\\) above target")),
-             qPrintable(described));
-    QVERIFY2(described.contains(QRegularExpression("ScalingActive\\s+True\\s+ValidMetricFound")),
-             qPrintable(described));
-    QVERIFY2(described.contains(QRegularExpression("ScalingLimited\\s+True\\s+TooManyReplicas")),
-             qPrintable(described));
+    KD_VERIFY2(described.contains(QRegularExpression(
+                   "SuccessfulRescale\\s+\\S+\\s+horizontal-pod-autoscaler\\s+New size: 3; reason: "
+                   "cpu resource utilization \\(percentage of request\\) above target")),
+               qPrintable(described));
+    KD_VERIFY2(described.contains(QRegularExpression("ScalingActive\\s+True\\s+ValidMetricFound")),
+               qPrintable(described));
+    KD_VERIFY2(described.contains(QRegularExpression("ScalingLimited\\s+True\\s+TooManyReplicas")),
+               qPrintable(described));
   }
 
   void idlePodsScaleItBackDown() {
-    QVERIFY2(waitFor([&] { return runningPods() == 3; }, 60000),
-             qPrintable(k({"get", "pods", "-o", "wide"}).out));
+    KD_VERIFY2(waitFor([&] { return runningPods() == 3; }, 60000),
+               qPrintable(k({"get", "pods", "-o", "wide"}).out));
     const auto pods =
         k({"get", "pods", "-l", "app=web", "-o", "name"}).out.split('\n', Qt::SkipEmptyParts);
     for (const auto& pod : pods) CMD_OK(k({"exec", pod, "--", "touch", "/tmp/stop"}));
-    QVERIFY2(waitFor([&] { return replicas() == 1; }, 60000), qPrintable(describe()));
+    KD_VERIFY2(waitFor([&] { return replicas() == 1; }, 60000), qPrintable(describe()));
     const QString described = describe();
-    QVERIFY2(described.contains(QRegularExpression(
-                 "SuccessfulRescale\\s+\\S+\\s+horizontal-pod-autoscaler\\s+New size: 1; reason: "
-                 "All metrics below target")),
-             qPrintable(described));
+    KD_VERIFY2(described.contains(QRegularExpression(
+                   "SuccessfulRescale\\s+\\S+\\s+horizontal-pod-autoscaler\\s+New size: 1; reason: "
+                   "All metrics below target")),
+               qPrintable(described));
     CommandResult r;
-    QVERIFY2(waitFor(
-                 [&] {
-                   r = k({"get", "hpa", "web", "--no-headers"});
-                   const auto row = kHpaRow.match(r.out);
-                   return row.hasMatch() && row.captured(1).toInt() < 45 && row.captured(2) == "1";
-                 },
-                 30000),
-             qPrintable(r.out + r.err));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     r = k({"get", "hpa", "web", "--no-headers"});
+                     const auto row = kHpaRow.match(r.out);
+                     return row.hasMatch() && row.captured(1).toInt() < 45 &&
+                            row.captured(2) == "1";
+                   },
+                   30000),
+               qPrintable(r.out + r.err));
     qInfo().noquote() << "kubectl get hpa (idle):\n" + r.out;
   }
 
@@ -156,7 +158,7 @@ class HpaE2eTest : public QObject {
     k({"delete", "deployment", "web", "--timeout=30s"});
     waitFor([&] { return runningPods() == 0; }, 30000);
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

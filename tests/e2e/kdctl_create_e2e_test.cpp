@@ -123,7 +123,7 @@ class KdctlCreateE2eTest : public QObject {
  private slots:
   void initTestCase() {
     QVERIFY(tmp_.isValid());
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(writeFile(file("app.conf"), "mode=dev\nlevel=2\n"));
     QVERIFY(writeFile(file("blob.bin"), QByteArray("\xff\xfe\x00\x01", 4)));
     QVERIFY(QDir(tmp_.path()).mkpath("dir"));
@@ -383,8 +383,8 @@ class KdctlCreateE2eTest : public QObject {
     QCOMPARE(mine.exitCode, theirs.exitCode);
     QCOMPARE(QString(mine.err).replace(kTempFile, "FILE"),
              QString(theirs.err).replace(kTempFile, "FILE"));
-    QVERIFY2(seen(true, 2).contains("\n# The edited file had a syntax error: "),
-             qPrintable(seen(true, 2)));
+    KD_VERIFY2(seen(true, 2).contains("\n# The edited file had a syntax error: "),
+               qPrintable(seen(true, 2)));
     for (bool kdctl : {true, false}) QVERIFY(seen(kdctl, 2).endsWith("\nspec: [\n"));
   }
 };

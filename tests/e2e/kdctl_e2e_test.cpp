@@ -137,7 +137,7 @@ class KdctlE2eTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     CMD_OK(k({"apply", "-f", manifest("shop.yaml")}));
     CMD_OK(k({"create", "namespace", "empty"}));
     CMD_OK(k({"apply", "-f", "-"}, kDescribeManifest));
@@ -275,8 +275,8 @@ class KdctlE2eTest : public QObject {
     CMD_OK(k(QStringList{"set", "image", "deploy/roll", "busybox=busybox:1.37"} + ns));
     auto status = kd(QStringList{"rollout", "status", "deploy/roll", "--timeout=60s"} + ns);
     CMD_OK(status);
-    QVERIFY2(status.out.endsWith("deployment \"roll\" successfully rolled out\n"),
-             qPrintable(status.out));
+    KD_VERIFY2(status.out.endsWith("deployment \"roll\" successfully rolled out\n"),
+               qPrintable(status.out));
 
     auto undone = kd(QStringList{"rollout", "undo", "deploy/roll"} + ns);
     CMD_OK(undone);
@@ -289,8 +289,8 @@ class KdctlE2eTest : public QObject {
     CMD_OK(k(QStringList{"rollout", "status", "deploy/roll", "--timeout=60s"} + ns));
     auto history = k(QStringList{"rollout", "history", "deploy/roll"} + ns);
     QCOMPARE(kd(QStringList{"rollout", "history", "deploy/roll"} + ns).out, history.out);
-    QVERIFY2(history.out.contains("\n2         <none>\n3         <none>\n"),
-             qPrintable(history.out));
+    KD_VERIFY2(history.out.contains("\n2         <none>\n3         <none>\n"),
+               qPrintable(history.out));
     auto same = kd(QStringList{"rollout", "undo", "deploy/roll", "--to-revision=3"} + ns);
     QCOMPARE(same.out, QString("deployment.apps/roll skipped rollback (current template already "
                                "matches revision 3)"));
@@ -338,7 +338,7 @@ class KdctlE2eTest : public QObject {
     auto mine = kd({"diff", "-f", file});
     QCOMPARE(mine.exitCode, 1);
     QCOMPARE(k({"diff", "-f", file}).exitCode, 1);
-    QVERIFY2(
+    KD_VERIFY2(
         mine.out.startsWith("diff -u -N ") && mine.out.contains("\n-  a: \"1\"\n+  a: \"2\"\n"),
         qPrintable(mine.out));
     QCOMPARE(k({"get", "cm", "difftest", "-n", "shop", "-o", "jsonpath={.data.a}"}).out,
@@ -350,11 +350,11 @@ class KdctlE2eTest : public QObject {
     env.insert("KUBECTL_EXTERNAL_DIFF", "diff -q");
     auto external = runWithEnvironment(kKdctl, {"diff", "-f", file}, env);
     QCOMPARE(external.exitCode, 1);
-    QVERIFY2(external.out.contains(" differ"), qPrintable(external.out));
+    KD_VERIFY2(external.out.contains(" differ"), qPrintable(external.out));
 
     QVERIFY(writeFile(file, "apiVersion: v1\nkind: Nonsense\nmetadata: {name: x}\n"));
     auto broken = kd({"diff", "-f", file});
-    QVERIFY2(broken.exitCode > 1, qPrintable(broken.err));
+    KD_VERIFY2(broken.exitCode > 1, qPrintable(broken.err));
     QVERIFY(k({"diff", "-f", file}).exitCode > 1);
   }
 
@@ -438,7 +438,7 @@ class KdctlE2eTest : public QObject {
     }
     QCOMPARE(mine.exitCode, theirs.exitCode);
     QCOMPARE(mine.err, theirs.err);
-    QVERIFY2(mine.out == theirs.out, qPrintable(firstDifference(mine.out, theirs.out)));
+    KD_VERIFY2(mine.out == theirs.out, qPrintable(firstDifference(mine.out, theirs.out)));
   }
 
   void applyInteroperatesWithKubectl_data() {
@@ -517,7 +517,7 @@ class KdctlE2eTest : public QObject {
     QCOMPARE(labeled.out, QString("deployment.apps/web labeled\n"));
     auto clash = kd({"label", "deploy", "web", "-n", "shop", "tier=back"});
     QCOMPARE(clash.exitCode, 1);
-    QVERIFY2(clash.err.contains("--overwrite is false"), qPrintable(clash.err));
+    KD_VERIFY2(clash.err.contains("--overwrite is false"), qPrintable(clash.err));
     CMD_OK(kd({"label", "deploy", "web", "-n", "shop", "tier-"}));
 
     auto annotated = kd({"annotate", "cm", "web-config", "-n", "shop", "owner=me"});
@@ -544,8 +544,8 @@ class KdctlE2eTest : public QObject {
     QCOMPARE(created.out, QString("configmap/del-a created\nconfigmap/del-b created\n"));
     auto exists = kd({"create", "-f", file});
     QCOMPARE(exists.exitCode, 1);
-    QVERIFY2(exists.err.contains("Error from server (AlreadyExists): error when creating"),
-             qPrintable(exists.err));
+    KD_VERIFY2(exists.err.contains("Error from server (AlreadyExists): error when creating"),
+               qPrintable(exists.err));
 
     auto one = kd({"delete", "cm", "del-a"});
     CMD_OK(one);
@@ -590,8 +590,8 @@ class KdctlE2eTest : public QObject {
 
     auto started = runWithEnvironment(kKdctl, QStringList{"start"} + profile, env);
     CMD_OK(started);
-    QVERIFY2(started.out.contains("Done! kubectl is now configured to use \"e2e\" cluster"),
-             qPrintable(started.out));
+    KD_VERIFY2(started.out.contains("Done! kubectl is now configured to use \"e2e\" cluster"),
+               qPrintable(started.out));
     auto state = QJsonDocument::fromJson([&] {
                    QFile f(dir.filePath("data/kubedesk/e2e/engine.json"));
                    f.open(QIODevice::ReadOnly);
@@ -614,9 +614,9 @@ class KdctlE2eTest : public QObject {
 
     auto status = runWithEnvironment(kKdctl, QStringList{"status"} + profile, env);
     CMD_OK(status);
-    QVERIFY2(status.out.contains("host: Running") && status.out.contains("apiserver: Running") &&
-                 status.out.contains("kubeconfig: Configured"),
-             qPrintable(status.out));
+    KD_VERIFY2(status.out.contains("host: Running") && status.out.contains("apiserver: Running") &&
+                   status.out.contains("kubeconfig: Configured"),
+               qPrintable(status.out));
     auto viaKubectl =
         runWithEnvironment("/usr/bin/kubectl", {"get", "ns", "default", "-o", "name"}, env);
     CMD_OK(viaKubectl);
@@ -628,8 +628,8 @@ class KdctlE2eTest : public QObject {
       noDisplay.remove("WAYLAND_DISPLAY");
       auto refused = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, noDisplay);
       QCOMPARE(refused.exitCode, 1);
-      QVERIFY2(refused.err.contains("no display to open the dashboard on"),
-               qPrintable(refused.err));
+      KD_VERIFY2(refused.err.contains("no display to open the dashboard on"),
+                 qPrintable(refused.err));
       QProcess xvfb;
       xvfb.start("Xvfb", {"-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"});
       QVERIFY(xvfb.waitForStarted(5000));
@@ -640,7 +640,7 @@ class KdctlE2eTest : public QObject {
       auto opened = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, withDisplay);
       CMD_OK(opened);
       const auto match = QRegularExpression("dashboard is open \\(pid (\\d+)").match(opened.out);
-      QVERIFY2(match.hasMatch(), qPrintable(opened.out));
+      KD_VERIFY2(match.hasMatch(), qPrintable(opened.out));
       const pid_t app = match.captured(1).toInt();
       // It runs, on this profile's context, and talks to this profile's engine.
       const QString port = QString::number(state["port"].toInt());
@@ -658,8 +658,8 @@ class KdctlE2eTest : public QObject {
       ::kill(app, SIGTERM);
       xvfb.terminate();
       xvfb.waitForFinished(5000);
-      QVERIFY2(connected, qPrintable(runWithEnvironment("ss", {"-tnp"}, env).out));
-      QVERIFY2(argv.contains(QByteArray("--context\0e2e\0", 14)), argv.constData());
+      KD_VERIFY2(connected, qPrintable(runWithEnvironment("ss", {"-tnp"}, env).out));
+      KD_VERIFY2(argv.contains(QByteArray("--context\0e2e\0", 14)), argv.constData());
     }
     auto list = runWithEnvironment(kKdctl, {"profile", "list"}, env);
     CMD_OK(list);
@@ -671,8 +671,8 @@ class KdctlE2eTest : public QObject {
     QCOMPARE(stopped.exitCode, 7);
     auto noCluster = runWithEnvironment(kKdctl, QStringList{"dashboard"} + profile, env);
     QCOMPARE(noCluster.exitCode, 1);
-    QVERIFY2(noCluster.err.contains("the \"e2e\" cluster is not running"),
-             qPrintable(noCluster.err));
+    KD_VERIFY2(noCluster.err.contains("the \"e2e\" cluster is not running"),
+               qPrintable(noCluster.err));
     QVERIFY(stopped.out.contains("host: Stopped"));
 
     // The stopped engine's pid may come round again, even as another profile's engine (pid_max

@@ -151,8 +151,8 @@ class KdctlNodeE2eTest : public QObject {
     CMD_OK(started);
     QCOMPARE(readyNodes(), QStringList{node(1) + " True"});
     CMD_OK(kubectl({"apply", "-f", "-"}, kWorkload));
-    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
-             qPrintable(podPlaces("web").join(',')));
+    KD_VERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
+               qPrintable(podPlaces("web").join(',')));
   }
 
   void cleanupTestCase() {
@@ -162,7 +162,7 @@ class KdctlNodeE2eTest : public QObject {
   void addBringsANodeReady() {
     auto added = kdctl({"node", "add"});
     CMD_OK(added);
-    QVERIFY2(added.out.contains("Successfully added m02 to " + profile_), qPrintable(added.out));
+    KD_VERIFY2(added.out.contains("Successfully added m02 to " + profile_), qPrintable(added.out));
     QCOMPARE(readyNodes(), (QStringList{node(1) + " True", node(2) + " True"}));
     QCOMPARE(recordedNodes(), (QJsonArray{1, 2}));
 
@@ -171,19 +171,19 @@ class KdctlNodeE2eTest : public QObject {
     const QStringList lines = list.out.split('\n', Qt::SkipEmptyParts);
     QCOMPARE(lines.size(), 2);
     for (int i = 0; i < 2; ++i) {
-      QVERIFY2(lines[i].startsWith(node(i + 1) + "\t192.168."), qPrintable(list.out));
+      KD_VERIFY2(lines[i].startsWith(node(i + 1) + "\t192.168."), qPrintable(list.out));
     }
     // The daemon runs on the new node too.
-    QVERIFY2(placedAs("daemon", node(1) + " Running," + node(2) + " Running", 90000),
-             qPrintable(podPlaces("daemon").join(',')));
+    KD_VERIFY2(placedAs("daemon", node(1) + " Running," + node(2) + " Running", 90000),
+               qPrintable(podPlaces("daemon").join(',')));
   }
 
   // The Deployment's pods move to m02: m01 is cordoned while they are replaced.
   void deploymentMovesToTheNewNode() {
     CMD_OK(kubectl({"cordon", node(1)}));
     CMD_OK(kubectl({"delete", "pods", "-l", "app=web", "--wait=false"}));
-    QVERIFY2(placedAs("web", node(2) + " Running," + node(2) + " Running", 90000),
-             qPrintable(podPlaces("web").join(',')));
+    KD_VERIFY2(placedAs("web", node(2) + " Running," + node(2) + " Running", 90000),
+               qPrintable(podPlaces("web").join(',')));
     CMD_OK(kubectl({"uncordon", node(1)}));
     m02Pods_ = jsonpath({"pods", "-l", "app=web"}, "{.items[*].metadata.uid}").split(' ');
     QCOMPARE(m02Pods_.size(), 2);
@@ -197,23 +197,23 @@ class KdctlNodeE2eTest : public QObject {
 
     auto deleted = kdctl({"node", "delete", node(2)});
     CMD_OK(deleted);
-    QVERIFY2(deleted.out.contains("node/" + node(2) + " cordoned") &&
-                 deleted.out.contains("evicting pod default/web-") &&
-                 deleted.out.contains("node/" + node(2) + " drained") &&
-                 deleted.out.contains("Node m02 was successfully deleted."),
-             qPrintable(deleted.out));
-    QVERIFY2(deleted.err.contains("ignoring DaemonSet-managed Pods: default/daemon-"),
-             qPrintable(deleted.err));
+    KD_VERIFY2(deleted.out.contains("node/" + node(2) + " cordoned") &&
+                   deleted.out.contains("evicting pod default/web-") &&
+                   deleted.out.contains("node/" + node(2) + " drained") &&
+                   deleted.out.contains("Node m02 was successfully deleted."),
+               qPrintable(deleted.out));
+    KD_VERIFY2(deleted.err.contains("ignoring DaemonSet-managed Pods: default/daemon-"),
+               qPrintable(deleted.err));
     QVERIFY(!deleted.out.contains("evicting pod default/daemon-"));
 
     QCOMPARE(kubectl({"get", "nodes", "-o", "name"}).out, "node/" + node(1) + "\n");
-    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
-             qPrintable(podPlaces("web").join(',')));
+    KD_VERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
+               qPrintable(podPlaces("web").join(',')));
     for (const QString& uid :
          jsonpath({"pods", "-l", "app=web"}, "{.items[*].metadata.uid}").split(' ')) {
       QVERIFY(!m02Pods_.contains(uid));
     }
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return podPlaces("daemon") == QStringList{node(1) + " Running"}; }, 30000),
         qPrintable(podPlaces("daemon").join(',')));
 
@@ -221,16 +221,16 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY(!run("ip", {"netns", "list"}).contains("kd-" + node(2)));
     QVERIFY(run("ip", {"netns", "list"}).contains("kd-" + node(1)));
     QVERIFY(processesWith(m02Dir + "/state").isEmpty());
-    for (int pid : containers) QVERIFY2(!alive(pid), qPrintable(QString::number(pid)));
+    for (int pid : containers) KD_VERIFY2(!alive(pid), qPrintable(QString::number(pid)));
     QCOMPARE(recordedNodes(), QJsonArray{1});
   }
 
   void unknownNodeIsAClearError() {
     auto unknown = kdctl({"node", "delete", "nosuch"});
     QCOMPARE(unknown.exitCode, 1);
-    QVERIFY2(unknown.err.contains("node \"nosuch\" not found in profile \"" + profile_ +
-                                  "\" (its nodes: " + node(1) + ")"),
-             qPrintable(unknown.err));
+    KD_VERIFY2(unknown.err.contains("node \"nosuch\" not found in profile \"" + profile_ +
+                                    "\" (its nodes: " + node(1) + ")"),
+               qPrintable(unknown.err));
     auto gone = kdctl({"node", "delete", node(2)});
     QCOMPARE(gone.exitCode, 1);
     QCOMPARE(readyNodes(), QStringList{node(1) + " True"});
@@ -241,7 +241,7 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY(processesWith(profileDir()).isEmpty());
     auto stopped = kdctl({"node", "add"});
     QCOMPARE(stopped.exitCode, 1);
-    QVERIFY2(stopped.err.contains("is not running"), qPrintable(stopped.err));
+    KD_VERIFY2(stopped.err.contains("is not running"), qPrintable(stopped.err));
 
     // A profile recorded before nodes could come and go has a count: it still starts.
     {
@@ -251,11 +251,11 @@ class KdctlNodeE2eTest : public QObject {
     }
     auto started = kdctl({"start"});
     CMD_OK(started);
-    QVERIFY2(started.out.contains("Starting 1 local node"), qPrintable(started.out));
+    KD_VERIFY2(started.out.contains("Starting 1 local node"), qPrintable(started.out));
     QCOMPARE(readyNodes(), QStringList{node(1) + " True"});
     QVERIFY(!QDir(profileDir() + "/nodes/m02").exists());
-    QVERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
-             qPrintable(podPlaces("web").join(',')));
+    KD_VERIFY2(placedAs("web", node(1) + " Running," + node(1) + " Running", 90000),
+               qPrintable(podPlaces("web").join(',')));
     QCOMPARE(recordedNodes(), QJsonArray{1});
   }
 
@@ -267,7 +267,7 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY(processesWith(profileDir()).isEmpty());
     QVERIFY(!run("ip", {"netns", "list"}).contains("kd-" + profile_));
     QVERIFY(!run("ip", {"link", "show"}).contains("kd-" + profile_));
-    for (int pid : containers) QVERIFY2(!alive(pid), qPrintable(QString::number(pid)));
+    for (int pid : containers) KD_VERIFY2(!alive(pid), qPrintable(QString::number(pid)));
   }
 };
 

@@ -114,7 +114,7 @@ class KdctlStreamingE2eTest : public QObject {
   void applyPod(const QJsonObject& pod) {
     CMD_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
     const QString name = pod["metadata"].toObject()["name"].toString();
-    QVERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000), qPrintable(agent_.log()));
+    KD_VERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000), qPrintable(agent_.log()));
   }
   // busyboxPod with `edit` applied to its container and `labels` on it.
   QJsonObject pod(const QString& name, const QStringList& command, const QJsonObject& extra = {},
@@ -157,7 +157,7 @@ class KdctlStreamingE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
     applyPod(pod("box", kSleeper));
     applyPod(pod("web", kHttpd, {}, QJsonObject{{"app", "web"}}));
@@ -175,7 +175,7 @@ class KdctlStreamingE2eTest : public QObject {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 
   void execSplitsStreamsAndExitCodes_data() {
@@ -198,7 +198,7 @@ class KdctlStreamingE2eTest : public QObject {
     const auto r = kdctl({"exec", "box", "--", "sh", "-c", script});
     QCOMPARE(r.exitCode, code);
     QCOMPARE(r.out, out);
-    QVERIFY2(r.err.contains(err), qPrintable(r.err));
+    KD_VERIFY2(r.err.contains(err), qPrintable(r.err));
   }
 
   void execByWorkloadAndNamespace() {
@@ -208,7 +208,7 @@ class KdctlStreamingE2eTest : public QObject {
     QCOMPARE(r.out, QString("hello from the pod\n"));
     const auto missing = kdctl({"exec", "nothere", "--", "true"});
     QCOMPARE(missing.exitCode, 1);
-    QVERIFY2(missing.err.contains("not found"), qPrintable(missing.err));
+    KD_VERIFY2(missing.err.contains("not found"), qPrintable(missing.err));
   }
 
   void execPipesStdinByteExact() {
@@ -236,9 +236,9 @@ class KdctlStreamingE2eTest : public QObject {
                                       {"-c", kPtyDriver, kKdctl, "exec", "-it", "box", "--", "sh",
                                        "-c", "stty size; sleep 2; stty size; exit 4"},
                                       env(), 60000);
-    QVERIFY2(r.out.contains("30 100"), qPrintable(r.out + r.err));
-    QVERIFY2(r.out.contains("40 120"), qPrintable(r.out));
-    QVERIFY2(r.out.endsWith("RESTORED"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("30 100"), qPrintable(r.out + r.err));
+    KD_VERIFY2(r.out.contains("40 120"), qPrintable(r.out));
+    KD_VERIFY2(r.out.endsWith("RESTORED"), qPrintable(r.out));
     QCOMPARE(r.exitCode, 4);
   }
 
@@ -265,8 +265,8 @@ class KdctlStreamingE2eTest : public QObject {
     first = httpGet(port);
     other.join();
     for (const auto& reply : {first, second}) {
-      QVERIFY2(reply.startsWith("HTTP/1.") && reply.endsWith("hello from the pod\n"),
-               reply.constData());
+      KD_VERIFY2(reply.startsWith("HTTP/1.") && reply.endsWith("hello from the pod\n"),
+                 reply.constData());
     }
     QCOMPARE(forward.state(), QProcess::Running);
     stopProcess(forward);
@@ -290,9 +290,9 @@ class KdctlStreamingE2eTest : public QObject {
     QVERIFY(forward.waitForFinished(20000));
     QCOMPARE(forward.exitCode(), 1);
     const QString err = forward.readAllStandardError();
-    QVERIFY2(err.contains("an error occurred forwarding " + QString::number(port) + " -> 81"),
-             qPrintable(err));
-    QVERIFY2(err.contains("error: lost connection to pod"), qPrintable(err));
+    KD_VERIFY2(err.contains("an error occurred forwarding " + QString::number(port) + " -> 81"),
+               qPrintable(err));
+    KD_VERIFY2(err.contains("error: lost connection to pod"), qPrintable(err));
   }
 };
 

@@ -186,12 +186,12 @@ class KdctlVmE2eTest : public QObject {
     auto r = kdctl({"start", "--driver=vm", "--nodes=2", "--memory=512"}, 400000);
     CMD_OK(r);
     qInfo("kdctl start --driver=vm --nodes=2: %.1f s", t.elapsed() / 1000.0);
-    QVERIFY2(r.out.contains("Booting 2 VM nodes"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("Booting 2 VM nodes"), qPrintable(r.out));
     auto nodes = kubectl({"get", "nodes", "-o", "wide"});
     CMD_OK(nodes);
     for (const char* line : {"vmt-m01", "vmt-m02"}) {
-      QVERIFY2(nodes.out.contains(QRegularExpression(QString(line) + "\\s+Ready")),
-               qPrintable(nodes.out));
+      KD_VERIFY2(nodes.out.contains(QRegularExpression(QString(line) + "\\s+Ready")),
+                 qPrintable(nodes.out));
     }
     QCOMPARE(jsonpath("node/vmt-m02", "{.status.addresses[?(@.type==\"InternalIP\")].address}"),
              QString("192.168.77.12"));
@@ -203,26 +203,26 @@ class KdctlVmE2eTest : public QObject {
                             "mkdir -p /www && echo across-the-switch > /www/index.html && "
                             "exec httpd -f -p 8080 -h /www"));
     CMD_OK(made);
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("pod/server", "{.status.phase}") == "Running"; }, 120000),
         qPrintable(kubectl({"describe", "pod", "server"}).out));
     const QString ip = jsonpath("pod/server", "{.status.podIP}");
-    QVERIFY2(!ip.isEmpty(), "the server pod has no IP");
+    KD_VERIFY2(!ip.isEmpty(), "the server pod has no IP");
     CMD_OK(kubectl({"apply", "-f", "-"}, pod("client", "vmt-m01",
                                              "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://" +
                                                  ip + ":8080/ && exit 0; sleep 1; done; exit 1")));
-    QVERIFY2(waitFor(
-                 [&] {
-                   const QString phase = jsonpath("pod/client", "{.status.phase}");
-                   return phase == "Succeeded" || phase == "Failed";
-                 },
-                 120000),
-             qPrintable(kubectl({"describe", "pod", "client"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     const QString phase = jsonpath("pod/client", "{.status.phase}");
+                     return phase == "Succeeded" || phase == "Failed";
+                   },
+                   120000),
+               qPrintable(kubectl({"describe", "pod", "client"}).out));
     QCOMPARE(jsonpath("pod/client", "{.status.phase}"), QString("Succeeded"));
     QCOMPARE(kubectl({"logs", "client"}).out.trimmed(), QString("across-the-switch"));
     auto exec = kubectl({"exec", "server", "--", "cat", "/proc/sys/kernel/hostname"});
     CMD_OK(exec);
-    QVERIFY2(!exec.out.trimmed().isEmpty(), qPrintable(exec.err));
+    KD_VERIFY2(!exec.out.trimmed().isEmpty(), qPrintable(exec.err));
   }
 
   void stopKeepsTheDisksAndStartBringsTheNodesBack() {
@@ -231,9 +231,9 @@ class KdctlVmE2eTest : public QObject {
     QVERIFY(QFile::exists(profileDir() + "/nodes/m01/disk.qcow2"));
     auto again = kdctl({"start"}, 400000);  // the profile remembers its driver
     CMD_OK(again);
-    QVERIFY2(again.out.contains("Booting 2 VM nodes"), qPrintable(again.out));
+    KD_VERIFY2(again.out.contains("Booting 2 VM nodes"), qPrintable(again.out));
     auto nodes = kubectl({"get", "nodes"});
-    QVERIFY2(nodes.out.count(QRegularExpression("\\sReady\\s")) == 2, qPrintable(nodes.out));
+    KD_VERIFY2(nodes.out.count(QRegularExpression("\\sReady\\s")) == 2, qPrintable(nodes.out));
   }
 
   // The scheduler spreads a controller's replicas, so each VM gets some of them; the agents'
@@ -244,9 +244,9 @@ class KdctlVmE2eTest : public QObject {
     CMD_OK(kubectl({"apply", "-f", "-"}, kWeb));
     CMD_OK(kubectl({"rollout", "status", "deployment/web", "--timeout=240s"}, {}, 250000));
     qInfo("Deployment of 4 httpd replicas rolled out: %.1f s", t.elapsed() / 1000.0);
-    QVERIFY2(webReadyOn({"vmt-m01", "vmt-m02"}, 0, 30000), qPrintable(webPods().join(',')));
+    KD_VERIFY2(webReadyOn({"vmt-m01", "vmt-m02"}, 0, 30000), qPrintable(webPods().join(',')));
     for (const QString node : {"vmt-m01", "vmt-m02"}) {
-      QVERIFY2(!webPods().filter(node + " True").isEmpty(), qPrintable(webPods().join(',')));
+      KD_VERIFY2(!webPods().filter(node + " True").isEmpty(), qPrintable(webPods().join(',')));
     }
     const QString name =
         kubectl({"get", "pods", "-l", "app=web", "--field-selector", "spec.nodeName=vmt-m02", "-o",
@@ -273,32 +273,32 @@ class KdctlVmE2eTest : public QObject {
     const QStringList onM02 = webPodUids("vmt-m02");
     QVERIFY(!onM02.isEmpty());
     auto libvirt = kd::vm::LibvirtConnection::open();
-    QVERIFY2(libvirt.ok(), libvirt.status().message().c_str());
+    KD_VERIFY2(libvirt.ok(), libvirt.status().message().c_str());
     QElapsedTimer t;
     t.start();
     const kd::Status destroyed = (*libvirt)->destroy("kubedesk-vmt-m02");
-    QVERIFY2(destroyed.isOk(), destroyed.message().c_str());
+    KD_VERIFY2(destroyed.isOk(), destroyed.message().c_str());
     const QString message = "VM kubedesk-vmt-m02 stopped: Stopped (Destroyed)";
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return readyCondition("vmt-m02", "Ready", "message") == message; }, 120000),
         qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
     for (const char* type : {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}) {
       QCOMPARE(readyCondition("vmt-m02", type, "status"), QString("Unknown"));
       QCOMPARE(readyCondition("vmt-m02", type, "reason"), QString("NodeStatusUnknown"));
     }
-    QVERIFY2(waitFor([&] { return vmStoppedEvents().size() == 1; }, 60000),
-             qPrintable(vmStoppedEvents().join("\n")));
+    KD_VERIFY2(waitFor([&] { return vmStoppedEvents().size() == 1; }, 60000),
+               qPrintable(vmStoppedEvents().join("\n")));
     QCOMPARE(vmStoppedEvents(), QStringList{"vmt-m02 Warning: " + message});
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("node/vmt-m02", "{.spec.taints[*].key}")
-                       .contains("node.kubernetes.io/unreachable");
-                 },
-                 60000),
-             qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("node/vmt-m02", "{.spec.taints[*].key}")
+                         .contains("node.kubernetes.io/unreachable");
+                   },
+                   60000),
+               qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
     QCOMPARE(readyCondition("vmt-m01", "Ready", "status"), QString("True"));
     qInfo("VM destroyed to node tainted: %.1f s", t.elapsed() / 1000.0);
-    QVERIFY2(webReadyOn({"vmt-m01"}, onM02.size(), 120000), qPrintable(webPods().join(',')));
+    KD_VERIFY2(webReadyOn({"vmt-m01"}, onM02.size(), 120000), qPrintable(webPods().join(',')));
     QCOMPARE(webPodUids("vmt-m02"), onM02);
     qInfo("VM destroyed to its pods replaced and Ready on the other node: %.1f s",
           t.elapsed() / 1000.0);
@@ -306,12 +306,12 @@ class KdctlVmE2eTest : public QObject {
     t.restart();
     CMD_OK(kdctl({"start"}, 400000));  // boots the stopped VM, leaves the running one alone
     QCOMPARE(readyCondition("vmt-m02", "Ready", "status"), QString("True"));
-    QVERIFY2(waitFor([&] { return jsonpath("node/vmt-m02", "{.spec.taints}").isEmpty(); }, 60000),
-             qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
+    KD_VERIFY2(waitFor([&] { return jsonpath("node/vmt-m02", "{.spec.taints}").isEmpty(); }, 60000),
+               qPrintable(kubectl({"describe", "node", "vmt-m02"}).out));
     QCOMPARE(vmStoppedEvents().size(), 1);
-    QVERIFY2(waitFor([&] { return webPodUids("vmt-m02").isEmpty(); }, 120000),
-             qPrintable(webPods().join(',')));
-    QVERIFY2(webReadyOn({"vmt-m01"}, 0, 30000), qPrintable(webPods().join(',')));
+    KD_VERIFY2(waitFor([&] { return webPodUids("vmt-m02").isEmpty(); }, 120000),
+               qPrintable(webPods().join(',')));
+    KD_VERIFY2(webReadyOn({"vmt-m01"}, 0, 30000), qPrintable(webPods().join(',')));
     qInfo("kdctl start to the pods left Terminating on the VM gone: %.1f s", t.elapsed() / 1000.0);
   }
 
@@ -323,7 +323,7 @@ class KdctlVmE2eTest : public QObject {
     auto added = kdctl({"node", "add"}, 400000);
     CMD_OK(added);
     qInfo("kdctl node add (vm): %.1f s", t.elapsed() / 1000.0);
-    QVERIFY2(added.out.contains("Successfully added m03 to vmt"), qPrintable(added.out));
+    KD_VERIFY2(added.out.contains("Successfully added m03 to vmt"), qPrintable(added.out));
     QCOMPARE(readyCondition("vmt-m03", "Ready", "status"), QString("True"));
     QCOMPARE(recordedNodes(), (QJsonArray{1, 2, 3}));
     QCOMPARE(profileDomains(),
@@ -331,13 +331,13 @@ class KdctlVmE2eTest : public QObject {
     QVERIFY(QFile::exists(profileDir() + "/nodes/m03/disk.qcow2"));
     auto list = kdctl({"node", "list"});
     CMD_OK(list);
-    QVERIFY2(list.out.contains("vmt-m03\t192.168.77.13\n"), qPrintable(list.out));
+    KD_VERIFY2(list.out.contains("vmt-m03\t192.168.77.13\n"), qPrintable(list.out));
 
     t.restart();
     CMD_OK(kubectl({"cordon", "vmt-m01", "vmt-m02"}));
     const int created = webPodsCreated();
     CMD_OK(kubectl({"delete", "pods", "-l", "app=web", "--wait=false"}));
-    QVERIFY2(webReadyOn({"vmt-m03"}, 0, 180000), qPrintable(webPods().join(',')));
+    KD_VERIFY2(webReadyOn({"vmt-m03"}, 0, 180000), qPrintable(webPods().join(',')));
     QCOMPARE(webPodsCreated() - created, 4);  // one replacement per deleted pod
     qInfo("the Deployment's pods moved to the new VM: %.1f s", t.elapsed() / 1000.0);
     CMD_OK(kubectl({"uncordon", "vmt-m01", "vmt-m02"}));
@@ -354,15 +354,15 @@ class KdctlVmE2eTest : public QObject {
     auto deleted = kdctl({"node", "delete", "vmt-m03"}, 300000);
     CMD_OK(deleted);
     qInfo("kdctl node delete (vm): %.1f s", t.elapsed() / 1000.0);
-    QVERIFY2(deleted.out.contains("node/vmt-m03 cordoned") &&
-                 deleted.out.contains("evicting pod default/web-") &&
-                 deleted.out.contains("node/vmt-m03 drained") &&
-                 deleted.out.contains("Node m03 was successfully deleted."),
-             qPrintable(deleted.out + deleted.err));
-    QVERIFY2(!deleted.err.contains("unable to drain"), qPrintable(deleted.err));
+    KD_VERIFY2(deleted.out.contains("node/vmt-m03 cordoned") &&
+                   deleted.out.contains("evicting pod default/web-") &&
+                   deleted.out.contains("node/vmt-m03 drained") &&
+                   deleted.out.contains("Node m03 was successfully deleted."),
+               qPrintable(deleted.out + deleted.err));
+    KD_VERIFY2(!deleted.err.contains("unable to drain"), qPrintable(deleted.err));
 
     QCOMPARE(kubectl({"get", "nodes", "-o", "name"}).out, QString("node/vmt-m01\nnode/vmt-m02\n"));
-    QVERIFY2(webReadyOn({"vmt-m01", "vmt-m02"}, 0, 180000), qPrintable(webPods().join(',')));
+    KD_VERIFY2(webReadyOn({"vmt-m01", "vmt-m02"}, 0, 180000), qPrintable(webPods().join(',')));
     for (const QString& uid :
          kubectl({"get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.uid}"})
              .out.split(' ')) {
@@ -372,7 +372,7 @@ class KdctlVmE2eTest : public QObject {
     QVERIFY(!QDir(profileDir() + "/nodes/m03").exists());
     QVERIFY(!qemuRuns("kubedesk-vmt-m03"));
     auto libvirt = kd::vm::LibvirtConnection::open();
-    QVERIFY2(libvirt.ok(), libvirt.status().message().c_str());
+    KD_VERIFY2(libvirt.ok(), libvirt.status().message().c_str());
     QVERIFY(!std::filesystem::exists((*libvirt)->qemuLogPath("kubedesk-vmt-m03")));
     QCOMPARE(recordedNodes(), (QJsonArray{1, 2}));
   }
@@ -381,7 +381,7 @@ class KdctlVmE2eTest : public QObject {
     CMD_OK(kdctl({"delete"}, 180000));
     QVERIFY(!QDir(profileDir()).exists());
     QCOMPARE(profileDomains(), QStringList());
-    QVERIFY2(!qemuRuns("kubedesk-vmt-"), "a qemu of the profile still runs");
+    KD_VERIFY2(!qemuRuns("kubedesk-vmt-"), "a qemu of the profile still runs");
   }
 
   void cleanupTestCase() {

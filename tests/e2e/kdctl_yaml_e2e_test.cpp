@@ -79,7 +79,7 @@ class KdctlYamlE2eTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     CMD_OK(k({"create", "namespace", kNs}));
     const QJsonObject values = trickyValues();
     QJsonObject keys;  // go-yaml orders keys naturally: a9 before a10, "_" before letters
@@ -138,7 +138,7 @@ class KdctlYamlE2eTest : public QObject {
     CMD_OK(kubectl);
     const CommandResult kdctl = kd(QStringList{"get"} + args);
     CMD_OK(kdctl);
-    QVERIFY2(kdctl.out == kubectl.out, qPrintable(firstDifference(kdctl.out, kubectl.out)));
+    KD_VERIFY2(kdctl.out == kubectl.out, qPrintable(firstDifference(kdctl.out, kubectl.out)));
   }
 
   // What kdctl printed reads back, in kubectl, as the object it was.

@@ -31,7 +31,7 @@ class KubectlE2eTest : public QObject {
   }
 
  private slots:
-  void initTestCase() { QVERIFY2(engine_.start(), qPrintable(engine_.log())); }
+  void initTestCase() { KD_VERIFY2(engine_.start(), qPrintable(engine_.log())); }
 
   void applyMultiDocumentFile() {
     auto r = k({"apply", "-f", manifest("shop.yaml")});
@@ -39,22 +39,22 @@ class KubectlE2eTest : public QObject {
     for (const char* line :
          {"namespace/shop created", "configmap/web-config created", "secret/web-secret created",
           "deployment.apps/web created", "service/web created", "cronjob.batch/report created"}) {
-      QVERIFY2(r.out.contains(line), qPrintable(r.out));
+      KD_VERIFY2(r.out.contains(line), qPrintable(r.out));
     }
   }
 
   void getInEveryFormat() {
     auto plain = k({"get", "deploy", "-n", "shop"});
     CMD_OK(plain);
-    QVERIFY2(
+    KD_VERIFY2(
         plain.out.contains(QRegularExpression("NAME\\s+READY\\s+UP-TO-DATE\\s+AVAILABLE\\s+AGE")),
         qPrintable(plain.out));
     QVERIFY(plain.out.contains(QRegularExpression("web\\s+0/2\\s+[02]\\s+0\\s+\\d+s")));
 
     auto wide = k({"get", "deploy", "web", "-n", "shop", "-o", "wide"});
     CMD_OK(wide);
-    QVERIFY2(wide.out.contains(QRegularExpression("CONTAINERS\\s+IMAGES\\s+SELECTOR")),
-             qPrintable(wide.out));
+    KD_VERIFY2(wide.out.contains(QRegularExpression("CONTAINERS\\s+IMAGES\\s+SELECTOR")),
+               qPrintable(wide.out));
     QVERIFY(wide.out.contains(QRegularExpression("httpd\\s+busybox:1.36\\s+app=web")));
 
     auto yaml = k({"get", "deploy", "web", "-n", "shop", "-o", "yaml"});
@@ -83,7 +83,7 @@ class KubectlE2eTest : public QObject {
 
     auto svc = k({"get", "svc", "web", "-n", "shop", "-o", "jsonpath={.spec.clusterIP}"});
     CMD_OK(svc);
-    QVERIFY2(svc.out.startsWith("10."), qPrintable(svc.out));
+    KD_VERIFY2(svc.out.startsWith("10."), qPrintable(svc.out));
 
     auto secret =
         k({"get", "secret", "web-secret", "-n", "shop", "-o", "jsonpath={.data.password}"});
@@ -98,7 +98,7 @@ class KubectlE2eTest : public QObject {
     edited.replace("  MODE: production\n", "");
     auto r = k({"apply", "-f", "-"}, edited);
     CMD_OK(r);
-    QVERIFY2(r.out.contains("deployment.apps/web configured"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("deployment.apps/web configured"), qPrintable(r.out));
     QVERIFY(r.out.contains("configmap/web-config configured"));
     QVERIFY(r.out.contains("service/web unchanged"));
 
@@ -107,7 +107,7 @@ class KubectlE2eTest : public QObject {
            "jsonpath={.spec.replicas} {.metadata.labels.owner} {.metadata.generation}"});
     QCOMPARE(replicas.out, QString("3 ops 2"));
     auto data = k({"get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.data}"});
-    QVERIFY2(!data.out.contains("MODE") && data.out.contains("PORT"), qPrintable(data.out));
+    KD_VERIFY2(!data.out.contains("MODE") && data.out.contains("PORT"), qPrintable(data.out));
   }
 
   void getWatchSeesAnUpdate() {
@@ -126,8 +126,8 @@ class KubectlE2eTest : public QObject {
   void describeShowsWhatKubectlShows() {
     auto r = k({"describe", "deploy", "web", "-n", "shop"});
     CMD_OK(r);
-    QVERIFY2(r.out.contains("RollingUpdateStrategy:  25% max unavailable, 25% max surge"),
-             qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("RollingUpdateStrategy:  25% max unavailable, 25% max surge"),
+               qPrintable(r.out));
     QVERIFY(r.out.contains(QRegularExpression("Readiness:\\s+http-get http://:8080/")));
     QVERIFY(r.out.contains("<set to the key 'MODE' of config map 'web-config'>"));
   }
@@ -163,26 +163,27 @@ class KubectlE2eTest : public QObject {
     QVERIFY(overwrite.exitCode != 0);  // kubectl refuses without --overwrite
     CMD_OK(k({"label", "deploy", "web", "-n", "shop", "tier-"}));
     auto shown = k({"get", "deploy", "web", "-n", "shop", "--show-labels"});
-    QVERIFY2(!shown.out.contains("tier="), qPrintable(shown.out));
+    KD_VERIFY2(!shown.out.contains("tier="), qPrintable(shown.out));
   }
 
   void explainUsesTheServedSchema() {
     auto r = k({"explain", "deployment.spec.replicas"});
     CMD_OK(r);
-    QVERIFY2(r.out.contains("FIELD: replicas <integer>"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("FIELD: replicas <integer>"), qPrintable(r.out));
     QVERIFY(r.out.contains("GROUP:      apps"));
   }
 
   void invalidManifestsAreRejectedWithTheFieldError() {
     auto r = k({"apply", "-f", manifest("invalid-deployment.yaml")});
     QCOMPARE(r.exitCode, 1);
-    QVERIFY2(r.err.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
-             qPrintable(r.err));
+    KD_VERIFY2(
+        r.err.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+        qPrintable(r.err));
     QVERIFY(r.err.contains("spec.template.spec.containers[0].image: Required value"));
     auto unknown = k({"apply", "-f", manifest("unknown-field.yaml")});
     QCOMPARE(unknown.exitCode, 1);
-    QVERIFY2(unknown.err.contains("strict decoding error: unknown field \"datta\""),
-             qPrintable(unknown.err));
+    KD_VERIFY2(unknown.err.contains("strict decoding error: unknown field \"datta\""),
+               qPrintable(unknown.err));
     QVERIFY(k({"get", "cm", "typo", "-n", "shop"}).exitCode != 0);  // nothing half-stored
   }
 
@@ -197,7 +198,7 @@ class KubectlE2eTest : public QObject {
     f.close();
     auto r = k({"create", "--raw", "/api/v1/namespaces/shop/configmaps", "-f", broken});
     QVERIFY(r.exitCode != 0);
-    QVERIFY2(r.err.contains("line 4"), qPrintable(r.err));
+    KD_VERIFY2(r.err.contains("line 4"), qPrintable(r.err));
 
     const QString big = tmp.filePath("big.json");
     QFile b(big);
@@ -211,8 +212,8 @@ class KubectlE2eTest : public QObject {
     b.close();
     auto tooBig = k({"create", "--raw", "/api/v1/namespaces/shop/configmaps", "-f", big});
     QVERIFY(tooBig.exitCode != 0);
-    QVERIFY2(tooBig.err.contains("RequestEntityTooLarge") || tooBig.err.contains("3 MiB"),
-             qPrintable(tooBig.err));
+    KD_VERIFY2(tooBig.err.contains("RequestEntityTooLarge") || tooBig.err.contains("3 MiB"),
+               qPrintable(tooBig.err));
     CMD_OK(k({"get", "ns", "shop"}));  // the engine is still serving
   }
 
@@ -242,13 +243,13 @@ class KubectlE2eTest : public QObject {
                 "jsonpath={range .items[*]}{.kind}:{.spec.replicas}{.spec.schedule}"
                 "{.spec.ports[0].nodePort}{.data.u} {end}"});
     CMD_OK(r);
-    QVERIFY2(r.out.contains("Deployment:3 ") && r.out.contains("CronJob:*/5 * * * * ") &&
-                 r.out.contains("Secret:bWU= ") &&
-                 r.out.contains(QRegularExpression("Service:3\\d{4} ")),
-             qPrintable(r.out));
+    KD_VERIFY2(r.out.contains("Deployment:3 ") && r.out.contains("CronJob:*/5 * * * * ") &&
+                   r.out.contains("Secret:bWU= ") &&
+                   r.out.contains(QRegularExpression("Service:3\\d{4} ")),
+               qPrintable(r.out));
     auto job =
         k({"get", "job", "once", "-n", "tools", "-o", "jsonpath={.spec.selector.matchLabels}"});
-    QVERIFY2(job.out.contains("batch.kubernetes.io/controller-uid"), qPrintable(job.out));
+    KD_VERIFY2(job.out.contains("batch.kubernetes.io/controller-uid"), qPrintable(job.out));
   }
 
   void generateNameAndServerDryRun() {
@@ -257,8 +258,8 @@ class KubectlE2eTest : public QObject {
         "  namespace: shop\ndata: {a: b}\n";
     auto created = k({"create", "-f", "-", "-o", "name"}, job);
     CMD_OK(created);
-    QVERIFY2(created.out.trimmed().contains(QRegularExpression("^configmap/run-[a-z0-9]{5}$")),
-             qPrintable(created.out));
+    KD_VERIFY2(created.out.trimmed().contains(QRegularExpression("^configmap/run-[a-z0-9]{5}$")),
+               qPrintable(created.out));
     auto dry = k({"create", "configmap", "ghost", "-n", "shop", "--from-literal=a=b",
                   "--dry-run=server", "-o", "jsonpath={.metadata.name}"});
     CMD_OK(dry);
@@ -307,7 +308,7 @@ class KubectlE2eTest : public QObject {
     QElapsedTimer timer;
     timer.start();
     CMD_OK(k({"delete", "cm", "owner", "-n", "shop", "--cascade=" + cascade}));
-    QVERIFY2(timer.elapsed() < 10000, "kubectl delete waited for the deletion too long");
+    KD_VERIFY2(timer.elapsed() < 10000, "kubectl delete waited for the deletion too long");
     QVERIFY(k({"get", "cm", "owner", "-n", "shop"}).exitCode != 0);
     if (dependentSurvives) {
       KD_TRY_VERIFY(
@@ -326,7 +327,7 @@ class KubectlE2eTest : public QObject {
     }
     auto all = k({"delete", "configmap", "--all", "-n", "scratch"});
     CMD_OK(all);
-    QVERIFY2(all.out.contains("configmap \"c\" deleted"), qPrintable(all.out));
+    KD_VERIFY2(all.out.contains("configmap \"c\" deleted"), qPrintable(all.out));
     CMD_OK(k({"create", "configmap", "left", "-n", "scratch", "--from-literal=k=v"}));
     QElapsedTimer timer;
     timer.start();
@@ -354,7 +355,7 @@ class KubectlE2eTest : public QObject {
     CMD_OK(engine_.kubectl({"apply", "-f", "-"}, doc, binary));
     auto get = engine_.kubectl({"get", "deploy", "web", "-n", ns, "-o", "wide"}, {}, binary);
     CMD_OK(get);
-    QVERIFY2(get.out.contains(QRegularExpression("web\\s+0/4")), qPrintable(get.out));
+    KD_VERIFY2(get.out.contains(QRegularExpression("web\\s+0/4")), qPrintable(get.out));
     auto explain = engine_.kubectl({"explain", "pods.spec.containers.image"}, {}, binary);
     CMD_OK(explain);
     QVERIFY(explain.out.contains("image <string>"));
@@ -369,13 +370,13 @@ class KubectlE2eTest : public QObject {
     CMD_OK(k({"create", "configmap", "durable", "-n", "shop", "--from-literal=k=v"}));
     engine_.kill9();
     EngineProcess again(engine_.dataDir());
-    QVERIFY2(again.start(), qPrintable(again.log()));
+    KD_VERIFY2(again.start(), qPrintable(again.log()));
     QCOMPARE(again.url(), engine_.url());  // same port: kubeconfigs stay valid
     auto r = again.kubectl({"get", "cm", "durable", "-n", "shop", "-o", "jsonpath={.data.k}"});
     CMD_OK(r);
     QCOMPARE(r.out, QString("v"));
     again.stop();
-    QVERIFY2(again.log().contains("shutting down"), qPrintable(again.log()));
+    KD_VERIFY2(again.log().contains("shutting down"), qPrintable(again.log()));
   }
 };
 

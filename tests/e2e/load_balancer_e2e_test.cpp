@@ -126,10 +126,10 @@ class LoadBalancerE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     // Pod networking on, in a node namespace of the test's own (vm/local/local_network.cpp).
     const CommandResult added = runProgram("ip", {"netns", "add", netns_});
-    QVERIFY2(added.exitCode == 0, qPrintable(added.err));
+    KD_VERIFY2(added.exitCode == 0, qPrintable(added.err));
     QVERIFY(QDir().mkpath(agent_.stateDir() + "/network"));
     QFile nodeJson(agent_.stateDir() + "/network/node.json");
     QVERIFY(nodeJson.open(QIODevice::WriteOnly));
@@ -138,22 +138,22 @@ class LoadBalancerE2eTest : public QObject {
     QVERIFY(agent_.start());
     CMD_OK(k({"apply", "-f", "-"}, kWeb));
     CMD_OK(k({"apply", "-f", "-"}, service("web", port_)));
-    QVERIFY2(waitFor([&] { return readyPods().size() == 2; }, 90000),
-             qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
+    KD_VERIFY2(waitFor([&] { return readyPods().size() == 2; }, 90000),
+               qPrintable(k({"get", "pods", "-o", "wide"}).out + agent_.log()));
     // The proxy picks from the EndpointSlice, which follows the pods' readiness.
-    QVERIFY2(waitFor(
-                 [&] {
-                   return k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
-                             "jsonpath={.items[*].endpoints[*].conditions.ready}"})
-                              .out.split(' ', Qt::SkipEmptyParts)
-                              .count("true") == 2;
-                 },
-                 30000),
-             qPrintable(k({"get", "endpointslices,pods", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"get", "endpointslices", "-l", "kubernetes.io/service-name=web",
+                               "-o", "jsonpath={.items[*].endpoints[*].conditions.ready}"})
+                                .out.split(' ', Qt::SkipEmptyParts)
+                                .count("true") == 2;
+                   },
+                   30000),
+               qPrintable(k({"get", "endpointslices,pods", "-o", "yaml"}).out));
   }
 
   void kubectlShowsTheExternalIp() {
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] { return jsonpath("web", "{.status.loadBalancer.ingress[0].ip}") == "127.0.0.1"; },
             30000),
@@ -164,9 +164,9 @@ class LoadBalancerE2eTest : public QObject {
     const QRegularExpression row("^web\\s+LoadBalancer\\s+10\\.\\S+\\s+127\\.0\\.0\\.1\\s+" +
                                      QString::number(port_) + ":3\\d{4}/TCP\\s",
                                  QRegularExpression::MultilineOption);
-    QVERIFY2(row.match(r.out).hasMatch(), qPrintable(r.out));
+    KD_VERIFY2(row.match(r.out).hasMatch(), qPrintable(r.out));
     const CommandResult events = k({"get", "events", "--field-selector=involvedObject.name=web"});
-    QVERIFY2(events.out.contains("EnsuredLoadBalancer"), qPrintable(events.out));
+    KD_VERIFY2(events.out.contains("EnsuredLoadBalancer"), qPrintable(events.out));
   }
 
   void requestsSpreadOverBothReplicas() {
@@ -175,7 +175,7 @@ class LoadBalancerE2eTest : public QObject {
     QMap<QString, int> answered;
     for (int i = 0; i < 10; ++i) {
       const QString body = get(port_);
-      QVERIFY2(pods.contains(body), qPrintable("answer " + body + "\n" + engine_.log()));
+      KD_VERIFY2(pods.contains(body), qPrintable("answer " + body + "\n" + engine_.log()));
       ++answered[body];
     }
     // Round robin: five each.
@@ -201,8 +201,8 @@ class LoadBalancerE2eTest : public QObject {
             return s->state() == QAbstractSocket::UnconnectedState;
           },
           20000));
-      QVERIFY2(reply.startsWith("HTTP/1.0 200") || reply.startsWith("HTTP/1.1 200"),
-               reply.constData());
+      KD_VERIFY2(reply.startsWith("HTTP/1.0 200") || reply.startsWith("HTTP/1.1 200"),
+                 reply.constData());
     }
   }
 
@@ -210,16 +210,16 @@ class LoadBalancerE2eTest : public QObject {
     QTcpServer holder;
     QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
     CMD_OK(k({"apply", "-f", "-"}, service("clash", holder.serverPort())));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("clash", "{.status.loadBalancer.ingress[0].ports[0].error}") ==
-                          "kubedesk.io/PortInUse";
-                 },
-                 30000),
-             qPrintable(k({"get", "svc", "clash", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("clash", "{.status.loadBalancer.ingress[0].ports[0].error}") ==
+                            "kubedesk.io/PortInUse";
+                   },
+                   30000),
+               qPrintable(k({"get", "svc", "clash", "-o", "yaml"}).out));
     const CommandResult events =
         k({"get", "events", "--field-selector=involvedObject.name=clash,type=Warning"});
-    QVERIFY2(
+    KD_VERIFY2(
         events.out.contains("SyncLoadBalancerFailed") && events.out.contains("is already in use"),
         qPrintable(events.out));
     CMD_OK(k({"delete", "svc", "clash"}));
@@ -227,17 +227,17 @@ class LoadBalancerE2eTest : public QObject {
 
   void switchingToClusterIpClosesThePort() {
     CMD_OK(k({"patch", "svc", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"}));
-    QVERIFY2(waitFor([&] { return refused(port_); }, 30000), "the port is still open");
-    QVERIFY2(
+    KD_VERIFY2(waitFor([&] { return refused(port_); }, 30000), "the port is still open");
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("web", "{.status.loadBalancer.ingress}").isEmpty(); }, 30000),
         qPrintable(k({"get", "svc", "web", "-o", "yaml"}).out));
     const CommandResult r = k({"get", "svc", "web"});
-    QVERIFY2(QRegularExpression("^web\\s+ClusterIP\\s+10\\.\\S+\\s+<none>\\s+" +
-                                    QString::number(port_) + "/TCP\\s",
-                                QRegularExpression::MultilineOption)
-                 .match(r.out)
-                 .hasMatch(),
-             qPrintable(r.out));
+    KD_VERIFY2(QRegularExpression("^web\\s+ClusterIP\\s+10\\.\\S+\\s+<none>\\s+" +
+                                      QString::number(port_) + "/TCP\\s",
+                                  QRegularExpression::MultilineOption)
+                   .match(r.out)
+                   .hasMatch(),
+               qPrintable(r.out));
   }
 
   void cleanupTestCase() {
@@ -248,7 +248,7 @@ class LoadBalancerE2eTest : public QObject {
     const QStringList left = agent_.cleanUp();
     agent_.stop();
     runProgram("ip", {"netns", "del", netns_});
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

@@ -48,13 +48,13 @@ class NodeAuthorizationE2eTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     auto made = engine_.kubectl({"apply", "-f", "-"}, kObjects);
-    QVERIFY2(made.exitCode == 0, qPrintable(made.err + made.out));
+    KD_VERIFY2(made.exitCode == 0, qPrintable(made.err + made.out));
     n1Kubeconfig_ = tmp_.filePath("n1.kubeconfig");
     kd::Status s = kd::client::writeNodeKubeconfig(engine_.kubeconfig().toStdString(), "n1",
                                                    n1Kubeconfig_.toStdString());
-    QVERIFY2(s.isOk(), s.message().c_str());
+    KD_VERIFY2(s.isOk(), s.message().c_str());
   }
 
   void nodeKubeconfigHoldsATokenAndNoCertificate() {
@@ -62,7 +62,7 @@ class NodeAuthorizationE2eTest : public QObject {
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(int(f.permissions() & (QFile::ReadGroup | QFile::ReadOther)), 0);
     const QByteArray text = f.readAll();
-    QVERIFY2(text.contains("token: kdn.n1."), text.constData());
+    KD_VERIFY2(text.contains("token: kdn.n1."), text.constData());
     QVERIFY(!text.contains("client-key-data"));
   }
 
@@ -135,34 +135,34 @@ class NodeAuthorizationE2eTest : public QObject {
     QFETCH(QString, expected);
     auto r = asNode(args, "{}");
     if (expected.isEmpty()) {
-      QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+      KD_VERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
     } else {
-      QVERIFY2(r.exitCode != 0, qPrintable("allowed: " + r.out));
-      QVERIFY2(r.err.contains(expected), qPrintable(r.err));
+      KD_VERIFY2(r.exitCode != 0, qPrintable("allowed: " + r.out));
+      KD_VERIFY2(r.err.contains(expected), qPrintable(r.err));
     }
   }
 
   void leasesOnlyUnderItsOwnName() {
     auto own = asNode({"create", "-f", "-"}, QString(kLease).arg("n1").toUtf8());
-    QVERIFY2(own.exitCode == 0, qPrintable(own.err + own.out));
+    KD_VERIFY2(own.exitCode == 0, qPrintable(own.err + own.out));
     auto other = asNode({"create", "-f", "-"}, QString(kLease).arg("n2").toUtf8());
-    QVERIFY2(other.exitCode != 0, qPrintable(other.out));
-    QVERIFY2(other.err.contains("can only access node lease with the same name as the node"),
-             qPrintable(other.err));
+    KD_VERIFY2(other.exitCode != 0, qPrintable(other.out));
+    KD_VERIFY2(other.err.contains("can only access node lease with the same name as the node"),
+               qPrintable(other.err));
   }
 
   void deletingItsOwnPodWorks() {
     auto r = asNode({"delete", "pod", "web", "--grace-period=0", "--force"});
-    QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+    KD_VERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
   }
 
   void aTokenFromAnotherEngineIsRejected() {
     EngineProcess stranger;
-    QVERIFY2(stranger.start(), qPrintable(stranger.log()));
+    KD_VERIFY2(stranger.start(), qPrintable(stranger.log()));
     const QString foreign = tmp_.filePath("foreign.kubeconfig");
     kd::Status s = kd::client::writeNodeKubeconfig(stranger.kubeconfig().toStdString(), "n1",
                                                    foreign.toStdString());
-    QVERIFY2(s.isOk(), s.message().c_str());
+    KD_VERIFY2(s.isOk(), s.message().c_str());
     QFile f(foreign);
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QByteArray text = f.readAll();
@@ -171,11 +171,11 @@ class NodeAuthorizationE2eTest : public QObject {
     const QString token =
         QString::fromUtf8(text.mid(at + 7, text.indexOf('\n', at) - at - 7)).trimmed();
     auto r = engine_.kubectl({"--kubeconfig", n1Kubeconfig_, "--token", token, "get", "nodes"});
-    QVERIFY2(r.exitCode != 0, qPrintable(r.out));
-    QVERIFY2(r.err.contains("You must be logged in to the server"), qPrintable(r.err));
+    KD_VERIFY2(r.exitCode != 0, qPrintable(r.out));
+    KD_VERIFY2(r.err.contains("You must be logged in to the server"), qPrintable(r.err));
     auto forged = engine_.kubectl({"--kubeconfig", n1Kubeconfig_, "--token",
                                    token.left(token.lastIndexOf('.')) + ".00", "get", "nodes"});
-    QVERIFY2(forged.err.contains("You must be logged in to the server"), qPrintable(forged.err));
+    KD_VERIFY2(forged.err.contains("You must be logged in to the server"), qPrintable(forged.err));
   }
 };
 

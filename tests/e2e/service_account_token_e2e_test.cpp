@@ -67,17 +67,17 @@ class ServiceAccountTokenE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
-    QVERIFY2(agent_.start(), qPrintable(agent_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(agent_.start(), qPrintable(agent_.log()));
     CMD_OK(k({"apply", "-f", "-"}, busyboxPod("box", "n1", "Always", {"sleep", "3600"})));
-    QVERIFY2(waitFor([&] { return jsonpath("box", ".status.phase") == "Running"; }, 60000),
-             qPrintable(k({"describe", "pod", "box"}).out + agent_.log()));
+    KD_VERIFY2(waitFor([&] { return jsonpath("box", ".status.phase") == "Running"; }, 60000),
+               qPrintable(k({"describe", "pod", "box"}).out + agent_.log()));
   }
 
   void podGetsKubeApiServersVolume() {
     const QString volume = jsonpath("box", ".spec.volumes[0].name");
-    QVERIFY2(QRegularExpression("^kube-api-access-[a-z0-9]{5}$").match(volume).hasMatch(),
-             qPrintable(volume));
+    KD_VERIFY2(QRegularExpression("^kube-api-access-[a-z0-9]{5}$").match(volume).hasMatch(),
+               qPrintable(volume));
     QCOMPARE(jsonpath("box", ".spec.volumes[0].projected.sources[0].serviceAccountToken"),
              QString("{\"expirationSeconds\":3607,\"path\":\"token\"}"));
     QCOMPARE(jsonpath("box", ".spec.containers[0].volumeMounts[0]"),
@@ -112,13 +112,13 @@ class ServiceAccountTokenE2eTest : public QObject {
     QVERIFY(!podToken_.isEmpty());
     const auto pods = withToken(podToken_, {"get", "pods"});
     QCOMPARE(pods.exitCode, 1);
-    QVERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
+    KD_VERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
     const auto discovery = withToken(podToken_, {"api-resources", "--api-group="});
     CMD_OK(discovery);
     QVERIFY(discovery.out.contains("serviceaccounts"));
     const auto forged = withToken(podToken_.left(podToken_.size() - 2) + "xx", {"get", "pods"});
     QCOMPARE(forged.exitCode, 1);
-    QVERIFY2(forged.err.contains("Unauthorized"), qPrintable(forged.err));
+    KD_VERIFY2(forged.err.contains("Unauthorized"), qPrintable(forged.err));
   }
 
   void kubectlCreateToken() {
@@ -126,7 +126,7 @@ class ServiceAccountTokenE2eTest : public QObject {
     CMD_OK(made);
     const QString token = made.out.trimmed();
     const auto pods = withToken(token, {"get", "pods"});
-    QVERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
+    KD_VERIFY2(pods.err.contains(kForbiddenAsDefault), qPrintable(pods.err));
 
     const auto twenty = k({"create", "token", "default", "--duration", "20m", "--audience", "vault",
                            "--bound-object-kind", "Pod", "--bound-object-name", "box"});
@@ -139,24 +139,25 @@ class ServiceAccountTokenE2eTest : public QObject {
 
     const auto missing = k({"create", "token", "nobody"});
     QCOMPARE(missing.exitCode, 1);
-    QVERIFY2(missing.err.contains("serviceaccounts \"nobody\" not found"), qPrintable(missing.err));
+    KD_VERIFY2(missing.err.contains("serviceaccounts \"nobody\" not found"),
+               qPrintable(missing.err));
   }
 
   void nodeAsksOnlyForItsOwnPods() {
     const QString n2 = tmp_.filePath("n2.kubeconfig");
     kd::Status s =
         kd::client::writeNodeKubeconfig(engine_.kubeconfig().toStdString(), "n2", n2.toStdString());
-    QVERIFY2(s.isOk(), s.message().c_str());
+    KD_VERIFY2(s.isOk(), s.message().c_str());
     const auto other = k({"--kubeconfig", n2, "create", "token", "default", "--bound-object-kind",
                           "Pod", "--bound-object-name", "box"});
     QCOMPARE(other.exitCode, 1);
-    QVERIFY2(
+    KD_VERIFY2(
         other.err.contains("node requested token bound to a pod scheduled on a different node"),
         qPrintable(other.err));
     const auto unbound = k({"--kubeconfig", n2, "create", "token", "default"});
     QCOMPARE(unbound.exitCode, 1);
-    QVERIFY2(unbound.err.contains("node requested token not bound to a pod"),
-             qPrintable(unbound.err));
+    KD_VERIFY2(unbound.err.contains("node requested token not bound to a pod"),
+               qPrintable(unbound.err));
   }
 
   void automountFalseGivesNoVolume() {
@@ -171,7 +172,7 @@ class ServiceAccountTokenE2eTest : public QObject {
     CMD_OK(k({"delete", "pod", "box", "--timeout=60s"}));
     const auto pods = withToken(podToken_, {"get", "pods"});
     QCOMPARE(pods.exitCode, 1);
-    QVERIFY2(pods.err.contains("Unauthorized"), qPrintable(pods.err));
+    KD_VERIFY2(pods.err.contains("Unauthorized"), qPrintable(pods.err));
   }
 
   void cleanupTestCase() {

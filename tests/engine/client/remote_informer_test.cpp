@@ -74,7 +74,7 @@ class RemoteInformerTest : public QObject {
  private:
   void kubectlOk(const QStringList& args) {
     auto r = engine_->kubectl(args);
-    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    KD_VERIFY2(r.exitCode == 0, qPrintable(r.err));
   }
   std::unique_ptr<RemoteInformer> informer(RemoteInformerOptions options = {}) {
     return std::make_unique<RemoteInformer>(*client_, configMaps(), options);
@@ -94,13 +94,13 @@ class RemoteInformerTest : public QObject {
 
 void RemoteInformerTest::initTestCase() {
   engine_ = std::make_unique<EngineProcess>();
-  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+  KD_VERIFY2(engine_->start(), qPrintable(engine_->log()));
   auto access = kd::client::loadClusterAccess(engine_->kubeconfig().toStdString(), "");
-  QVERIFY2(access.ok(), access.status().message().c_str());
+  KD_VERIFY2(access.ok(), access.status().message().c_str());
   kd::client::ClientOptions options;
   options.connectTimeout = 2000ms;
   auto client = ApiClient::create(*access, options);
-  QVERIFY2(client.ok(), client.status().message().c_str());
+  KD_VERIFY2(client.ok(), client.status().message().c_str());
   client_ = std::move(*client);
   kubectlOk({"create", "namespace", "inf-a"});
   kubectlOk({"create", "namespace", "inf-b"});
@@ -182,8 +182,8 @@ void RemoteInformerTest::relistsAfterCompaction() {
   QProcess sqlite;
   sqlite.start("sqlite3", {db, sql});
   QVERIFY(sqlite.waitForFinished(10000));
-  QVERIFY2(sqlite.exitCode() == 0, sqlite.readAllStandardError().constData());
-  QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+  KD_VERIFY2(sqlite.exitCode() == 0, sqlite.readAllStandardError().constData());
+  KD_VERIFY2(engine_->start(), qPrintable(engine_->log()));
 
   QTRY_VERIFY_WITH_TIMEOUT(inf->listCount() == 2, 20000);
   KD_TRY_VERIFY(log.contains("DELETE inf-a/gone-soon"));
@@ -213,7 +213,7 @@ void RemoteInformerTest::stopSilencesHandlers() {
   timer.start();
   inf->stop();
   stopped = true;
-  QVERIFY2(timer.elapsed() < 2000, "stop() waited for the watch to end on its own");
+  KD_VERIFY2(timer.elapsed() < 2000, "stop() waited for the watch to end on its own");
   kubectlOk({"-n", "inf-a", "create", "configmap", "after-stop"});
   QTest::qWait(500);
   QVERIFY(!lateCall);
@@ -303,7 +303,7 @@ void RemoteInformerTest::boundKeepsTheNewest() {
   // kube-root-ca.crt, created with the namespace, is the oldest change and is forgotten.
   QCOMPARE(inf->list().size(), size_t{3});
   for (const char* kept : {"inf-bound/b-2", "inf-bound/b-3", "inf-bound/b-4"})
-    QVERIFY2(inf->get(kept), kept);
+    KD_VERIFY2(inf->get(kept), kept);
   kubectlOk({"-n", "inf-bound", "create", "configmap", "b-5"});
   KD_TRY_VERIFY(log.contains("DELETE inf-bound/b-2"));
   QVERIFY(inf->get("inf-bound/b-5"));

@@ -49,7 +49,7 @@ class MetricsE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
     const QList<QPair<QString, QStringList>> pods = {{"busy", {"sh", "-c", "while :; do :; done"}},
                                                      {"idle", {"sleep", "3600"}}};
@@ -57,39 +57,39 @@ class MetricsE2eTest : public QObject {
       CMD_OK(k({"apply", "-f", "-"}, labelled(busyboxPod(name, "n1", "Never", command), name)));
     }
     for (const auto& [name, command] : pods) {
-      QVERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000),
-               qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agent_.log()));
+      KD_VERIFY2(waitFor([&] { return phase(name) == "Running"; }, 60000),
+                 qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agent_.log()));
     }
   }
 
   void metricsApiIsDiscovered() {
     auto r = k({"api-resources", "--api-group=metrics.k8s.io", "--no-headers"});
     CMD_OK(r);
-    QVERIFY2(QRegularExpression("^nodes\\s+metrics.k8s.io/v1beta1\\s+false\\s+NodeMetrics",
-                                QRegularExpression::MultilineOption)
-                 .match(r.out)
-                 .hasMatch(),
-             qPrintable(r.out));
-    QVERIFY2(QRegularExpression("^pods\\s+metrics.k8s.io/v1beta1\\s+true\\s+PodMetrics",
-                                QRegularExpression::MultilineOption)
-                 .match(r.out)
-                 .hasMatch(),
-             qPrintable(r.out));
+    KD_VERIFY2(QRegularExpression("^nodes\\s+metrics.k8s.io/v1beta1\\s+false\\s+NodeMetrics",
+                                  QRegularExpression::MultilineOption)
+                   .match(r.out)
+                   .hasMatch(),
+               qPrintable(r.out));
+    KD_VERIFY2(QRegularExpression("^pods\\s+metrics.k8s.io/v1beta1\\s+true\\s+PodMetrics",
+                                  QRegularExpression::MultilineOption)
+                   .match(r.out)
+                   .hasMatch(),
+               qPrintable(r.out));
   }
 
   void topPodsShowsTheBusyPodBusy() {
     CommandResult r;
     // A rate needs two readings, and the busy loop a moment to be measured.
-    QVERIFY2(waitFor(
-                 [&] {
-                   r = k({"top", "pods", "--no-headers"});
-                   return millicores(r.out, "busy") > 200 && millicores(r.out, "idle") >= 0;
-                 },
-                 30000),
-             qPrintable(r.out + r.err + agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     r = k({"top", "pods", "--no-headers"});
+                     return millicores(r.out, "busy") > 200 && millicores(r.out, "idle") >= 0;
+                   },
+                   30000),
+               qPrintable(r.out + r.err + agent_.log()));
     qInfo().noquote() << "kubectl top pods:\n" + r.out;
-    QVERIFY2(millicores(r.out, "idle") < 50, qPrintable(r.out));
-    QVERIFY2(
+    KD_VERIFY2(millicores(r.out, "idle") < 50, qPrintable(r.out));
+    KD_VERIFY2(
         QRegularExpression("^busy\\s+\\d+m\\s+\\d+Mi\\s*$", QRegularExpression::MultilineOption)
             .match(r.out)
             .hasMatch(),
@@ -100,10 +100,10 @@ class MetricsE2eTest : public QObject {
     const QJsonObject metrics = QJsonDocument::fromJson(raw.out.toUtf8()).object();
     QCOMPARE(metrics["kind"].toString(), QString("PodMetrics"));
     const QJsonObject usage = metrics["containers"].toArray()[0].toObject()["usage"].toObject();
-    QVERIFY2(QRegularExpression("^[1-9]\\d*Ki$").match(usage["memory"].toString()).hasMatch(),
-             qPrintable(raw.out));
-    QVERIFY2(QRegularExpression("^\\d+[num]?$").match(usage["cpu"].toString()).hasMatch(),
-             qPrintable(raw.out));
+    KD_VERIFY2(QRegularExpression("^[1-9]\\d*Ki$").match(usage["memory"].toString()).hasMatch(),
+               qPrintable(raw.out));
+    KD_VERIFY2(QRegularExpression("^\\d+[num]?$").match(usage["cpu"].toString()).hasMatch(),
+               qPrintable(raw.out));
     QCOMPARE(metrics["metadata"].toObject()["labels"].toObject()["app"].toString(),
              QString("idle"));
   }
@@ -111,32 +111,33 @@ class MetricsE2eTest : public QObject {
   void topPodSelectsByLabel() {
     auto r = k({"top", "pod", "-l", "app=idle"});
     CMD_OK(r);
-    QVERIFY2(r.out.startsWith("NAME"), qPrintable(r.out));
-    QVERIFY2(r.out.contains(QRegularExpression("^idle\\s", QRegularExpression::MultilineOption)),
-             qPrintable(r.out));
-    QVERIFY2(!r.out.contains("busy"), qPrintable(r.out));
+    KD_VERIFY2(r.out.startsWith("NAME"), qPrintable(r.out));
+    KD_VERIFY2(r.out.contains(QRegularExpression("^idle\\s", QRegularExpression::MultilineOption)),
+               qPrintable(r.out));
+    KD_VERIFY2(!r.out.contains("busy"), qPrintable(r.out));
   }
 
   void topNodesShowsUsageAndPercentages() {
     CommandResult r;
-    QVERIFY2(waitFor(
-                 [&] {
-                   r = k({"top", "nodes"});
-                   return r.exitCode == 0;
-                 },
-                 10000),
-             qPrintable(r.out + r.err));
-    QVERIFY2(QRegularExpression(
-                 "^NAME\\s+CPU\\(cores\\)\\s+CPU\\(?%\\)?\\s+MEMORY\\(bytes\\)\\s+MEMORY\\(?%\\)?")
-                 .match(r.out)
-                 .hasMatch(),
-             qPrintable(r.out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     r = k({"top", "nodes"});
+                     return r.exitCode == 0;
+                   },
+                   10000),
+               qPrintable(r.out + r.err));
+    KD_VERIFY2(
+        QRegularExpression(
+            "^NAME\\s+CPU\\(cores\\)\\s+CPU\\(?%\\)?\\s+MEMORY\\(bytes\\)\\s+MEMORY\\(?%\\)?")
+            .match(r.out)
+            .hasMatch(),
+        qPrintable(r.out));
     qInfo().noquote() << "kubectl top nodes:\n" + r.out;
     const auto row = QRegularExpression("^n1\\s+(\\d+)m\\s+(\\d+)%\\s+(\\d+)Mi\\s+(\\d+)%\\s*$",
                                         QRegularExpression::MultilineOption)
                          .match(r.out);
-    QVERIFY2(row.hasMatch(), qPrintable(r.out));
-    QVERIFY2(row.captured(1).toInt() > 200, qPrintable(r.out));  // the busy pod runs here
+    KD_VERIFY2(row.hasMatch(), qPrintable(r.out));
+    KD_VERIFY2(row.captured(1).toInt() > 200, qPrintable(r.out));  // the busy pod runs here
   }
 
   void unknownNamesAreNotFound_data() {
@@ -159,7 +160,7 @@ class MetricsE2eTest : public QObject {
     QFETCH(QString, message);
     auto r = k({"get", "--raw", path});
     QVERIFY(r.exitCode != 0);
-    QVERIFY2(r.err.contains("NotFound") && r.err.contains(message), qPrintable(r.err));
+    KD_VERIFY2(r.err.contains("NotFound") && r.err.contains(message), qPrintable(r.err));
   }
 
   void historyGrows_data() {
@@ -170,8 +171,8 @@ class MetricsE2eTest : public QObject {
   void historyGrows() {
     QFETCH(QString, query);
     const int before = historyLength(query);
-    QVERIFY2(before > 0,
-             qPrintable(k({"get", "--raw", "/kubedesk/v1/metrics/history?" + query}).err));
+    KD_VERIFY2(before > 0,
+               qPrintable(k({"get", "--raw", "/kubedesk/v1/metrics/history?" + query}).err));
     QVERIFY(waitFor([&] { return historyLength(query) >= before + 2; }, 10000));
     auto r = k({"get", "--raw", "/kubedesk/v1/metrics/history?" + query});
     const QJsonArray points = QJsonDocument::fromJson(r.out.toUtf8()).object()["points"].toArray();
@@ -184,7 +185,7 @@ class MetricsE2eTest : public QObject {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

@@ -67,6 +67,17 @@ class NodeAgentTest : public QObject {
     return k({"get", kind, name, "-o", "jsonpath=" + path}).out.trimmed();
   }
   QString agentLog() { return agent_.log(); }
+  // What a failed check on `selector`'s objects should show: their YAML, their events and the
+  // end of the agent's and the engine's logs.
+  QString story(const QStringList& what) {
+    const auto tail = [](const QString& log) {
+      const QStringList lines = log.split('\n');
+      return lines.mid(std::max<qsizetype>(0, lines.size() - 80)).join('\n');
+    };
+    return k(QStringList{"get"} + what + QStringList{"-o", "yaml"}).out +
+           k({"get", "events", "--sort-by=.lastTimestamp"}).out + "\n--- agent\n" +
+           tail(agentLog()) + "\n--- engine\n" + tail(engine_.log());
+  }
   bool waitRunning(const QString& pod) {
     return waitFor([&] { return jsonpath("pod", pod, "{.status.phase}") == "Running"; }, 30000);
   }
@@ -81,16 +92,16 @@ class NodeAgentTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
   }
 
   void nodeGoesReady() {
     const QString ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
-    QVERIFY2(waitFor([&] { return jsonpath("node", "n1", ready) == "True"; }, 30000),
-             qPrintable(agentLog()));
+    KD_VERIFY2(waitFor([&] { return jsonpath("node", "n1", ready) == "True"; }, 30000),
+               qPrintable(agentLog()));
     auto nodes = k({"get", "nodes"});
-    QVERIFY2(nodes.out.contains(QRegularExpression("n1\\s+Ready")), qPrintable(nodes.out));
+    KD_VERIFY2(nodes.out.contains(QRegularExpression("n1\\s+Ready")), qPrintable(nodes.out));
     QCOMPARE(jsonpath("node", "n1", "{.status.capacity.pods}"), QString("110"));
     QVERIFY(waitFor(
         [&] {
@@ -101,13 +112,13 @@ class NodeAgentTest : public QObject {
 
   // status.images as the kubelet reports it, and kdctl's image and node lists read from it.
   void nodeReportsItsImagesAndKdctlListsThem() {
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("node", "n1", "{.status.images[*].names}")
-                       .contains("\"docker.io/library/busybox:latest\"");
-                 },
-                 30000),
-             qPrintable(jsonpath("node", "n1", "{.status.images}")));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("node", "n1", "{.status.images[*].names}")
+                         .contains("\"docker.io/library/busybox:latest\"");
+                   },
+                   30000),
+               qPrintable(jsonpath("node", "n1", "{.status.images}")));
     QVERIFY(jsonpath("node", "n1", "{.status.images[0].names[0]}")
                 .startsWith("docker.io/library/busybox@sha256:"));
     QVERIFY(jsonpath("node", "n1", "{.status.images[0].sizeBytes}").toLongLong() > 100000);
@@ -117,18 +128,18 @@ class NodeAgentTest : public QObject {
     const QString kdctl = KD_BINARY_DIR "/bin/kdctl";
     auto images = runWithEnvironment(kdctl, {"image", "ls"}, env);
     QCOMPARE(images.exitCode, 0);
-    QVERIFY2(images.out.split('\n').contains("docker.io/library/busybox:latest"),
-             qPrintable(images.out));
+    KD_VERIFY2(images.out.split('\n').contains("docker.io/library/busybox:latest"),
+               qPrintable(images.out));
     auto table = runWithEnvironment(kdctl, {"image", "ls", "--format", "table"}, env);
     QCOMPARE(table.exitCode, 0);
-    QVERIFY2(
+    KD_VERIFY2(
         table.out.startsWith("IMAGE") &&
             table.out.contains(QRegularExpression(
                 "docker.io/library/busybox\\s+latest\\s+[0-9a-f]{12}\\s+[0-9.]+[kM]B\\s+1\\n")),
         qPrintable(table.out));
     auto wrong = runWithEnvironment(kdctl, {"image", "rmi"}, env);
     QCOMPARE(wrong.exitCode, 1);
-    QVERIFY2(wrong.err.contains("unknown command \"rmi\""), qPrintable(wrong.err));
+    KD_VERIFY2(wrong.err.contains("unknown command \"rmi\""), qPrintable(wrong.err));
 
     auto nodes = runWithEnvironment(kdctl, {"node", "list"}, env);
     QCOMPARE(nodes.exitCode, 0);
@@ -141,7 +152,7 @@ class NodeAgentTest : public QObject {
   void failingContainerEndsThePodFailed() {
     CMD_OK(k({"apply", "-f", "-"}, podManifest("fails", "Never", "busybox",
                                                {"sh", "-c", "echo hello; sleep 1; exit 3"})));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("pod", "fails", "{.status.phase}") == "Failed"; }, 30000),
         qPrintable(k({"get", "pod", "fails", "-o", "yaml"}).out + agentLog()));
     const QString t = "{.status.containerStatuses[0].state.terminated.";
@@ -154,37 +165,37 @@ class NodeAgentTest : public QObject {
     // The container's output is in its CRI log.
     const QString uid = jsonpath("pod", "fails", "{.metadata.uid}");
     QFile log(agent_.stateDir() + "/logs/default_fails_" + uid + "/main/0.log");
-    QVERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
+    KD_VERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
     QVERIFY(QString::fromUtf8(log.readAll())
                 .contains(QRegularExpression("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z "
                                              "stdout F hello$",
                                              QRegularExpression::MultilineOption)));
     auto events = k({"get", "events", "--field-selector", "involvedObject.name=fails"});
     for (const char* reason : {"Pulled", "Created", "Started"}) {
-      QVERIFY2(events.out.contains(reason), qPrintable(events.out));
+      KD_VERIFY2(events.out.contains(reason), qPrintable(events.out));
     }
   }
 
   void runningPodIsReadyAndDeletesGracefully() {
     CMD_OK(
         k({"apply", "-f", "-"}, podManifest("sleeper", "Always", "busybox", {"sleep", "3600"}, 2)));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("pod", "sleeper",
-                                   "{.status.conditions[?(@.type==\"Ready\")].status}") == "True";
-                 },
-                 30000),
-             qPrintable(k({"get", "pod", "sleeper", "-o", "yaml"}).out + agentLog()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("pod", "sleeper",
+                                     "{.status.conditions[?(@.type==\"Ready\")].status}") == "True";
+                   },
+                   30000),
+               qPrintable(k({"get", "pod", "sleeper", "-o", "yaml"}).out + agentLog()));
     QCOMPARE(jsonpath("pod", "sleeper", "{.status.phase}"), QString("Running"));
     QVERIFY(!jsonpath("pod", "sleeper", "{.status.containerStatuses[0].state.running.startedAt}")
                  .isEmpty());
     const QString id =
         jsonpath("pod", "sleeper", "{.status.containerStatuses[0].containerID}").mid(7);
-    QVERIFY2(ourContainers().contains(id), qPrintable(ourContainers().join(',')));
+    KD_VERIFY2(ourContainers().contains(id), qPrintable(ourContainers().join(',')));
     QElapsedTimer t;
     t.start();
     CMD_OK(k({"delete", "pod", "sleeper", "--grace-period=2", "--timeout=30s"}));
-    QVERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed())));
+    KD_VERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed())));
     QVERIFY(t.elapsed() >= 1500);  // sleep as PID 1 ignores SIGTERM: the grace period runs out
     QVERIFY(!ourContainers().contains(id));
     QVERIFY(k({"get", "pod", "sleeper"}).exitCode != 0);
@@ -194,20 +205,20 @@ class NodeAgentTest : public QObject {
     CMD_OK(k({"apply", "-f", "-"},
              podManifest("crasher", "OnFailure", "busybox", {"sh", "-c", "exit 1"})));
     const QString s = "{.status.containerStatuses[0].";
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("pod", "crasher", s + "restartCount}").toInt() >= 2 &&
-                          jsonpath("pod", "crasher", s + "state.waiting.reason}") ==
-                              "CrashLoopBackOff";
-                 },
-                 40000),
-             qPrintable(k({"get", "pod", "crasher", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("pod", "crasher", s + "restartCount}").toInt() >= 2 &&
+                            jsonpath("pod", "crasher", s + "state.waiting.reason}") ==
+                                "CrashLoopBackOff";
+                   },
+                   40000),
+               qPrintable(k({"get", "pod", "crasher", "-o", "yaml"}).out));
     QCOMPARE(jsonpath("pod", "crasher", s + "lastState.terminated.exitCode}"), QString("1"));
     QVERIFY(jsonpath("pod", "crasher", s + "state.waiting.message}")
                 .startsWith("back-off 20s restarting failed container=main pod=crasher_default("));
     QCOMPARE(jsonpath("pod", "crasher", "{.status.phase}"), QString("Running"));
     auto get = k({"get", "pod", "crasher"});
-    QVERIFY2(get.out.contains("CrashLoopBackOff"), qPrintable(get.out));
+    KD_VERIFY2(get.out.contains("CrashLoopBackOff"), qPrintable(get.out));
   }
 
   void missingImageBacksOff() {
@@ -222,23 +233,23 @@ class NodeAgentTest : public QObject {
           return r == "ImagePullBackOff";
         },
         20000));
-    QVERIFY2(seen.contains("ErrImagePull") || seen.first() == "ImagePullBackOff",
-             qPrintable(seen.join(',')));
+    KD_VERIFY2(seen.contains("ErrImagePull") || seen.first() == "ImagePullBackOff",
+               qPrintable(seen.join(',')));
     QCOMPARE(jsonpath("pod", "noimage", "{.status.phase}"), QString("Pending"));
     auto events = k({"get", "events", "--field-selector", "involvedObject.name=noimage"});
-    QVERIFY2(events.out.contains("kubedesk.invalid/nothing:1"), qPrintable(events.out));
+    KD_VERIFY2(events.out.contains("kubedesk.invalid/nothing:1"), qPrintable(events.out));
   }
 
   void missingExecutableIsAStartError() {
     CMD_OK(k({"apply", "-f", "-"}, podManifest("nocmd", "Never", "busybox", {"/no/such"})));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("pod", "nocmd", "{.status.phase}") == "Failed"; }, 30000),
         qPrintable(k({"get", "pod", "nocmd", "-o", "yaml"}).out));
     const QString t = "{.status.containerStatuses[0].state.terminated.";
     QCOMPARE(jsonpath("pod", "nocmd", t + "reason}"), QString("StartError"));
     QCOMPARE(jsonpath("pod", "nocmd", t + "exitCode}"), QString("128"));
-    QVERIFY2(jsonpath("pod", "nocmd", t + "message}").contains("/no/such"),
-             qPrintable(jsonpath("pod", "nocmd", t + "message}")));
+    KD_VERIFY2(jsonpath("pod", "nocmd", t + "message}").contains("/no/such"),
+               qPrintable(jsonpath("pod", "nocmd", t + "message}")));
   }
 
   void configAndSecretReachTheContainer() {
@@ -266,18 +277,18 @@ class NodeAgentTest : public QObject {
         "  - {name: s, secret: {secretName: sec, items: [{key: password, path: pw}]}}\n"
         "  - {name: e, emptyDir: {}}\n";
     CMD_OK(k({"apply", "-f", "-"}, pod));
-    QVERIFY2(waitRunning("configured"),
-             qPrintable(jsonpath("pod", "configured", "{.status}") + agentLog()));
+    KD_VERIFY2(waitRunning("configured"),
+               qPrintable(jsonpath("pod", "configured", "{.status}") + agentLog()));
     const QStringList expected = {"GREETING=hello-cfg PASS=s3cret CFG_COLOR=blue APP=demo MEM=64",
                                   "hello-cfgs3cret", "scratch", "ARG=configured"};
-    QVERIFY2(waitFor(
-                 [&] {
-                   const QString log = containerLog("configured");
-                   return std::all_of(expected.begin(), expected.end(),
-                                      [&](const QString& e) { return log.contains(e); });
-                 },
-                 10000),
-             qPrintable(containerLog("configured")));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     const QString log = containerLog("configured");
+                     return std::all_of(expected.begin(), expected.end(),
+                                        [&](const QString& e) { return log.contains(e); });
+                   },
+                   10000),
+               qPrintable(containerLog("configured")));
     // An update of the ConfigMap reaches the mounted file within the sync period.
     const QString uid = jsonpath("pod", "configured", "{.metadata.uid}");
     CMD_OK(k({"patch", "configmap", "cfg", "-p", "{\"data\": {\"greeting\": \"hi-again\"}}"}));
@@ -308,9 +319,9 @@ class NodeAgentTest : public QObject {
     CMD_OK(k({"apply", "-f", "-"}, manifest("share-a", "configMap: {name: shared}")));
     CMD_OK(k({"apply", "-f", "-"},
              manifest("share-b", "projected: {sources: [{configMap: {name: shared}}]}")));
-    QVERIFY2(waitRunning("share-a") && waitRunning("share-b"), qPrintable(agentLog()));
+    KD_VERIFY2(waitRunning("share-a") && waitRunning("share-b"), qPrintable(agentLog()));
     const QString watching = "watching configmaps default/shared\n";
-    QVERIFY2(agentLog().count(watching) == 1, qPrintable(agentLog()));
+    KD_VERIFY2(agentLog().count(watching) == 1, qPrintable(agentLog()));
 
     auto file = [&](const QString& pod) {
       QFile f(agent_.stateDir() + "/pods/" + jsonpath("pod", pod, "{.metadata.uid}") +
@@ -320,16 +331,16 @@ class NodeAgentTest : public QObject {
     QCOMPARE(file("share-a"), QString("one"));
     QCOMPARE(file("share-b"), QString("one"));
     CMD_OK(k({"patch", "configmap", "shared", "-p", "{\"data\": {\"v\": \"two\"}}"}));
-    QVERIFY2(waitFor([&] { return file("share-a") == "two" && file("share-b") == "two"; }, 10000),
-             qPrintable(file("share-a") + " " + file("share-b")));
+    KD_VERIFY2(waitFor([&] { return file("share-a") == "two" && file("share-b") == "two"; }, 10000),
+               qPrintable(file("share-a") + " " + file("share-b")));
     QCOMPARE(agentLog().count(watching), 1);  // the update came through the same watch
 
     const QString stopped = "stopped watching configmaps default/shared\n";
     CMD_OK(k({"delete", "pod", "share-a", "--timeout=30s"}));
     QCOMPARE(agentLog().count(stopped), 0);  // share-b still uses it
     CMD_OK(k({"delete", "pod", "share-b", "--timeout=30s"}));
-    QVERIFY2(waitFor([&] { return agentLog().count(stopped) == 1; }, 10000),
-             qPrintable(agentLog()));
+    KD_VERIFY2(waitFor([&] { return agentLog().count(stopped) == 1; }, 10000),
+               qPrintable(agentLog()));
     CMD_OK(k({"delete", "configmap", "shared"}));
   }
 
@@ -341,7 +352,7 @@ class NodeAgentTest : public QObject {
              "    env:\n    - {name: V, valueFrom: {configMapKeyRef: {name: late, key: "
              "k}}}\n"));
     const QString w = "{.status.containerStatuses[0].state.waiting.";
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] { return jsonpath("pod", "waits", w + "reason}") == "CreateContainerConfigError"; },
             20000),
@@ -355,7 +366,7 @@ class NodeAgentTest : public QObject {
         },
         10000));
     CMD_OK(k({"patch", "configmap", "late", "-p", "{\"data\": {\"k\": \"finally\"}}"}));
-    QVERIFY2(waitRunning("waits"), qPrintable(jsonpath("pod", "waits", "{.status}")));
+    KD_VERIFY2(waitRunning("waits"), qPrintable(jsonpath("pod", "waits", "{.status}")));
     QVERIFY(waitFor([&] { return containerLog("waits").contains("V=finally"); }, 10000));
     CMD_OK(k({"delete", "pod", "waits", "--timeout=30s"}));
   }
@@ -374,9 +385,10 @@ class NodeAgentTest : public QObject {
              "    volumeMounts: [{name: www, mountPath: /www}]\n"
              "  volumes: [{name: www, configMap: {name: www}}]\n"));
     const QString ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
-    QVERIFY2(waitFor([&] { return jsonpath("pod", "web", ready) == "True"; }, 30000),
-             qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
-    QCOMPARE(jsonpath("pod", "web", "{.status.containerStatuses[0].ready}"), QString("true"));
+    KD_VERIFY2(waitFor([&] { return jsonpath("pod", "web", ready) == "True"; }, 30000),
+               qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
+    KD_VERIFY2(jsonpath("pod", "web", "{.status.containerStatuses[0].ready}") == "true",
+               qPrintable(story({"pod", "web"})));
     const auto probeStatus = [&] {
       return QJsonDocument::fromJson(
                  jsonpath("pod", "web", "{.metadata.annotations.kubedesk\\.io/probe-status}")
@@ -391,20 +403,20 @@ class NodeAgentTest : public QObject {
     // The liveness file disappears from the ConfigMap volume: 404, kill, restart.
     CMD_OK(k({"patch", "configmap", "www", "--type=json", "-p",
               "[{\"op\": \"remove\", \"path\": \"/data/healthz\"}]"}));
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("pod", "web", "{.status.containerStatuses[0].restartCount}")
-                              .toInt() >= 1;
-                 },
-                 30000),
-             qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("pod", "web", "{.status.containerStatuses[0].restartCount}")
+                                .toInt() >= 1;
+                   },
+                   30000),
+               qPrintable(jsonpath("pod", "web", "{.status}") + agentLog()));
     QCOMPARE(jsonpath("pod", "web", "{.status.containerStatuses[0].lastState.terminated.exitCode}"),
              QString("137"));
     auto events = k({"get", "events", "--field-selector", "involvedObject.name=web"});
-    QVERIFY2(events.out.contains("Liveness probe failed: HTTP probe failed with statuscode: 404"),
-             qPrintable(events.out));
-    QVERIFY2(events.out.contains("Container main failed liveness probe, will be restarted"),
-             qPrintable(events.out));
+    KD_VERIFY2(events.out.contains("Liveness probe failed: HTTP probe failed with statuscode: 404"),
+               qPrintable(events.out));
+    KD_VERIFY2(events.out.contains("Container main failed liveness probe, will be restarted"),
+               qPrintable(events.out));
     QVERIFY(waitFor(
         [&] {
           return probeStatus()["liveness"].toObject()["lastFailureMessage"].toString() ==
@@ -429,20 +441,21 @@ class NodeAgentTest : public QObject {
              "      volumes: [{name: www, configMap: {name: site}}]\n"));
     const auto rollout = engine_.kubectl({"rollout", "status", "deployment/site", "--timeout=90s"},
                                          {}, "/usr/bin/kubectl", 100000);
-    QVERIFY2(rollout.exitCode == 0 &&
-                 rollout.out.contains("deployment \"site\" successfully rolled out"),
-             qPrintable(rollout.out + rollout.err + k({"get", "pods", "-o", "wide"}).out));
+    KD_VERIFY2(rollout.exitCode == 0 &&
+                   rollout.out.contains("deployment \"site\" successfully rolled out"),
+               qPrintable(rollout.out + rollout.err + k({"get", "pods", "-o", "wide"}).out));
     QCOMPARE(jsonpath("deployment", "site", "{.status.readyReplicas}/{.status.availableReplicas}"),
              QString("2/2"));
     const auto pods = k({"get", "pods", "-l", "app=site", "-o",
                          "jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}\n{end}"});
     QCOMPARE(pods.out, QString("n1 Running\nn1 Running\n"));
     CMD_OK(k({"delete", "deployment", "site"}));
-    QVERIFY(waitFor(
-        [&] {
-          return k({"get", "pods", "-l", "app=site", "-o", "name"}).out.isEmpty();
-        },
-        30000));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"get", "pods", "-l", "app=site", "-o", "name"}).out.isEmpty();
+                   },
+                   30000),
+               qPrintable(story({"pods,replicasets", "-l", "app=site"})));
   }
 
   void containerOverItsMemoryLimitIsOOMKilled() {
@@ -453,9 +466,10 @@ class NodeAgentTest : public QObject {
                 {{"resources", QJsonObject{{"limits", QJsonObject{{"memory", "20Mi"}}}}}});
     CMD_OK(k({"apply", "-f", "-"}, pod));
     const QString terminated = "{.status.containerStatuses[0].state.terminated.";
-    QVERIFY2(waitFor([&] { return jsonpath("pod", "hog", terminated + "reason}") == "OOMKilled"; },
-                     60000),
-             qPrintable(k({"get", "pod", "hog", "-o", "yaml"}).out + agentLog()));
+    KD_VERIFY2(
+        waitFor([&] { return jsonpath("pod", "hog", terminated + "reason}") == "OOMKilled"; },
+                60000),
+        qPrintable(k({"get", "pod", "hog", "-o", "yaml"}).out + agentLog()));
     QCOMPARE(jsonpath("pod", "hog", terminated + "exitCode}"), QString("137"));
     QVERIFY(waitFor([&] { return jsonpath("pod", "hog", "{.status.phase}") == "Failed"; }, 10000));
     CMD_OK(k({"delete", "pod", "hog", "--timeout=30s"}));
@@ -467,7 +481,7 @@ class NodeAgentTest : public QObject {
         {{"lifecycle",
           QJsonObject{{"postStart", execHandler("sleep 1; echo started > /tmp/poststart")}}}});
     CMD_OK(k({"apply", "-f", "-"}, pod));
-    QVERIFY2(waitRunning("hooked"), qPrintable(agentLog()));
+    KD_VERIFY2(waitRunning("hooked"), qPrintable(agentLog()));
     // Running is reported only once the hook returned, so its file is already there.
     const auto r = k({"exec", "hooked", "--", "cat", "/tmp/poststart"});
     CMD_OK(r);
@@ -481,11 +495,11 @@ class NodeAgentTest : public QObject {
                 {{"lifecycle", QJsonObject{{"postStart", execHandler("echo nope; exit 3")}}}});
     CMD_OK(k({"apply", "-f", "-"}, pod));
     const QString restarts = "{.status.containerStatuses[0].restartCount}";
-    QVERIFY2(waitFor([&] { return jsonpath("pod", "badhook", restarts).toInt() >= 1; }, 40000),
-             qPrintable(k({"get", "pod", "badhook", "-o", "yaml"}).out + agentLog()));
+    KD_VERIFY2(waitFor([&] { return jsonpath("pod", "badhook", restarts).toInt() >= 1; }, 40000),
+               qPrintable(k({"get", "pod", "badhook", "-o", "yaml"}).out + agentLog()));
     const QString events =
         k({"get", "events", "--field-selector", "involvedObject.name=badhook"}).out;
-    QVERIFY2(events.contains("FailedPostStartHook"), qPrintable(events));
+    KD_VERIFY2(events.contains("FailedPostStartHook"), qPrintable(events));
     const QString describe = k({"describe", "pod", "badhook"}).out;
     for (const QString& expected :
          {QString("Exec lifecycle hook ([sh -c echo nope; exit 3]) for Container \"main\" in Pod "
@@ -493,7 +507,7 @@ class NodeAgentTest : public QObject {
           QString("failed - error: command 'sh -c echo nope; exit 3' exited with 3: , message: "
                   "\"nope\\n\""),
           QString("Killing")}) {
-      QVERIFY2(describe.contains(expected), qPrintable(expected + "\n" + describe));
+      KD_VERIFY2(describe.contains(expected), qPrintable(expected + "\n" + describe));
     }
     CMD_OK(k({"delete", "pod", "badhook", "--timeout=30s"}));
   }
@@ -511,13 +525,13 @@ class NodeAgentTest : public QObject {
         {{"volumes", QJsonArray{QJsonObject{{"name", "out"},
                                             {"hostPath", QJsonObject{{"path", out.path()}}}}}}});
     CMD_OK(k({"apply", "-f", "-"}, pod));
-    QVERIFY2(waitRunning("polite"), qPrintable(agentLog()));
+    KD_VERIFY2(waitRunning("polite"), qPrintable(agentLog()));
     QElapsedTimer t;
     t.start();
     CMD_OK(k({"delete", "pod", "polite", "--timeout=40s"}));
     // The hook's two seconds pass before SIGTERM, which ends the container well within its
     // ten-second grace period.
-    QVERIFY2(t.elapsed() >= 2000, qPrintable(QString::number(t.elapsed())));
+    KD_VERIFY2(t.elapsed() >= 2000, qPrintable(QString::number(t.elapsed())));
     QFile log(out.filePath("log"));
     QVERIFY(log.open(QIODevice::ReadOnly));
     QCOMPARE(QString::fromUtf8(log.readAll()), QString("prestop\nterm\n"));
@@ -534,11 +548,11 @@ class NodeAgentTest : public QObject {
     const QString before = jsonpath("pod", "survivor", status);
     const QString id = before.section(' ', 0, 0).mid(7);
     agent_.stop();
-    QVERIFY2(ourContainers().contains(id), qPrintable(agentLog()));
+    KD_VERIFY2(ourContainers().contains(id), qPrintable(agentLog()));
     QVERIFY(agent_.start());
     // A pod created after the restart runs: the new agent is at work.
     CMD_OK(k({"apply", "-f", "-"}, podManifest("after", "Always", "busybox", {"sleep", "60"}, 1)));
-    QVERIFY2(waitRunning("after"), qPrintable(agentLog()));
+    KD_VERIFY2(waitRunning("after"), qPrintable(agentLog()));
     QCOMPARE(jsonpath("pod", "survivor", status), before);
     QVERIFY(before.endsWith(" 0"));
     QCOMPARE(jsonpath("pod", "survivor", "{.status.phase}"), QString("Running"));
@@ -551,10 +565,10 @@ class NodeAgentTest : public QObject {
     engine_.stop();
     QThread::msleep(2000);
     QVERIFY(ourContainers().contains(before.mid(7)));
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));  // same data dir, same port
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));  // same data dir, same port
     QVERIFY(waitFor([&] { return k({"get", "nodes"}).exitCode == 0; }, 20000));
     CMD_OK(k({"apply", "-f", "-"}, podManifest("later", "Always", "busybox", {"sleep", "60"}, 1)));
-    QVERIFY2(waitRunning("later"), qPrintable(agentLog()));
+    KD_VERIFY2(waitRunning("later"), qPrintable(agentLog()));
     QCOMPARE(jsonpath("pod", "survivor", idPath), before);
     QCOMPARE(jsonpath("pod", "survivor", "{.status.containerStatuses[0].restartCount}"),
              QString("0"));
@@ -563,9 +577,9 @@ class NodeAgentTest : public QObject {
   void cleanupTestCase() {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
-    QVERIFY2(ourContainers().isEmpty(), qPrintable(ourContainers().join(',')));
+    KD_VERIFY2(ourContainers().isEmpty(), qPrintable(ourContainers().join(',')));
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

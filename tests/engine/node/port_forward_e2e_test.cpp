@@ -173,10 +173,10 @@ class PortForwardE2eTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
     CMD_OK(k({"apply", "-f", "-"}, busyboxPod(kPod, "n1", "Always", kHttpd)));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor(
             [&] {
               return k({"get", "pod", kPod, "-o", "jsonpath={.status.phase}"}).out == "Running";
@@ -184,16 +184,16 @@ class PortForwardE2eTest : public QObject {
             60000),
         qPrintable(k({"get", "pod", kPod, "-o", "yaml"}).out + agent_.log()));
     // httpd answers once the big file is written.
-    QVERIFY2(waitFor(
-                 [&] {
-                   return k({"exec", kPod, "--", "wget", "-q", "-O", "/dev/null",
-                             "http://127.0.0.1/big"})
-                              .exitCode == 0;
-                 },
-                 30000),
-             qPrintable(k({"logs", kPod}).out + agent_.log()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"exec", kPod, "--", "wget", "-q", "-O", "/dev/null",
+                               "http://127.0.0.1/big"})
+                                .exitCode == 0;
+                   },
+                   30000),
+               qPrintable(k({"logs", kPod}).out + agent_.log()));
     agentPid_ = runProgram("pgrep", {"-f", "--", "--state-dir " + agent_.stateDir()}).out.trimmed();
-    QVERIFY2(!agentPid_.isEmpty() && !agentPid_.contains('\n'), qPrintable(agentPid_));
+    KD_VERIFY2(!agentPid_.isEmpty() && !agentPid_.contains('\n'), qPrintable(agentPid_));
     baseSockets_ = sockets(agentPid_);
     baseThreads_ = threads(agentPid_);
   }
@@ -211,11 +211,11 @@ class PortForwardE2eTest : public QObject {
     if (!QFile::exists(kubectl)) QSKIP("kubectl version not installed");
     // -v=4 makes kubectl log which dialer it ended up with.
     Forwarder f = startForwarder(kubectl, {":80", "-v=4"});
-    QVERIFY2(f.ports.size() == 1, qPrintable(f.out + f.err));
+    KD_VERIFY2(f.ports.size() == 1, qPrintable(f.out + f.err));
     if (websocket) {
-      QVERIFY2(f.err.contains("negotiated protocol: portforward.k8s.io") &&
-                   !f.err.contains("fallback to secondary dialer"),
-               qPrintable(f.err));
+      KD_VERIFY2(f.err.contains("negotiated protocol: portforward.k8s.io") &&
+                     !f.err.contains("fallback to secondary dialer"),
+                 qPrintable(f.err));
     }
 
     std::vector<std::unique_ptr<Get>> page;
@@ -240,11 +240,11 @@ class PortForwardE2eTest : public QObject {
       many.push_back(std::make_unique<Get>(f.ports[0], i % 2 ? "/big" : "/index.html"));
     QVERIFY(finish(many));
     for (int i = 0; i < 6; ++i) {
-      QVERIFY2(many[i]->body() == (i % 2 ? expected : kIndex.toUtf8()),
-               qPrintable(QString("connection %1: %2 bytes").arg(i).arg(many[i]->body().size())));
+      KD_VERIFY2(many[i]->body() == (i % 2 ? expected : kIndex.toUtf8()),
+                 qPrintable(QString("connection %1: %2 bytes").arg(i).arg(many[i]->body().size())));
     }
     f.drain();
-    QVERIFY2(f.process->state() == QProcess::Running, qPrintable(f.err));
+    KD_VERIFY2(f.process->state() == QProcess::Running, qPrintable(f.err));
     stopForwarder(f);
     QVERIFY(waitFor([] { return kubectlProcesses() == 0; }, 5000));
   }
@@ -256,7 +256,7 @@ class PortForwardE2eTest : public QObject {
     QFETCH(QString, kubectl);
     if (!QFile::exists(kubectl)) QSKIP("kubectl version not installed");
     Forwarder f = startForwarder(kubectl, {":82"});
-    QVERIFY2(f.ports.size() == 1, qPrintable(f.out + f.err));
+    KD_VERIFY2(f.ports.size() == 1, qPrintable(f.out + f.err));
     const QByteArray payload = bigFile();
     QElapsedTimer timer;
     timer.start();
@@ -278,7 +278,7 @@ class PortForwardE2eTest : public QObject {
     Q_UNUSED(websocket);
     if (!QFile::exists(kubectl)) QSKIP("kubectl version not installed");
     Forwarder f = startForwarder(kubectl, {":80", ":81"});
-    QVERIFY2(f.ports.size() == 2, qPrintable(f.out + f.err));
+    KD_VERIFY2(f.ports.size() == 2, qPrintable(f.out + f.err));
     std::vector<std::unique_ptr<Get>> good;
     good.push_back(std::make_unique<Get>(f.ports[0], "/index.html"));
     QVERIFY(finish(good));
@@ -288,24 +288,24 @@ class PortForwardE2eTest : public QObject {
     bad.push_back(std::make_unique<Get>(f.ports[1], "/"));
     QVERIFY(finish(bad));
     QVERIFY(bad[0]->reply().isEmpty());
-    QVERIFY2(waitFor(
-                 [&] {
-                   f.process->waitForReadyRead(100);
-                   f.drain();
-                   return f.err.contains("error forwarding port 81 to pod default/" + kPod);
-                 },
-                 10000),
-             qPrintable(f.err));
-    QVERIFY2(f.err.contains("connect: connection refused"), qPrintable(f.err));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     f.process->waitForReadyRead(100);
+                     f.drain();
+                     return f.err.contains("error forwarding port 81 to pod default/" + kPod);
+                   },
+                   10000),
+               qPrintable(f.err));
+    KD_VERIFY2(f.err.contains("connect: connection refused"), qPrintable(f.err));
     // As against a real kubelet, kubectl then ends the whole port-forward.
-    QVERIFY2(f.process->waitForFinished(10000), qPrintable(f.err));
+    KD_VERIFY2(f.process->waitForFinished(10000), qPrintable(f.err));
     f.drain();
-    QVERIFY2(f.err.contains("lost connection to pod"), qPrintable(f.err));
+    KD_VERIFY2(f.err.contains("lost connection to pod"), qPrintable(f.err));
     qInfo("%s", qPrintable(f.err.trimmed()));
     stopForwarder(f);
 
     Forwarder next = startForwarder(kubectl, {":80"});
-    QVERIFY2(next.ports.size() == 1, qPrintable(next.out + next.err));
+    KD_VERIFY2(next.ports.size() == 1, qPrintable(next.out + next.err));
     std::vector<std::unique_ptr<Get>> after;
     after.push_back(std::make_unique<Get>(next.ports[0], "/index.html"));
     QVERIFY(finish(after));
@@ -316,23 +316,24 @@ class PortForwardE2eTest : public QObject {
 
   // Every session ended with its kubectl: the agent holds no socket or thread more than before.
   void agentReleasedEverything() {
-    QVERIFY2(waitFor(
-                 [&] {
-                   return sockets(agentPid_) <= baseSockets_ && threads(agentPid_) <= baseThreads_;
-                 },
-                 10000),
-             qPrintable(QString("sockets %1 (before %2), threads %3 (before %4)")
-                            .arg(sockets(agentPid_))
-                            .arg(baseSockets_)
-                            .arg(threads(agentPid_))
-                            .arg(baseThreads_)));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return sockets(agentPid_) <= baseSockets_ &&
+                            threads(agentPid_) <= baseThreads_;
+                   },
+                   10000),
+               qPrintable(QString("sockets %1 (before %2), threads %3 (before %4)")
+                              .arg(sockets(agentPid_))
+                              .arg(baseSockets_)
+                              .arg(threads(agentPid_))
+                              .arg(baseThreads_)));
   }
 
   void cleanupTestCase() {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
     QCOMPARE(kubectlProcesses(), 0);
   }
 };

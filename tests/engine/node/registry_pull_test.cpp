@@ -328,9 +328,9 @@ class RegistryPullTest : public QObject {
 
  private slots:
   void initTestCase() {
-    QVERIFY2(registry_.start(path("registry")), qPrintable(registry_.log()));
+    KD_VERIFY2(registry_.start(path("registry")), qPrintable(registry_.log()));
     const auto pushed = registry_.push("oci:" + kBusyboxLayout + ":latest", "library/busybox:1.36");
-    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+    KD_VERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
     const QJsonObject index = readJson(kBusyboxLayout + "/index.json");
     busyboxManifest_ = index["manifests"].toArray()[0].toObject()["digest"].toString();
     const QJsonObject manifest =
@@ -339,7 +339,7 @@ class RegistryPullTest : public QObject {
     busyboxLayer_ = manifest["layers"].toArray()[0].toObject()["digest"].toString();
     if (::geteuid() != 0) return;
     engine_ = std::make_unique<EngineProcess>();
-    QVERIFY2(engine_->start(), qPrintable(engine_->log()));
+    KD_VERIFY2(engine_->start(), qPrintable(engine_->log()));
     agent_ = std::make_unique<NodeAgentProcess>(*engine_);
     QVERIFY(agent_->start());
   }
@@ -353,20 +353,20 @@ class RegistryPullTest : public QObject {
                                         if (progress.empty() || progress.back() != d)
                                           progress.push_back(d);
                                       });
-    QVERIFY2(report.ok(), report.status().message().c_str());
+    KD_VERIFY2(report.ok(), report.status().message().c_str());
     QCOMPARE(report->blobsFetched, 2);  // config and the one layer
     QCOMPARE(report->blobsShared, 0);
     QCOMPARE(QString::fromStdString(report->manifestDigest), busyboxManifest_);
     QVERIFY(report->imageSize > 1'000'000);
     QCOMPARE(progress.size(), size_t{2});
     auto found = store->find(image("library/busybox:1.36"));
-    QVERIFY2(found.ok(), found.status().message().c_str());
+    KD_VERIFY2(found.ok(), found.status().message().c_str());
     QCOMPARE(QString::fromStdString(found->configDigest), busyboxConfig_);
     QCOMPARE(found->imageId(), image("library/busybox") + "@" + busyboxManifest_.toStdString());
     QVERIFY(store->pulledFromRegistry(image("library/busybox:1.36")));
     // The gzip layer unpacks into a usable root filesystem.
     auto rootfs = store->prepareRootfs(*found, path("fresh-rootfs").toStdString());
-    QVERIFY2(rootfs.ok(), rootfs.status().message().c_str());
+    KD_VERIFY2(rootfs.ok(), rootfs.status().message().c_str());
     QVERIFY(fs::exists(*rootfs / "bin" / "busybox"));
     QVERIFY(ImageStore::releaseRootfs(path("fresh-rootfs").toStdString()).isOk());
   }
@@ -377,7 +377,7 @@ class RegistryPullTest : public QObject {
     QVERIFY(store->importOciLayout(kBusyboxLayout.toStdString()).ok());
     QVERIFY(!store->pulledFromRegistry("busybox"));
     auto report = kd::node::pullImage(*store, image("library/busybox:1.36"));
-    QVERIFY2(report.ok(), report.status().message().c_str());
+    KD_VERIFY2(report.ok(), report.status().message().c_str());
     QCOMPARE(report->blobsFetched, 0);
     QCOMPARE(report->blobsShared, 2);
     QVERIFY(store->find(image("library/busybox:1.36")).ok());
@@ -419,9 +419,9 @@ class RegistryPullTest : public QObject {
     QCOMPARE(got.image.has_value(), reason.isEmpty());
     if (reason == "ErrImagePull") {
       // The registry's own words: "manifest unknown", "repository name not known to registry".
-      QVERIFY2(got.message.find("unknown") != std::string::npos ||
-                   got.message.find("not known") != std::string::npos,
-               got.message.c_str());
+      KD_VERIFY2(got.message.find("unknown") != std::string::npos ||
+                     got.message.find("not known") != std::string::npos,
+                 got.message.c_str());
     }
   }
 
@@ -480,17 +480,17 @@ class RegistryPullTest : public QObject {
             .toJson(QJsonDocument::Compact));
     layoutIndex.close();
     const auto pushed = registry_.push("oci:" + dir + ":multi", "library/multi:1", true);
-    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+    KD_VERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
 
     auto store = freshStore("multi");
     QVERIFY(store);
     auto report = kd::node::pullImage(*store, image("library/multi:1"));
-    QVERIFY2(report.ok(), report.status().message().c_str());
+    KD_VERIFY2(report.ok(), report.status().message().c_str());
     QCOMPARE(QString::fromStdString(report->manifestDigest), indexDesc["digest"].toString());
     QCOMPARE(report->blobsFetched, 2);  // the amd64 config and layer, nothing of arm64
     QVERIFY(!store->hasBlob(armConfigDesc["digest"].toString().toStdString()));
     auto found = store->find(image("library/multi:1"));
-    QVERIFY2(found.ok(), found.status().message().c_str());
+    KD_VERIFY2(found.ok(), found.status().message().c_str());
     QCOMPARE(QString::fromStdString(found->configDigest), busyboxConfig_);
     QCOMPARE(QString::fromStdString(found->manifestDigest), indexDesc["digest"].toString());
     // By the index's digest too.
@@ -503,15 +503,15 @@ class RegistryPullTest : public QObject {
     auto store = freshStore("token");
     QVERIFY(store);
     auto report = kd::node::pullImage(*store, name);
-    QVERIFY2(report.ok(), report.status().message().c_str());
+    KD_VERIFY2(report.ok(), report.status().message().c_str());
     QCOMPARE(report->blobsFetched, 2);
     QCOMPARE(gate.challenged, 1);  // the token is reused for the blobs
     QCOMPARE(gate.tokensIssued, 1);
     QCOMPARE(gate.relayed, 3);  // manifest, config, layer
     const QString query = gate.tokenQuery();
-    QVERIFY2(query.contains("service=kd-test") &&
-                 query.contains("scope=repository%3Alibrary%2Fbusybox%3Apull"),
-             qPrintable(query));
+    KD_VERIFY2(query.contains("service=kd-test") &&
+                   query.contains("scope=repository%3Alibrary%2Fbusybox%3Apull"),
+               qPrintable(query));
   }
 
   // Registries that need credentials, through ensureImage as the pod worker calls it.
@@ -561,19 +561,19 @@ class RegistryPullTest : public QObject {
     QCOMPARE(gate.refused.load(), refused);
     if (!error.isEmpty()) {
       QCOMPARE(QString::fromStdString(got.reason), QString("ErrImagePull"));
-      QVERIFY2(QString::fromStdString(got.message).contains(error), got.message.c_str());
+      KD_VERIFY2(QString::fromStdString(got.message).contains(error), got.message.c_str());
       // Wrong credentials give the registry's own 401 message.
-      QVERIFY2(
+      KD_VERIFY2(
           refused == 0 || got.message.find("invalid username or password") != std::string::npos,
           got.message.c_str());
       QVERIFY(!store->find(name).ok());
       return;
     }
-    QVERIFY2(got.image && got.pulled, got.message.c_str());
+    KD_VERIFY2(got.image && got.pulled, got.message.c_str());
     QCOMPARE(gate.relayed.load(), 3);  // manifest, config, layer
     if (!basic) {
       QCOMPARE(gate.tokensIssued.load(), 1);
-      QVERIFY2(gate.tokenQuery().contains("account=kd&"), qPrintable(gate.tokenQuery()));
+      KD_VERIFY2(gate.tokenQuery().contains("account=kd&"), qPrintable(gate.tokenQuery()));
     }
   }
 
@@ -598,7 +598,7 @@ class RegistryPullTest : public QObject {
         {"data",
          {{".dockerconfigjson", kd::api::base64Encode(kd::json{{"auths", auths}}.dump())}}}};
     auto keyring = kd::node::keyringFromSecrets({secret});
-    QVERIFY2(keyring.ok(), keyring.status().message().c_str());
+    KD_VERIFY2(keyring.ok(), keyring.status().message().c_str());
     const std::string name = "127.0.0.1:" + port + "/library/busybox:1.36";
     const auto found = keyring->lookup(name);
     QStringList users;
@@ -609,17 +609,17 @@ class RegistryPullTest : public QObject {
     kd::node::EnsureHooks hooks;
     hooks.credentials = found;
     auto got = kd::node::ensureImage(*store, name, kd::node::PullPolicy::IfNotPresent, hooks);
-    QVERIFY2(got.pulled, got.message.c_str());
+    KD_VERIFY2(got.pulled, got.message.c_str());
     QCOMPARE(gate.refused.load(), 0);
   }
 
   void aCorruptedBlobIsRejected() {
     Registry tampered;
-    QVERIFY2(tampered.start(path("tampered")), qPrintable(tampered.log()));
+    KD_VERIFY2(tampered.start(path("tampered")), qPrintable(tampered.log()));
     const auto pushed = tampered.push("oci:" + kBusyboxLayout + ":latest", "library/busybox:1");
-    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
+    KD_VERIFY2(pushed.exitCode == 0, qPrintable(pushed.err + pushed.out));
     QFile blob(tampered.blobFile(busyboxLayer_));
-    QVERIFY2(blob.open(QIODevice::ReadWrite), qPrintable(blob.fileName()));
+    KD_VERIFY2(blob.open(QIODevice::ReadWrite), qPrintable(blob.fileName()));
     blob.seek(blob.size() / 2);
     blob.write("tampered");
     blob.close();
@@ -628,8 +628,8 @@ class RegistryPullTest : public QObject {
     const std::string name = (tampered.host() + "/library/busybox:1").toStdString();
     auto report = kd::node::pullImage(*store, name);
     QVERIFY(!report.ok());
-    QVERIFY2(report.status().message().find("digest mismatch") != std::string::npos,
-             report.status().message().c_str());
+    KD_VERIFY2(report.status().message().find("digest mismatch") != std::string::npos,
+               report.status().message().c_str());
     QVERIFY(!store->hasBlob(busyboxLayer_.toStdString()));
     QVERIFY(!store->find(name).ok());
     QVERIFY(QDir(path("tampered-store/tmp")).isEmpty());
@@ -641,16 +641,16 @@ class RegistryPullTest : public QObject {
     requireCluster();
     const QString img = registry_.host() + "/library/busybox:1.36";
     CMD_OK(k({"apply", "-f", "-"}, podManifest("pulled", img)));
-    QVERIFY2(waitFor([&] { return jsonpath("pulled", "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_->log()));
+    KD_VERIFY2(waitFor([&] { return jsonpath("pulled", "{.status.phase}") == "Running"; }, 60000),
+               qPrintable(k({"get", "pod", "pulled", "-o", "yaml"}).out + agent_->log()));
     QCOMPARE(jsonpath("pulled", "{.status.containerStatuses[0].imageID}"),
              registry_.host() + "/library/busybox@" + busyboxManifest_);
     const QString ev = events("pulled");
-    QVERIFY2(ev.contains("Pulling image \"" + img + "\""), qPrintable(ev));
-    QVERIFY2(ev.contains(QRegularExpression("Successfully pulled image \"" +
-                                            QRegularExpression::escape(img) +
-                                            "\" in [0-9.]+m?s \\(.* including waiting\\)")),
-             qPrintable(ev));
+    KD_VERIFY2(ev.contains("Pulling image \"" + img + "\""), qPrintable(ev));
+    KD_VERIFY2(ev.contains(QRegularExpression("Successfully pulled image \"" +
+                                              QRegularExpression::escape(img) +
+                                              "\" in [0-9.]+m?s \\(.* including waiting\\)")),
+               qPrintable(ev));
   }
 
   void aMissingTagBacksOff() {
@@ -659,22 +659,22 @@ class RegistryPullTest : public QObject {
     CMD_OK(k({"apply", "-f", "-"}, podManifest("missingtag", img)));
     const QString waiting = "{.status.containerStatuses[0].state.waiting.";
     QStringList seen;
-    QVERIFY2(waitFor(
-                 [&] {
-                   const QString r = jsonpath("missingtag", waiting + "reason}");
-                   if (!r.isEmpty() && (seen.isEmpty() || seen.last() != r)) seen << r;
-                   return r == "ImagePullBackOff";
-                 },
-                 30000),
-             qPrintable(seen.join(',')));
-    QVERIFY2(seen.contains("ErrImagePull") || seen.first() == "ImagePullBackOff",
-             qPrintable(seen.join(',')));
-    QVERIFY2(jsonpath("missingtag", waiting + "message}").contains("manifest unknown"),
-             qPrintable(jsonpath("missingtag", waiting + "message}")));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     const QString r = jsonpath("missingtag", waiting + "reason}");
+                     if (!r.isEmpty() && (seen.isEmpty() || seen.last() != r)) seen << r;
+                     return r == "ImagePullBackOff";
+                   },
+                   30000),
+               qPrintable(seen.join(',')));
+    KD_VERIFY2(seen.contains("ErrImagePull") || seen.first() == "ImagePullBackOff",
+               qPrintable(seen.join(',')));
+    KD_VERIFY2(jsonpath("missingtag", waiting + "message}").contains("manifest unknown"),
+               qPrintable(jsonpath("missingtag", waiting + "message}")));
     const QString describe = k({"describe", "pod", "missingtag"}).out;
     for (const char* expected : {"ImagePullBackOff", "Failed to pull image", "manifest unknown",
                                  "Error: ErrImagePull", "Back-off pulling image"}) {
-      QVERIFY2(describe.contains(expected), qPrintable(expected + QString("\n") + describe));
+      KD_VERIFY2(describe.contains(expected), qPrintable(expected + QString("\n") + describe));
     }
     QCOMPARE(jsonpath("missingtag", "{.status.phase}"), QString("Pending"));
   }
@@ -688,7 +688,7 @@ class RegistryPullTest : public QObject {
         [&] { return jsonpath("neverpull", waiting + "reason}") == "ErrImageNeverPull"; }, 30000));
     QVERIFY(jsonpath("neverpull", waiting + "message}")
                 .contains("is not present with pull policy of Never"));
-    QVERIFY2(events("neverpull").contains("ErrImageNeverPull"), qPrintable(events("neverpull")));
+    KD_VERIFY2(events("neverpull").contains("ErrImageNeverPull"), qPrintable(events("neverpull")));
     QVERIFY(!events("neverpull").contains("Pulling"));
   }
 
@@ -708,10 +708,11 @@ class RegistryPullTest : public QObject {
                  jsonpath("withsecret", reason) == "ImagePullBackOff";
         },
         60000));
-    QVERIFY2(jsonpath("withsecret", "{.status.phase}") == "Running",
-             qPrintable(k({"get", "pod", "withsecret", "-o", "yaml"}).out + events("withsecret")));
-    QVERIFY2(events("withsecret").contains("Successfully pulled image \"" + img + "\""),
-             qPrintable(events("withsecret")));
+    KD_VERIFY2(
+        jsonpath("withsecret", "{.status.phase}") == "Running",
+        qPrintable(k({"get", "pod", "withsecret", "-o", "yaml"}).out + events("withsecret")));
+    KD_VERIFY2(events("withsecret").contains("Successfully pulled image \"" + img + "\""),
+               qPrintable(events("withsecret")));
     QCOMPARE(privateGate_->refused.load(), 0);
   }
 
@@ -730,8 +731,9 @@ class RegistryPullTest : public QObject {
     CMD_OK(k({"apply", "-f", "-"},
              podManifest("viaaccount", server + "/library/busybox:1.36", "Always", {}, "puller")));
     QCOMPARE(jsonpath("viaaccount", "{.spec.imagePullSecrets[*].name}"), QString("regcred"));
-    QVERIFY2(waitFor([&] { return jsonpath("viaaccount", "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", "viaaccount", "-o", "yaml"}).out + events("viaaccount")));
+    KD_VERIFY2(
+        waitFor([&] { return jsonpath("viaaccount", "{.status.phase}") == "Running"; }, 60000),
+        qPrintable(k({"get", "pod", "viaaccount", "-o", "yaml"}).out + events("viaaccount")));
   }
 
   void aWrongPullSecretBacksOff() {
@@ -742,12 +744,12 @@ class RegistryPullTest : public QObject {
     CMD_OK(k({"apply", "-f", "-"}, podManifest("wrongsecret", server + "/library/busybox:1.36",
                                                "Always", {"wrongcred"})));
     const QString waiting = "{.status.containerStatuses[0].state.waiting.";
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("wrongsecret", waiting + "reason}") == "ImagePullBackOff"; },
                 30000),
         qPrintable(k({"get", "pod", "wrongsecret", "-o", "yaml"}).out + events("wrongsecret")));
     const QString message = jsonpath("wrongsecret", waiting + "message}");
-    QVERIFY2(message.contains("invalid username or password"), qPrintable(message));
+    KD_VERIFY2(message.contains("invalid username or password"), qPrintable(message));
     QCOMPARE(jsonpath("wrongsecret", "{.status.phase}"), QString("Pending"));
   }
 
@@ -755,13 +757,13 @@ class RegistryPullTest : public QObject {
     requireCluster();
     const QString img = registry_.host() + "/library/busybox:1.36";
     CMD_OK(k({"apply", "-f", "-"}, podManifest("nosecret", img, "Always", {"absent"})));
-    QVERIFY2(waitFor([&] { return jsonpath("nosecret", "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", "nosecret", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor([&] { return jsonpath("nosecret", "{.status.phase}") == "Running"; }, 60000),
+               qPrintable(k({"get", "pod", "nosecret", "-o", "yaml"}).out));
     const QString ev = events("nosecret");
-    QVERIFY2(ev.contains("FailedToRetrieveImagePullSecret") &&
-                 ev.contains("Unable to retrieve some image pull secrets (absent); attempting to "
-                             "pull the image may not succeed."),
-             qPrintable(ev));
+    KD_VERIFY2(ev.contains("FailedToRetrieveImagePullSecret") &&
+                   ev.contains("Unable to retrieve some image pull secrets (absent); attempting to "
+                               "pull the image may not succeed."),
+               qPrintable(ev));
   }
 
   // kdctl image load|pull|rm|ls, through nodes/<node>/proxy/images to the agent's image store.
@@ -778,92 +780,92 @@ class RegistryPullTest : public QObject {
     const QString tarball = path("big.tar");
     auto copied = runProgram("skopeo", {"copy", "oci:" + kBusyboxLayout + ":latest",
                                         "docker-archive:" + tarball + ":example.test/big:v1"});
-    QVERIFY2(copied.exitCode == 0, qPrintable(copied.err));
+    KD_VERIFY2(copied.exitCode == 0, qPrintable(copied.err));
     auto grown = runProgram("python3", {"-c", kAddBigLayer, tarball, "6291456"});
-    QVERIFY2(grown.exitCode == 0, qPrintable(grown.err));
+    KD_VERIFY2(grown.exitCode == 0, qPrintable(grown.err));
     QVERIFY(QFileInfo(tarball).size() > 6 * 1024 * 1024);
     auto loaded = kdctl({"image", "load", tarball});
-    QVERIFY2(loaded.exitCode == 0, qPrintable(loaded.out + loaded.err));
-    QVERIFY2(
+    KD_VERIFY2(loaded.exitCode == 0, qPrintable(loaded.out + loaded.err));
+    KD_VERIFY2(
         loaded.out.contains("onto n1: 10% 20%") && loaded.out.contains("done: example.test/big:v1"),
         qPrintable(loaded.out));
     // The agent reports its images at once, not at its next 10 s status update.
-    QVERIFY2(waitFor([&] { return listed().contains("example.test/big:v1"); }, 5000),
-             qPrintable(listed()));
+    KD_VERIFY2(waitFor([&] { return listed().contains("example.test/big:v1"); }, 5000),
+               qPrintable(listed()));
     // The loaded image runs (Never: only the node's store can have it), with the big layer.
     CMD_OK(k({"apply", "-f", "-"}, podManifest("bigpod", "example.test/big:v1", "Never")));
-    QVERIFY2(waitFor([&] { return jsonpath("bigpod", "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", "bigpod", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor([&] { return jsonpath("bigpod", "{.status.phase}") == "Running"; }, 60000),
+               qPrintable(k({"get", "pod", "bigpod", "-o", "yaml"}).out));
     auto size = k({"exec", "bigpod", "--", "wc", "-c", "/big.bin"});
-    QVERIFY2(size.out.startsWith("6291456"), qPrintable(size.out + size.err));
+    KD_VERIFY2(size.out.startsWith("6291456"), qPrintable(size.out + size.err));
 
     // rm refuses while a pod uses the image; once it is gone, rm frees what only it used.
     auto refused = kdctl({"image", "rm", "example.test/big:v1"});
     QCOMPARE(refused.exitCode, 1);
-    QVERIFY2(refused.err.contains("is in use by pod default/bigpod on this node"),
-             qPrintable(refused.err));
+    KD_VERIFY2(refused.err.contains("is in use by pod default/bigpod on this node"),
+               qPrintable(refused.err));
     CMD_OK(k({"delete", "pod", "bigpod", "--grace-period=1", "--timeout=60s"}));
     const QString blobs = agent_->stateDir() + "/images/blobs/sha256";
     const qsizetype before = QDir(blobs).entryList(QDir::Files).size();
-    QVERIFY2(waitFor(
-                 [&] {
-                   return kdctl({"image", "rm", "example.test/big:v1"}).exitCode == 0;
-                 },
-                 30000),
-             qPrintable(kdctl({"image", "rm", "example.test/big:v1"}).err));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return kdctl({"image", "rm", "example.test/big:v1"}).exitCode == 0;
+                   },
+                   30000),
+               qPrintable(kdctl({"image", "rm", "example.test/big:v1"}).err));
     // Its manifest, config and the big layer are gone; busybox's own blobs stay.
-    QVERIFY2(QDir(blobs).entryList(QDir::Files).size() <= before - 2,
-             qPrintable(QDir(blobs).entryList(QDir::Files).join(',')));
+    KD_VERIFY2(QDir(blobs).entryList(QDir::Files).size() <= before - 2,
+               qPrintable(QDir(blobs).entryList(QDir::Files).join(',')));
     QVERIFY(QFile::exists(blobs + "/" + busyboxLayer_.mid(7)));
-    QVERIFY2(waitFor([&] { return !listed().contains("example.test/big:v1"); }, 5000),
-             qPrintable(listed()));
+    KD_VERIFY2(waitFor([&] { return !listed().contains("example.test/big:v1"); }, 5000),
+               qPrintable(listed()));
     auto absent = kdctl({"image", "rm", "example.test/big:v1"});
     QCOMPARE(absent.exitCode, 1);
-    QVERIFY2(absent.err.contains("is on none of the cluster's nodes"), qPrintable(absent.err));
+    KD_VERIFY2(absent.err.contains("is on none of the cluster's nodes"), qPrintable(absent.err));
 
     // load from standard input, an oci-archive this time.
     const QString oci = path("stdin.tar");
     copied = runProgram("skopeo", {"copy", "oci:" + kBusyboxLayout + ":latest",
                                    "oci-archive:" + oci + ":example.test/stdin:v2"});
-    QVERIFY2(copied.exitCode == 0, qPrintable(copied.err));
+    KD_VERIFY2(copied.exitCode == 0, qPrintable(copied.err));
     QProcess stdinLoad;
     stdinLoad.setProcessEnvironment(env);
     stdinLoad.setStandardInputFile(oci);
     stdinLoad.start(KD_BINARY_DIR "/bin/kdctl", {"image", "load", "-"});
     QVERIFY(stdinLoad.waitForFinished(60000));
     const QString stdinOut = QString::fromUtf8(stdinLoad.readAllStandardOutput());
-    QVERIFY2(stdinLoad.exitCode() == 0 && stdinOut.contains("example.test/stdin:v2"),
-             qPrintable(stdinOut + stdinLoad.readAllStandardError()));
+    KD_VERIFY2(stdinLoad.exitCode() == 0 && stdinOut.contains("example.test/stdin:v2"),
+               qPrintable(stdinOut + stdinLoad.readAllStandardError()));
 
     // pull: from the registry, with progress, then listed.
     const auto pushed = registry_.push("oci:" + kBusyboxLayout + ":latest", "library/kdctl:pull");
-    QVERIFY2(pushed.exitCode == 0, qPrintable(pushed.err));
+    KD_VERIFY2(pushed.exitCode == 0, qPrintable(pushed.err));
     const QString pulledName = registry_.host() + "/library/kdctl:pull";
     auto pulled = kdctl({"image", "pull", pulledName});
-    QVERIFY2(pulled.exitCode == 0 && pulled.out.contains("Pulling " + pulledName + " on n1:") &&
-                 pulled.out.contains("done: " + pulledName + " (" + busyboxManifest_.left(19)),
-             qPrintable(pulled.out + pulled.err));
-    QVERIFY2(waitFor([&] { return listed().contains(pulledName); }, 5000), qPrintable(listed()));
+    KD_VERIFY2(pulled.exitCode == 0 && pulled.out.contains("Pulling " + pulledName + " on n1:") &&
+                   pulled.out.contains("done: " + pulledName + " (" + busyboxManifest_.left(19)),
+               qPrintable(pulled.out + pulled.err));
+    KD_VERIFY2(waitFor([&] { return listed().contains(pulledName); }, 5000), qPrintable(listed()));
     auto missing = kdctl({"image", "pull", registry_.host() + "/library/nosuch:1"});
     QCOMPARE(missing.exitCode, 1);
-    QVERIFY2(missing.out.contains("failed") &&
-                 missing.err.contains("Error from server (NotFound)") &&
-                 missing.err.contains("manifest unknown"),
-             qPrintable(missing.out + missing.err));
+    KD_VERIFY2(missing.out.contains("failed") &&
+                   missing.err.contains("Error from server (NotFound)") &&
+                   missing.err.contains("manifest unknown"),
+               qPrintable(missing.out + missing.err));
 
     // The real kubectl reaches the same endpoint; an unknown node is a 404, not a hang.
     auto raw = k({"get", "--raw", "/api/v1/nodes/n1/proxy/images"});
-    QVERIFY2(raw.exitCode == 0 && raw.out.contains(pulledName), qPrintable(raw.out + raw.err));
+    KD_VERIFY2(raw.exitCode == 0 && raw.out.contains(pulledName), qPrintable(raw.out + raw.err));
     auto nowhere = kdctl({"image", "load", tarball, "--node", "nosuch"});
     QCOMPARE(nowhere.exitCode, 1);
-    QVERIFY2(nowhere.err.contains("nodes \"nosuch\" not found"), qPrintable(nowhere.err));
+    KD_VERIFY2(nowhere.err.contains("nodes \"nosuch\" not found"), qPrintable(nowhere.err));
   }
 
   void cleanupTestCase() {
     if (!agent_) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_->cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

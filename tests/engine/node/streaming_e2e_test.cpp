@@ -106,22 +106,23 @@ class StreamingE2eTest : public QObject {
   }
   void runPod(const QString& name, const QString& policy, const QStringList& command) {
     CMD_OK(k({"apply", "-f", "-"}, busyboxPod(name, "n1", policy, command)));
-    QVERIFY2(waitFor([&] { return jsonpath("pod", name, "{.status.phase}") == "Running"; }, 60000),
-             qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agentLog()));
+    KD_VERIFY2(
+        waitFor([&] { return jsonpath("pod", name, "{.status.phase}") == "Running"; }, 60000),
+        qPrintable(k({"get", "pod", name, "-o", "yaml"}).out + agentLog()));
   }
 
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("kubedesk-node needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
     QVERIFY(agent_.start());
     runPod("talker", "Always", kTalker);
-    QVERIFY2(waitFor(
-                 [&] {
-                   return k({"logs", "talker"}).out.contains("three");
-                 },
-                 20000),
-             qPrintable(k({"logs", "talker"}).err + agentLog()));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"logs", "talker"}).out.contains("three");
+                   },
+                   20000),
+               qPrintable(k({"logs", "talker"}).err + agentLog()));
   }
 
   void logs_data() {
@@ -140,8 +141,8 @@ class StreamingE2eTest : public QObject {
     QFETCH(QString, pattern);
     auto r = k(QStringList{"logs", "talker"} + args);
     CMD_OK(r);
-    QVERIFY2(QRegularExpression("\\A" + pattern + "\\z").match(r.out).hasMatch(),
-             qPrintable(r.out));
+    KD_VERIFY2(QRegularExpression("\\A" + pattern + "\\z").match(r.out).hasMatch(),
+               qPrintable(r.out));
   }
 
   void followSeesNewLines_data() {
@@ -156,26 +157,26 @@ class StreamingE2eTest : public QObject {
     QVERIFY(waitFor([&] { return follow->waitForReadyRead(100) || follow->bytesAvailable() > 0; },
                     10000));
     QString seen;
-    QVERIFY2(waitFor(
-                 [&] {
-                   // waitFor() runs no event loop: QProcess reads kubectl's later writes
-                   // only when asked to wait for them.
-                   follow->waitForReadyRead(100);
-                   seen += QString::fromUtf8(follow->readAll());
-                   return seen.contains("three");
-                 },
-                 10000),
-             qPrintable("saw: " + seen + "\nstderr: " + follow->readAllStandardError() +
-                        "\nstate: " + QString::number(follow->state())));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     // waitFor() runs no event loop: QProcess reads kubectl's later writes
+                     // only when asked to wait for them.
+                     follow->waitForReadyRead(100);
+                     seen += QString::fromUtf8(follow->readAll());
+                     return seen.contains("three");
+                   },
+                   10000),
+               qPrintable("saw: " + seen + "\nstderr: " + follow->readAllStandardError() +
+                          "\nstate: " + QString::number(follow->state())));
     CMD_OK(k({"exec", "talker", "--", "touch", "/tmp/go"}));
-    QVERIFY2(waitFor(
-                 [&] {
-                   follow->waitForReadyRead(100);
-                   seen += QString::fromUtf8(follow->readAll());
-                   return seen.count("after") > before;
-                 },
-                 10000),
-             qPrintable(seen));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     follow->waitForReadyRead(100);
+                     seen += QString::fromUtf8(follow->readAll());
+                     return seen.count("after") > before;
+                   },
+                   10000),
+               qPrintable(seen));
     QCOMPARE(follow->state(), QProcess::Running);  // -f keeps following a running container
     follow->kill();
     follow->waitForFinished(5000);
@@ -197,14 +198,14 @@ class StreamingE2eTest : public QObject {
       while (it.hasNext()) last = it.next().captured(1).toInt();
       return last;
     };
-    QVERIFY2(waitFor(
-                 [&] {
-                   follow->waitForReadyRead(100);
-                   seen += QString::fromUtf8(follow->readAll());
-                   return lastNumber() >= 300;
-                 },
-                 60000),
-             qPrintable(seen.right(500)));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     follow->waitForReadyRead(100);
+                     seen += QString::fromUtf8(follow->readAll());
+                     return lastNumber() >= 300;
+                   },
+                   60000),
+               qPrintable(seen.right(500)));
     follow->kill();
     follow->waitForFinished(5000);
     delete follow;
@@ -213,15 +214,15 @@ class StreamingE2eTest : public QObject {
     int expected = -1;
     while (it.hasNext()) {
       const int n = it.next().captured(1).toInt();
-      QVERIFY2(expected < 0 || n == expected,
-               qPrintable(QString("line %1 after %2").arg(n).arg(expected - 1)));
+      KD_VERIFY2(expected < 0 || n == expected,
+                 qPrintable(QString("line %1 after %2").arg(n).arg(expected - 1)));
       expected = n + 1;
     }
     // The live file plus at most two rotated ones; `logs` shows only the live file's tail.
     const QString uid = jsonpath("pod", "chatty", "{.metadata.uid}");
     const QDir dir(agent_.stateDir() + "/logs/default_chatty_" + uid + "/main");
-    QVERIFY2(dir.entryList(QDir::Files).size() <= 3, qPrintable(dir.entryList().join(',')));
-    QVERIFY2(dir.entryList(QDir::Files).size() >= 2, qPrintable(dir.entryList().join(',')));
+    KD_VERIFY2(dir.entryList(QDir::Files).size() <= 3, qPrintable(dir.entryList().join(',')));
+    KD_VERIFY2(dir.entryList(QDir::Files).size() >= 2, qPrintable(dir.entryList().join(',')));
     const auto now = k({"logs", "chatty"});
     QVERIFY(!now.out.startsWith("line-0-"));
     QVERIFY(now.out.size() <= 4096);
@@ -231,17 +232,17 @@ class StreamingE2eTest : public QObject {
   void previousAfterRestart() {
     runPod("restarter", "Always",
            {"sh", "-c", "echo run $(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1"});
-    QVERIFY2(waitFor(
-                 [&] {
-                   return jsonpath("pod", "restarter",
-                                   "{.status.containerStatuses[0].restartCount}")
-                              .toInt() >= 1;
-                 },
-                 60000),
-             qPrintable(k({"get", "pod", "restarter", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return jsonpath("pod", "restarter",
+                                     "{.status.containerStatuses[0].restartCount}")
+                                .toInt() >= 1;
+                   },
+                   60000),
+               qPrintable(k({"get", "pod", "restarter", "-o", "yaml"}).out));
     auto previous = k({"logs", "-p", "restarter"});
     CMD_OK(previous);
-    QVERIFY2(previous.out.startsWith("run "), qPrintable(previous.out));
+    KD_VERIFY2(previous.out.startsWith("run "), qPrintable(previous.out));
     auto current = k({"logs", "restarter"});
     QVERIFY(waitFor(
         [&] {
@@ -249,11 +250,11 @@ class StreamingE2eTest : public QObject {
           return current.out.startsWith("run ");
         },
         15000));
-    QVERIFY2(current.out != previous.out, qPrintable(current.out + previous.out));
+    KD_VERIFY2(current.out != previous.out, qPrintable(current.out + previous.out));
     // A container that never restarted has no previous instance.
     auto none = k({"logs", "-p", "talker"});
     QCOMPARE(none.exitCode, 1);
-    QVERIFY2(
+    KD_VERIFY2(
         none.err.contains("previous terminated container \"main\" in pod \"talker\" not found"),
         qPrintable(none.err));
   }
@@ -281,7 +282,7 @@ class StreamingE2eTest : public QObject {
     QFETCH(QString, out);
     QFETCH(int, exitCode);
     auto r = k(QStringList{"exec", "talker"} + args, input);
-    QVERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
+    KD_VERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
     QCOMPARE(r.out, out);
   }
 
@@ -293,8 +294,9 @@ class StreamingE2eTest : public QObject {
     QVERIFY(p.waitForFinished(40000));
     const QString shown = QString::fromUtf8(p.readAllStandardOutput());
     // The shell ran the command (hi42, not just the echoed input) and its exit code came back.
-    QVERIFY2(shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
-             qPrintable(shown + p.readAllStandardError()));
+    KD_VERIFY2(
+        shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
+        qPrintable(shown + p.readAllStandardError()));
     QCOMPARE(p.exitCode(), 5);
   }
 
@@ -311,7 +313,7 @@ class StreamingE2eTest : public QObject {
     spec["containers"] = QJsonArray{container};
     pod["spec"] = spec;
     CMD_OK(k({"apply", "-f", "-"}, QJsonDocument(pod).toJson()));
-    QVERIFY2(
+    KD_VERIFY2(
         waitFor([&] { return jsonpath("pod", "reader", "{.status.phase}") == "Running"; }, 60000),
         qPrintable(agentLog()));
     const auto attached = k({"attach", "-i", "reader"}, "hello from stdin\n");
@@ -333,9 +335,10 @@ class StreamingE2eTest : public QObject {
              "--", "sh"});
     QVERIFY(p.waitForFinished(60000));
     const QString shown = QString::fromUtf8(p.readAllStandardOutput());
-    QVERIFY2(shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
-             qPrintable(shown + p.readAllStandardError() + agentLog()));
-    QVERIFY2(shown.contains("/dev/pts/0"), qPrintable(shown));  // the container's own terminal
+    KD_VERIFY2(
+        shown.contains(QRegularExpression("^hi42\\r?$", QRegularExpression::MultilineOption)),
+        qPrintable(shown + p.readAllStandardError() + agentLog()));
+    KD_VERIFY2(shown.contains("/dev/pts/0"), qPrintable(shown));  // the container's own terminal
     QCOMPARE(p.exitCode(), 7);
     QVERIFY(waitFor([&] { return k({"get", "pod", "shell"}).exitCode != 0; }, 30000));
   }
@@ -370,9 +373,9 @@ class StreamingE2eTest : public QObject {
     QFETCH(QString, err);
     QFETCH(int, exitCode);
     const auto r = engine_.kubectl(QStringList{"exec", "talker"} + args, input, binary);
-    QVERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
+    KD_VERIFY2(r.exitCode == exitCode, qPrintable(QString::number(r.exitCode) + r.err + r.out));
     QCOMPARE(r.out, out);
-    QVERIFY2(r.err.contains(err), qPrintable(r.err));
+    KD_VERIFY2(r.err.contains(err), qPrintable(r.err));
   }
 
   void execWithTerminalAcrossKubectlVersions_data() {
@@ -390,9 +393,9 @@ class StreamingE2eTest : public QObject {
     // Lines end in "\r\n", or in "\r\r\n" when kubectl's local terminal is still in cooked
     // mode as the output arrives (seen once under load, with every line so).
     const QString shown = QString::fromUtf8(p.readAllStandardOutput());
-    QVERIFY2(shown.contains(
-                 QRegularExpression("^hi42 30 100\\r*$", QRegularExpression::MultilineOption)),
-             qPrintable(shown + p.readAllStandardError()));
+    KD_VERIFY2(shown.contains(
+                   QRegularExpression("^hi42 30 100\\r*$", QRegularExpression::MultilineOption)),
+               qPrintable(shown + p.readAllStandardError()));
     QCOMPARE(p.exitCode(), 5);
   }
 
@@ -408,9 +411,9 @@ class StreamingE2eTest : public QObject {
     QFETCH(QString, container);
     if (jsonpath("pod", "readers", "{.metadata.name}").isEmpty()) {
       CMD_OK(k({"apply", "-f", "-"}, attachTargetsPod()));
-      QVERIFY2(waitFor([&] { return jsonpath("pod", "readers", "{.status.phase}") == "Running"; },
-                       60000),
-               qPrintable(agentLog()));
+      KD_VERIFY2(waitFor([&] { return jsonpath("pod", "readers", "{.status.phase}") == "Running"; },
+                         60000),
+                 qPrintable(agentLog()));
     }
     const auto attached = engine_.kubectl({"attach", "-i", "readers", "-c", container},
                                           "hello from " + container.toUtf8() + "\n", binary);
@@ -418,8 +421,8 @@ class StreamingE2eTest : public QObject {
     QCOMPARE(attached.out, "hello from " + container + "\ndone\n");
     const QString state =
         "{.status.containerStatuses[?(@.name==\"" + container + "\")].state.terminated.exitCode}";
-    QVERIFY2(waitFor([&] { return jsonpath("pod", "readers", state) == "0"; }, 20000),
-             qPrintable(k({"get", "pod", "readers", "-o", "yaml"}).out));
+    KD_VERIFY2(waitFor([&] { return jsonpath("pod", "readers", state) == "0"; }, 20000),
+               qPrintable(k({"get", "pod", "readers", "-o", "yaml"}).out));
   }
 
   void noAgentIsServiceUnavailable() {
@@ -428,11 +431,11 @@ class StreamingE2eTest : public QObject {
          {QStringList{"logs", "stranded"}, QStringList{"exec", "stranded", "--", "true"}}) {
       auto r = k(args);
       QVERIFY(r.exitCode != 0);
-      QVERIFY2(r.err.contains("no node agent of node \"ghost\" is connected"), qPrintable(r.err));
+      KD_VERIFY2(r.err.contains("no node agent of node \"ghost\" is connected"), qPrintable(r.err));
     }
     auto raw = k({"get", "--raw", "/api/v1/namespaces/default/pods/stranded/log"});
-    QVERIFY2(raw.err.contains("ServiceUnavailable") || raw.err.contains("503"),
-             qPrintable(raw.err));
+    KD_VERIFY2(raw.err.contains("ServiceUnavailable") || raw.err.contains("503"),
+               qPrintable(raw.err));
     k({"delete", "pod", "stranded", "--grace-period=0", "--force"});
   }
 
@@ -440,7 +443,7 @@ class StreamingE2eTest : public QObject {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
     const QStringList left = agent_.cleanUp();
-    QVERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
   }
 };
 

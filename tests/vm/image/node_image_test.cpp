@@ -114,12 +114,12 @@ class NodeImageTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("needs root (node tests run containers); run as root");
-    QVERIFY2(QFileInfo::exists(kImageDir + "/vmlinuz") &&
-                 QFileInfo::exists(kImageDir + "/initramfs.img") &&
-                 QFileInfo::exists(kImageDir + "/rootfs.img"),
-             "no node image: build target kd_node_image (packaging/install-deps.sh first)");
-    QVERIFY2(!QStandardPaths::findExecutable("qemu-system-x86_64").isEmpty(),
-             "qemu-system-x86_64 missing: run packaging/install-deps.sh");
+    KD_VERIFY2(QFileInfo::exists(kImageDir + "/vmlinuz") &&
+                   QFileInfo::exists(kImageDir + "/initramfs.img") &&
+                   QFileInfo::exists(kImageDir + "/rootfs.img"),
+               "no node image: build target kd_node_image (packaging/install-deps.sh first)");
+    KD_VERIFY2(!QStandardPaths::findExecutable("qemu-system-x86_64").isEmpty(),
+               "qemu-system-x86_64 missing: run packaging/install-deps.sh");
   }
 
   // The goal is 60 MB. The kernel ships uncompressed because decompressing it costs
@@ -132,8 +132,8 @@ class NodeImageTest : public QObject {
     qInfo("node image: vmlinuz %.1f MB + initramfs.img %.1f MB + rootfs.img %.1f MB = %.1f MB",
           kernel / 1e6, initramfs / 1e6, rootfs / 1e6, (kernel + initramfs + rootfs) / 1e6);
     QVERIFY(kernel > 0 && rootfs > 0);
-    QVERIFY2(initramfs > 0 && initramfs <= 3'000'000, "stage 1 outgrew 3 MB");
-    QVERIFY2(kernel + initramfs + rootfs <= 60'000'000, "the node image outgrew 60 MB");
+    KD_VERIFY2(initramfs > 0 && initramfs <= 3'000'000, "stage 1 outgrew 3 MB");
+    KD_VERIFY2(kernel + initramfs + rootfs <= 60'000'000, "the node image outgrew 60 MB");
   }
 
   // What each file holds, as the tools that read them see it: the initramfs is stage 1 (init,
@@ -143,8 +143,8 @@ class NodeImageTest : public QObject {
     const QString lz4 = QStandardPaths::findExecutable("lz4");
     const QString unsquashfs =
         QStandardPaths::findExecutable("unsquashfs", {"/usr/bin", "/usr/sbin"});
-    QVERIFY2(!lz4.isEmpty() && !unsquashfs.isEmpty(),
-             "lz4 or unsquashfs missing: run packaging/install-deps.sh");
+    KD_VERIFY2(!lz4.isEmpty() && !unsquashfs.isEmpty(),
+               "lz4 or unsquashfs missing: run packaging/install-deps.sh");
     QProcess unpack;
     unpack.setStandardInputFile(kImageDir + "/initramfs.img");
     unpack.start(lz4, {"-dc"});
@@ -157,9 +157,9 @@ class NodeImageTest : public QObject {
     const QStringList stage1 = QString::fromUtf8(cpio.readAllStandardOutput()).split('\n');
     for (const char* file : {"init", "bin/busybox", "etc/modules", "lib/modules/virtio_blk.ko",
                              "lib/modules/squashfs.ko"}) {
-      QVERIFY2(stage1.contains(file), file);
+      KD_VERIFY2(stage1.contains(file), file);
     }
-    QVERIFY2(!stage1.contains("usr/local/bin/kubedesk-node"), "the agent is in the initramfs");
+    KD_VERIFY2(!stage1.contains("usr/local/bin/kubedesk-node"), "the agent is in the initramfs");
 
     QProcess list;
     list.start(unsquashfs, {"-lls", "-d", "", kImageDir + "/rootfs.img"});
@@ -167,18 +167,18 @@ class NodeImageTest : public QObject {
     const QString root = QString::fromUtf8(list.readAllStandardOutput());
     for (const char* file : {" /sbin/init -> /bin/busybox", " /etc/inittab", " /etc/kubedesk/boot",
                              " /usr/local/bin/kubedesk-node", " /usr/local/bin/crun"}) {
-      QVERIFY2(root.contains(file), qPrintable(QString(file) + " not in rootfs.img:\n" + root));
+      KD_VERIFY2(root.contains(file), qPrintable(QString(file) + " not in rootfs.img:\n" + root));
     }
-    QVERIFY2(!root.contains(" /init\n"), "the root disk has a stage-1 /init");
+    KD_VERIFY2(!root.contains(" /init\n"), "the root disk has a stage-1 /init");
   }
 
   void bootsRunsAPodAndRestartsWithItsDisk() {
     EngineProcess engine;
-    QVERIFY2(engine.start(), qPrintable(engine.log()));
+    KD_VERIFY2(engine.start(), qPrintable(engine.log()));
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto access = kd::client::loadClusterAccess(engine.kubeconfig().toStdString(), "");
-    QVERIFY2(access.ok(), access.status().message().c_str());
+    KD_VERIFY2(access.ok(), access.status().message().c_str());
     auto created = kd::client::ApiClient::create(*access);
     QVERIFY(created.ok());
     kd::client::ApiClient& client = **created;
@@ -196,17 +196,17 @@ class NodeImageTest : public QObject {
       QElapsedTimer sinceStart;
       sinceStart.start();
       QVERIFY(guest.start(config, disk));
-      QVERIFY2(waitReady(client, guest),
-               qPrintable("node not Ready; console:\n" + guest.console() + guest.output()));
+      KD_VERIFY2(waitReady(client, guest),
+                 qPrintable("node not Ready; console:\n" + guest.console() + guest.output()));
       qInfo("qemu start to Node Ready (TCG): %.1f s", sinceStart.elapsed() / 1000.0);
-      QVERIFY2(guest.console().contains("formatting the data disk"), qPrintable(guest.console()));
+      KD_VERIFY2(guest.console().contains("formatting the data disk"), qPrintable(guest.console()));
       // Stage 1 found the root disk by its serial (it is /dev/vda here) and switched to it.
-      QVERIFY2(guest.console().contains("root file system: squashfs ro,"),
-               qPrintable(guest.console()));
+      KD_VERIFY2(guest.console().contains("root file system: squashfs ro,"),
+                 qPrintable(guest.console()));
       runHelloPod(engine, guest);
       if (QTest::currentTestFailed()) return;
-      QVERIFY2(guest.powerDown(60'000),
-               qPrintable("no clean power-off; console:\n" + guest.console() + guest.output()));
+      KD_VERIFY2(guest.powerDown(60'000),
+                 qPrintable("no clean power-off; console:\n" + guest.console() + guest.output()));
     }
 
     // The same disk again: not formatted twice, the node comes back, and the pod's log, kept
@@ -215,10 +215,10 @@ class NodeImageTest : public QObject {
     QElapsedTimer sinceStart;
     sinceStart.start();
     QVERIFY(guest.start(config, disk));
-    QVERIFY2(waitReady(client, guest, true),
-             qPrintable("node not Ready again; console:\n" + guest.console() + guest.output()));
+    KD_VERIFY2(waitReady(client, guest, true),
+               qPrintable("node not Ready again; console:\n" + guest.console() + guest.output()));
     qInfo("restart: qemu start to Node Ready (TCG): %.1f s", sinceStart.elapsed() / 1000.0);
-    QVERIFY2(!guest.console().contains("formatting"), qPrintable(guest.console()));
+    KD_VERIFY2(!guest.console().contains("formatting"), qPrintable(guest.console()));
     const CommandResult logs = engine.kubectl({"logs", "hello"});
     CMD_OK(logs);
     QCOMPARE(logs.out, QString("hello\n"));
@@ -253,10 +253,10 @@ class NodeImageTest : public QObject {
           return phase == "Succeeded" || phase == "Failed";
         },
         120'000);
-    QVERIFY2(done && phase == "Succeeded",
-             qPrintable("pod phase \"" + phase + "\"\n" +
-                        engine.kubectl({"describe", "pod", "hello"}).out + "console:\n" +
-                        guest.console()));
+    KD_VERIFY2(done && phase == "Succeeded",
+               qPrintable("pod phase \"" + phase + "\"\n" +
+                          engine.kubectl({"describe", "pod", "hello"}).out + "console:\n" +
+                          guest.console()));
     qInfo("pod created to Succeeded: %.1f s", sincePod.elapsed() / 1000.0);
     const CommandResult logs = engine.kubectl({"logs", "hello"});
     CMD_OK(logs);

@@ -112,7 +112,7 @@ class LocalNodesTest : public QObject {
  private slots:
   void initTestCase() {
     if (::geteuid() != 0) QSKIP("the local driver needs root");
-    QVERIFY2(engine_.start(), qPrintable(engine_.log()));
+    KD_VERIFY2(engine_.start(), qPrintable(engine_.log()));
   }
 
   void cleanupTestCase() {
@@ -121,7 +121,7 @@ class LocalNodesTest : public QObject {
 
   void startRunsPodsStopLeavesNothingStartBringsThemBack() {
     auto started = kd::vm::startLocalNodes(options(2));
-    QVERIFY2(started.ok(), started.status().message().c_str());
+    KD_VERIFY2(started.ok(), started.status().message().c_str());
     QCOMPARE(started->size(), 2u);
     QCOMPARE((*started)[0].name, std::string("localtest-m01"));
     QTRY_COMPARE_WITH_TIMEOUT(
@@ -161,7 +161,7 @@ class LocalNodesTest : public QObject {
 
   void podsReachEachOtherAcrossNodes() {
     auto started = kd::vm::startLocalNodes(options(2));
-    QVERIFY2(started.ok(), started.status().message().c_str());
+    KD_VERIFY2(started.ok(), started.status().message().c_str());
     QTRY_COMPARE_WITH_TIMEOUT(
         jsonpath({"get", "nodes"}, "{.items[*].status.conditions[?(@.type==\"Ready\")].status}"),
         QString("True True"), 30000);
@@ -194,7 +194,7 @@ class LocalNodesTest : public QObject {
     QVERIFY(a[2] != b[2]);
     for (const auto& p : {a, b}) {
       const QString cidr = jsonpath({"get", "node", p[0]}, "{.spec.podCIDR}");
-      QVERIFY2(p[2].startsWith(cidr.section('.', 0, 2) + "."), qPrintable(p[2] + " " + cidr));
+      KD_VERIFY2(p[2].startsWith(cidr.section('.', 0, 2) + "."), qPrintable(p[2] + " " + cidr));
     }
     QVERIFY(engine_.kubectl({"get", "pods", "-o", "wide"}).out.contains(b[2]));
     QTRY_COMPARE_WITH_TIMEOUT(fetchFromPod(1, a[3], b[2]), b[1], 20000);
@@ -252,7 +252,7 @@ class LocalNodesTest : public QObject {
 
   void deleteOneNodeKeepsTheOthers() {
     auto started = kd::vm::startLocalNodes(options(2));
-    QVERIFY2(started.ok(), started.status().message().c_str());
+    KD_VERIFY2(started.ok(), started.status().message().c_str());
     const int keptPid = (*started)[0].pid;
     QVERIFY(kd::vm::deleteLocalNode(profileDir(), kProfile, 2).isOk());
     const auto left = kd::vm::localNodes(profileDir(), kProfile);
@@ -265,7 +265,7 @@ class LocalNodesTest : public QObject {
 
     // A gap: m01 and m03.
     auto gap = kd::vm::startLocalNodes(options(std::vector<int>{1, 3}));
-    QVERIFY2(gap.ok(), gap.status().message().c_str());
+    KD_VERIFY2(gap.ok(), gap.status().message().c_str());
     QCOMPARE((*gap)[0].pid, keptPid);
     QCOMPARE(indicesOf(kd::vm::localNodes(profileDir(), kProfile)), (QList<int>{1, 3}));
     QTRY_COMPARE_WITH_TIMEOUT(jsonpath({"get", "node", "localtest-m03"},
