@@ -220,6 +220,15 @@ Result<json> parseJson(std::string_view text) {
     if (pos != std::string::npos) what = what.substr(pos);
     return Status::badRequest("error decoding JSON at line " + std::to_string(line) + ", column " +
                               std::to_string(col) + ": " + what);
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double (1E400): Go's decoder refuses it too. The parser names it in
+    // quotes; its position is not in the exception.
+    const std::string what = e.what();
+    const auto open = what.find('\'');
+    const std::string number =
+        open == std::string::npos ? "" : what.substr(open + 1, what.rfind('\'') - open - 1);
+    return Status::badRequest("error decoding JSON: cannot unmarshal number " + number +
+                              " into a float64: it is out of range");
   }
 }
 

@@ -83,6 +83,22 @@ class YamlJsonTest : public QObject {
              parsed.status().message().c_str());
   }
 
+  // The fuzzer's find: the parser throws out_of_range (not parse_error) for these.
+  void numbersBeyondADoubleAreABadRequest() {
+    for (const char* text : {"{\"a\": 1E400}", "[-3333333333333333E3333]", "{\"x\": [0, 1e999]}"}) {
+      auto j = kd::api::parseJson(text);
+      QVERIFY2(!j.ok(), text);
+      QCOMPARE(j.status().code(), 400);
+      QVERIFY2(j.status().message().find("out of range") != std::string::npos,
+               j.status().message().c_str());
+    }
+    auto j = kd::api::parseJson("{\"a\": 1E400}");
+    QCOMPARE(j.status().message(),
+             std::string("error decoding JSON: cannot unmarshal number 1E400 into a float64: it is "
+                         "out of range"));
+    QVERIFY(kd::api::parseJson("{\"a\": 1E300, \"b\": 1E-400}").ok());  // underflow is zero
+  }
+
   void absurdNestingIsRefusedNotFatal() {
     std::string deepJson(100000, '[');
     auto j = kd::api::parseJson(deepJson + std::string(100000, ']'));
