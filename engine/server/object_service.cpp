@@ -379,8 +379,8 @@ Status checkTypeMeta(const api::KindInfo& kind, const json& body) {
 }
 
 Status ObjectService::prepareCreate(const KindInfo& kind, std::string_view ns, json& body,
-                                    const WriteOptions& options,
-                                    std::vector<std::string>& warnings) {
+                                    const WriteOptions& options, std::vector<std::string>& warnings,
+                                    const std::unordered_set<std::string>* batchKeys) {
   if (options.subresource == "binding") return Status::methodNotAllowed("use bind()");
   if (!body.is_object()) return Status::badRequest("the request body must be a JSON object");
   if (Status st = checkNamespace(kind, ns, true); !st.isOk()) return st;
@@ -407,9 +407,12 @@ Status ObjectService::prepareCreate(const KindInfo& kind, std::string_view ns, j
   if ((!meta.contains("name") || meta["name"] == "") && meta.contains("generateName") &&
       meta["generateName"].is_string()) {
     const std::string prefix = meta["generateName"].get<std::string>();
+    const auto taken = [&](const std::string& name) {
+      const std::string key = keyFor(kind, ns, name);
+      return (batchKeys && batchKeys->contains(key)) || store_.get(key).ok();
+    };
     std::string name = prefix + randomSuffix(5);
-    for (int retry = 0; retry < kGenerateNameRetries && store_.get(keyFor(kind, ns, name)).ok();
-         ++retry) {
+    for (int retry = 0; retry < kGenerateNameRetries && taken(name); ++retry) {
       name = prefix + randomSuffix(5);
     }
     meta["name"] = std::move(name);
@@ -835,14 +838,18 @@ std::vector<Result<WriteResult>> ObjectService::createAll(const KindInfo& kind,
   std::vector<Result<WriteResult>> results;
   std::vector<store::SqliteStore::BatchWrite> writes;
   std::vector<size_t> written;
+  // Two generated names of one batch can be the same as well (500 names: ~1 % of batches).
+  std::unordered_set<std::string> batchKeys;
   for (auto& o : objects) {
     WriteResult result;
-    if (Status st = prepareCreate(kind, o.ns, o.body, options, result.warnings); !st.isOk()) {
+    if (Status st = prepareCreate(kind, o.ns, o.body, options, result.warnings, &batchKeys);
+        !st.isOk()) {
       results.emplace_back(st);
       continue;
     }
     result.created = true;
     const std::string name = o.body["metadata"]["name"].get<std::string>();
+    batchKeys.insert(keyFor(kind, o.ns, name));
     if (options.dryRun) {
       // As create(): a dry run answers as the write would, 409 for an existing object too.
       if (store_.get(keyFor(kind, o.ns, name)).ok()) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/api/kinds.h"
@@ -177,8 +178,11 @@ class ObjectService {
                                   const WriteOptions& options);
   Status checkNamespace(const api::KindInfo& kind, std::string_view ns, bool creating) const;
   // Everything create() does before the store write: checks, metadata, defaults, admission.
+  // A generated name is drawn again while the store holds it or, in a batch, while `batchKeys`
+  // (the keys the batch writes before this object) does.
   Status prepareCreate(const api::KindInfo& kind, std::string_view ns, json& body,
-                       const WriteOptions& options, std::vector<std::string>& warnings);
+                       const WriteOptions& options, std::vector<std::string>& warnings,
+                       const std::unordered_set<std::string>* batchKeys = nullptr);
   Status admit(const api::KindInfo& kind, json& object, const json* old,
                const WriteOptions& options, std::vector<std::string>& warnings) const;
   Status notFound(const api::KindInfo& kind, std::string_view name) const;
