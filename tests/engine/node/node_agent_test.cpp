@@ -574,6 +574,51 @@ class NodeAgentTest : public QObject {
              QString("0"));
   }
 
+  // The runtime refuses the first SIGKILL (a wrapper around runc that fails it once): the
+  // agent must send it again, as the kubelet kills again on each sync of a terminating pod,
+  // and the pod must still go.
+  void refusedKillIsSentAgainUntilThePodIsGone() {
+    QTemporaryDir dir;
+    const QString wrapper = dir.filePath("runc-refusing-one-kill");
+    const QString refused = dir.filePath("refused");
+    QFile script(wrapper);
+    QVERIFY(script.open(QIODevice::WriteOnly));
+    script.write(
+        QString("#!/bin/sh\n"
+                "case \" $* \" in *\" kill \"*\" KILL \")\n"
+                "  if [ ! -e '%1' ]; then echo \"$*\" > '%1'; echo refused >&2; exit 1; fi;;\n"
+                "esac\n"
+                "exec runc \"$@\"\n")
+            .arg(refused)
+            .toUtf8());
+    script.close();
+    QVERIFY(script.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    NodeAgentProcess agent(engine_, "n2", {"--runtime", wrapper});
+    QVERIFY2(agent.start(), qPrintable(agent.log()));
+    const QString ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
+    KD_VERIFY2(waitFor([&] { return jsonpath("node", "n2", ready) == "True"; }, 30000),
+               qPrintable(agent.log()));
+    // Busybox's sh as PID 1 ignores SIGTERM; only SIGKILL ends it.
+    CMD_OK(k({"apply", "-f", "-"},
+             busyboxPod("stubborn", "n2", "Never", {"sh", "-c", "while true; do sleep 1; done"})));
+    KD_VERIFY2(
+        waitFor([&] { return jsonpath("pod", "stubborn", "{.status.phase}") == "Running"; }, 30000),
+        qPrintable(story({"pod", "stubborn"}) + agent.log()));
+    CMD_OK(k({"delete", "pod", "stubborn", "--wait=false"}));
+    KD_VERIFY2(waitFor(
+                   [&] {
+                     return k({"get", "pod", "stubborn"}).exitCode != 0;
+                   },
+                   30000),
+               qPrintable(story({"pod", "stubborn"}) + agent.log()));
+    KD_VERIFY2(QFile::exists(refused), qPrintable(agent.log()));
+    KD_VERIFY2(agent.log().contains("pod default/stubborn: SIGKILL to"), qPrintable(agent.log()));
+    agent.stop();
+    const QStringList left = agent.cleanUp();
+    KD_VERIFY2(left.isEmpty(), qPrintable(left.join(',')));
+    CMD_OK(k({"delete", "node", "n2"}));
+  }
+
   void cleanupTestCase() {
     if (engine_.url().isEmpty()) return;
     k({"delete", "pods", "--all", "--grace-period=1", "--timeout=30s"});
