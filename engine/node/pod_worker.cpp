@@ -218,6 +218,13 @@ std::string PodWorker::podCgroup(const std::string& uid) {
   return "/kubedesk/pod" + uid;
 }
 
+void PodWorker::removePodCgroupsUnder(const fs::path& stateDir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(stateDir / "pods", ec)) {
+    if (entry.is_directory(ec)) removePodCgroups(entry.path().filename().string());
+  }
+}
+
 std::string PodWorker::containerCgroup(const std::string& uid, const std::string& id) {
   return podCgroup(uid) + "/" + id;
 }

@@ -93,6 +93,10 @@ class PodWorker {
   // The cgroup (below each controller's root) of a pod, and of one container instance in it.
   static std::string podCgroup(const std::string& uid);
   static std::string containerCgroup(const std::string& uid, const std::string& id);
+  // Removes the pod cgroups of every pod with a directory under `stateDir`, in every
+  // hierarchy: for whoever deletes a node's containers behind its stopped agent (a pod the agent
+  // terminates itself loses its cgroups then). Only empty cgroups go.
+  static void removePodCgroupsUnder(const std::filesystem::path& stateDir);
 
  private:
   struct Backoff {

@@ -90,6 +90,24 @@ bool alive(int pid) {
          !run("cat", {QString("/proc/%1/stat").arg(pid)}).section(") ", 1).startsWith("Z");
 }
 
+// The uids of the pods whose directories the node's agent keeps under `nodeDir`.
+QStringList podUidsUnder(const QString& nodeDir) {
+  return QDir(nodeDir + "/state/pods").entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+}
+
+// The pod cgroups of `uids` still present in any hierarchy.
+QStringList podCgroupsLeft(const QStringList& uids) {
+  QStringList left;
+  for (const QString& hierarchy :
+       QDir("/sys/fs/cgroup").entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    for (const QString& uid : uids) {
+      const QString dir = "/sys/fs/cgroup/" + hierarchy + "/kubedesk/pod" + uid;
+      if (QDir(dir).exists()) left << dir;
+    }
+  }
+  return left;
+}
+
 }  // namespace
 
 class KdctlNodeE2eTest : public QObject {
@@ -194,6 +212,8 @@ class KdctlNodeE2eTest : public QObject {
     const QList<int> containers = containerPids(m02Dir);
     QCOMPARE(containers.size(), 3);  // two sleepers and the daemon
     QVERIFY(!processesWith(m02Dir + "/state").isEmpty());
+    const QStringList m02Uids = podUidsUnder(m02Dir);
+    QCOMPARE(m02Uids.size(), 3);
 
     auto deleted = kdctl({"node", "delete", node(2)});
     CMD_OK(deleted);
@@ -222,6 +242,8 @@ class KdctlNodeE2eTest : public QObject {
     QVERIFY(run("ip", {"netns", "list"}).contains("kd-" + node(1)));
     QVERIFY(processesWith(m02Dir + "/state").isEmpty());
     for (int pid : containers) KD_VERIFY2(!alive(pid), qPrintable(QString::number(pid)));
+    // The daemon pod is not evicted: its containers and cgroups go with the node.
+    KD_VERIFY2(podCgroupsLeft(m02Uids).isEmpty(), qPrintable(podCgroupsLeft(m02Uids).join(',')));
     QCOMPARE(recordedNodes(), QJsonArray{1});
   }
 
@@ -262,12 +284,15 @@ class KdctlNodeE2eTest : public QObject {
   void deleteLeavesNothing() {
     const QList<int> containers = containerPids(profileDir() + "/nodes/m01");
     QVERIFY(!containers.isEmpty());
+    const QStringList uids = podUidsUnder(profileDir() + "/nodes/m01");
+    QVERIFY(!uids.isEmpty());
     CMD_OK(kdctl({"delete"}));
     QVERIFY(!QDir(profileDir()).exists());
     QVERIFY(processesWith(profileDir()).isEmpty());
     QVERIFY(!run("ip", {"netns", "list"}).contains("kd-" + profile_));
     QVERIFY(!run("ip", {"link", "show"}).contains("kd-" + profile_));
     for (int pid : containers) KD_VERIFY2(!alive(pid), qPrintable(QString::number(pid)));
+    KD_VERIFY2(podCgroupsLeft(uids).isEmpty(), qPrintable(podCgroupsLeft(uids).join(',')));
   }
 };
 

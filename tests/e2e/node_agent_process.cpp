@@ -8,6 +8,7 @@
 #include <QThread>
 
 #include "engine/client/node_credentials.h"
+#include "engine/node/pod_worker.h"
 
 bool waitFor(const std::function<bool()>& check, int ms) {
   QElapsedTimer t;
@@ -121,6 +122,7 @@ QStringList NodeAgentProcess::cleanUp() {
   stop();
   QStringList left = containers();
   for (const auto& id : left) runProgram("runc", {"delete", "--force", id});
+  kd::node::PodWorker::removePodCgroupsUnder(stateDir_.toStdString());
   const QStringList mounts = mountsUnder(stateDir_);
   // Deepest first, so nested mounts come off before their parents.
   for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) runProgram("umount", {"-l", *it});

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "engine/client/node_credentials.h"
+#include "engine/node/pod_worker.h"
 #include "vm/local/local_network.h"
 #include "vm/local/process_identity.h"
 
@@ -146,6 +147,8 @@ void stopAgents(const std::vector<LocalNode>& nodes, std::chrono::milliseconds g
   }
   for (const auto& n : nodes) {
     removeContainers(n.dir);
+    // The agent would have removed its pods' cgroups with their containers; it was stopped.
+    node::PodWorker::removePodCgroupsUnder(n.dir / "state");
     std::error_code ec;
     fs::remove(n.dir / "agent.pid", ec);
   }
