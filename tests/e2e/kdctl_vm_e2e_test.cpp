@@ -245,8 +245,12 @@ class KdctlVmE2eTest : public QObject {
     CMD_OK(kubectl({"rollout", "status", "deployment/web", "--timeout=240s"}, {}, 250000));
     qInfo("Deployment of 4 httpd replicas rolled out: %.1f s", t.elapsed() / 1000.0);
     KD_VERIFY2(webReadyOn({"vmt-m01", "vmt-m02"}, 0, 30000), qPrintable(webPods().join(',')));
+    // Each VM has a Ready replica. A wait, not a single look: on a starved host the guests'
+    // probes can time out for a moment right after the rollout, as a kubelet's would (the
+    // clean-clone check saw all four Ready, then all four not, while other work ran beside it).
     for (const QString node : {"vmt-m01", "vmt-m02"}) {
-      KD_VERIFY2(!webPods().filter(node + " True").isEmpty(), qPrintable(webPods().join(',')));
+      KD_VERIFY2(waitFor([&] { return !webPods().filter(node + " True").isEmpty(); }, 60000),
+                 qPrintable(webPods().join(',')));
     }
     const QString name =
         kubectl({"get", "pods", "-l", "app=web", "--field-selector", "spec.nodeName=vmt-m02", "-o",
