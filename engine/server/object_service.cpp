@@ -849,21 +849,22 @@ std::vector<Result<WriteResult>> ObjectService::createAll(const KindInfo& kind,
     }
     result.created = true;
     const std::string name = o.body["metadata"]["name"].get<std::string>();
-    batchKeys.insert(keyFor(kind, o.ns, name));
+    const std::string key = keyFor(kind, o.ns, name);
+    batchKeys.insert(key);
     if (options.dryRun) {
       // As create(): a dry run answers as the write would, 409 for an existing object too.
-      if (store_.get(keyFor(kind, o.ns, name)).ok()) {
+      if (store_.get(key).ok()) {
         results.emplace_back(alreadyExistsStatus(kind, name));
         continue;
       }
     } else if (options.engineBuilt) {
       result.object = {{"metadata", o.body["metadata"]}};
-      writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), std::move(o.body), 0});
+      writes.push_back({store::EventType::Added, key, std::move(o.body), 0});
       written.push_back(results.size());
       results.emplace_back(std::move(result));
       continue;
     } else {
-      writes.push_back({store::EventType::Added, keyFor(kind, o.ns, name), o.body, 0});
+      writes.push_back({store::EventType::Added, key, o.body, 0});
       written.push_back(results.size());
     }
     result.object = std::move(o.body);
